@@ -1,0 +1,2 @@
+"""Upgrade Warehouse."""
+__version__ = "0.1.0"

@@ -1,0 +1,51 @@
+"""The ``upgrade-warehouse`` command (``shared/spec/cli.md``).
+
+Each subcommand lives in its own module; this file only wires them together and turns
+:class:`UserError` into exit code 2 with one message on stderr (never a traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from .errors import UserError
+
+app = typer.Typer(
+    name="upgrade-warehouse",
+    help="Analytics warehouse for self-serve subscription upgrades.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from .build import build_command
+    from .generator.command import generate_command
+    from .simulator.command import quote_command
+
+    app.command("generate")(generate_command)
+    app.command("build")(build_command)
+    app.command("quote")(quote_command)
+
+
+def main() -> None:
+    _register()
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(1)
+    except __import__("click").exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, __import__("click").exceptions.UsageError) else 1)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

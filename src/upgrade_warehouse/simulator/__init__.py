@@ -1,0 +1,1 @@
+"""Proration and upgrade simulator (issue 6)."""
