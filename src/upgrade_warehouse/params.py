@@ -1,0 +1,114 @@
+"""Metric parameters (``shared/spec/metrics.md``), parsed from ``--var NAME=VALUE``."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+
+from .errors import UserError
+from .paths import currencies_file
+
+DEFAULT_FUNNEL_STEPS = (
+    "upgrade_intent",
+    "plan_selected",
+    "proration_previewed",
+    "payment_method_selected",
+    "payment_submitted",
+    "upgrade_completed",
+)
+
+INT_PARAMS = ("conversion_window_days", "activation_window_days", "amount_tolerance_minor")
+LIST_PARAMS = ("funnel_steps", "activation_events", "escalation_events")
+PARAM_NAMES = (
+    "conversion_window_days",
+    "activation_window_days",
+    "as_of",
+    "reporting_currency",
+    "funnel_steps",
+    "activation_events",
+    "escalation_events",
+    "amount_tolerance_minor",
+)
+
+
+@dataclass(frozen=True)
+class Parameters:
+    conversion_window_days: int = 14
+    activation_window_days: int = 14
+    as_of: datetime | None = None  # None: computed from the data
+    reporting_currency: str = "USD"
+    funnel_steps: tuple[str, ...] = DEFAULT_FUNNEL_STEPS
+    activation_events: tuple[str, ...] = ("activated",)
+    escalation_events: tuple[str, ...] = ("sales_contact_requested",)
+    amount_tolerance_minor: int = 1
+    _set: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
+    def with_as_of(self, as_of: datetime) -> Parameters:
+        return replace(self, as_of=as_of)
+
+    def as_json(self) -> dict:
+        """Every parameter, as the metrics JSON reports them."""
+        out = {}
+        for name in PARAM_NAMES:
+            value = getattr(self, name)
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, datetime):
+                value = value.strftime("%Y-%m-%dT%H:%M:%S") + (
+                    f".{value.microsecond:06d}" if value.microsecond else ""
+                ) + "Z"
+            out[name] = value
+        return out
+
+    def dbt_vars(self) -> dict:
+        out = self.as_json()
+        if self.as_of is not None:
+            out["as_of"] = self.as_of.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return out
+
+
+def parse_timestamp(text: str, what: str) -> datetime:
+    """An ISO 8601 timestamp; with an offset converted to UTC, without one taken as UTC."""
+    try:
+        ts = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"{what}: not an ISO 8601 timestamp: {text!r}") from None
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(timezone.utc).replace(tzinfo=None)
+    return ts
+
+
+def known_currencies() -> set[str]:
+    with open(currencies_file(), newline="") as f:
+        return {row["currency"] for row in csv.DictReader(f)}
+
+
+def parse_vars(items: list[str]) -> Parameters:
+    """``NAME=VALUE`` strings to Parameters; an unknown name or a bad value is a UserError."""
+    values: dict = {}
+    for item in items:
+        if "=" not in item:
+            raise UserError(f"--var {item!r}: expected NAME=VALUE")
+        name, value = (s.strip() for s in item.split("=", 1))
+        if name not in PARAM_NAMES:
+            raise UserError(
+                f"--var {name}: unknown parameter (known: {', '.join(PARAM_NAMES)})"
+            )
+        if name in INT_PARAMS:
+            if not re.fullmatch(r"[0-9]+", value):
+                raise UserError(f"--var {name}: expected a whole number >= 0, got {value!r}")
+            values[name] = int(value)
+        elif name in LIST_PARAMS:
+            parts = tuple(p.strip() for p in value.split(","))
+            if not value or any(not p for p in parts):
+                raise UserError(f"--var {name}: expected a comma-separated list of names")
+            values[name] = parts
+        elif name == "as_of":
+            values[name] = parse_timestamp(value, "--var as_of")
+        elif name == "reporting_currency":
+            if value not in known_currencies():
+                raise UserError(f"--var reporting_currency: unknown ISO 4217 code {value!r}")
+            values[name] = value
+    return Parameters(**values, _set=frozenset(values))
