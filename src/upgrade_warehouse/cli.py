@@ -34,18 +34,10 @@ def _register() -> None:
 def main() -> None:
     _register()
     try:
-        app(standalone_mode=False)
+        app()  # standalone: click handles --help, usage errors (exit 2) and typer.Exit
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        print("aborted", file=sys.stderr)
-        sys.exit(1)
-    except __import__("click").exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(2 if isinstance(exc, __import__("click").exceptions.UsageError) else 1)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)

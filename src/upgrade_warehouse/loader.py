@@ -19,6 +19,7 @@ CSV and Parquet) raise :class:`UserError` before any table is written.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,14 +102,14 @@ def read_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     """The column names of a file, or a load error naming the file."""
     try:
         if path.suffix == ".csv":
-            rel = con.sql(
-                f"select * from read_csv({lit(str(path))}, header = true, all_varchar = true, "
-                "delim = ',', quote = '\"', escape = '\"', sample_size = 1) limit 0"
-            )
-        else:
-            rel = con.sql(f"select * from read_parquet({lit(str(path))}) limit 0")
+            with open(path, newline="", encoding="utf-8-sig") as f:
+                header = next(csv.reader(f), None)
+            if header is None:
+                raise UserError(f"{path}: the file is empty (a header row is required)")
+            return [c.strip() for c in header]
+        rel = con.sql(f"select * from read_parquet({lit(str(path))}) limit 0")
         return [c.strip() for c in rel.columns]
-    except duckdb.Error as exc:
+    except (duckdb.Error, UnicodeDecodeError, csv.Error, OSError) as exc:
         raise UserError(f"{path}: cannot read the file: {_first_line(exc)}") from None
 
 

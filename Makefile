@@ -1,0 +1,51 @@
+# Upgrade Warehouse: `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DATA := data/demo
+WAREHOUSE := warehouse/upgrade_warehouse.duckdb
+
+.PHONY: help install browser demo build test bench lint clean
+
+help:
+	@echo "make demo     create the environment, generate demo data, build, serve the dashboard"
+	@echo "make test     create the environment and run every test"
+	@echo "make build    (re)build the warehouse from DATA_DIR (default: demo data)"
+	@echo "make bench    run the benchmarks"
+
+## install: the Python environment from the lock file (uv is installed with pip if missing)
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+## browser: Debian's chromium for the browser tests (no browser downloads)
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing chromium from Debian"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| { echo "could not install chromium (apt-get as root is needed)"; exit 1; }; \
+	fi
+
+## build: load DATA_DIR (default: the demo data set) and publish the warehouse
+build: install
+	$(BIN)/upgrade-warehouse build $(if $(DATA_DIR),--data-dir $(DATA_DIR),) --warehouse $(WAREHOUSE)
+
+demo: install
+	$(BIN)/upgrade-warehouse build --warehouse $(WAREHOUSE)
+
+test: install browser
+	$(BIN)/python -m pytest
+
+bench: install
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lint: install
+	$(BIN)/ruff check src tests
+
+clean:
+	rm -rf $(VENV) warehouse data target logs .pytest_cache
