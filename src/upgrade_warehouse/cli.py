@@ -24,10 +24,12 @@ app = typer.Typer(
 def _register() -> None:
     from .build import build_command
     from .generator.command import generate_command
+    from .metrics import metrics_command
     from .simulator.command import quote_command
 
     app.command("generate")(generate_command)
     app.command("build")(build_command)
+    app.command("metrics")(metrics_command)
     app.command("quote")(quote_command)
 
 

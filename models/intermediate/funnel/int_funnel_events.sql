@@ -1,0 +1,37 @@
+{#- Funnel-step events up to as_of, with the position of their step in `funnel_steps`. -#}
+{%- set steps = var_list('funnel_steps') -%}
+with
+
+events as (
+
+    select * from {{ ref('stg_product__events') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_as_of') }}
+
+),
+
+final as (
+
+    select
+        events.event_id,
+        events.account_id,
+        events.event_name,
+        events.occurred_at,
+        case events.event_name
+            {%- for step in steps %}
+            when '{{ step }}' then {{ loop.index }}
+            {%- endfor %}
+        end as step_index,
+        {{ json_string('events.properties', 'change_id') }} as change_id
+    from events
+    cross join as_of
+    where {{ in_list('events.event_name', steps) }}
+        and events.occurred_at <= as_of.as_of
+
+)
+
+select * from final

@@ -1,0 +1,56 @@
+{#- Every UTC month from the earliest dated fact to the as_of month (metrics.md: the
+    `metrics` command's months). -#}
+with
+
+as_of as (
+
+    select * from {{ ref('int_as_of') }}
+
+),
+
+first_dates as (
+
+    select min(occurred_at) as first_at from {{ ref('stg_product__events') }}
+    union all
+    select min(changed_at) from {{ ref('stg_billing__subscription_changes') }}
+    union all
+    select min(attempted_at) from {{ ref('stg_billing__payment_attempts') }}
+    union all
+    select min(checked_at) from {{ ref('stg_product__eligibility_checks') }}
+    union all
+    select min(offered_at) from {{ ref('stg_product__upsell_offers') }}
+    union all
+    select min(occurred_at) from {{ ref('stg_orders__order_status_events') }}
+
+),
+
+bounds as (
+
+    select
+        {{ month_of('min(first_dates.first_at)') }} as first_month,
+        {{ month_of('max(as_of.as_of)') }} as last_month
+    from first_dates
+    cross join as_of
+    where first_dates.first_at <= as_of.as_of
+
+),
+
+numbers as (
+
+    {{ dbt.generate_series(1200) }}
+
+),
+
+final as (
+
+    select
+        cast({{ dbt.dateadd('month', 'numbers.generated_number - 1', 'bounds.first_month') }} as date)
+            as month
+    from bounds
+    cross join numbers
+    where numbers.generated_number - 1
+        <= {{ dbt.datediff('bounds.first_month', 'bounds.last_month', 'month') }}
+
+)
+
+select * from final

@@ -1,0 +1,61 @@
+{#- One row per subscription change up to as_of: revenue facts, reporting-currency
+    delta and payment processing latency (metrics.md "Upgrades and revenue"). -#}
+with
+
+changes as (
+
+    select * from {{ ref('int_subscription_changes__revenue') }}
+
+),
+
+converted as (
+
+    select * from {{ ref('int_subscription_changes__converted') }}
+
+),
+
+payments as (
+
+    select * from {{ ref('stg_billing__payment_attempts') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_as_of') }}
+
+),
+
+latest_successful_payments as (
+
+    select
+        payments.change_id,
+        max(payments.attempted_at) as paid_at
+    from payments
+    cross join as_of
+    where payments.status = 'succeeded'
+        and payments.change_id is not null
+        and payments.attempted_at <= as_of.as_of
+    group by payments.change_id
+
+),
+
+final as (
+
+    select
+        changes.*,
+        converted.rate_to_reporting,
+        converted.mrr_delta_reporting,
+        converted.rate_to_reporting is not null as is_converted,
+        latest_successful_payments.paid_at,
+        {{ seconds_between('latest_successful_payments.paid_at', 'changes.changed_at') }}
+            as processing_latency_seconds
+    from changes
+    inner join converted
+        on converted.change_id = changes.change_id
+    left join latest_successful_payments
+        on latest_successful_payments.change_id = changes.change_id
+
+)
+
+select * from final
