@@ -1,1 +1,30 @@
-"""Proration and upgrade simulator (issue 6)."""
+"""Proration and upgrade simulator (``shared/spec/simulator.md``).
+
+Public API:
+
+* :func:`load_plans` - the plan catalog (default: the sample catalog shipped here).
+* :func:`quote` - one exact quote (:class:`Quote`, ``.to_dict()`` = the spec's JSON).
+* :func:`price_batch` - the vectorized batch pricer (polars in, polars out).
+"""
+
+from .batch import OUTPUT_COLUMNS, price_batch
+from .calendar import add_interval, add_months
+from .core import Line, Quote, QuoteError, quote, round_half_away
+from .plans import SAMPLE_PLANS_PATH, Plan, load_plans, plans_from_frame, plans_to_frame
+
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "SAMPLE_PLANS_PATH",
+    "Line",
+    "Plan",
+    "Quote",
+    "QuoteError",
+    "add_interval",
+    "add_months",
+    "load_plans",
+    "plans_from_frame",
+    "plans_to_frame",
+    "price_batch",
+    "quote",
+    "round_half_away",
+]

@@ -1,10 +1,239 @@
-"""`upgrade-warehouse quote` (placeholder until the simulator lands)."""
+"""`upgrade-warehouse quote`: price one plan change, or a batch file of them."""
+
+# ruff: noqa: B008  (typer.Option in defaults is typer's idiom)
 
 from __future__ import annotations
 
+import json
+import sys
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import typer
+
 from ..errors import UserError
+from .batch import price_batch
+from .core import Quote, msg_bad_quantity, quote, round_half_away
+from .plans import currency_exponent, load_plans, read_table
+
+SINGLE_FORMATS = ("table", "json")
+BATCH_FORMATS = ("csv", "json")
 
 
-def quote_command() -> None:
-    """Price a plan change (proration simulator)."""
-    raise UserError("the simulator is not implemented yet")
+def quote_command(
+    from_plan: str | None = typer.Option(None, "--from-plan", help="Current plan_id."),
+    from_quantity: str | None = typer.Option(None, "--from-quantity", help="Current seats."),
+    to_plan: str | None = typer.Option(None, "--to-plan", help="Requested plan_id."),
+    to_quantity: str | None = typer.Option(
+        None, "--to-quantity", help="Requested seats (default: --from-quantity)."
+    ),
+    period_start: str | None = typer.Option(
+        None, "--period-start", help="Start of the billing period in force (ISO 8601)."
+    ),
+    period_end: str | None = typer.Option(
+        None, "--period-end", help="End of the period (default: start + one interval)."
+    ),
+    at: str | None = typer.Option(None, "--at", help="Moment of the change (ISO 8601)."),
+    plans: Path | None = typer.Option(
+        None, "--plans", help="Plans table, CSV or Parquet (default: the sample catalog)."
+    ),
+    proration_behavior: str | None = typer.Option(
+        None,
+        "--proration-behavior",
+        help="create_prorations (default), always_invoice or none.",
+    ),
+    granularity: str | None = typer.Option(None, "--granularity", help="second (default) or day."),
+    timing: str | None = typer.Option(
+        None, "--timing", help="immediate, period_end or auto (default)."
+    ),
+    batch: Path | None = typer.Option(
+        None, "--batch", help="Cases file (CSV or Parquet): price every row."
+    ),
+    output_format: str | None = typer.Option(
+        None, "--format", help="table (default) or json; with --batch: csv (default) or json."
+    ),
+) -> None:
+    """Price a plan change (proration simulator), or a batch of them with --batch."""
+    catalog = load_plans(plans)
+    if batch is not None:
+        single = {
+            "--from-plan": from_plan,
+            "--from-quantity": from_quantity,
+            "--to-plan": to_plan,
+            "--to-quantity": to_quantity,
+            "--period-start": period_start,
+            "--period-end": period_end,
+            "--at": at,
+        }
+        given = [name for name, value in single.items() if value is not None]
+        if given:
+            raise UserError(f"{given[0]} cannot be used with --batch (the cases file has it)")
+        fmt = output_format or "csv"
+        if fmt not in BATCH_FORMATS:
+            raise UserError(f"--format must be csv or json with --batch, not {fmt!r}")
+        cases = read_table(batch, "cases file")
+        defaults = {
+            "proration_behavior": proration_behavior,
+            "granularity": granularity,
+            "timing": timing,
+        }
+        for column, value in defaults.items():
+            if value is None:
+                continue
+            if column in cases.columns:
+                cases = cases.with_columns(
+                    pl.col(column).cast(pl.Utf8).fill_null(pl.lit(value)).alias(column)
+                )
+            else:
+                cases = cases.with_columns(pl.lit(value).alias(column))
+        result = price_batch(cases, catalog)
+        _print_batch(result, fmt)
+        return
+
+    fmt = output_format or "table"
+    if fmt not in SINGLE_FORMATS:
+        raise UserError(f"--format must be table or json, not {fmt!r}")
+    required = {
+        "--from-plan": from_plan,
+        "--from-quantity": from_quantity,
+        "--to-plan": to_plan,
+        "--period-start": period_start,
+        "--at": at,
+    }
+    missing = [name for name, value in required.items() if value is None]
+    if missing:
+        raise UserError(f"missing option {missing[0]} (required unless --batch is given)")
+    q = quote(
+        catalog,
+        from_plan_id=from_plan,
+        from_quantity=_quantity("from_quantity", from_quantity),
+        to_plan_id=to_plan,
+        to_quantity=None if to_quantity is None else _quantity("to_quantity", to_quantity),
+        period_start=period_start,
+        period_end=period_end,
+        at=at,
+        proration_behavior=proration_behavior or "create_prorations",
+        granularity=granularity or "second",
+        timing=timing or "auto",
+    )
+    if fmt == "json":
+        sys.stdout.write(json.dumps(q.to_dict()) + "\n")
+    else:
+        _print_table(q)
+
+
+def _quantity(name: str, text: str) -> int:
+    """A seat count from the command line (typer's own int parsing would not give a
+    clean message)."""
+    value = text.strip()
+    if not value.isascii() or not value.isdigit():
+        raise UserError(msg_bad_quantity(name, text))
+    return int(value)
+
+
+# --- batch output ----------------------------------------------------------------------------
+
+
+def batch_for_output(result: pl.DataFrame) -> pl.DataFrame:
+    """Timestamps as ISO 8601 UTC text, ``mrr_delta_minor`` as text (an integer when
+    whole, else a decimal rounded to 6 places)."""
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    mrr = pl.col("mrr_delta_minor")
+    x12 = (mrr * 12).round(0)
+    return result.with_columns(
+        pl.col("next_invoice_date").dt.strftime(stamp),
+        pl.col("effective_at").dt.strftime(stamp),
+        pl.when(mrr.is_null())
+        .then(None)
+        .when(x12 % 12 == 0)
+        .then((x12 / 12).cast(pl.Int64).cast(pl.Utf8))
+        .otherwise(mrr.round(6).cast(pl.Utf8))
+        .alias("mrr_delta_minor"),
+    )
+
+
+def _print_batch(result: pl.DataFrame, fmt: str) -> None:
+    out = batch_for_output(result)
+    if fmt == "csv":
+        sys.stdout.write(out.write_csv())
+        return
+    rows = out.to_dicts()
+    for row in rows:
+        value = row["mrr_delta_minor"]
+        if value is not None:
+            row["mrr_delta_minor"] = int(value) if "." not in value else float(value)
+    sys.stdout.write(json.dumps(rows) + "\n")
+
+
+# --- single-quote table ----------------------------------------------------------------------
+
+
+def format_money(amount: int | Fraction, currency: str) -> str:
+    """Minor units as a major-unit amount with the currency code, e.g. ``-30.00 USD``.
+
+    A fractional MRR is rounded (half away from zero) to the currency's minor unit for
+    display only.
+    """
+    exponent = currency_exponent(currency)
+    minor = round_half_away(Fraction(amount))
+    sign = "-" if minor < 0 else ""
+    major, rest = divmod(abs(minor), 10**exponent)
+    text = f"{major:,}" + (f".{rest:0{exponent}d}" if exponent else "")
+    return f"{sign}{text} {currency}"
+
+
+def _print_table(q: Quote) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    d = q.to_dict()
+    cur = q.currency
+    console = Console(highlight=False)
+    summary = Table(
+        title=(f"{q.from_plan_id} x{q.from_quantity} -> {q.to_plan_id} x{q.to_quantity}"),
+        show_header=False,
+    )
+    summary.add_column("field", style="bold")
+    summary.add_column("value")
+    rows: list[tuple[str, Any]] = [
+        ("currency", cur),
+        ("requires sales", "yes" if q.requires_sales else "no"),
+        ("MRR before", format_money(q.from_mrr_minor, cur)),
+        ("MRR after", format_money(q.to_mrr_minor, cur)),
+        ("MRR delta", format_money(q.mrr_delta_minor, cur)),
+        ("movement", q.movement),
+        ("kind", q.kind),
+        ("timing", q.timing),
+        ("effective at", d["effective_at"]),
+        ("proration net", format_money(q.proration_net_minor, cur)),
+        ("due now", format_money(q.amount_due_now_minor, cur)),
+        (
+            "next invoice",
+            f"{d['next_invoice']['date']}  {format_money(q.next_invoice_amount_minor, cur)}",
+        ),
+        ("credit balance", format_money(q.credit_balance_minor, cur)),
+        ("billing period", f"{d['period']['start']} -> {d['period']['end']}"),
+        ("entitlements added", ", ".join(q.entitlements_added) or "-"),
+        ("entitlements removed", ", ".join(q.entitlements_removed) or "-"),
+    ]
+    for name, value in rows:
+        summary.add_row(name, str(value))
+    console.print(summary)
+
+    lines = Table(title="lines")
+    lines.add_column("line type")
+    lines.add_column("amount", justify="right")
+    lines.add_column("period")
+    lines.add_column("invoiced")
+    for line, ld in zip(q.lines, d["lines"], strict=True):
+        lines.add_row(
+            line.line_type,
+            format_money(line.amount_minor, cur),
+            f"{ld['period_start']} -> {ld['period_end']}",
+            "now" if line.invoiced_now else "next invoice",
+        )
+    if not q.lines:
+        lines.add_row("(none)", "", "", "")
+    console.print(lines)
