@@ -96,16 +96,18 @@ final as (
         coalesce(revenue.sales_assisted_upgrades, 0) as sales_assisted_upgrades,
         coalesce(revenue.automatic_upgrades, 0) as automatic_upgrades,
         {{ safe_ratio('revenue.self_serve_upgrades', 'revenue.upgrades') }} as self_serve_share,
-        cast(revenue.arpu_per_upgrade as {{ type_double() }}) as arpu_per_upgrade,
+        -- money in major units, rounded to 6 decimals (far below a cent) so that sums of
+        -- binary fractions read as the decimal amounts they are
+        round(cast(revenue.arpu_per_upgrade as {{ type_double() }}), 6) as arpu_per_upgrade,
         {%- for movement in ['new', 'expansion', 'reactivation', 'contraction', 'churn'] %}
-        cast(coalesce(revenue.mrr_{{ movement }}, 0) as {{ type_double() }}) as mrr_{{ movement }},
+        round(cast(coalesce(revenue.mrr_{{ movement }}, 0) as {{ type_double() }}), 6) as mrr_{{ movement }},
         {%- endfor %}
-        cast(
+        round(cast(
             coalesce(revenue.mrr_new, 0) + coalesce(revenue.mrr_expansion, 0)
             + coalesce(revenue.mrr_reactivation, 0) + coalesce(revenue.mrr_contraction, 0)
             + coalesce(revenue.mrr_churn, 0)
             as {{ type_double() }}
-        ) as net_new_mrr,
+        ), 6) as net_new_mrr,
         cast(revenue.processing_latency_seconds_p50 as {{ type_double() }}) as processing_latency_seconds_p50,
         cast(revenue.processing_latency_seconds_p95 as {{ type_double() }}) as processing_latency_seconds_p95,
         -- post-activation (activation month)

@@ -1,0 +1,323 @@
+"""The golden data set (tests/fixtures/golden) against values computed by hand from
+shared/spec/metrics.md. Every expected number below is derived in its comment from the
+fixture rows; none was copied from the code's output.
+
+as_of = 2026-03-31T12:00:00Z: the latest product event (a1_last), later than every
+subscription change. Windows: conversion 14 days, activation 14 days.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from conftest import FIXTURES, run_cli
+
+pytestmark = pytest.mark.slow
+APPROX = dict(rel=1e-9, abs=1e-9)
+
+
+@pytest.fixture(scope="session")
+def golden(tmp_path_factory):
+    path = tmp_path_factory.mktemp("golden") / "golden.duckdb"
+    proc = run_cli("build", "--data-dir", FIXTURES / "golden", "--warehouse", path)
+    assert proc.returncode == 0, proc.stderr
+    return path
+
+
+@pytest.fixture(scope="session")
+def metrics_json(golden):
+    proc = run_cli("metrics", "--warehouse", golden, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def month(metrics_json, m):
+    (row,) = [r for r in metrics_json["months"] if r["month"] == m]
+    return row
+
+
+def query(path, sql):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+# ----------------------------------------------------------------------------- shape
+
+
+def test_json_shape(metrics_json):
+    assert metrics_json["as_of"] == "2026-03-31T12:00:00Z"
+    assert metrics_json["reporting_currency"] == "USD"
+    assert metrics_json["parameters"] == {
+        "conversion_window_days": 14,
+        "activation_window_days": 14,
+        "as_of": "2026-03-31T12:00:00Z",
+        "reporting_currency": "USD",
+        "funnel_steps": [
+            "upgrade_intent", "plan_selected", "proration_previewed",
+            "payment_method_selected", "payment_submitted", "upgrade_completed",
+        ],
+        "activation_events": ["activated"],
+        "escalation_events": ["sales_contact_requested"],
+        "amount_tolerance_minor": 1,
+    }
+    # Earliest fact (c1, 2026-01-05) to the as_of month, in order.
+    assert [m["month"] for m in metrics_json["months"]] == ["2026-01", "2026-02", "2026-03"]
+    ids = [line.split(",")[0] for line in
+           (FIXTURES.parent.parent / "seeds" / "metric_catalog.csv").read_text().splitlines()[1:]]
+    assert len(ids) == 46
+    for m in metrics_json["months"]:
+        assert list(m) == ["month", *ids]
+
+
+# ----------------------------------------------------------------------------- revenue
+
+
+def test_revenue_facts_per_change(golden):
+    rows = {
+        r[0]: r[1:]
+        for r in query(
+            golden,
+            "select change_id, movement, kind, mrr_before, mrr_after, mrr_delta, is_upgrade, "
+            "channel from marts.fct_subscription_changes",
+        )
+    }
+    assert rows["c1"] == ("none", "created", 0, 0, 0, False, "self_serve")  # free plan: 0 -> 0
+    # A1: c2 free -> pro_m is the first MRR > 0 of the account: new.
+    assert rows["c2"][:3] == ("new", "tier_upgrade", 0)
+    assert rows["c3"][:2] == ("churn", "cancelled")
+    # A1 comes back on a new subscription: MRR 0 -> 4000 after having had MRR (c2): reactivation.
+    assert rows["c4"] == ("reactivation", "created", 0, 4000, 4000, True, "self_serve")
+    # Yearly: 20000 * 3 / 12 = 5000 a month; initiated_by sales.
+    assert rows["c5"] == ("new", "created", 0, 5000, 5000, True, "sales_assisted")
+    # Renewal of the same plan and quantity: delta 0.
+    assert rows["c6"] == ("renewal", "renewal", 5000, 5000, 0, False, "automatic")
+    # 1 -> 3 seats by the system: 2000 -> 6000.
+    assert rows["c8"] == ("expansion", "seat_expansion", 2000, 6000, 4000, True, "automatic")
+    assert rows["c10"] == ("contraction", "seat_reduction", 3600, 1800, -1800, False, "self_serve")
+    # Initiated by the customer, but a sales CRM opportunity carries c12.
+    assert rows["c12"] == ("expansion", "tier_upgrade", 2000, 5000, 3000, True, "sales_assisted")
+
+
+def test_currency_conversion(golden):
+    rows = dict(query(golden, "select change_id, mrr_delta_reporting from marts.fct_subscription_changes"))
+    assert rows["c9"] == pytest.approx(39.6)  # 3600 EUR minor = 36.00 EUR x 1.10 (rate of 01-01)
+    assert rows["c10"] == pytest.approx(-21.6)  # -18.00 EUR x 1.20 (rate of 02-01)
+    assert rows["c11"] is None  # GBP has no rate: unconverted
+    assert rows["c5"] == pytest.approx(50.0)  # USD converts at 1
+
+
+def test_january_revenue(metrics_json):
+    jan = month(metrics_json, "2026-01")
+    # Upgrades (delta > 0): c7 +2000, c2 +2000, c9 +3600 EUR, c5 +5000 (sales), c12a +2000.
+    assert jan["upgrades"] == 5
+    assert (jan["self_serve_upgrades"], jan["sales_assisted_upgrades"], jan["automatic_upgrades"]) == (4, 1, 0)
+    assert jan["self_serve_share"] == pytest.approx(4 / 5)
+    # USD: 20 + 20 + 39.60 + 50 + 20 = 149.60 over 5 upgrades.
+    assert jan["arpu_per_upgrade"] == pytest.approx(149.6 / 5, **APPROX)
+    assert jan["mrr_new"] == pytest.approx(149.6, **APPROX)
+    assert jan["mrr_churn"] == pytest.approx(-20.0)  # c3
+    assert jan["mrr_expansion"] == jan["mrr_reactivation"] == jan["mrr_contraction"] == 0
+    assert jan["net_new_mrr"] == pytest.approx(129.6, **APPROX)
+    assert jan["processing_latency_seconds_p50"] is None  # no payment carries a January change
+
+
+def test_february_revenue_with_an_unconverted_upgrade(metrics_json):
+    feb = month(metrics_json, "2026-02")
+    # Upgrades: c11 (GBP, no rate), c4 reactivation +40, c8 expansion +40 (system), f5a new +20.
+    assert feb["upgrades"] == 4
+    assert (feb["self_serve_upgrades"], feb["sales_assisted_upgrades"], feb["automatic_upgrades"]) == (3, 0, 1)
+    assert feb["self_serve_share"] == pytest.approx(0.75)
+    # c11 cannot be converted and is left out: (40 + 40 + 20) / 3.
+    assert feb["arpu_per_upgrade"] == pytest.approx(100 / 3, rel=1e-6)
+    assert feb["mrr_new"] == pytest.approx(20.0)  # f5a only (c11 left out)
+    assert feb["mrr_reactivation"] == pytest.approx(40.0)
+    assert feb["mrr_expansion"] == pytest.approx(40.0)
+    assert feb["mrr_contraction"] == pytest.approx(-21.6)
+    assert feb["net_new_mrr"] == pytest.approx(20 + 40 + 40 - 21.6)
+    # c4 paid at 23:59:50 the day before: 10 s.
+    assert feb["processing_latency_seconds_p50"] == pytest.approx(10.0)
+
+
+def test_march_revenue_and_latency(metrics_json):
+    mar = month(metrics_json, "2026-03")
+    # f1c +2000 new, c12 +3000 (sales), f5c +3000, f7c +2000 new.
+    assert mar["upgrades"] == 4
+    assert mar["sales_assisted_upgrades"] == 1
+    assert mar["arpu_per_upgrade"] == pytest.approx((20 + 30 + 30 + 20) / 4)
+    assert mar["mrr_new"] == pytest.approx(40.0)
+    assert mar["mrr_expansion"] == pytest.approx(60.0)
+    assert mar["net_new_mrr"] == pytest.approx(100.0)
+    # Latencies: f1c 10:30:00 - 10:29:30 (latest succeeded; the failed p1 does not count) = 30,
+    # c12 2, f5c 10:00:00 - 09:59:59 (latest of two successes) = 1. Sorted [1, 2, 30]:
+    # p50 = 2; p95 at position 0.95 * 2 = 1.9: 2 + 0.9 * (30 - 2) = 27.2.
+    assert mar["processing_latency_seconds_p50"] == pytest.approx(2.0)
+    assert mar["processing_latency_seconds_p95"] == pytest.approx(27.2)
+
+
+# ----------------------------------------------------------------------------- funnel
+
+
+def test_attempts(golden):
+    rows = {
+        r[0]: r[1:]
+        for r in query(golden, "select attempt_id, last_step, outcome from marts.fct_upgrade_attempts")
+    }
+    assert rows == {
+        # Repeated intent f1_2 (10:05) is inside the open attempt; completes at 10:30.
+        "f1_1": ("upgrade_completed", "completed_self_serve"),
+        # An intent after the completion starts a new attempt; nothing follows it.
+        "f1_8": ("upgrade_intent", "abandoned"),
+        # proration_previewed at 09:01 comes before plan_selected (09:02): it does not count.
+        "f2_1": ("plan_selected", "abandoned"),
+        # Completion at start + 14 days + 1 second: outside the window.
+        "f3_1": ("payment_submitted", "abandoned"),
+        # Started 03-25: start + 14 days (04-08) is after as_of.
+        "f4_1": ("plan_selected", "in_progress"),
+        # Escalated at 09:30, completed at 10:00.
+        "f5_1": ("upgrade_completed", "completed_assisted"),
+        # Escalated the next day, never completed, window over.
+        "f6_1": ("upgrade_intent", "escalated"),
+        # Completion exactly at start + 14 days: the window is inclusive.
+        "f7_1": ("upgrade_completed", "completed_self_serve"),
+    }
+
+
+def test_funnel_metrics(metrics_json):
+    mar = month(metrics_json, "2026-03")
+    assert mar["attempts_started"] == 8
+    # Resolved = 8 - 1 in progress (f4) = 7; completed f1_1, f5_1, f7_1.
+    assert mar["upgrade_conversion_rate"] == pytest.approx(3 / 7)
+    assert mar["self_serve_completion_rate"] == pytest.approx(2 / 7)  # f1_1, f7_1
+    assert mar["escalation_rate"] == pytest.approx(2 / 7)  # f5_1 (completed), f6_1
+    # Abandoned: f1_8 at upgrade_intent, f2_1 at plan_selected, f3_1 at payment_submitted.
+    assert mar["abandonment_by_step"] == pytest.approx({
+        "upgrade_intent": 1 / 3,
+        "plan_selected": 1 / 3,
+        "proration_previewed": 0.0,
+        "payment_method_selected": 0.0,
+        "payment_submitted": 1 / 3,
+        "upgrade_completed": 0.0,
+    })
+    # f1_1: entitlements sync failed 10:31, succeeded 12:00 -> 12:00 - 10:00 = 2 h.
+    # f5_1: f5c has no entitlements sync rows -> effective_at 10:00 - 09:00 = 1 h.
+    # f7_1: f7c's only entitlements sync failed -> not activated yet, left out.
+    assert mar["intent_to_activation_hours_p50"] == pytest.approx(1.5)
+    assert mar["intent_to_activation_hours_p90"] == pytest.approx(1.0 + 0.9 * (2.0 - 1.0))
+    jan = month(metrics_json, "2026-01")
+    assert jan["attempts_started"] == 0 and jan["upgrade_conversion_rate"] is None
+    assert set(jan["abandonment_by_step"].values()) == {None}  # no abandoned attempts
+
+
+# ----------------------------------------------------------------------------- activation
+
+
+def test_post_activation_rate(metrics_json):
+    # January: A1 (upgrade c2 four days later), A3 (c7 half a day later), A2 (only a sales
+    # change before activation and a renewal): 2 of 3 matured convert. A1's second
+    # activation event in February does not count again.
+    jan = month(metrics_json, "2026-01")
+    assert (jan["activated_accounts"], jan["matured_activated_accounts"]) == (3, 3)
+    assert jan["post_activation_self_serve_rate"] == pytest.approx(2 / 3)
+    # February: F6 (never upgrades), F1 (f1c 9 days later), F5 (f5c 9 days later).
+    feb = month(metrics_json, "2026-02")
+    assert (feb["activated_accounts"], feb["matured_activated_accounts"]) == (3, 3)
+    assert feb["post_activation_self_serve_rate"] == pytest.approx(2 / 3)
+    # March: F7 (f7c exactly 14 days later: inclusive), F4 (03-20) and A6 (03-25) are
+    # immature at as_of 03-31.
+    mar = month(metrics_json, "2026-03")
+    assert (mar["activated_accounts"], mar["matured_activated_accounts"]) == (3, 1)
+    assert mar["post_activation_self_serve_rate"] == pytest.approx(1.0)
+
+
+def test_cohort_breakdowns(golden):
+    rows = {
+        (str(r[0])[:7], r[1], r[2]): r[3:]
+        for r in query(
+            golden,
+            "select activation_month, dimension, dimension_value, activated_accounts, "
+            "matured_activated_accounts, converted_matured_accounts, "
+            "post_activation_self_serve_rate from marts.fct_activation_cohorts",
+        )
+    }
+    assert rows[("2026-01", "all", "all")] == (3, 3, 2, pytest.approx(2 / 3))
+    assert rows[("2026-01", "persona", "founder")] == (2, 2, 2, 1.0)  # A1, A3
+    assert rows[("2026-01", "persona", "marketer")] == (1, 1, 0, 0.0)  # A2
+    # Feature use: A1 sent report_created twice and dashboard_shared once before
+    # activating; A3 dashboard_shared once; A2 nothing.
+    assert rows[("2026-01", "feature_use", "report_created")][:3] == (1, 1, 1)
+    assert rows[("2026-01", "feature_use", "dashboard_shared")][:3] == (1, 1, 1)
+    assert rows[("2026-01", "feature_use", "(none)")][:3] == (1, 1, 0)
+    # March: immature accounts count as activated, not matured; the rate is over matured.
+    assert rows[("2026-03", "persona", "engineer")] == (2, 1, 1, 1.0)  # F7 matured, F4 not
+    assert rows[("2026-03", "persona", "marketer")] == (1, 0, 0, None)  # A6 immature
+
+
+def test_operational_metrics_are_null_until_their_marts_exist(metrics_json):
+    for m in metrics_json["months"]:
+        for key in ("payment_success_rate", "handoffs", "attribution_accuracy", "orders_open",
+                    "proration_accuracy_rate", "payment_success_rate_by_method"):
+            assert m[key] is None
+
+
+# ----------------------------------------------------------------------------- command
+
+
+def test_month_filter_and_formats(golden, metrics_json):
+    proc = run_cli("metrics", "--warehouse", golden, "--format", "json", "--month", "2026-02")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["months"] == [month(metrics_json, "2026-02")]
+    proc = run_cli("metrics", "--warehouse", golden, "--format", "csv")
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("month,attempts_started,upgrade_conversion_rate,")
+    assert len(lines) == 4 and lines[3].startswith("2026-03,8,")
+    proc = run_cli("metrics", "--warehouse", golden, "--month", "2026-03")
+    assert proc.returncode == 0
+    assert "42.9%" in proc.stdout  # upgrade conversion 3/7, formatted
+    assert "100.00 USD" in proc.stdout  # net new MRR in March
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--month", "2026-13"], "--month"),
+        (["--month", "2025-01"], "2025-01"),
+        (["--format", "xml"], "--format"),
+    ],
+)
+def test_metrics_bad_input(golden, args, needle):
+    proc = run_cli("metrics", "--warehouse", golden, *args)
+    assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_metrics_without_a_warehouse(tmp_path):
+    proc = run_cli("metrics", "--warehouse", tmp_path / "none.duckdb")
+    assert proc.returncode == 2 and "build" in proc.stderr
+
+
+def test_vars_change_the_numbers(tmp_path):
+    """`build --var` reaches the models: a 1-day conversion window and an earlier as_of."""
+    path = tmp_path / "w.duckdb"
+    proc = run_cli(
+        "build", "--data-dir", FIXTURES / "golden", "--warehouse", path,
+        "--var", "conversion_window_days=1", "--var", "as_of=2026-03-20T00:00:00+00:00",
+        "--var", "funnel_steps=upgrade_intent,plan_selected",
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(run_cli("metrics", "--warehouse", path, "--format", "json").stdout)
+    assert out["as_of"] == "2026-03-20T00:00:00Z"
+    assert out["parameters"]["funnel_steps"] == ["upgrade_intent", "plan_selected"]
+    mar = month(out, "2026-03")
+    # Two steps, 1-day window, events after 03-20 ignored (f4 is gone). Attempts:
+    # f1_1 completes at plan_selected 10:10 (f1_2 inside it); f1_8 11:00 abandoned;
+    # f2_1 completes at 09:02; f3_1 at 01:00; f5_1 at 09:40 (escalated 09:30: assisted);
+    # f6_1 abandoned but escalated 03-08 09:00 (exactly start + 1 day, inclusive);
+    # f7_1 completes at 01:00. 7 attempts, all resolved (windows end before 03-20).
+    assert mar["attempts_started"] == 7
+    assert mar["upgrade_conversion_rate"] == pytest.approx(5 / 7)
+    assert mar["self_serve_completion_rate"] == pytest.approx(4 / 7)
+    assert mar["escalation_rate"] == pytest.approx(2 / 7)
+    # Changes after 03-20 are ignored too; f7c (03-16) is in: upgrades f1c, c12, f5c, f7c.
+    assert mar["upgrades"] == 4
