@@ -255,11 +255,17 @@ def test_cohort_breakdowns(golden):
     assert rows[("2026-03", "persona", "marketer")] == (1, 0, 0, None)  # A6 immature
 
 
-def test_operational_metrics_are_null_until_their_marts_exist(metrics_json):
+def test_metrics_of_absent_optional_tables_are_null(metrics_json):
+    # The golden set has no eligibility_checks, upsell_offers, order_status_events or
+    # invoice_lines: their metrics are null in every month, counts included.
     for m in metrics_json["months"]:
-        for key in ("payment_success_rate", "handoffs", "attribution_accuracy", "orders_open",
-                    "proration_accuracy_rate", "payment_success_rate_by_method"):
-            assert m[key] is None
+        for key in ("eligibility_rejection_rate", "false_positive_reject_rate", "upsell_offers",
+                    "upsell_acceptance_rate", "orders_placed", "orders_open",
+                    "order_completion_days_p50", "proration_checked_changes"):
+            assert m[key] is None, key
+    # Its sync_events and crm_opportunities are there: those sections are filled.
+    assert month(metrics_json, "2026-03")["handoffs"] == 3  # (f1c|f7c, entitlements), (f5c, crm)
+    assert month(metrics_json, "2026-01")["attributed_changes"] == 6
 
 
 # ----------------------------------------------------------------------------- command

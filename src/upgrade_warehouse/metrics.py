@@ -84,7 +84,7 @@ def read_metrics(warehouse: Path, month: str | None = None) -> dict:
         rows = rel.fetchall()
         breakdowns = con.execute(
             "select strftime(month, '%Y-%m'), metric_id, breakdown_key, metric_value "
-            "from marts.fct_monthly_metric_breakdowns order by month, metric_id, breakdown_order"
+            "from marts.fct_monthly_metric_breakdowns order by month, metric_id, breakdown_order, breakdown_key"
         ).fetchall()
     units = {m.metric_id: m.unit for m in metrics}
     keyed: dict[tuple[str, str], dict] = {}

@@ -1,0 +1,36 @@
+{#- One row per payment attempt up to as_of (metrics.md "Payments"). -#}
+with
+
+payments as (
+
+    select * from {{ ref('stg_billing__payment_attempts') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_as_of') }}
+
+),
+
+final as (
+
+    select
+        payments.attempt_id,
+        payments.account_id,
+        payments.change_id,
+        payments.attempted_at,
+        {{ month_of('payments.attempted_at') }} as attempt_month,
+        payments.payment_method,
+        payments.status,
+        payments.status = 'succeeded' as is_succeeded,
+        payments.failure_code,
+        payments.amount_minor,
+        payments.currency
+    from payments
+    cross join as_of
+    where payments.attempted_at <= as_of.as_of
+
+)
+
+select * from final
