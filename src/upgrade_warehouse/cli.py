@@ -23,6 +23,7 @@ app = typer.Typer(
 
 def _register() -> None:
     from .build import build_command
+    from .dashboard_command import dashboard_command
     from .generator.command import generate_command
     from .metrics import metrics_command
     from .simulator.command import quote_command
@@ -31,6 +32,7 @@ def _register() -> None:
     app.command("build")(build_command)
     app.command("metrics")(metrics_command)
     app.command("quote")(quote_command)
+    app.command("dashboard")(dashboard_command)
 
 
 def main() -> None:

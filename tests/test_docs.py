@@ -1,0 +1,51 @@
+"""The README and the metric catalog stay true to the spec."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+
+from conftest import REPO
+
+CATALOG = REPO / "seeds" / "metric_catalog.csv"
+SPEC = REPO.parent / "shared" / "spec" / "metrics.md"
+
+
+def catalog_ids() -> list[str]:
+    with open(CATALOG, newline="") as f:
+        return [row["metric_id"] for row in csv.DictReader(f)]
+
+
+def test_readme_starts_with_the_two_commands():
+    text = (REPO / "README.md").read_text()
+    first_block = text.split("```")[1]
+    commands = [line.split("#")[0].strip() for line in first_block.splitlines()[1:] if line.strip()]
+    assert commands == ["make demo", "make test"]
+
+
+def test_readme_lists_every_metric_of_the_catalog():
+    text = (REPO / "README.md").read_text()
+    for metric_id in catalog_ids():
+        assert f"| `{metric_id}` |" in text, metric_id
+
+
+@pytest.mark.skipif(not SPEC.is_file(), reason="shared/spec is not beside the repository")
+def test_catalog_has_exactly_the_metric_ids_of_the_spec():
+    spec_ids = []
+    for line in SPEC.read_text().splitlines():
+        match = re.match(r"\| `([a-z0-9_]+)`(?:, `(_[a-z0-9_]+)`)*", line)
+        if not match:
+            continue
+        cells = re.findall(r"`([a-z0-9_]+)`", line.split("|")[1])
+        base = cells[0]
+        spec_ids.append(base)
+        for suffix in cells[1:]:
+            spec_ids.append(base.rsplit("_", 1)[0] + suffix if suffix.startswith("_") else suffix)
+    # Parameters are in a table too: keep metric ids only (those are in sections after it).
+    params = {"conversion_window_days", "activation_window_days", "as_of", "reporting_currency",
+              "funnel_steps", "activation_events", "escalation_events", "amount_tolerance_minor"}
+    spec_ids = [i for i in spec_ids if i not in params]
+    assert sorted(spec_ids) == sorted(catalog_ids())
+    assert len(catalog_ids()) == len(set(catalog_ids()))
