@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEMO_DATA := data/demo
 WAREHOUSE := warehouse/upgrade_warehouse.duckdb
 
-.PHONY: help install browser demo build test bench lint clean
+.PHONY: help install browser demo build test bench lint clean expectations
 
 help:
 	@echo "make demo     create the environment, generate demo data, build, serve the dashboard"
@@ -49,3 +49,7 @@ lint: install
 
 clean:
 	rm -rf $(VENV) warehouse data target logs .pytest_cache
+
+## expectations: regenerate the Great Expectations suites kept in expectations/
+expectations: install
+	$(BIN)/python -c "from upgrade_warehouse.quality import write_suites; [print(p) for p in write_suites()]"

@@ -16,14 +16,15 @@ import signal
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 import typer
 
-from . import loader
+from . import loader, quality
 from .errors import UserError
 from .params import Parameters, parse_vars
 from .paths import DEFAULT_WAREHOUSE, project_dir
@@ -40,6 +41,8 @@ class BuildResult:
     as_of: datetime
     tables: dict[str, dict]
     expectations: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+    data_docs: Path | None = None
 
     def to_json(self) -> dict:
         return {
@@ -173,18 +176,43 @@ def build(
                 "? as parameters_json",
                 [as_of, params.reporting_currency, json.dumps(params.as_json(), sort_keys=True)],
             )
+        # Great Expectations takes seconds to import: do it while dbt runs.
+        gx_import = threading.Thread(target=_import_great_expectations, daemon=True)
+        gx_import.start()
         progress.update("running dbt models and tests")
         run_dbt(new, params, progress)
+        progress.update("checking data expectations")
+        gx_import.join()
+        gate = quality.run_gate(new)
+        quality.store_results(new, gate)
+        if gate.blocking_failures:
+            docs = quality.publish_docs(gate, warehouse.parent / "data_docs_failed")
+            lines = [f"- {o.suite}: {o.expectation} on {o.column} ({o.details})"
+                     for o in gate.blocking_failures]
+            raise BuildFailed(
+                f"{len(lines)} blocking data expectation(s) failed; the serving warehouse was "
+                f"not replaced (Data Docs: {docs}).\n" + "\n".join(lines)
+            )
         with duckdb.connect(str(new)) as con:
             con.execute("checkpoint")
         progress.update("publishing")
         os.replace(new, warehouse)
+        docs = quality.publish_docs(gate, warehouse.parent / "data_docs")
     except BaseException:
         _remove(new)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return BuildResult(warehouse, as_of, tables, {"passed": 0, "failed": 0})
+    return BuildResult(
+        warehouse, as_of, tables, {"passed": gate.passed, "failed": gate.failed},
+        warnings=[f"{o.suite}: {o.expectation} on {o.column} ({o.details})" for o in gate.warnings],
+        data_docs=docs,
+    )
+
+
+def _import_great_expectations() -> None:
+    with contextlib.suppress(Exception):
+        import great_expectations  # noqa: F401
 
 
 def default_data_dir() -> Path:
@@ -219,6 +247,8 @@ def build_command(
             print(f"error: {exc}", file=sys.stderr)
             raise typer.Exit(1) from None
         raise
+    for warning in result.warnings:
+        print(f"warning: data expectation failed (not blocking): {warning}", file=sys.stderr)
     if json_mode:
         print(json.dumps(result.to_json(), indent=2))
     else:
@@ -237,6 +267,12 @@ def print_report(result: BuildResult) -> None:
         reasons = ", ".join(f"{r} {n:,}" for r, n in t["quarantined_by_reason"].items())
         table.add_row(name, f"{t['read']:,}", f"{t['accepted']:,}", f"{t['quarantined']:,}", reasons)
     console.print(table)
+    e = result.expectations
+    console.print(
+        f"Data expectations: {e['passed']} passed, {e['failed']} failed"
+        + (f" (warnings only; Data Docs: {result.data_docs})" if e["failed"] else
+           f" (Data Docs: {result.data_docs})")
+    )
     quarantined = sum(t["quarantined"] for t in result.tables.values())
     if quarantined:
         console.print(

@@ -1,0 +1,396 @@
+"""Data expectations: Great Expectations suites as the publish gate.
+
+The suites are defined here (``build_suites``) and kept as JSON in ``expectations/``
+(``write_suites`` regenerates them; a test checks they are current). The gate loads the
+committed JSON, builds one pandas frame per suite from the freshly built warehouse (GX's
+SQL path does not work with DuckDB here) and validates it. Expectations carry a
+``severity`` in their meta: ``blocking`` failures stop the publish, ``warning`` failures
+are reported. Results go to ``quality.expectation_results`` in the new warehouse and to
+Data Docs HTML next to it.
+
+Every frame is small (monthly aggregates, per-table counts, key columns of the marts),
+so the gate costs about a second on top of Great Expectations' import, which ``build``
+overlaps with dbt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from .paths import project_dir
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+BLOCKING = "blocking"
+WARNING = "warning"
+EPSILON = 1e-6  # money metrics are rounded to 6 decimals
+FRESHNESS_MAX_DAYS = 3
+QUARANTINE_MAX_SHARE = 0.05
+
+
+def expectations_dir() -> Path:
+    return project_dir() / "expectations"
+
+
+# Keys of the marts: unique and not null.
+MART_KEYS = {
+    "fct_monthly_metrics": ["month"],
+    "fct_upgrade_attempts": ["attempt_id"],
+    "fct_subscription_changes": ["change_id"],
+    "dim_accounts": ["account_id"],
+    "fct_payment_attempts": ["attempt_id"],
+    "fct_sync_handoffs": ["change_id", "target_system"],
+    "fct_revenue_attribution": ["change_id"],
+    "fct_eligibility_checks": ["check_id"],
+    "fct_upsell_offers": ["offer_id"],
+    "fct_orders": ["order_id"],
+}
+
+# Dated facts of the marts: none may be after as_of.
+MART_TIMESTAMPS = {
+    "fct_upgrade_attempts": "started_at",
+    "fct_subscription_changes": "changed_at",
+    "fct_payment_attempts": "attempted_at",
+    "fct_eligibility_checks": "checked_at",
+    "fct_upsell_offers": "offered_at",
+    "fct_orders": "current_status_at",
+    "dim_accounts": "activated_at",
+}
+
+
+# ----------------------------------------------------------------------------- frames
+
+
+def _rate_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute(
+        "select metric_id from reference.metric_catalog where unit = 'rate'"
+    ).fetchall()]
+
+
+def frame_queries(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """SQL of the frame each suite validates (suite name -> query)."""
+    rates = ", ".join(f'"{c}"' for c in _rate_columns(con))
+    key_checks = " union all ".join(
+        f"select '{mart}' as mart, {' || chr(31) || '.join(f'cast({c} as varchar)' for c in cols)} "
+        f"as key_value from marts.{mart}"
+        for mart, cols in MART_KEYS.items()
+    )
+    timestamps = " union all ".join(
+        f"select '{mart}' as mart, max({col}) as latest_at from marts.{mart}"
+        for mart, col in MART_TIMESTAMPS.items()
+    )
+    return {
+        "monthly_metrics": f"""
+            select
+                month,
+                {rates},
+                self_serve_upgrades + sales_assisted_upgrades + automatic_upgrades - upgrades
+                    as channel_sum_minus_upgrades,
+                mrr_new + mrr_expansion + mrr_reactivation + mrr_contraction + mrr_churn
+                    - net_new_mrr as movements_minus_net_new_mrr
+            from marts.fct_monthly_metrics""",
+        "keyed_rates": """
+            select b.month, b.metric_id, b.breakdown_key, b.metric_value
+            from marts.fct_monthly_metric_breakdowns as b
+            inner join reference.metric_catalog as c
+                on c.metric_id = b.metric_id
+            where c.unit = 'rate_by_key'""",
+        "abandonment_shares": """
+            select month, sum(metric_value) as share_sum
+            from marts.fct_monthly_metric_breakdowns
+            where metric_id = 'abandonment_by_step' and metric_value is not null
+            group by month""",
+        "funnel_steps": _funnel_steps_query(con),
+        "attribution": """
+            select
+                m.month,
+                m.attributed_changes - round(m.attribution_accuracy * m.attributed_changes)
+                    - coalesce(b.mismatches, 0) as mismatches_minus_inaccurate
+            from marts.fct_monthly_metrics as m
+            left join (
+                select month, sum(metric_value) as mismatches
+                from marts.fct_monthly_metric_breakdowns
+                where metric_id = 'attribution_mismatches'
+                group by month
+            ) as b on b.month = m.month
+            where m.attributed_changes > 0""",
+        "load_report": """
+            select table_name, rows_read, rows_accepted, rows_quarantined,
+                rows_read - rows_accepted - rows_quarantined as read_minus_accepted_quarantined,
+                case when rows_read > 0 then rows_quarantined / rows_read end as quarantined_share
+            from raw.load_report""",
+        "mart_keys": key_checks,
+        "timestamps": f"""
+            select t.mart, t.latest_at,
+                epoch(t.latest_at) - epoch(b.as_of) as seconds_after_as_of
+            from ({timestamps}) as t
+            cross join raw.build_info as b""",
+        "freshness": """
+            select as_of,
+                (epoch(cast(? as timestamp)) - epoch(as_of)) / 86400.0 as as_of_age_days
+            from raw.build_info""",
+    }
+
+
+def _funnel_steps_query(con: duckdb.DuckDBPyConnection) -> str:
+    """Attempts reaching each step per month, from each step's own reached_at column."""
+    columns = [r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'marts' "
+        "and table_name = 'fct_upgrade_attempts' and column_name like 'step\\_%\\_reached\\_at' "
+        "escape '\\' order by ordinal_position"
+    ).fetchall()]
+    steps = ["select attempt_month as month, 1 as step_index, count(*) as attempts_reaching "
+             "from marts.fct_upgrade_attempts group by attempt_month"]
+    for col in columns:
+        k = int(col.split("_")[1])
+        steps.append(
+            f"select attempt_month, {k}, count({col}) from marts.fct_upgrade_attempts "
+            "group by attempt_month"
+        )
+    return f"""
+        with reached as ({' union all '.join(steps)})
+        select month, step_index, attempts_reaching,
+            coalesce(lead(attempts_reaching) over (partition by month order by step_index), 0)
+                as attempts_reaching_next_step
+        from reached"""
+
+
+# ----------------------------------------------------------------------------- suites
+
+
+def build_suites(rate_columns: list[str]) -> list[dict]:
+    """Every suite as GX's JSON (name, expectations with meta.severity)."""
+    import great_expectations as gx
+
+    E = gx.expectations
+
+    def exp(cls, severity=BLOCKING, **kwargs):
+        return cls(**kwargs, meta={"severity": severity})
+
+    suites = {
+        "monthly_metrics": [
+            exp(E.ExpectColumnValuesToBeUnique, column="month"),
+            exp(E.ExpectColumnValuesToNotBeNull, column="month"),
+            *[exp(E.ExpectColumnValuesToBeBetween, column=c, min_value=0, max_value=1)
+              for c in rate_columns],
+            exp(E.ExpectColumnValuesToBeBetween, column="channel_sum_minus_upgrades",
+                min_value=0, max_value=0),
+            exp(E.ExpectColumnValuesToBeBetween, column="movements_minus_net_new_mrr",
+                min_value=-EPSILON, max_value=EPSILON),
+        ],
+        "keyed_rates": [
+            exp(E.ExpectColumnValuesToBeBetween, column="metric_value", min_value=0, max_value=1),
+        ],
+        "abandonment_shares": [
+            exp(E.ExpectColumnValuesToBeBetween, column="share_sum",
+                min_value=1 - 1e-9, max_value=1 + 1e-9),
+        ],
+        "funnel_steps": [
+            exp(E.ExpectColumnPairValuesAToBeGreaterThanB, column_A="attempts_reaching",
+                column_B="attempts_reaching_next_step", or_equal=True),
+        ],
+        "attribution": [
+            exp(E.ExpectColumnValuesToBeBetween, column="mismatches_minus_inaccurate",
+                min_value=0, max_value=0),
+        ],
+        "load_report": [
+            exp(E.ExpectColumnValuesToBeBetween, column="read_minus_accepted_quarantined",
+                min_value=0, max_value=0),
+            exp(E.ExpectColumnValuesToBeUnique, column="table_name"),
+            exp(E.ExpectColumnValuesToBeBetween, WARNING, column="quarantined_share",
+                min_value=0, max_value=QUARANTINE_MAX_SHARE),
+        ],
+        "mart_keys": [
+            exp(E.ExpectCompoundColumnsToBeUnique, column_list=["mart", "key_value"]),
+            exp(E.ExpectColumnValuesToNotBeNull, column="key_value"),
+        ],
+        "timestamps": [
+            exp(E.ExpectColumnValuesToBeBetween, column="seconds_after_as_of", max_value=0),
+        ],
+        "freshness": [
+            exp(E.ExpectColumnValuesToNotBeNull, column="as_of"),
+            exp(E.ExpectColumnValuesToBeBetween, WARNING, column="as_of_age_days",
+                max_value=FRESHNESS_MAX_DAYS),
+        ],
+    }
+    out = []
+    for name, expectations in suites.items():
+        suite = gx.ExpectationSuite(name=name, expectations=expectations)
+        data = suite.to_json_dict()
+        data.pop("id", None)
+        for e in data["expectations"]:
+            e.pop("id", None)
+        out.append(data)
+    return out
+
+
+def write_suites(directory: Path | None = None, con: duckdb.DuckDBPyConnection | None = None) -> list[Path]:
+    """Regenerate the committed suite files (``make expectations``)."""
+    directory = directory or expectations_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    rate_columns = _catalog_rate_columns()
+    paths = []
+    for suite in build_suites(rate_columns):
+        path = directory / f"{suite['name']}.json"
+        path.write_text(json.dumps(suite, indent=2, sort_keys=True) + "\n")
+        paths.append(path)
+    return paths
+
+
+def _catalog_rate_columns() -> list[str]:
+    import csv
+
+    with open(project_dir() / "seeds" / "metric_catalog.csv", newline="") as f:
+        return [r["metric_id"] for r in csv.DictReader(f) if r["unit"] == "rate"]
+
+
+def load_suites(directory: Path | None = None) -> list[dict]:
+    directory = directory or expectations_dir()
+    return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
+
+
+# ----------------------------------------------------------------------------- gate
+
+
+@dataclass
+class ExpectationOutcome:
+    suite: str
+    expectation: str
+    column: str | None
+    severity: str
+    success: bool
+    details: str
+
+
+@dataclass
+class GateResult:
+    outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    docs_dir: Path | None = None
+
+    @property
+    def passed(self) -> int:
+        return sum(o.success for o in self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        return sum(not o.success for o in self.outcomes)
+
+    @property
+    def blocking_failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == BLOCKING]
+
+    @property
+    def warnings(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == WARNING]
+
+
+def _describe(result) -> str:
+    r = result.result or {}
+    parts = []
+    for key in ("unexpected_count", "unexpected_percent", "observed_value"):
+        if r.get(key) is not None:
+            parts.append(f"{key}={r[key]}")
+    if r.get("partial_unexpected_list"):
+        parts.append(f"examples={r['partial_unexpected_list'][:5]}")
+    if result.exception_info and result.exception_info.get("raised_exception"):
+        parts.append(f"error={result.exception_info.get('exception_message')}")
+    return "; ".join(parts)
+
+
+def run_gate(db_path: Path, now: datetime | None = None, docs: bool = True) -> GateResult:
+    """Validate the warehouse at ``db_path`` against the committed suites."""
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    suites = load_suites()
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        queries = frame_queries(con)
+        frames = {}
+        for suite in suites:
+            sql = queries[suite["name"]]
+            params = [now] if "?" in sql else []
+            frames[suite["name"]] = con.execute(sql, params).df()
+
+    result = GateResult()
+    tmp = Path(tempfile.mkdtemp(prefix="uw-gx-"))
+    try:
+        # GX prints progress bars and notices: keep the build's output clean.
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            context = gx.get_context(mode="file", project_root_dir=str(tmp))
+            context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+            source = context.data_sources.add_pandas("warehouse")
+            for suite_json in suites:
+                name = suite_json["name"]
+                asset = source.add_dataframe_asset(name=name)
+                batch_definition = asset.add_batch_definition_whole_dataframe(name)
+                suite = context.suites.add(gx.ExpectationSuite(**suite_json))
+                validation = context.validation_definitions.add(
+                    gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
+                )
+                run = validation.run(batch_parameters={"dataframe": frames[name]})
+                for r in run.results:
+                    cfg = r.expectation_config
+                    kwargs = cfg.kwargs
+                    column = kwargs.get("column") or kwargs.get("column_A") or (
+                        ",".join(kwargs["column_list"]) if kwargs.get("column_list") else None
+                    )
+                    result.outcomes.append(ExpectationOutcome(
+                        suite=name,
+                        expectation=cfg.type,
+                        column=column,
+                        severity=(cfg.meta or {}).get("severity", BLOCKING),
+                        success=bool(r.success),
+                        details=_describe(r),
+                    ))
+            if docs:
+                context.build_data_docs()
+        site = tmp / "gx" / "uncommitted" / "data_docs" / "local_site"
+        if docs and (site / "index.html").is_file():
+            out = Path(tempfile.mkdtemp(prefix="uw-docs-"))
+            shutil.copytree(site, out / "site")
+            result.docs_dir = out / "site"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def store_results(db_path: Path, result: GateResult) -> None:
+    """Write the outcomes into ``quality.expectation_results`` of the new warehouse."""
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("create schema if not exists quality")
+        con.execute(
+            "create or replace table quality.expectation_results (suite varchar, "
+            "expectation varchar, column_name varchar, severity varchar, success boolean, "
+            "details varchar)"
+        )
+        con.executemany(
+            "insert into quality.expectation_results values (?, ?, ?, ?, ?, ?)",
+            [(o.suite, o.expectation, o.column, o.severity, o.success, o.details)
+             for o in result.outcomes],
+        )
+
+
+def publish_docs(result: GateResult, target: Path) -> Path | None:
+    """Move the Data Docs site to ``target`` (replacing what was there)."""
+    if result.docs_dir is None:
+        return None
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    shutil.move(str(result.docs_dir), target)
+    shutil.rmtree(result.docs_dir.parent, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+    return target / "index.html"

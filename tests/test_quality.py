@@ -1,0 +1,156 @@
+"""The Great Expectations publish gate: suites kept current, one broken invariant per
+blocking expectation is caught, warnings do not block, and a failing gate leaves the
+serving warehouse untouched."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime
+
+import duckdb
+import pytest
+
+from conftest import FIXTURES, REPO, run_cli, sha256
+from upgrade_warehouse import quality
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def gated(tmp_path_factory):
+    """The golden + operations data set built through the CLI (the gate ran in the build)."""
+    data = tmp_path_factory.mktemp("q-data")
+    for table in ("accounts", "plans", "subscription_changes", "product_events", "fx_rates"):
+        shutil.copy(FIXTURES / "golden" / f"{table}.csv", data)
+    for path in (FIXTURES / "operations").glob("*.csv"):
+        shutil.copy(path, data)
+    path = tmp_path_factory.mktemp("q") / "wh.duckdb"
+    proc = run_cli("build", "--data-dir", data, "--warehouse", path, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    return path, json.loads(proc.stdout), proc.stderr, data
+
+
+# as_of of the golden data is 2026-03-31T12:00Z; "now" one day later keeps it fresh.
+FRESH_NOW = datetime(2026, 4, 1, 12, 0)
+
+
+def test_committed_suites_are_what_the_code_generates(tmp_path):
+    quality.write_suites(tmp_path)
+    generated = {p.name: json.loads(p.read_text()) for p in tmp_path.glob("*.json")}
+    committed = {p.name: json.loads(p.read_text()) for p in (REPO / "expectations").glob("*.json")}
+    assert generated == committed
+    assert len(committed) == 9
+
+
+def test_clean_build_passes_every_expectation_but_freshness(gated):
+    path, report, stderr, _ = gated
+    e = report["expectations"]
+    assert e["failed"] == 1 and e["passed"] >= 30  # the golden data is months old
+    assert "warning: data expectation failed (not blocking): freshness" in stderr
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute(
+            "select suite, severity, success from quality.expectation_results where not success"
+        ).fetchall()
+    assert rows == [("freshness", "warning", False)]
+    assert (path.parent / "data_docs" / "index.html").is_file()
+    assert quality.run_gate(path, now=FRESH_NOW, docs=False).failed == 0
+
+
+def _run(con, sql):
+    con.execute(sql)
+
+
+# One tamper per blocking expectation: (suite, column or key, SQL that breaks it).
+TAMPERS = [
+    ("monthly_metrics", "upgrade_conversion_rate",
+     "update marts.fct_monthly_metrics set upgrade_conversion_rate = 1.5 where month = '2026-03-01'"),
+    ("monthly_metrics", "post_activation_self_serve_rate",
+     "update marts.fct_monthly_metrics set post_activation_self_serve_rate = -0.25 "
+     "where month = '2026-01-01'"),
+    ("monthly_metrics", "month",  # unique (also a mart key: mart_keys fails with it)
+     "insert into marts.fct_monthly_metrics select * from marts.fct_monthly_metrics "
+     "where month = '2026-02-01'"),
+    ("monthly_metrics", "channel_sum_minus_upgrades",
+     "update marts.fct_monthly_metrics set upgrades = upgrades + 1 where month = '2026-01-01'"),
+    ("monthly_metrics", "movements_minus_net_new_mrr",
+     "update marts.fct_monthly_metrics set net_new_mrr = net_new_mrr + 0.01 "
+     "where month = '2026-01-01'"),
+    ("keyed_rates", "metric_value",
+     "update marts.fct_monthly_metric_breakdowns set metric_value = 1.2 "
+     "where metric_id = 'payment_success_rate_by_method' and breakdown_key = 'wallet'"),
+    ("abandonment_shares", "share_sum",
+     "update marts.fct_monthly_metric_breakdowns set metric_value = 0.5 "
+     "where metric_id = 'abandonment_by_step' and breakdown_key = 'upgrade_intent' "
+     "and month = '2026-03-01'"),
+    ("funnel_steps", "attempts_reaching",
+     "update marts.fct_upgrade_attempts set step_2_reached_at = null"),
+    ("attribution", "mismatches_minus_inaccurate",
+     "update marts.fct_monthly_metric_breakdowns set metric_value = metric_value + 1 "
+     "where metric_id = 'attribution_mismatches' and breakdown_key = 'wrong_amount' "
+     "and month = '2026-01-01'"),
+    ("load_report", "read_minus_accepted_quarantined",
+     "update raw.load_report set rows_read = rows_read + 1 where table_name = 'accounts'"),
+    ("load_report", "table_name",
+     "insert into raw.load_report select * from raw.load_report where table_name = 'plans'"),
+    ("mart_keys", "mart,key_value",
+     "insert into marts.dim_accounts select * from marts.dim_accounts where account_id = 'A1'"),
+    ("mart_keys", "key_value",
+     "update marts.fct_subscription_changes set change_id = null where change_id = 'c1'"),
+    ("timestamps", "seconds_after_as_of",
+     "update marts.fct_payment_attempts set attempted_at = timestamp '2026-04-02 00:00:00' "
+     "where attempt_id = 'p1'"),
+    ("freshness", "as_of", "update raw.build_info set as_of = null"),
+]
+
+
+@pytest.mark.parametrize("suite, column, sql", TAMPERS, ids=[f"{t[0]}-{t[1]}" for t in TAMPERS])
+def test_each_blocking_expectation_catches_its_broken_invariant(tmp_path, gated, suite, column, sql):
+    copy = tmp_path / "tampered.duckdb"
+    shutil.copy(gated[0], copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute(sql)
+    result = quality.run_gate(copy, now=FRESH_NOW, docs=False)
+    failed = [(o.suite, o.column, o.severity) for o in result.outcomes if not o.success]
+    assert (suite, column, "blocking") in failed
+    # Only that invariant breaks (a duplicated month is also a duplicated mart key).
+    also = {"mart_keys"} if column == "month" else set()
+    assert {f[0] for f in failed} == {suite} | also
+
+
+def test_warning_expectations_do_not_block(tmp_path, gated):
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(gated[0], copy)
+    with duckdb.connect(str(copy)) as con:
+        # 10 of 13 accounts quarantined: far above the 5% warning threshold.
+        con.execute("update raw.load_report set rows_quarantined = 10, rows_read = rows_read + 10 "
+                    "where table_name = 'accounts'")
+    result = quality.run_gate(copy, now=FRESH_NOW, docs=False)
+    assert [(o.suite, o.column) for o in result.warnings] == [("load_report", "quarantined_share")]
+    assert result.blocking_failures == []
+
+
+def test_failing_gate_keeps_the_serving_warehouse(tmp_path, gated):
+    """A model that breaks an invariant dbt does not test: the gate stops the publish."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(REPO / name, project)
+    for name in ("models", "macros", "seeds", "expectations"):
+        shutil.copytree(REPO / name, project / name)
+    model = project / "models" / "marts" / "metrics" / "fct_monthly_metrics.sql"
+    text = model.read_text()
+    assert "), 6) as net_new_mrr," in text
+    model.write_text(text.replace("), 6) as net_new_mrr,", "), 6) + 1 as net_new_mrr,"))
+    serving = tmp_path / "serving.duckdb"
+    shutil.copy(gated[0], serving)
+    before = sha256(serving)
+    proc = run_cli("build", "--data-dir", gated[3], "--warehouse", serving, "--format", "json",
+                   env={"UPGRADE_WAREHOUSE_PROJECT_DIR": str(project)})
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "movements_minus_net_new_mrr" in proc.stderr
+    assert json.loads(proc.stdout)["status"] == "error"
+    assert sha256(serving) == before
+    assert (tmp_path / "data_docs_failed" / "index.html").is_file()
+    assert not any(p.name.startswith(".serving") for p in tmp_path.iterdir())
