@@ -140,8 +140,8 @@ def test_failing_gate_keeps_the_serving_warehouse(tmp_path, gated):
         shutil.copytree(REPO / name, project / name)
     model = project / "models" / "marts" / "metrics" / "fct_monthly_metrics.sql"
     text = model.read_text()
-    assert "), 6) as net_new_mrr," in text
-    model.write_text(text.replace("), 6) as net_new_mrr,", "), 6) + 1 as net_new_mrr,"))
+    assert "\n        ) as net_new_mrr," in text
+    model.write_text(text.replace("\n        ) as net_new_mrr,", "\n        ) + 1 as net_new_mrr,"))
     serving = tmp_path / "serving.duckdb"
     shutil.copy(gated[0], serving)
     before = sha256(serving)

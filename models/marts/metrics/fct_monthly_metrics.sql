@@ -235,12 +235,14 @@ final as (
         {%- for movement in ['new', 'expansion', 'reactivation', 'contraction', 'churn'] %}
         round(cast(coalesce(revenue.mrr_{{ movement }}, 0) as {{ type_double() }}), 6) as mrr_{{ movement }},
         {%- endfor %}
-        round(cast(
-            coalesce(revenue.mrr_new, 0) + coalesce(revenue.mrr_expansion, 0)
-            + coalesce(revenue.mrr_reactivation, 0) + coalesce(revenue.mrr_contraction, 0)
-            + coalesce(revenue.mrr_churn, 0)
-            as {{ type_double() }}
-        ), 6) as net_new_mrr,
+        -- net new MRR is the sum of the five rounded movements, so they add up exactly
+        round(
+            {%- for movement in ['new', 'expansion', 'reactivation', 'contraction', 'churn'] %}
+            round(cast(coalesce(revenue.mrr_{{ movement }}, 0) as {{ type_double() }}), 6)
+            {%- if not loop.last %} +{% endif %}
+            {%- endfor %},
+            6
+        ) as net_new_mrr,
         cast(revenue.processing_latency_seconds_p50 as {{ type_double() }}) as processing_latency_seconds_p50,
         cast(revenue.processing_latency_seconds_p95 as {{ type_double() }}) as processing_latency_seconds_p95,
         -- post-activation (activation month)
