@@ -34,7 +34,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 BLOCKING = "blocking"
 WARNING = "warning"
-EPSILON = 1e-6  # money metrics are rounded to 6 decimals
+EPSILON = 1e-9  # relative: the movements and net new MRR are rounded to 6 decimals
 FRESHNESS_MAX_DAYS = 3
 QUARANTINE_MAX_SHARE = 0.05
 
@@ -55,6 +55,7 @@ MART_KEYS = {
     "fct_eligibility_checks": ["check_id"],
     "fct_upsell_offers": ["offer_id"],
     "fct_orders": ["order_id"],
+    "fct_proration_checks": ["change_id"],
 }
 
 # Dated facts of the marts: none may be after as_of.
@@ -66,6 +67,7 @@ MART_TIMESTAMPS = {
     "fct_upsell_offers": "offered_at",
     "fct_orders": "current_status_at",
     "dim_accounts": "activated_at",
+    "fct_proration_checks": "changed_at",
 }
 
 
@@ -97,8 +99,9 @@ def frame_queries(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
                 {rates},
                 self_serve_upgrades + sales_assisted_upgrades + automatic_upgrades - upgrades
                     as channel_sum_minus_upgrades,
-                mrr_new + mrr_expansion + mrr_reactivation + mrr_contraction + mrr_churn
-                    - net_new_mrr as movements_minus_net_new_mrr
+                (mrr_new + mrr_expansion + mrr_reactivation + mrr_contraction + mrr_churn
+                    - net_new_mrr) / greatest(1, abs(net_new_mrr))
+                    as movements_minus_net_new_mrr
             from marts.fct_monthly_metrics""",
         "keyed_rates": """
             select b.month, b.metric_id, b.breakdown_key, b.metric_value

@@ -29,10 +29,12 @@ as_of as (
 
 sales_opportunities as (
 
-    select distinct change_id
+    select distinct opportunities.change_id
     from opportunities
-    where origin = 'sales'
-        and change_id is not null
+    cross join as_of
+    where opportunities.origin = 'sales'
+        and opportunities.change_id is not null
+        and opportunities.created_at <= as_of.as_of
 
 ),
 

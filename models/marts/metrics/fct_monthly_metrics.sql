@@ -65,6 +65,12 @@ orders as (
 
 ),
 
+proration_checks as (
+
+    select * from {{ ref('fct_proration_checks') }}
+
+),
+
 loaded as (
 
     select * from {{ ref('int_loaded_tables') }}
@@ -201,6 +207,17 @@ order_totals as (
 
 ),
 
+proration as (
+
+    select
+        change_month as month,
+        count(*) as proration_checked_changes,
+        sum(case when is_accurate then 1 else 0 end) as accurate_proration_changes
+    from proration_checks
+    group by change_month
+
+),
+
 open_orders as (
 
     select
@@ -302,9 +319,12 @@ final as (
         case when loaded.has_order_status_events and open_orders.month is not null then
             coalesce(open_orders.orders_open, 0)
         end as orders_open,
-        -- proration accuracy: filled by its mart (null until then)
-        cast(null as {{ dbt.type_bigint() }}) as proration_checked_changes,
-        cast(null as {{ type_double() }}) as proration_accuracy_rate
+        -- proration accuracy (month of changed_at)
+        case when loaded.has_invoice_lines then coalesce(proration.proration_checked_changes, 0) end
+            as proration_checked_changes,
+        case when loaded.has_invoice_lines then
+            {{ safe_ratio('proration.accurate_proration_changes', 'proration.proration_checked_changes') }}
+        end as proration_accuracy_rate
     from months
     left join funnel
         on funnel.month = months.month
@@ -327,6 +347,8 @@ final as (
         on order_totals.month = months.month
     left join open_orders
         on open_orders.month = months.month
+    left join proration
+        on proration.month = months.month
 
 )
 

@@ -20,16 +20,25 @@ opportunities as (
 
 ),
 
+as_of as (
+
+    select * from {{ ref('int_as_of') }}
+
+),
+
 ranked_records as (
 
     select
         opportunities.*,
         row_number() over (
-            partition by change_id order by created_at desc, opportunity_id desc
+            partition by opportunities.change_id
+            order by opportunities.created_at desc, opportunities.opportunity_id desc
         ) as record_rank
     from opportunities
-    where stage = 'closed_won'
-        and change_id is not null
+    cross join as_of
+    where opportunities.stage = 'closed_won'
+        and opportunities.change_id is not null
+        and opportunities.created_at <= as_of.as_of
 
 ),
 
