@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import pytest
 
+from test_simulator_cli import EX1_JSON
 from upgrade_warehouse.errors import UserError
 from upgrade_warehouse.simulator import (
     Plan,
@@ -128,39 +129,9 @@ def test_worked_example_3_auto_is_period_end():
 
 
 def test_worked_example_1_json_object():
+    # The spec's JSON object, written out by hand once (shared with the CLI test).
     q = quote(SAMPLE, "pro_monthly", 3, "business_monthly", 3, MAR1, APR1, MID)
-    assert q.to_dict() == {
-        "currency": "USD",
-        "requires_sales": False,
-        "from": {"plan_id": "pro_monthly", "quantity": 3, "mrr_minor": 6000},
-        "to": {"plan_id": "business_monthly", "quantity": 3, "mrr_minor": 15000},
-        "mrr_delta_minor": 9000,
-        "movement": "expansion",
-        "kind": "tier_upgrade",
-        "timing": "immediate",
-        "effective_at": "2026-03-16T12:00:00Z",
-        "lines": [
-            {
-                "line_type": "proration_credit",
-                "amount_minor": -3000,
-                "period_start": "2026-03-16T12:00:00Z",
-                "period_end": "2026-04-01T00:00:00Z",
-            },
-            {
-                "line_type": "proration_charge",
-                "amount_minor": 7500,
-                "period_start": "2026-03-16T12:00:00Z",
-                "period_end": "2026-04-01T00:00:00Z",
-            },
-        ],
-        "proration_net_minor": 4500,
-        "amount_due_now_minor": 0,
-        "next_invoice": {"date": "2026-04-01T00:00:00Z", "amount_minor": 19500},
-        "credit_balance_minor": 0,
-        "period": {"start": "2026-03-01T00:00:00Z", "end": "2026-04-01T00:00:00Z"},
-        "entitlements_added": ["audit_log", "sso"],
-        "entitlements_removed": [],
-    }
+    assert q.to_dict() == EX1_JSON
 
 
 # --- proration behaviors ----------------------------------------------------------------------
