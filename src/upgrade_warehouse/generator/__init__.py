@@ -1,1 +1,28 @@
-"""Synthetic data generator (issue 5)."""
+"""Synthetic data generator (``upgrade-warehouse generate``, issue 5).
+
+``generate(out_dir, GeneratorConfig(...))`` writes every table of the data contract and
+``manifest.json``; see ``docs/generator.md``. Imports are lazy so that the CLI starts
+fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import GeneratorConfig
+    from .core import generate
+
+__all__ = ["GeneratorConfig", "generate"]
+
+
+def __getattr__(name: str):
+    if name == "generate":
+        from .core import generate
+
+        return generate
+    if name == "GeneratorConfig":
+        from .config import GeneratorConfig
+
+        return GeneratorConfig
+    raise AttributeError(name)
