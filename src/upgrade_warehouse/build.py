@@ -215,9 +215,28 @@ def _import_great_expectations() -> None:
         import great_expectations  # noqa: F401
 
 
-def default_data_dir() -> Path:
-    """Until the generator lands, the small fixture data set shipped under tests/."""
-    return project_dir() / "tests" / "fixtures" / "basic"
+# The demo data set `build` uses without --data-dir: a few thousand accounts, 13 months.
+DEMO_ACCOUNTS = 3000
+DEMO_MONTHS = 13
+DEMO_SEED = 42
+
+
+def default_data_dir(progress: Progress) -> Path:
+    """The generated demo data set under data/demo (generated once, then reused)."""
+    from .generator import GeneratorConfig, generate
+
+    out = project_dir() / "data" / "demo"
+    cfg = GeneratorConfig(accounts=DEMO_ACCOUNTS, months=DEMO_MONTHS, seed=DEMO_SEED).validate()
+    manifest = out / "manifest.json"
+    if manifest.is_file():
+        params = json.loads(manifest.read_text()).get("parameters", {})
+        if (params.get("accounts"), params.get("months"), params.get("seed")) == (
+            DEMO_ACCOUNTS, DEMO_MONTHS, DEMO_SEED
+        ):
+            return out
+    progress.update(f"generating the demo data set ({DEMO_ACCOUNTS} accounts) in {out}")
+    generate(out, cfg, progress.update)
+    return out
 
 
 def build_command(
@@ -239,7 +258,7 @@ def build_command(
     try:
         params = parse_vars(var)
         with Progress(enabled=True) as progress:
-            result = build(data_dir or default_data_dir(), warehouse, params, progress)
+            result = build(data_dir or default_data_dir(progress), warehouse, params, progress)
     except (UserError, BuildFailed) as exc:
         if json_mode:
             print(json.dumps({"status": "error", "error": str(exc)}))
