@@ -197,8 +197,14 @@ def _bad_value_conditions(table: Table) -> list[tuple[str, str]]:
     return out
 
 
+def _t(col: str) -> str:
+    """The trimmed raw text of a column inside the parse-and-check pass."""
+    return f"p.{q('__t_' + col)}"
+
+
 def _reason_case(table: Table) -> tuple[str, str]:
     """CASE expressions giving the first row-level reason code and the column at fault."""
+    _text = _t  # noqa: N806 - raw text comes from the parsed subquery here
     whens: list[tuple[str, str, str]] = []  # (condition, reason, column)
     for c in table.columns:
         if c.required:
@@ -258,18 +264,13 @@ def _load_table(con: duckdb.DuckDBPyConnection, src: SourceFile, header: list[st
         )
     except duckdb.Error as exc:
         raise UserError(f"{src.path}: cannot read the file: {_first_line(exc)}") from None
-    # File order: with insertion order preserved, rowid follows the file.
-    con.execute(
-        "create or replace temp table _land_n as "
-        "select rowid + 1 as _row_number, * from _land order by rowid"
-    )
-    con.execute("drop table _land")
-    read = con.execute("select count(*) from _land_n").fetchone()[0]
+    read = con.execute("select count(*) from _land").fetchone()[0]
 
-    parsed = ", ".join(f"{parsed_expr(c)} as {q(c.name)}" for c in table.columns)
-    con.execute(
-        f"create or replace temp table _parsed as select l._row_number, {parsed} "
-        "from _land_n as l order by l._row_number"
+    # One pass: parse every column, keep its trimmed text, and give each row its first
+    # row-level reason. File order: with insertion order preserved, rowid follows the file.
+    parsed = ", ".join(
+        f"{parsed_expr(c)} as {q(c.name)}, {_text(c.name)} as {q('__t_' + c.name)}"
+        for c in table.columns
     )
     joins = ""
     if table.name == "subscription_changes":
@@ -278,13 +279,14 @@ def _load_table(con: duckdb.DuckDBPyConnection, src: SourceFile, header: list[st
             f" left join {RAW_SCHEMA}.plans as tp on tp.plan_id = p.to_plan_id"
         )
     reason, column = _reason_case(table)
-    con.execute(
-        "create or replace temp table _checked as "
-        f"select p.*, {reason} as _reason, {column} as _reason_column "
-        f"from _parsed as p join _land_n as l on l._row_number = p._row_number{joins}"
+    typed = ", ".join(f"p.{q(c.name)}" for c in table.columns)
+    checked = (
+        f"select p._row_number, {typed}, {reason} as _reason, {column} as _reason_column "
+        f"from (select l.rowid + 1 as _row_number, {parsed} from _land as l) as p{joins}"
     )
 
-    # Duplicates among rows that passed, first by file order kept; then references.
+    # In the same statement: duplicates among rows that passed, first by file order kept;
+    # then references to rows that were not accepted.
     key = ", ".join(f"c.{q(k)}" for k in table.key)
     ref_cols = [c for c in table.columns if c.references is not None]
     ref_joins = " ".join(
@@ -310,7 +312,7 @@ def _load_table(con: duckdb.DuckDBPyConnection, src: SourceFile, header: list[st
         f"       when row_number() over (partition by c._reason is null, {key} "
         f"            order by c._row_number) > 1 then {lit(', '.join(table.key))} "
         f"       {column_refs} end as _final_column "
-        f"from _checked as c {ref_joins}"
+        f"from ({checked}) as c {ref_joins}"
     )
 
     cols = ", ".join(q(c.name) for c in table.columns)
@@ -323,10 +325,10 @@ def _load_table(con: duckdb.DuckDBPyConnection, src: SourceFile, header: list[st
         f"insert into {RAW_SCHEMA}.quarantine "
         f"select {lit(table.name)}, {lit(src.path.name)}, f._row_number, f._final_reason, "
         f"f._final_column, {raw_row} "
-        "from _final as f join _land_n as l on l._row_number = f._row_number "
+        "from _final as f join _land as l on l.rowid + 1 = f._row_number "
         "where f._final_reason is not null order by f._row_number"
     )
-    for tmp in ("_land_n", "_parsed", "_checked", "_final"):
+    for tmp in ("_land", "_final"):
         con.execute(f"drop table if exists {tmp}")
     return read
 
