@@ -35,8 +35,10 @@ browser:
 build: install
 	$(BIN)/upgrade-warehouse build $(if $(DATA_DIR),--data-dir $(DATA_DIR),) --warehouse $(WAREHOUSE)
 
+## demo: generate the demo data set (once), build and publish it, serve the dashboard
 demo: install
 	$(BIN)/upgrade-warehouse build --warehouse $(WAREHOUSE)
+	$(BIN)/upgrade-warehouse dashboard --warehouse $(WAREHOUSE)
 
 test: install browser
 	$(BIN)/python -m pytest

@@ -1,0 +1,67 @@
+"""Upgrade Warehouse dashboard: the Streamlit entry point (``upgrade-warehouse dashboard``).
+
+Pages are files in ``app_pages/`` wired with ``st.navigation``; all data access goes
+through ``upgrade_warehouse.dashboard.data`` (short-lived read-only connections,
+parameterized queries, cached per published warehouse version). The warehouse path
+comes from ``$UPGRADE_WAREHOUSE_DASHBOARD_WAREHOUSE`` (set by the ``dashboard`` command).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from upgrade_warehouse.dashboard import data, ui
+from upgrade_warehouse.dashboard.fmt import format_ts, md_escape
+
+st.set_page_config(
+    page_title="Upgrade Warehouse",
+    page_icon=":material/trending_up:",
+    layout="wide",
+)
+
+PAGES = {
+    "Leadership": [
+        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:",
+                url_path="overview", default=True),
+    ],
+    "Review": [
+        st.Page("app_pages/monthly_review.py", title="Monthly review",
+                icon=":material/calendar_month:", url_path="monthly-review"),
+        st.Page("app_pages/funnel.py", title="Funnel and abandonment",
+                icon=":material/filter_alt:", url_path="funnel"),
+        st.Page("app_pages/cohorts.py", title="Cohorts", icon=":material/grid_on:",
+                url_path="cohorts"),
+        st.Page("app_pages/revenue.py", title="Revenue and attribution",
+                icon=":material/payments:", url_path="revenue"),
+    ],
+    "Operations": [
+        st.Page("app_pages/operations.py", title="Operations", icon=":material/sync_alt:",
+                url_path="operations"),
+        st.Page("app_pages/upsell.py", title="Upsell plays", icon=":material/campaign:",
+                url_path="upsell"),
+    ],
+    "Tools": [
+        st.Page("app_pages/simulator.py", title="Simulator", icon=":material/calculate:",
+                url_path="simulator"),
+        st.Page("app_pages/data_quality.py", title="Data quality",
+                icon=":material/fact_check:", url_path="data-quality"),
+    ],
+}
+
+page = st.navigation(PAGES)
+
+ref = ui.ref()
+info = data.build_info(ref)
+with st.sidebar:
+    st.markdown(f"**Data as of** {md_escape(format_ts(info['as_of']))}")
+    st.caption(
+        f"Reporting currency {md_escape(info['reporting_currency'])} · published "
+        f"{md_escape(info['published_at'].strftime('%Y-%m-%d %H:%M %Z'))}"
+    )
+    st.caption(f"Warehouse: {md_escape(ref.path)}")
+    if st.button("Reload data", icon=":material/refresh:",
+                 help="Clear the cached query results and read the warehouse again."):
+        st.cache_data.clear()
+        st.rerun()
+
+page.run()

@@ -1,0 +1,110 @@
+"""Data quality: what each load read, accepted and quarantined (by reason), expectation
+results, Data Docs, as_of."""
+
+import json
+
+import streamlit as st
+
+from upgrade_warehouse.dashboard import charts, data, ui
+from upgrade_warehouse.dashboard.fmt import format_ts, md_escape
+
+r = ui.ref()
+info = data.build_info(r)
+
+st.title("Data quality")
+cols = st.columns([3, 2, 2])
+cols[0].metric("as_of", format_ts(info["as_of"]), border=True,
+               help="Events after as_of are ignored by every metric.")
+cols[1].metric("Reporting currency", info["reporting_currency"], border=True)
+cols[2].metric("Published", info["published_at"].strftime("%Y-%m-%d %H:%M"), border=True,
+               help="When this warehouse file was published by `upgrade-warehouse build`.")
+with st.expander("Build parameters"):
+    st.json(info["parameters"])
+
+# ---------------------------------------------------------------------- load report
+st.subheader("Load report")
+report = data.load_report(r)
+report["status"] = [
+    "not loaded" if not loaded else
+    "check counts" if read != accepted + quarantined else
+    f"{quarantined:,} quarantined" if quarantined else "ok"
+    for loaded, read, accepted, quarantined in zip(
+        report["loaded"], report["rows_read"], report["rows_accepted"],
+        report["rows_quarantined"])
+]
+report["accepted share"] = [
+    a / n if n else None for a, n in zip(report["rows_accepted"], report["rows_read"])]
+st.dataframe(
+    report, hide_index=True, width="stretch", height=38 + 35 * len(report),
+    column_config={"accepted share": st.column_config.NumberColumn(format="percent")},
+)
+not_loaded = list(report.loc[~report["loaded"], "table_name"])
+if not_loaded:
+    st.caption("No data loaded for " + ", ".join(md_escape(t) for t in not_loaded)
+               + ": optional tables; their metrics are null.")
+
+# ----------------------------------------------------------------------- quarantine
+st.subheader("Quarantined rows by reason")
+reasons = data.quarantine_by_reason(r)
+if reasons.empty:
+    st.success("No row was quarantined.")
+else:
+    totals = reasons.groupby(["table_name", "reason_code"])["rows"].sum().reset_index()
+    left, right = st.columns(2)
+    left.altair_chart(
+        charts.stacked_bars(totals, "table_name", "rows", "reason_code", horizontal=True,
+                            height=60 + 28 * totals["table_name"].nunique(),
+                            title="Quarantined rows by table and reason"),
+        width="stretch",
+    )
+    right.dataframe(reasons, hide_index=True, width="stretch")
+
+    st.markdown("**Quarantined rows** (as they came, to fix and reload)")
+    fcols = st.columns(2)
+    tables = sorted(reasons["table_name"].unique())
+    table = fcols[0].selectbox("Table", [None, *tables], key="dq_table",
+                               format_func=lambda t: "All tables" if t is None else t)
+    codes = sorted(reasons["reason_code"].unique())
+    reason = fcols[1].selectbox("Reason", [None, *codes], key="dq_reason",
+                                format_func=lambda c: "All reasons" if c is None else c)
+    rows = data.quarantined_rows(r, table, reason)
+    st.caption(f"First {len(rows):,} rows (file order). Row 1 is the first data row.")
+    st.dataframe(rows, hide_index=True, width="stretch",
+                 column_config={"raw_row": st.column_config.TextColumn(width="large")})
+
+# --------------------------------------------------------------------- expectations
+st.subheader("Expectation results")
+results = data.expectation_results(r)
+if results is None:
+    ui.not_built(
+        "Expectation results (quality.expectation_results)",
+        "The Great Expectations gate adds them to the warehouse; rebuild with a version "
+        "that has it.",
+    )
+elif results.empty:
+    st.info("No expectations were run for this warehouse.")
+else:
+    failed = results[~results["success"].fillna(False)]
+    blocking = failed[failed["severity"] == "blocking"]
+    cols = st.columns(3)
+    cols[0].metric("Expectations", f"{len(results):,}", border=True)
+    cols[1].metric("Failed (warning)", f"{len(failed) - len(blocking):,}", border=True)
+    cols[2].metric("Failed (blocking)", f"{len(blocking):,}", border=True)
+    summary = results.assign(passed=results["success"].fillna(False)).groupby(
+        ["suite", "severity"]).agg(expectations=("expectation", "count"),
+                                   passed=("passed", "sum")).reset_index()
+    st.dataframe(summary, hide_index=True, width="stretch")
+    shown = results.copy()
+    shown["details"] = [d if isinstance(d, str) else json.dumps(d) for d in shown["details"]]
+    st.dataframe(shown, hide_index=True, width="stretch",
+                 column_config={"details": st.column_config.TextColumn(width="large")})
+
+st.subheader("Data Docs")
+docs = data.data_docs_path(r)
+if docs is None:
+    st.info("No Data Docs next to this warehouse yet (expected at "
+            f"{md_escape(str(data.data_docs_path_expected(r)))}).")
+else:
+    st.link_button("Open Data Docs", docs.as_uri(), icon=":material/open_in_new:")
+    st.caption("Browsers may block file links from a web page: open this file instead.")
+    st.code(str(docs), language=None)

@@ -1,0 +1,64 @@
+"""Upsell plays: outcomes by trigger, owner and channel."""
+
+import streamlit as st
+
+from upgrade_warehouse.dashboard import charts, data, ui
+from upgrade_warehouse.dashboard.fmt import format_value, md_escape, month_label
+
+r = ui.ref()
+cfg = ui.config()
+result = data.metrics(r)
+
+st.title("Upsell plays")
+if not ui.no_data_loaded(r, "upsell_offers"):
+    st.stop()
+
+month = ui.month_select(r, key="upsell_month", include_all=True, default=None,
+                        label="Month of the offer")
+row = next((m for m in result["months"] if m["month"] == month), None)
+if row is not None:
+    cols = st.columns(3)
+    for col, metric_id in zip(cols, ["upsell_offers", "upsell_acceptance_rate",
+                                     "upsell_deferral_rate"]):
+        ui.kpi(col, r, cfg, metric_id, row, None)
+st.caption(
+    f"Offers made in {md_escape(month_label(month))} and their outcome at as_of. Rates are "
+    "over offers with an outcome (pending offers are left out); *deferred, then "
+    "accepted* counts deferred offers whose account accepted a later offer."
+)
+
+OUTCOMES = ["accepted", "deferred", "rejected", "no_response", "pending"]
+for dimension in data.UPSELL_DIMENSIONS:
+    frame = data.upsell_outcomes(r, dimension, month)
+    st.subheader(f"By {dimension}")
+    if frame.empty:
+        st.info("No offers in this period.")
+        continue
+    frame["acceptance rate"] = [
+        a / n if n else None for a, n in zip(frame["accepted"], frame["with_outcome"])]
+    frame["deferral rate"] = [
+        d / n if n else None for d, n in zip(frame["deferred"], frame["with_outcome"])]
+    long = frame.melt(id_vars=["value"], value_vars=OUTCOMES, var_name="outcome",
+                      value_name="count")
+    left, right = st.columns([2, 3])
+    left.altair_chart(
+        charts.stacked_bars(long, "value", "count", "outcome", horizontal=True,
+                            sort=list(frame["value"]), x_title=dimension,
+                            colors=charts.OUTCOME_COLORS),
+        width="stretch",
+    )
+    right.dataframe(
+        frame.rename(columns={"value": dimension}), hide_index=True, width="stretch",
+        column_config={
+            "acceptance rate": st.column_config.NumberColumn(format="percent"),
+            "deferral rate": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+
+if row is None:
+    total = data.upsell_outcomes(r, "owner", None)
+    accepted, with_outcome = total["accepted"].sum(), total["with_outcome"].sum()
+    st.caption(
+        f"All months: {int(total['offers'].sum()):,} offers, acceptance "
+        f"{format_value(accepted / with_outcome if with_outcome else None, 'rate', '')}."
+    )

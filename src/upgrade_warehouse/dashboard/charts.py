@@ -1,0 +1,178 @@
+"""Altair charts used by the pages (data in, chart out; no queries here)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from ..metrics import COUNT_UNITS
+
+
+def axis_format(unit: str) -> str:
+    if unit in ("rate", "rate_by_key"):
+        return ".0%"
+    if unit in COUNT_UNITS:
+        return ",d"
+    if unit == "money":
+        return ",.0f"
+    return ",.1f"
+
+
+def tooltip_format(unit: str) -> str:
+    if unit in ("rate", "rate_by_key"):
+        return ".1%"
+    if unit in COUNT_UNITS:
+        return ",d"
+    if unit == "money":
+        return ",.2f"
+    return ",.1f"
+
+
+def _months(frame: pd.DataFrame, column: str = "month") -> pd.DataFrame:
+    frame = frame.copy()
+    frame[column] = pd.to_datetime(frame[column] + "-01")
+    return frame
+
+
+def trend(frame: pd.DataFrame, unit: str, title: str, *, target: float | None = None,
+          height: int = 220) -> alt.Chart:
+    """One metric by month (``month`` YYYY-MM, ``value``), with an optional target line."""
+    frame = _months(frame)
+    base = alt.Chart(frame).encode(
+        x=alt.X("yearmonth(month):T", title=None, axis=alt.Axis(format="%b %y")),
+    )
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("value:Q", title=None, axis=alt.Axis(format=axis_format(unit))),
+        tooltip=[
+            alt.Tooltip("yearmonth(month):T", title="month", format="%b %Y"),
+            alt.Tooltip("value:Q", title=title, format=tooltip_format(unit)),
+        ],
+    )
+    layers = [line]
+    if target is not None:
+        rule = alt.Chart(pd.DataFrame({"target": [target]})).mark_rule(
+            strokeDash=[6, 4], color="#d62728"
+        ).encode(y="target:Q", tooltip=[alt.Tooltip("target:Q", format=tooltip_format(unit))])
+        layers.append(rule)
+    return alt.layer(*layers).properties(title=title, height=height)
+
+
+def stacked_bars(frame: pd.DataFrame, x: str, y: str, color: str, *, unit: str = "count",
+                 title: str = "", x_title: str | None = None, y_title: str | None = None,
+                 sort: list | None = None, horizontal: bool = False,
+                 height: int = 260, colors: dict[str, str] | None = None) -> alt.Chart:
+    """Bars of ``y`` by ``x`` stacked by ``color`` (``month`` columns are YYYY-MM text)."""
+    if x == "month":
+        frame = _months(frame)
+        x_enc = alt.X("yearmonth(month):T", title=x_title, axis=alt.Axis(format="%b %y"))
+    else:
+        x_enc = alt.X(f"{x}:N", title=x_title, sort=sort)
+    y_enc = alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=axis_format(unit)))
+    enc = {"x": x_enc, "y": y_enc}
+    if horizontal:
+        enc = {"y": alt.Y(f"{x}:N", title=x_title, sort=sort, axis=alt.Axis(labelLimit=220)),
+               "x": alt.X(f"{y}:Q", title=y_title, axis=alt.Axis(format=axis_format(unit)))}
+    return alt.Chart(frame).mark_bar().encode(
+        **enc,
+        color=alt.Color(f"{color}:N", title=None, scale=alt.Scale(
+            domain=list(colors), range=list(colors.values())) if colors else alt.Undefined),
+        tooltip=[x, color, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
+    ).properties(title=title, height=height)
+
+
+def bars(frame: pd.DataFrame, x: str, y: str, *, unit: str = "count", title: str = "",
+         sort: list | str | None = "-x", height: int = 240, color: str | None = None
+         ) -> alt.Chart:
+    """Horizontal bars: category ``x`` on the y axis, value ``y``."""
+    chart = alt.Chart(frame).mark_bar(color=color or "#4c78a8").encode(
+        y=alt.Y(f"{x}:N", title=None, sort=sort, axis=alt.Axis(labelLimit=220)),
+        x=alt.X(f"{y}:Q", title=None, axis=alt.Axis(format=axis_format(unit))),
+        tooltip=[x, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
+    )
+    text = chart.mark_text(align="left", dx=3).encode(
+        text=alt.Text(f"{y}:Q", format=tooltip_format(unit))
+    )
+    return (chart + text).properties(title=title, height=height)
+
+
+OUTCOME_COLORS = {
+    "accepted": "#2ca02c", "deferred": "#f2b701", "rejected": "#d62728",
+    "no_response": "#9e9e9e", "pending": "#9ecae9",
+}
+
+
+def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
+    """MRR bridge: ``step`` and ``amount`` rows, then a ``Net new MRR`` total bar."""
+    frame = frame.copy()
+    frame["amount"] = frame["amount"].fillna(0.0)
+    frame["end"] = frame["amount"].cumsum()
+    frame["start"] = frame["end"] - frame["amount"]
+    frame["kind"] = ["gain" if a >= 0 else "loss" for a in frame["amount"]]
+    total = float(frame["amount"].sum())
+    frame = pd.concat([frame, pd.DataFrame([{
+        "step": "Net new", "amount": total, "start": 0.0, "end": total, "kind": "net",
+    }])], ignore_index=True)
+    order = list(frame["step"])
+    color = alt.Color("kind:N", title=None, scale=alt.Scale(
+        domain=["gain", "loss", "net"], range=["#2ca02c", "#d62728", "#4c78a8"]))
+    bars_ = alt.Chart(frame).mark_bar().encode(
+        x=alt.X("step:N", sort=order, title=None,
+                axis=alt.Axis(labelAngle=0, labelOverlap=False, labelLimit=120)),
+        y=alt.Y("start:Q", title=currency, axis=alt.Axis(format=",.0f")),
+        y2="end:Q",
+        color=color,
+        tooltip=["step", alt.Tooltip("amount:Q", format=",.2f", title=currency)],
+    )
+    labels = alt.Chart(frame).mark_text(dy=-6).encode(
+        x=alt.X("step:N", sort=order),
+        y=alt.Y("end:Q"),
+        text=alt.Text("amount:Q", format=",.0f"),
+    )
+    return (bars_ + labels).properties(title=title, height=300)
+
+
+def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, title: str = "",
+            unit: str = "rate", height: int | None = None) -> alt.Chart:
+    """A colored grid with the formatted value in each cell (``month`` x is YYYY-MM)."""
+    rows = max(1, frame[y].nunique())
+    base = alt.Chart(frame).encode(
+        x=alt.X(f"{x}:O", title=None, axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y(f"{y}:N", title=None),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color(f"{value}:Q", title=None, scale=alt.Scale(scheme="blues"),
+                        legend=alt.Legend(format=axis_format(unit))),
+        tooltip=[x, y, alt.Tooltip(f"{value}:Q", format=tooltip_format(unit)),
+                 *[c for c in frame.columns if c not in (x, y, value)]],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.Text(f"{value}:Q", format=".0%" if unit == "rate" else ",d"),
+        color=alt.condition(f"datum.{value} > 0.5", alt.value("white"), alt.value("black")),
+    )
+    return (cells + text).properties(title=title, height=height or 110 + 28 * rows)
+
+
+def histogram(frame: pd.DataFrame, field: str, *, title: str = "", x_title: str = "",
+              maxbins: int = 30, color: str | None = None) -> alt.Chart:
+    enc = {}
+    if color:
+        enc["color"] = alt.Color(f"{color}:N", title=None)
+    return alt.Chart(frame).mark_bar().encode(
+        x=alt.X(f"{field}:Q", bin=alt.Bin(maxbins=maxbins), title=x_title),
+        y=alt.Y("count():Q", title="attempts"),
+        tooltip=[alt.Tooltip(f"{field}:Q", bin=alt.Bin(maxbins=maxbins), format=",.1f"),
+                 "count():Q"],
+        **enc,
+    ).properties(title=title, height=240)
+
+
+def series_lines(frame: pd.DataFrame, x: str, y: str, series: str, *, unit: str = "count",
+                 title: str = "", height: int = 280) -> alt.Chart:
+    """Lines of ``y`` by ``x`` (ordinal), one per ``series``."""
+    return alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X(f"{x}:O", title=None, sort=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=axis_format(unit))),
+        color=alt.Color(f"{series}:N", title=None),
+        strokeDash=alt.StrokeDash(f"{series}:N", legend=None),
+        tooltip=[x, series, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
+    ).properties(title=title, height=height)

@@ -1,0 +1,285 @@
+"""Helpers shared by the dashboard tests (AppTest and browser).
+
+- :func:`ops_warehouse`: the fixture warehouse (tests/fixtures/golden accounts, plans,
+  changes, events and fx rates + every table of tests/fixtures/operations), built once
+  per test session through the CLI and shared by both test files.
+- :class:`DashboardServer`: ``upgrade-warehouse dashboard --port N`` in a subprocess of
+  its own process group, polled until it answers, always stopped.
+- Chromium: Debian's ``/usr/bin/chromium`` driven by Playwright (never downloaded).
+
+Run as a script to save the README screenshots from any warehouse:
+``.venv/bin/python tests/dashboard_support.py --warehouse W --out docs/screenshots``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import CLI, FIXTURES, REPO, run_cli
+
+GOLDEN_TABLES = ("accounts", "plans", "subscription_changes", "product_events", "fx_rates")
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+WAREHOUSE_ENV = "UPGRADE_WAREHOUSE_DASHBOARD_WAREHOUSE"
+
+# url path -> page title (the h1 of the page); "" is the default page (Overview).
+PAGES = {
+    "": "Overview",
+    "monthly-review": "Monthly review",
+    "funnel": "Funnel and abandonment",
+    "cohorts": "Cohorts",
+    "revenue": "Revenue and attribution",
+    "operations": "Operations",
+    "upsell": "Upsell plays",
+    "simulator": "Simulator",
+    "data-quality": "Data quality",
+}
+PAGE_FILES = {
+    "Overview": "app_pages/overview.py",
+    "Monthly review": "app_pages/monthly_review.py",
+    "Funnel and abandonment": "app_pages/funnel.py",
+    "Cohorts": "app_pages/cohorts.py",
+    "Revenue and attribution": "app_pages/revenue.py",
+    "Operations": "app_pages/operations.py",
+    "Upsell plays": "app_pages/upsell.py",
+    "Simulator": "app_pages/simulator.py",
+    "Data quality": "app_pages/data_quality.py",
+}
+
+_built: dict[str, tuple[Path, Path]] = {}
+
+
+def ops_data_dir(target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for table in GOLDEN_TABLES:
+        shutil.copy(FIXTURES / "golden" / f"{table}.csv", target)
+    for path in (FIXTURES / "operations").glob("*.csv"):
+        shutil.copy(path, target)
+    return target
+
+
+def ops_warehouse(tmp_path_factory) -> tuple[Path, Path]:
+    """(warehouse, data dir) of the fixture warehouse: built once per session."""
+    if "ops" not in _built:
+        data = ops_data_dir(tmp_path_factory.mktemp("dashboard-data"))
+        path = tmp_path_factory.mktemp("dashboard-wh") / "ops.duckdb"
+        proc = run_cli("build", "--data-dir", data, "--warehouse", path)
+        assert proc.returncode == 0, proc.stderr
+        _built["ops"] = (path, data)
+    return _built["ops"]
+
+
+def unescape(text: str) -> str:
+    """Markdown backslash escapes removed (what the browser shows)."""
+    return re.sub(r"\\(.)", r"\1", text or "")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class DashboardServer:
+    """``upgrade-warehouse dashboard`` in the background, as a user starts it."""
+
+    def __init__(self, warehouse: Path, log: Path):
+        self.warehouse = warehouse
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> DashboardServer:
+        log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._log = log
+        self.proc = subprocess.Popen(
+            [CLI, "dashboard", "--warehouse", str(self.warehouse), "--port", str(self.port)],
+            stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
+            env={k: v for k, v in os.environ.items() if k != WAREHOUSE_ENV},
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the dashboard exited with {self.proc.returncode}:\n"
+                                   + self.log())
+            with (contextlib.suppress(OSError),
+                  urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r):
+                if r.status == 200:
+                    return self
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"the dashboard did not answer within {timeout} s:\n" + self.log())
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        """Stop the server's process group (the one this object started)."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        with contextlib.suppress(AttributeError):
+            self._log.close()
+
+
+class PublishingBuild:
+    """``upgrade-warehouse build`` publishing to the served path, in the background."""
+
+    def __init__(self, data: Path, warehouse: Path, log: Path, as_of: str):
+        self.args = [CLI, "build", "--data-dir", str(data), "--warehouse", str(warehouse),
+                     "--var", f"as_of={as_of}"]
+        self.log_path = log
+        self.proc: subprocess.Popen | None = None
+        self.rendered_during_build = 0  # pages a browser rendered while it ran
+
+    def start(self) -> PublishingBuild:
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT,
+                                     cwd=REPO, start_new_session=True)
+        return self
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait(self, timeout: float = 600) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=30)
+        with contextlib.suppress(AttributeError):
+            self._log.close()
+
+
+NEW_AS_OF = "2026-03-31T00:00:00Z"  # the fixture's own as_of is 2026-03-31T12:00:00Z
+PUBLISH_TEST = "test_keeps_serving_while_build_publishes"
+_live: dict[str, SimpleNamespace] = {}
+
+
+def selected(session, name: str) -> bool:
+    return any(getattr(item, "originalname", item.name) == name for item in session.items)
+
+
+def live_dashboard(request, tmp_path_factory) -> SimpleNamespace:
+    """The dashboard server of the session, on a copy of the fixture warehouse in a
+    directory of its own; stopped when the session ends.
+
+    When the publish test is selected, a build publishing a new warehouse (as_of moved
+    back 12 hours) to the served path starts as soon as the server answers, so that the
+    other tests (AppTest and browser) run while it works and the session stays short.
+    """
+    if "live" not in _live:
+        warehouse, data = ops_warehouse(tmp_path_factory)
+        home = tmp_path_factory.mktemp("served")
+        path = home / "warehouse.duckdb"
+        shutil.copy(warehouse, path)
+        server = DashboardServer(path, home / "server.log")
+        request.config.add_cleanup(server.stop)
+        server.start()
+        build = PublishingBuild(data, path, home / "build.log", NEW_AS_OF)
+        request.config.add_cleanup(build.stop)
+        if selected(request.session, PUBLISH_TEST):
+            build.start()
+        _live["live"] = SimpleNamespace(server=server, url=server.url, path=path, data=data,
+                                        home=home, build=build)
+    return _live["live"]
+
+
+def launch_chromium(playwright):
+    if not CHROMIUM.exists():
+        raise RuntimeError(
+            f"{CHROMIUM} is missing: install Debian's chromium (`make browser`, i.e. "
+            "`apt-get install -y chromium`); browsers are never downloaded"
+        )
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def wait_rendered(page, title: str, timeout: float = 30_000) -> None:
+    """Until the page's h1 is shown and its script run finished."""
+    page.wait_for_selector(f"[data-testid='stMain'] h1:has-text('{title}')", timeout=timeout)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
+                           timeout=timeout)
+
+
+def open_page(page, base_url: str, path: str, timeout: float = 30_000) -> None:
+    page.goto(f"{base_url}/{path}")
+    wait_rendered(page, PAGES[path], timeout)
+
+
+def save_screenshots(browser, base_url: str, out: Path, pages=("", "funnel")) -> list[Path]:
+    """Screenshots of the pages (default: Overview and Funnel) as ``out/<page>.png``."""
+    names = {"": "overview"}
+    out.mkdir(parents=True, exist_ok=True)
+    saved = []
+    context = browser.new_context(viewport={"width": 1440, "height": 1100})
+    try:
+        page = context.new_page()
+        for path in pages:
+            open_page(page, base_url, path)
+            page.wait_for_timeout(1000)  # let the charts finish drawing
+            target = out / f"{names.get(path, path)}.png"
+            page.screenshot(path=str(target))
+            saved.append(target)
+    finally:
+        context.close()
+    return saved
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description="Save dashboard screenshots.")
+    parser.add_argument("--warehouse", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        server = DashboardServer(args.warehouse.resolve(), Path(tmp) / "server.log").start()
+        try:
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as pw:
+                browser = launch_chromium(pw)
+                try:
+                    for path in save_screenshots(browser, server.url, args.out):
+                        print(path)
+                finally:
+                    browser.close()
+        finally:
+            server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

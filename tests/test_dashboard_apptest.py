@@ -1,0 +1,319 @@
+"""The dashboard through Streamlit's AppTest (no browser): every page runs without an
+exception, the headline numbers equal the `metrics` command's, empty states, escaping,
+the simulator's worked example, and the rules of the code (no SQL in pages, no HTML)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO, run_cli
+from dashboard_support import (
+    PAGE_FILES,
+    PUBLISH_TEST,
+    WAREHOUSE_ENV,
+    live_dashboard,
+    ops_warehouse,
+    selected,
+    unescape,
+)
+from upgrade_warehouse.dashboard.config import load_config, parse_config
+from upgrade_warehouse.dashboard.fmt import format_delta, format_value, md_escape
+from upgrade_warehouse.errors import UserError
+
+pytestmark = pytest.mark.slow
+APP = REPO / "dashboards" / "app.py"
+
+
+@pytest.fixture(scope="session")
+def warehouse(request, tmp_path_factory):
+    path = ops_warehouse(tmp_path_factory)[0]
+    if selected(request.session, PUBLISH_TEST):
+        # The browser tests' server and their publishing build start now, so that these
+        # tests run while that build works (it is the slowest part of the session).
+        live_dashboard(request, tmp_path_factory)
+    return path
+
+
+@pytest.fixture(scope="session")
+def metrics_json(warehouse):
+    proc = run_cli("metrics", "--warehouse", warehouse, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="session")
+def catalog(warehouse):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("select metric_id, unit, label from reference.metric_catalog")
+        return {m: {"unit": u, "label": label} for m, u, label in rows.fetchall()}
+
+
+@pytest.fixture(scope="session")
+def older_warehouse(warehouse, tmp_path_factory):
+    """A copy that looks like an older build: no proration mart, no expectation results,
+    upsell offers not loaded; and user text with Markdown in it."""
+    path = tmp_path_factory.mktemp("older") / "older.duckdb"
+    shutil.copy(warehouse, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("drop table if exists marts.fct_proration_checks")
+        con.execute("drop table if exists quality.expectation_results")
+        con.execute("update raw.load_report set loaded = false, source_file = null, "
+                    "rows_read = 0, rows_accepted = 0 where table_name = 'upsell_offers'")
+        con.execute("delete from marts.fct_upsell_offers")
+        con.execute("update raw.plans set plan_name = '**Pro** <b>x</b> :red[big]' "
+                    "where plan_id = 'pro_m'")
+    return path
+
+
+def app(path, monkeypatch, title: str = "Overview") -> AppTest:
+    monkeypatch.setenv(WAREHOUSE_ENV, str(path))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()  # the first run registers the pages (their url paths differ from file names)
+    assert not at.exception, [e.message for e in at.exception]
+    return at if title == "Overview" else goto(at, title)
+
+
+def goto(at: AppTest, title: str) -> AppTest:
+    at.switch_page(PAGE_FILES[title]).run()
+    assert not at.exception, [(e.message, e.stack_trace[-3:]) for e in at.exception]
+    assert [unescape(t.value) for t in at.title] == [title]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "success",
+                                  "error", "subheader") for e in getattr(at, kind)]
+    return unescape("\n".join(str(p) for p in parts))
+
+
+def metric_values(at: AppTest) -> dict[str, str]:
+    return {unescape(m.label): m.value for m in at.metric}
+
+
+@pytest.mark.parametrize("title", list(PAGE_FILES))
+def test_every_page_runs_without_exception(title, warehouse, monkeypatch):
+    at = app(warehouse, monkeypatch, title)
+    assert "Data as of 2026-03-31 12:00 UTC" in unescape(
+        at.sidebar.markdown[0].value).replace("**", "")
+
+
+def test_overview_headline_numbers_equal_the_metrics_command(
+        warehouse, metrics_json, catalog, monkeypatch):
+    at = app(warehouse, monkeypatch)
+    cfg = load_config()
+    months = {m["month"]: m for m in metrics_json["months"]}
+    cur = metrics_json["reporting_currency"]
+
+    def check(month, previous):
+        shown = metric_values(at)
+        assert len(shown) == len(cfg.headline)
+        for metric_id in cfg.headline:
+            meta = catalog[metric_id]
+            value = months[month][metric_id]
+            assert shown[meta["label"]] == format_value(value, meta["unit"], cur), metric_id
+            kpi = next(m for m in at.metric if unescape(m.label) == meta["label"])
+            prev = months[previous][metric_id] if previous else None
+            expected = None if value is None or prev is None else format_delta(
+                value - prev, meta["unit"], cur)
+            assert (kpi.delta or None) == expected, metric_id
+
+    assert at.selectbox(key="overview_month").value == "2026-03"  # the as_of month
+    check("2026-03", "2026-02")
+    assert metric_values(at)["Self-serve share"] == "75.0%"
+    assert metric_values(at)["Net new MRR"] == "100.00 USD"
+
+    at.selectbox(key="overview_month").set_value("2026-01").run()
+    check("2026-01", None)
+    assert metric_values(at)["Self-serve share"] == "80.0%"
+    assert metric_values(at)["Net new MRR"] == "129.60 USD"
+    captions = texts(at)
+    assert "Target ≥ 90.0%" in captions and "Target ≤ 2.0 s" in captions
+
+
+def test_monthly_review_lists_every_metric_of_the_month(
+        warehouse, metrics_json, catalog, monkeypatch):
+    at = app(warehouse, monkeypatch, "Monthly review")
+    cur = metrics_json["reporting_currency"]
+    for month, label in (("2026-03", "Mar 2026"), ("2026-02", "Feb 2026")):
+        if month != "2026-03":
+            at.selectbox(key="review_month").set_value(month).run()
+        table = at.dataframe[0].value
+        shown = dict(zip(table["metric id"], table[label]))
+        row = next(m for m in metrics_json["months"] if m["month"] == month)
+        for metric_id, meta in catalog.items():
+            value = row[metric_id]
+            if isinstance(value, dict):
+                for key, v in value.items():
+                    assert shown[f"{metric_id}.{key}"] == format_value(v, meta["unit"], cur)
+            elif not meta["unit"].endswith("_by_key"):
+                assert shown[metric_id] == format_value(value, meta["unit"], cur), metric_id
+
+
+def test_csv_download_is_the_metrics_command_csv(warehouse, monkeypatch):
+    from upgrade_warehouse.dashboard import data, ui
+
+    monkeypatch.setenv(WAREHOUSE_ENV, str(warehouse))
+    proc = run_cli("metrics", "--warehouse", warehouse, "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    assert ui.metrics_csv(data.current(), None) == proc.stdout
+    month = ui.metrics_csv(data.current(), "2026-02").splitlines()
+    assert month[0] == proc.stdout.splitlines()[0] and month[1].startswith("2026-02,")
+    assert len(month) == 2
+
+
+def test_other_pages_show_the_metrics_of_the_month(warehouse, metrics_json, monkeypatch):
+    at = app(warehouse, monkeypatch, "Funnel and abandonment")
+    at.selectbox(key="funnel_month").set_value("2026-03").run()
+    mar = next(m for m in metrics_json["months"] if m["month"] == "2026-03")
+    shown = metric_values(at)
+    assert shown["Attempts started"] == format_value(mar["attempts_started"], "count", "")
+    assert shown["Upgrade conversion rate"] == format_value(
+        mar["upgrade_conversion_rate"], "rate", "")
+    goto(at, "Revenue and attribution")
+    shown = metric_values(at)
+    assert shown["Net new MRR"] == "100.00 USD"
+    assert shown["Attribution accuracy"] == format_value(
+        mar["attribution_accuracy"], "rate", "")
+    goto(at, "Cohorts")
+    at.segmented_control(key="cohort_dimension").set_value("all").run()
+    assert not at.exception
+
+
+def test_simulator_shows_worked_example_1(warehouse, monkeypatch):
+    at = app(warehouse, monkeypatch, "Simulator")
+    at.radio(key="sim_source").set_value("sample").run()
+    at.selectbox(key="sim_from_plan").set_value("pro_monthly").run()
+    at.selectbox(key="sim_to_plan").set_value("business_monthly").run()
+    at.number_input(key="sim_from_qty").set_value(3).run()
+    at.number_input(key="sim_to_qty").set_value(3).run()
+    at.text_input(key="sim_period_start").input("2026-03-01T00:00:00Z").run()
+    at.text_input(key="sim_period_end").input("2026-04-01T00:00:00Z").run()
+    at.text_input(key="sim_at").input("2026-03-16T12:00:00Z").run()
+    assert not at.exception
+    shown = {}
+    for m in at.metric:  # the quote first, then its downgrade alternative
+        shown.setdefault(unescape(m.label), m.value)
+    assert shown["Due now"] == "0.00 USD"
+    assert shown["Next invoice"] == "195.00 USD"
+    assert shown["Effective"] == "2026-03-16"
+    lines = at.table[0].value
+    assert [unescape(a) for a in lines["amount"]] == ["-30.00 USD", "75.00 USD"]
+    page = texts(at)
+    assert "on 2026-04-01" in page and "Net proration 45.00 USD" in page
+    # The downgrade alternative: back to the free tier at period end, nothing due now.
+    assert "Downgrade alternative" in page
+    assert "2026-04-01" in [m.value for m in at.metric if unescape(m.label) == "Effective"]
+
+
+def test_whatif_projection_applies_the_scenario(warehouse, monkeypatch):
+    at = app(warehouse, monkeypatch, "Simulator")
+    steps = ["plan_selected", "proration_previewed", "payment_method_selected",
+             "payment_submitted", "upgrade_completed"]
+    for step in steps:
+        at.number_input(key=f"whatif_step_{step}").set_value(50.0).run()
+    at.number_input(key="whatif_price").set_value(10.0).run()
+    assert not at.exception, [e.message for e in at.exception]
+    shown = {unescape(m.label): m.value for m in at.metric}
+    assert shown["Completion rate"] == "3.1%"  # 0.5 ** 5
+    assert "Expansion MRR added over 12 months" in shown
+
+
+def test_simulator_reports_invalid_input(warehouse, monkeypatch):
+    at = app(warehouse, monkeypatch, "Simulator")
+    at.radio(key="sim_source").set_value("sample").run()
+    at.text_input(key="sim_at").input("2026-05-01T00:00:00Z").run()
+    assert not at.exception
+    assert any("outside the billing period" in unescape(e.value) for e in at.error)
+
+
+def test_empty_states_of_an_older_warehouse(older_warehouse, monkeypatch):
+    at = app(older_warehouse, monkeypatch, "Upsell plays")
+    assert "No data loaded for upsell_offers" in texts(at)
+    goto(at, "Revenue and attribution")
+    assert "proration-check mart (marts.fct_proration_checks) is not in this warehouse" in (
+        texts(at))
+    goto(at, "Data quality")
+    page = texts(at)
+    assert "quality.expectation_results) is not in this warehouse" in page
+    assert "No Data Docs next to this warehouse" in page
+    goto(at, "Operations")  # every optional table of the operations fixture is loaded
+    assert "No data loaded" not in texts(at)
+
+
+def test_data_quality_reads_the_load_report_and_expectations(warehouse, monkeypatch):
+    at = app(warehouse, monkeypatch, "Data quality")
+    report = at.dataframe[0].value
+    assert set(report["table_name"]) >= {"accounts", "plans", "invoice_lines"}
+    assert dict(zip(report["table_name"], report["status"]))["invoice_lines"] == "not loaded"
+    assert "No data loaded for invoice_lines" in texts(at)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        has_results = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'quality' and table_name = 'expectation_results'"
+        ).fetchone()[0]
+    if has_results:
+        assert metric_values(at)["Expectations"] != "0"
+        assert (warehouse.parent / "data_docs" / "index.html").is_file()
+        assert any(b.label == "Open Data Docs" for b in at.get("link_button"))
+
+
+def test_user_text_is_escaped(older_warehouse, monkeypatch):
+    at = app(older_warehouse, monkeypatch, "Simulator")
+    at.radio(key="sim_source").set_value("warehouse").run()
+    at.selectbox(key="sim_from_plan").set_value("free").run()
+    at.selectbox(key="sim_to_plan").set_value("pro_m").run()
+    assert not at.exception
+    heading = at.subheader[0].value
+    assert "**Pro**" not in heading and r"\*\*Pro\*\*" in heading
+    assert r"\<b\>" in heading and r"\:red\[big\]" in heading
+    assert unescape(heading).startswith("Free × 3 → **Pro** <b>x</b> :red[big] × 3")
+
+
+def test_md_escape_and_formats():
+    assert md_escape("a*b_c [x](javascript:alert(1)) <i>") == (
+        r"a\*b\_c \[x\]\(javascript\:alert\(1\)\) \<i\>")
+    assert format_delta(0.0321, "rate", "USD") == "+3.2 pp"
+    assert format_delta(-0.0001, "rate", "USD") == "±0.0 pp"
+    assert format_delta(-12, "count", "USD") == "-12"
+    assert format_delta(1234.5, "money", "USD") == "+1,234.50 USD"
+    assert format_delta(0.4, "seconds", "USD") == "+0.4 s"
+
+
+def test_config_holds_the_targets():
+    cfg = load_config(REPO / "dashboards" / "config.toml")
+    assert cfg.target("self_serve_share").minimum == 0.90
+    assert cfg.target("processing_latency_seconds_p95").maximum == 2.0
+    assert cfg.target("processing_latency_seconds_p95").met(1.9) is True
+    assert cfg.target("self_serve_share").met(0.75) is False
+    assert "self_serve_share" in cfg.headline
+    with pytest.raises(UserError, match="targets.x needs min or max"):
+        parse_config({"targets": {"x": {"note": "n"}}})
+    with pytest.raises(UserError, match="targets.x.min must be a number"):
+        parse_config({"targets": {"x": {"min": "high"}}})
+
+
+def test_pages_hold_no_sql_and_no_html():
+    pages = sorted((REPO / "dashboards" / "app_pages").glob("*.py"))
+    assert len(pages) == len(PAGE_FILES)
+    sql = re.compile(r"\b(select|insert|update|delete|create|drop)\b\s.*\b(from|into|table)\b"
+                     r"|duckdb|\.execute\(|\.sql\(", re.IGNORECASE)
+    for path in [*pages, REPO / "dashboards" / "app.py"]:
+        text = path.read_text()
+        assert not sql.search(text), f"{path.name} has SQL or a connection"
+    package = REPO / "src" / "upgrade_warehouse" / "dashboard"
+    for path in [*pages, REPO / "dashboards" / "app.py", *package.glob("*.py")]:
+        assert "unsafe_allow_html" not in path.read_text(), path.name
+        assert "st.html(" not in path.read_text(), path.name
+
+
+def test_dashboard_command_needs_a_warehouse(tmp_path):
+    proc = run_cli("dashboard", "--warehouse", tmp_path / "missing.duckdb", "--port", "9")
+    assert proc.returncode == 2
+    assert "no warehouse at" in proc.stderr and "upgrade-warehouse build" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,192 @@
+"""The dashboard in a real browser: `upgrade-warehouse dashboard --port N` in a subprocess,
+Debian's headless Chromium driven by Playwright (never downloaded; a missing
+/usr/bin/chromium is a failure, not a skip).
+
+Every page renders, a filter changes a number, the simulator shows worked example 1 of
+the simulator spec, screenshots can be taken, and the server keeps serving while `build`
+publishes a new warehouse to the same path (and shows its as_of after a reload). That
+build starts as soon as the server is up (see ``dashboard_support.live_dashboard``), so
+the other tests run while it works.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from dashboard_support import (
+    CHROMIUM,
+    PAGES,
+    launch_chromium,
+    live_dashboard,
+    open_page,
+    wait_rendered,
+)
+from upgrade_warehouse.metrics import format_value, read_metrics
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def served(request, tmp_path_factory):
+    return live_dashboard(request, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
+    with sync_playwright() as pw:
+        chromium = launch_chromium(pw)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def assert_no_exception(page):
+    errors = page.locator("[data-testid='stException']")
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def metric_value(page, label: str):
+    metric = page.locator("[data-testid='stMetric']").filter(
+        has=page.locator("[data-testid='stMetricLabel']", has_text=label))
+    return metric.first.locator("[data-testid='stMetricValue']")
+
+
+def settle(page):
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+
+
+def render(page, served, path: str) -> None:
+    """Go to one page through the sidebar (opening the app first when needed) and check
+    it rendered; counted when the publishing build ran all along."""
+    running = served.build.running()
+    title = PAGES[path]
+    if not page.url.startswith(served.url):
+        open_page(page, served.url, path)
+    else:
+        page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click()
+        wait_rendered(page, title)
+    assert_no_exception(page)
+    assert page.locator("[data-testid='stSidebar']").get_by_text("Data as of").count() == 1
+    if running and served.build.running():
+        served.build.rendered_during_build += 1
+
+
+def test_every_page_renders(served, page, tmp_path):
+    from playwright.sync_api import expect
+
+    for path in PAGES:
+        render(page, served, path)
+        if path == "":
+            expect(page.locator("[data-testid='stMetric']")).to_have_count(12)  # headline
+            expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(6)  # trends
+        elif path == "data-quality":
+            expect(page.get_by_text("No data loaded for invoice_lines")).to_have_count(1)
+        if path in ("", "funnel"):  # the two README pages can be captured
+            shot = tmp_path / f"{path or 'overview'}.png"
+            page.screenshot(path=str(shot))
+            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            assert shot.stat().st_size > 20_000
+
+
+def test_simulator_shows_worked_example_1(served, page):
+    from playwright.sync_api import expect
+
+    open_page(page, served.url, "simulator")
+    page.get_by_text("Sample catalog", exact=True).click()
+    settle(page)
+
+    def pick(label, plan_id):
+        page.locator("[data-testid='stSelectbox']").filter(has_text=label).first.click()
+        page.get_by_role("option", name=re.compile(rf"\({plan_id}\)")).click()
+        settle(page)
+
+    def fill(label, value):
+        box = page.get_by_label(label, exact=True)
+        box.fill(value)
+        box.press("Enter")
+        settle(page)
+
+    pick("Current plan", "pro_monthly")
+    pick("New plan", "business_monthly")
+    fill("Current seats", "3")
+    fill("New seats", "3")
+    fill("Period start", "2026-03-01T00:00:00Z")
+    fill("Period end", "2026-04-01T00:00:00Z")
+    fill("Change at", "2026-03-16T12:00:00Z")
+    assert_no_exception(page)
+    main = page.locator("[data-testid='stMain']")
+    expect(main.get_by_role("heading", name=re.compile("Pro \\(monthly\\) × 3 → Business"))
+           ).to_be_visible()
+    lines = main.locator("[data-testid='stTable']").first
+    expect(lines).to_contain_text("proration_credit")
+    expect(lines).to_contain_text("-30.00 USD")
+    expect(lines).to_contain_text("proration_charge")
+    expect(lines).to_contain_text("75.00 USD")
+    expect(main).to_contain_text("Net proration 45.00 USD")
+    expect(metric_value(page, "Due now")).to_have_text("0.00 USD")
+    expect(metric_value(page, "Next invoice")).to_have_text("195.00 USD")
+    expect(main).to_contain_text("on 2026-04-01")
+    expect(metric_value(page, "Effective")).to_have_text("2026-03-16")
+    expect(main).to_contain_text("Downgrade alternative")
+
+
+def test_keeps_serving_while_build_publishes(served, page):
+    """The server keeps answering while `build` replaces the file it reads; after a
+    reload the page shows the new warehouse's as_of."""
+    build = served.build
+    paths = list(PAGES)
+    current = ""
+    i = 0
+    while build.running():
+        current = paths[i % len(paths)]
+        render(page, served, current)
+        i += 1
+        time.sleep(2)  # leave the CPU to the build
+    assert build.wait() == 0, build.log()[-3000:]
+    assert build.rendered_during_build > 0, "the build ended before a page was rendered"
+    if i == 0:
+        open_page(page, served.url, current)
+    page.reload()  # the page opened before the publish, reloaded after it
+    wait_rendered(page, PAGES[current])
+    assert_no_exception(page)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    assert sidebar.get_by_text("2026-03-31 00:00 UTC").count() == 1, sidebar.inner_text()
+    open_page(page, served.url, "data-quality")
+    assert metric_value(page, "as_of").inner_text() == "2026-03-31 00:00 UTC"
+
+
+def test_a_filter_changes_a_number(served, page):
+    from playwright.sync_api import expect
+
+    if served.build.proc is not None:
+        served.build.wait()  # numbers of the published warehouse, not a moving target
+    months = {m["month"]: m for m in read_metrics(served.path)["months"]}
+    latest, first = max(months), min(months)
+    open_page(page, served.url, "")
+    value = metric_value(page, "Net new MRR")
+    expect(value).to_have_text(format_value(months[latest]["net_new_mrr"], "money", "USD"))
+    before = value.inner_text()
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Month").first.click()
+    page.get_by_role("option", name="Jan 2026").click()
+    expected = format_value(months[first]["net_new_mrr"], "money", "USD")
+    expect(value).to_have_text(expected)
+    assert expected != before
+    expect(metric_value(page, "Self-serve share")).to_have_text(
+        format_value(months[first]["self_serve_share"], "rate", "USD"))
