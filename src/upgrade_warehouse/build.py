@@ -31,6 +31,9 @@ from .paths import DEFAULT_WAREHOUSE, project_dir
 from .progress import Progress
 
 
+MEMORY_LIMIT = "60%"  # of this machine's memory, for the loader and dbt (profiles.yml)
+
+
 class BuildFailed(Exception):
     """The build ran but a model or test failed (exit 1; the serving warehouse is kept)."""
 
@@ -163,6 +166,8 @@ def build(
     previous = signal.signal(signal.SIGTERM, _cleanup_on_signal)
     try:
         with duckdb.connect(str(new)) as con:
+            # Leave room for the dashboard and the OS; DuckDB spills to disk beyond this.
+            con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
             tables = loader.load_data_dir(data_dir, con, progress=progress.update)
             as_of = params.as_of or loader.compute_as_of(con)
             if as_of is None:
