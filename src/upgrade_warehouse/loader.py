@@ -49,10 +49,6 @@ class SourceFile:
     table: Table
     path: Path | None  # None: an optional table that was not supplied
 
-    @property
-    def format(self) -> str | None:
-        return None if self.path is None else self.path.suffix.lstrip(".")
-
 
 def q(name: str) -> str:
     """Quote an identifier."""

@@ -68,6 +68,11 @@ def _number(value, unit: str):
 
 def read_metrics(warehouse: Path, month: str | None = None) -> dict:
     """The metrics JSON object of metrics.md (optionally one month only)."""
+    return _read(warehouse, month)[0]
+
+
+def _read(warehouse: Path, month: str | None) -> tuple[dict, list[Metric]]:
+    """The metrics JSON object and the catalog, from one read-only connection."""
     if month is not None and not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
         raise UserError(f"--month must be YYYY-MM, not {month!r}")
     with connect_read_only(warehouse) as con:
@@ -108,12 +113,13 @@ def read_metrics(warehouse: Path, month: str | None = None) -> dict:
             span = f"{available[0]} to {available[-1]}" if available else "none"
             raise UserError(f"--month {month}: not in the warehouse (months: {span})")
     parameters = json.loads(parameters_json)
-    return {
+    result = {
         "as_of": parameters["as_of"],
         "reporting_currency": reporting_currency,
         "parameters": parameters,
         "months": months,
     }
+    return result, metrics
 
 
 # ----------------------------------------------------------------------------- formats
@@ -193,9 +199,7 @@ def metrics_command(
     """The monthly metrics of metrics.md (table, json or csv)."""
     if output_format not in ("table", "json", "csv"):
         raise UserError(f"--format must be table, json or csv, not {output_format!r}")
-    result = read_metrics(warehouse, month)
-    with connect_read_only(warehouse) as con:
-        metrics = catalog(con)
+    result, metrics = _read(warehouse, month)
     if output_format == "json":
         print(json.dumps(result, indent=2))
     elif output_format == "csv":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from .errors import UserError
@@ -43,7 +43,6 @@ class Parameters:
     activation_events: tuple[str, ...] = ("activated",)
     escalation_events: tuple[str, ...] = ("sales_contact_requested",)
     amount_tolerance_minor: int = 1
-    _set: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def with_as_of(self, as_of: datetime) -> Parameters:
         return replace(self, as_of=as_of)
@@ -111,4 +110,4 @@ def parse_vars(items: list[str]) -> Parameters:
             if value not in known_currencies():
                 raise UserError(f"--var reporting_currency: unknown ISO 4217 code {value!r}")
             values[name] = value
-    return Parameters(**values, _set=frozenset(values))
+    return Parameters(**values)
