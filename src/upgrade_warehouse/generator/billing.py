@@ -36,6 +36,10 @@ class Billing:
     issued: np.ndarray
 
 
+# Columns of the invoice-line arrays built below.
+_LINE_FIELDS = ("acct", "sub_seq", "change", "line_type", "amount", "currency", "pstart", "pend",
+                "issued")
+
 def build_billing(cfg: GeneratorConfig, streams: Streams, acc: Accounts, ch: lc.Changes) -> Billing:
     rng = streams.get("billing")
     end = cfg.end_ts
@@ -161,17 +165,7 @@ def _regular_lines(cfg: GeneratorConfig, acc: Accounts, ch: lc.Changes) -> dict[
         empty = np.zeros(0, dtype=np.int64)
         return {
             f: empty
-            for f in (
-                "acct",
-                "sub_seq",
-                "change",
-                "line_type",
-                "amount",
-                "currency",
-                "pstart",
-                "pend",
-                "issued",
-            )
+            for f in _LINE_FIELDS
         }
     seg = np.concatenate(out["seg"])
     b = np.concatenate(out["b"])
@@ -194,17 +188,7 @@ def _regular_lines(cfg: GeneratorConfig, acc: Accounts, ch: lc.Changes) -> dict[
     ]
     res: dict[str, list] = {
         f: []
-        for f in (
-            "acct",
-            "sub_seq",
-            "change",
-            "line_type",
-            "amount",
-            "currency",
-            "pstart",
-            "pend",
-            "issued",
-        )
+        for f in _LINE_FIELDS
     }
     for m, lt, amt in parts:
         res["acct"].append(accts[m])
