@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEMO_DATA := data/demo
 WAREHOUSE := warehouse/upgrade_warehouse.duckdb
 
-.PHONY: help install browser demo build test bench lint clean expectations
+.PHONY: help install java browser demo build test bench lint clean expectations
 
 help:
 	@echo "make demo     create the environment, generate demo data, build, serve the dashboard"
@@ -15,13 +15,26 @@ help:
 	@echo "make build    (re)build the warehouse from DATA_DIR (default: demo data)"
 	@echo "make bench    run the benchmarks"
 
-## install: the Python environment from the lock file (uv is installed with pip if missing)
+## install: the Python environment from the lock file (uv is installed with pip if missing),
+## with the `spark` extra (pyspark, dbt-spark) and Java for `build --engine spark`. Without
+## root (no apt-get) and without java, only the DuckDB engine works: a warning, not an error.
 install: $(VENV)/.installed
+	@command -v java >/dev/null 2>&1 || $(MAKE) --no-print-directory java \
+		|| echo "warning: no Java: \`build --engine spark\` needs openjdk-17-jre-headless"
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --extra spark
 	@touch $@
+
+## java: Debian's OpenJDK 17 for Spark (nothing else is downloaded; Spark runs from pyspark)
+java:
+	@if ! command -v java >/dev/null 2>&1; then \
+		echo "installing openjdk-17-jre-headless from Debian"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+		|| { echo "could not install Java (apt-get as root is needed)"; exit 1; }; \
+	fi
 
 ## browser: Debian's chromium for the browser tests (no browser downloads)
 browser:
@@ -40,7 +53,7 @@ demo: install
 	$(BIN)/upgrade-warehouse build --warehouse $(WAREHOUSE)
 	$(BIN)/upgrade-warehouse dashboard --warehouse $(WAREHOUSE)
 
-test: install browser
+test: install java browser
 	$(BIN)/python -m pytest
 
 bench: install
