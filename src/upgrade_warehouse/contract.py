@@ -46,8 +46,17 @@ class Table:
     columns: tuple[Column, ...]
     # Columns whose combined value is unique (duplicate_id for later rows).
     key: tuple[str, ...]
-    # Pairs of timestamp columns where the first must not be after the second.
+    # Pairs of timestamp columns where the first must be before the second (bad_value on
+    # the second otherwise).
     ordered: tuple[tuple[str, str], ...] = field(default=())
+    # Pairs of number columns where the first must not exceed the second (bad_value on
+    # the second otherwise).
+    not_greater: tuple[tuple[str, str], ...] = field(default=())
+    # Columns of which at least one must be set (bad_value on the last one otherwise).
+    one_required: tuple[str, ...] = field(default=())
+    # References to rows of one table whose ``currency`` must agree (currency_mismatch on
+    # the last column otherwise, when both referenced rows exist).
+    same_currency: tuple[str, ...] = field(default=())
 
     @property
     def column_names(self) -> list[str]:
@@ -103,6 +112,7 @@ TABLES: tuple[Table, ...] = (
             Column("entitlements"),
         ),
         key=("plan_id",),
+        not_greater=(("min_seats", "max_seats"),),
     ),
     Table(
         "subscription_changes",
@@ -126,6 +136,10 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("change_id",),
         ordered=(("period_start", "period_end"),),
+        # A change creates (from null), ends (to null) or moves a subscription: not both null.
+        one_required=("from_plan_id", "to_plan_id"),
+        # from and to plans in different currencies: currency_mismatch.
+        same_currency=("from_plan_id", "to_plan_id"),
     ),
     Table(
         "product_events",

@@ -1,0 +1,147 @@
+"""The Spark session of a build: settings, Java check, start and stop.
+
+Settings, lowest precedence first:
+
+1. :data:`DEFAULTS` (a local session on every core, UTC, no UI, modest driver memory);
+2. ``server_side_parameters`` of the ``spark`` output in ``profiles.yml`` (the dbt
+   profile: where a team keeps its cluster settings, e.g. ``spark.executor.memory``);
+3. ``--spark-master URL`` (or ``UPGRADE_WAREHOUSE_SPARK_MASTER``, which the shipped
+   profile reads).
+
+The build sets where Spark keeps its tables (``spark.sql.warehouse.dir``, a scratch
+folder beside the warehouse) itself. The catalog is Spark's in-memory one: the tables
+only live for the build, which publishes its results as Parquet and DuckDB, so no Hive
+metastore is needed. Nothing is downloaded (no ``spark.jars.packages``): pyspark ships
+Spark's jars and Java comes from the system.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+from ..paths import project_dir
+
+PROFILE_OUTPUT = "spark"
+
+DEFAULTS: dict[str, str] = {
+    "spark.master": "local[*]",
+    "spark.app.name": "upgrade-warehouse",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.driver.memory": "2g",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.catalogImplementation": "in-memory",
+    # Timestamps in Parquet as the standard micros (DuckDB reads them as TIMESTAMP).
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    # A JSON object with a repeated key is still an object (as in DuckDB).
+    "spark.sql.variant.allowDuplicateKeys": "true",
+    "spark.sql.adaptive.enabled": "true",
+}
+
+# Shuffle partitions for a local session: a few per core (Spark's default of 200 is
+# meant for clusters; adaptive execution coalesces them there).
+LOCAL_SHUFFLE_PARTITIONS_PER_CORE = 2
+
+LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
+
+
+class SparkUnavailable(Exception):
+    """Java or pyspark is missing: `--engine spark` cannot run here."""
+
+
+def check_available() -> None:
+    """Raise :class:`SparkUnavailable` with what to install when Spark cannot start."""
+    try:
+        import dbt.adapters.spark  # noqa: F401
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise SparkUnavailable(
+            "--engine spark needs the `spark` extra (pyspark, dbt-spark): run `make install` "
+            "or `uv sync --extra spark` (pip: `pip install 'upgrade-warehouse[spark]'`)"
+        ) from None
+    java_home = os.environ.get("JAVA_HOME")
+    if not (java_home and (Path(java_home) / "bin" / "java").is_file()) and not shutil.which(
+        "java"
+    ):
+        raise SparkUnavailable(
+            "--engine spark needs Java 17: run `make install` (it installs Debian's "
+            "openjdk-17-jre-headless) or set JAVA_HOME"
+        )
+
+
+def profile_settings(project: Path | None = None) -> dict[str, str]:
+    """``server_side_parameters`` of the ``spark`` output of profiles.yml (rendered)."""
+    import jinja2
+    import yaml
+
+    path = (project or project_dir()) / "profiles.yml"
+    if not path.is_file():
+        return {}
+
+    def env_var(name: str, default: str | None = None) -> str:
+        value = os.environ.get(name, default)
+        if value is None:
+            raise KeyError(f"profiles.yml: environment variable {name} is not set")
+        return value
+
+    text = jinja2.Environment().from_string(path.read_text()).render(env_var=env_var)
+    profiles = yaml.safe_load(text) or {}
+    for profile in profiles.values():
+        output = (profile.get("outputs") or {}).get(PROFILE_OUTPUT)
+        if output:
+            return {str(k): str(v) for k, v in (output.get("server_side_parameters") or {}).items()}
+    return {}
+
+
+def settings(scratch: Path, master: str | None = None) -> dict[str, str]:
+    """Every Spark setting of a build whose Spark tables live under ``scratch``."""
+    conf = {**DEFAULTS, **profile_settings()}
+    if master:
+        conf["spark.master"] = master
+    conf["spark.sql.warehouse.dir"] = str(scratch / "spark-warehouse")
+    if conf["spark.master"].startswith("local"):
+        conf.setdefault(
+            "spark.sql.shuffle.partitions",
+            str(LOCAL_SHUFFLE_PARTITIONS_PER_CORE * _local_cores(conf["spark.master"])),
+        )
+        conf.setdefault("spark.local.dir", str(scratch / "tmp"))
+    java_options = conf.get("spark.driver.extraJavaOptions", "")
+    if "log4j2.configurationFile" not in java_options:
+        conf["spark.driver.extraJavaOptions"] = (
+            f"{java_options} -Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}".strip()
+        )
+    return conf
+
+
+def _local_cores(master: str) -> int:
+    """Cores of ``local``, ``local[N]`` or ``local[*]``."""
+    inside = master[master.find("[") + 1 : master.find("]")] if "[" in master else "1"
+    if inside.split(",")[0].strip() in ("*", ""):
+        return os.cpu_count() or 1
+    try:
+        return max(1, int(inside.split(",")[0]))
+    except ValueError:
+        return os.cpu_count() or 1
+
+
+def start(conf: dict[str, str]):
+    """Start (or join) the process's Spark session with ``conf``."""
+    check_available()
+    with warnings.catch_warnings():
+        # pyspark warns about pandas 3 on import; the build does not use pandas on Spark.
+        warnings.simplefilter("ignore", FutureWarning)
+        from pyspark.sql import SparkSession
+
+        builder = SparkSession.builder
+        for key, value in conf.items():
+            builder = builder.config(key, value)
+        spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def stop(spark) -> None:
+    spark.stop()
