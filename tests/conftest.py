@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -34,3 +35,27 @@ def sha256(path: Path) -> str:
 @pytest.fixture(scope="session")
 def basic_dir() -> Path:
     return FIXTURES / "basic"
+
+
+@pytest.fixture(scope="session")
+def golden(tmp_path_factory) -> Path:
+    """The golden data set (tests/fixtures/golden) built once per session."""
+    path = tmp_path_factory.mktemp("golden") / "golden.duckdb"
+    proc = run_cli("build", "--data-dir", FIXTURES / "golden", "--warehouse", path)
+    assert proc.returncode == 0, proc.stderr
+    return path
+
+
+@pytest.fixture(scope="session")
+def spark_golden(tmp_path_factory) -> tuple[Path, dict, str]:
+    """The golden data set built with ``--engine spark`` once per session: the warehouse,
+    the JSON report and the build's stderr (test_spark_*.py)."""
+    from spark_support import SPARK_ENV
+
+    path = tmp_path_factory.mktemp("spark-golden") / "golden.duckdb"
+    proc = run_cli(
+        "build", "--engine", "spark", "--data-dir", FIXTURES / "golden", "--warehouse", path,
+        "--format", "json", env=SPARK_ENV, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return path, json.loads(proc.stdout), proc.stderr

@@ -19,12 +19,8 @@ pytestmark = pytest.mark.slow
 APPROX = dict(rel=1e-9, abs=1e-9)
 
 
-@pytest.fixture(scope="session")
-def golden(tmp_path_factory):
-    path = tmp_path_factory.mktemp("golden") / "golden.duckdb"
-    proc = run_cli("build", "--data-dir", FIXTURES / "golden", "--warehouse", path)
-    assert proc.returncode == 0, proc.stderr
-    return path
+# The `golden` fixture (the golden data set built once per session) is in conftest.py:
+# test_spark_golden.py runs these tests again on a build with --engine spark.
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,9 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import Enum
 from pathlib import Path
+from typing import Annotated
 
 import duckdb
 import typer
@@ -32,6 +34,11 @@ from .progress import Progress
 
 
 MEMORY_LIMIT = "60%"  # of this machine's memory, for the loader and dbt (profiles.yml)
+
+
+class Engine(str, Enum):
+    duckdb = "duckdb"
+    spark = "spark"
 
 
 class BuildFailed(Exception):
@@ -148,11 +155,17 @@ def build(
     warehouse: Path,
     params: Parameters,
     progress: Progress,
+    engine: Engine = Engine.duckdb,
+    spark_master: str | None = None,
 ) -> BuildResult:
     warehouse = warehouse.resolve()
     # Load errors are found before anything is written.
     with duckdb.connect() as probe:
         loader.check_headers(probe, loader.discover(data_dir))
+    if engine == Engine.spark:
+        from .spark.build import build as spark_build
+
+        return spark_build(data_dir, warehouse, params, progress, master=spark_master)
 
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_builds(warehouse)
@@ -255,15 +268,30 @@ def build_command(
         [], "--var", help="Metric parameter NAME=VALUE (lists comma separated). Repeatable."
     ),
     output_format: str = typer.Option("text", "--format", help="text or json."),
+    engine: Annotated[
+        Engine, typer.Option("--engine", help="Run on DuckDB or on Apache Spark (docs/spark.md).")
+    ] = Engine.duckdb,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="Spark master URL for --engine spark (default: local[*], or the profile's).",
+        ),
+    ] = None,
 ) -> None:
     """Load raw exports, quarantine bad rows, run the dbt models and tests, publish atomically."""
     if output_format not in ("text", "json"):
         raise UserError(f"--format must be text or json, not {output_format!r}")
+    if spark_master is not None and engine != Engine.spark:
+        raise UserError("--spark-master needs --engine spark")
     json_mode = output_format == "json"
     try:
         params = parse_vars(var)
         with Progress(enabled=True) as progress:
-            result = build(data_dir or default_data_dir(progress), warehouse, params, progress)
+            result = build(
+                data_dir or default_data_dir(progress), warehouse, params, progress,
+                engine=engine, spark_master=spark_master,
+            )
     except (UserError, BuildFailed) as exc:
         if json_mode:
             print(json.dumps({"status": "error", "error": str(exc)}))

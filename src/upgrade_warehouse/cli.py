@@ -7,6 +7,7 @@ Each subcommand lives in its own module; this file only wires them together and 
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 
@@ -36,6 +37,11 @@ def _register() -> None:
 
 
 def main() -> None:
+    # Great Expectations imports pyspark when it is installed (the `spark` extra), which
+    # warns about pandas 3 on every build; nothing here uses pandas on Spark.
+    warnings.filterwarnings(
+        "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+    )
     _register()
     try:
         app()  # standalone: click handles --help, usage errors (exit 2) and typer.Exit

@@ -241,8 +241,19 @@ def _first(checks, pick: int):
 # --------------------------------------------------------------------------- loading
 
 
+def spark_lit(value: str) -> str:
+    """A Spark SQL string literal (backslash escapes)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _qualified(schema: str, name: str) -> str:
     return f"`{schema}`.`{name}`"
+
+
+def checked_name(table: str) -> str:
+    """The Spark table holding every row of a contract table with its final reason;
+    ``<table>`` (accepted rows) and ``quarantine`` are views over these."""
+    return f"_checked_{table}"
 
 
 def create_empty(spark, schema: str, table: Table) -> None:
@@ -250,51 +261,20 @@ def create_empty(spark, schema: str, table: Table) -> None:
     spark.sql(f"create table {_qualified(schema, table.name)} ({cols}) using parquet")
 
 
-def _check_readable(spark, src: duckdb_loader.SourceFile, header: list[str], land) -> None:
-    """Raise the DuckDB engine's load error when Spark could not read the whole file."""
-    from py4j.protocol import Py4JJavaError
-    from pyspark.errors import PySparkException
-    from pyspark.sql import functions as F
-
-    try:
-        if src.path.suffix != ".csv":
-            land.select(ROW).where(F.lit(False)).collect()
-            return
-        # Spark decodes invalid UTF-8 as U+FFFD instead of failing: a row holding one is
-        # checked against the DuckDB reader, which tells a bad byte from a real U+FFFD.
-        suspect = reduce(
-            lambda a, b: a | b,
-            [
-                F.coalesce(F.col(_raw(i)).contains(REPLACEMENT_CHARACTER), F.lit(False))
-                for i in range(len(header))
-            ],
-        )
-        if not land.where(suspect).limit(1).collect():
-            return
-    except (PySparkException, Py4JJavaError) as exc:  # the JVM's read failure
-        message = read_error(src.path, header)
-        raise UserError(
-            message or f"{src.path}: cannot read the file: {_first_line(exc)}"
-        ) from None
-    message = read_error(src.path, header)
-    if message:
-        raise UserError(message)
-
-
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _load_table(
+def _checked(
     spark, schema: str, src: duckdb_loader.SourceFile, header: list[str], currencies: list[str]
-) -> int:
-    """Load one file into ``schema``; returns the number of rows read."""
+):
+    """Every row of the file with its parsed columns, final reason, column at fault, the
+    raw row (rejected rows only) and whether it holds a U+FFFD (see :func:`_load_table`)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     table = src.table
-    assert src.path is not None
     land = _read(spark, src.path, header)
     position = {h: i for i, h in reversed(list(enumerate(header)))}  # first of a name
     p = land.select(
@@ -303,14 +283,15 @@ def _load_table(
         *[parsed(c, F.col(_raw(position[c.name]))).alias(c.name) for c in table.columns],
         *[_text(F.col(_raw(position[c.name]))).alias(f"__t_{c.name}") for c in table.columns],
     )
+    references = {c.name: c.references for c in table.columns if c.references}
     if table.same_currency:
-        ref_table = {c.name: c.references for c in table.columns}[table.same_currency[0]][0]
-        plans = spark.table(_qualified(schema, ref_table))
-        key = {c.name: c.references for c in table.columns}[table.same_currency[0]][1]
+        ref_table, ref_key = references[table.same_currency[0]]
+        rows = spark.table(_qualified(schema, ref_table))
         for alias, name in zip(("__fp", "__tp"), table.same_currency, strict=True):
             p = p.join(
-                plans.select(
-                    F.col(key).alias(f"{alias}_key"), F.col("currency").alias(f"{alias}_currency")
+                rows.select(
+                    F.col(ref_key).alias(f"{alias}_key"),
+                    F.col("currency").alias(f"{alias}_currency"),
                 ),
                 F.col(name) == F.col(f"{alias}_key"),
                 "left",
@@ -323,80 +304,118 @@ def _load_table(
     seen = F.row_number().over(
         Window.partitionBy(passed, *[F.col(k) for k in table.key]).orderBy(ROW)
     )
-    p = p.select("*", F.when(passed & (seen > 1), F.lit(True)).alias("_duplicate"))
-    # References to rows that were not accepted, first such column by column order.
-    ref_cols = [c for c in table.columns if c.references is not None]
-    ref_checks = []
-    for i, c in enumerate(ref_cols):
-        ref_table, ref_key = c.references
-        keys = (
-            spark.table(_qualified(schema, ref_table))
-            .select(F.col(ref_key).alias(f"__r{i}"))
-            .distinct()
-        )
-        p = p.join(keys, F.col(c.name) == F.col(f"__r{i}"), "left")
-        ref_checks.append(
-            (F.col(c.name).isNotNull() & F.col(f"__r{i}").isNull(), "unknown_reference", c.name)
-        )
-    final_checks = [
+    p = p.select("*", (passed & (seen > 1)).alias("_duplicate"))
+    # Then references to rows that were not accepted: the first such column.
+    final = [
         (~passed, F.col("_reason"), F.col("_column")),
-        (F.col("_duplicate").isNotNull(), F.lit("duplicate_id"), F.lit(", ".join(table.key))),
-        *[(cond, F.lit(r), F.lit(col)) for cond, r, col in ref_checks],
+        (F.col("_duplicate"), F.lit("duplicate_id"), F.lit(", ".join(table.key))),
     ]
+    for i, (name, (ref_table, ref_key)) in enumerate(references.items()):
+        keys = spark.table(_qualified(schema, ref_table)).select(F.col(ref_key).alias(f"__r{i}"))
+        p = p.join(keys, F.col(name) == F.col(f"__r{i}"), "left")
+        final.append(
+            (
+                F.col(name).isNotNull() & F.col(f"__r{i}").isNull(),
+                F.lit("unknown_reference"),
+                F.lit(name),
+            )
+        )
     reason = column = None
-    for cond, r, col in final_checks:
+    for cond, r, col in final:
         reason = F.when(cond, r) if reason is None else reason.when(cond, r)
         column = F.when(cond, col) if column is None else column.when(cond, col)
     raw_row = F.to_json(
         F.struct(*[F.col(_raw(i)).alias(h) for i, h in enumerate(header)]),
         {"ignoreNullFields": "false"},
     )
-    checked_name = f"__checked_{table.name}"
-    _check_readable(spark, src, header, land)
-    (
-        p.select(
-            ROW,
-            *[F.col(c.name) for c in table.columns],
-            reason.alias("_final_reason"),
-            column.alias("_final_column"),
-            F.when(
-                ~passed
-                | F.col("_duplicate").isNotNull()
-                | reduce(lambda a, b: a | b, [c for c, _, _ in ref_checks], F.lit(False)),
-                raw_row,
-            ).alias("_raw_row"),
+    if src.path.suffix == ".csv":
+        # Spark decodes invalid UTF-8 as U+FFFD instead of failing.
+        suspect = reduce(
+            lambda a, b: a | b,
+            [
+                F.coalesce(F.col(_raw(i)).contains(REPLACEMENT_CHARACTER), F.lit(False))
+                for i in range(len(header))
+            ],
         )
-        .write.mode("overwrite")
-        .saveAsTable(_qualified(schema, checked_name))
+    else:
+        suspect = F.lit(False)
+    return p.select(
+        ROW,
+        *[F.col(c.name) for c in table.columns],
+        reason.alias("_reason_code"),
+        column.alias("_reason_column"),
+        F.when(reason.isNotNull(), raw_row).alias("_raw_row"),
+        suspect.alias("_suspect"),
     )
-    checked = spark.table(_qualified(schema, checked_name))
-    accepted = (
-        checked.where(F.col("_final_reason").isNull())
-        .orderBy(ROW)
-        .select(*[F.col(c.name) for c in table.columns])
+
+
+def _load_table(
+    spark, schema: str, src: duckdb_loader.SourceFile, header: list[str], currencies: list[str]
+) -> dict[str, int]:
+    """Check one file into ``<schema>._checked_<table>`` (one pass over the file) and
+    return its rows read per reason (None = accepted)."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+    from pyspark.sql import functions as F
+
+    assert src.path is not None
+    target = _qualified(schema, checked_name(src.table.name))
+    try:
+        _checked(spark, schema, src, header, currencies).write.mode("overwrite").saveAsTable(target)
+    except (PySparkException, Py4JJavaError) as exc:  # Spark could not read the file
+        message = read_error(src.path, header)
+        raise UserError(
+            message or f"{src.path}: cannot read the file: {_first_line(exc)}"
+        ) from None
+    counts = {}
+    suspects = 0
+    for reason, n, n_suspect in (
+        spark.table(target)
+        .groupBy("_reason_code")
+        .agg(F.count(F.lit(1)), F.count_if(F.col("_suspect")))
+        .collect()
+    ):
+        counts[reason] = n
+        suspects += n_suspect
+    if suspects:
+        # A bad byte, or a real U+FFFD in the text: the DuckDB reader tells them apart.
+        message = read_error(src.path, header)
+        if message:
+            raise UserError(message)
+    cols = ", ".join(f"`{c.name}`" for c in src.table.columns)
+    spark.sql(
+        f"create view {_qualified(schema, src.table.name)} as select {cols} from {target} "
+        "where _reason_code is null"
     )
-    accepted.write.insertInto(_qualified(schema, table.name))
-    rejected = (
-        checked.where(F.col("_final_reason").isNotNull())
-        .orderBy(ROW)
-        .select(
-            F.lit(table.name),
-            F.lit(src.path.name),
-            F.col(ROW),
-            F.col("_final_reason"),
-            F.col("_final_column"),
-            F.col("_raw_row"),
-        )
-    )
-    rejected.write.insertInto(_qualified(schema, "quarantine"))
-    read = checked.count()
-    spark.sql(f"drop table {_qualified(schema, checked_name)}")
-    return read
+    return counts
 
 
 def currencies() -> list[str]:
     with open(currencies_file(), newline="", encoding="utf-8") as f:
         return [row["currency"] for row in csv.DictReader(f)]
+
+
+def _values(rows: list[tuple], columns: str) -> str:
+    """An inline ``values`` relation (no Spark job to create a small table)."""
+
+    def literal(value) -> str:
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            return f"{value}L"
+        return spark_lit(str(value))
+
+    names = ", ".join(f"`{c.split()[0]}`" for c in columns.split(", "))
+    casts = ", ".join(
+        f"cast(`{c.split()[0]}` as {c.split()[1]}) as `{c.split()[0]}`" for c in columns.split(", ")
+    )
+    if not rows:
+        nulls = ", ".join("null" for _ in columns.split(", "))
+        return f"select {casts} from (values ({nulls})) as v({names}) where false"
+    body = ", ".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)
+    return f"select {casts} from (values {body}) as v({names})"
 
 
 def load_data_dir(
@@ -408,8 +427,7 @@ def load_data_dir(
     """Load every table of the contract found in ``data_dir`` into Spark's ``schema``.
 
     Returns the same report as :func:`upgrade_warehouse.loader.load_data_dir`; the same
-    counts are stored in ``<schema>.load_report``, the rejected rows in
-    ``<schema>.quarantine``.
+    counts are in ``<schema>.load_report``, the rejected rows in ``<schema>.quarantine``.
     """
     data_dir = Path(data_dir)
     sources = duckdb_loader.discover(data_dir)
@@ -418,42 +436,32 @@ def load_data_dir(
     codes = currencies()
 
     spark.sql(f"create database if not exists `{schema}`")
-    spark.sql(
-        f"create table {_qualified(schema, 'quarantine')} ({QUARANTINE_COLUMNS}) using parquet"
-    )
-    read: dict[str, int] = {}
-    for src in sources:
-        create_empty(spark, schema, src.table)
-        if src.path is None:
-            continue
-        if progress:
-            progress(f"loading {src.path.name} (Spark)")
-        read[src.table.name] = _load_table(spark, schema, src, headers[src.table.name], codes)
-
-    by_table: dict[str, dict[str, int]] = {}
-    for name, reason, n in (
-        spark.table(_qualified(schema, "quarantine"))
-        .groupBy("table_name", "reason_code")
-        .count()
-        .collect()
-    ):
-        by_table.setdefault(name, {})[reason] = n
     report: dict[str, dict] = {}
     rows = []
+    quarantined_parts = []
     for src in sources:
         name = src.table.name
-        accepted = spark.table(_qualified(schema, name)).count()
-        by_reason = dict(sorted(by_table.get(name, {}).items()))
-        quarantined = sum(by_reason.values())
-        n_read = read.get(name, 0)
-        if n_read != accepted + quarantined:  # an internal invariant: nothing is lost
-            raise RuntimeError(
-                f"{name}: read {n_read} rows but accepted {accepted} + quarantined {quarantined}"
+        counts: dict[str | None, int] = {}
+        if src.path is None:
+            create_empty(spark, schema, src.table)
+        else:
+            if progress:
+                progress(f"loading {src.path.name}")
+            counts = _load_table(spark, schema, src, headers[name], codes)
+            quarantined_parts.append(
+                f"select {spark_lit(name)} as table_name, "
+                f"{spark_lit(src.path.name)} as source_file, {ROW} as row_number, "
+                "_reason_code as reason_code, _reason_column as reason_column, "
+                f"_raw_row as raw_row from {_qualified(schema, checked_name(name))} "
+                "where _reason_code is not null"
             )
+        by_reason = {r: n for r, n in sorted((r, n) for r, n in counts.items() if r is not None)}
+        n_read = sum(counts.values())
+        accepted = counts.get(None, 0)
         report[name] = {
             "read": n_read,
             "accepted": accepted,
-            "quarantined": quarantined,
+            "quarantined": n_read - accepted,
             "quarantined_by_reason": by_reason,
         }
         rows.append(
@@ -463,11 +471,13 @@ def load_data_dir(
                 src.path.name if src.path else None,
                 n_read,
                 accepted,
-                quarantined,
+                n_read - accepted,
             )
         )
-    spark.createDataFrame(rows, LOAD_REPORT_COLUMNS).write.saveAsTable(
-        _qualified(schema, "load_report")
+    quarantine = " union all ".join(quarantined_parts) or _values([], QUARANTINE_COLUMNS)
+    spark.sql(f"create view {_qualified(schema, 'quarantine')} as {quarantine}")
+    spark.sql(
+        f"create view {_qualified(schema, 'load_report')} as " + _values(rows, LOAD_REPORT_COLUMNS)
     )
     return report
 

@@ -5,7 +5,9 @@ Settings, lowest precedence first:
 1. :data:`DEFAULTS` (a local session on every core, UTC, no UI, modest driver memory);
 2. ``server_side_parameters`` of the ``spark`` output in ``profiles.yml`` (the dbt
    profile: where a team keeps its cluster settings, e.g. ``spark.executor.memory``);
-3. ``--spark-master URL`` (or ``UPGRADE_WAREHOUSE_SPARK_MASTER``, which the shipped
+3. ``UPGRADE_WAREHOUSE_SPARK_CONF``: a JSON object of Spark settings for one run (the
+   tests use it to tune a JVM for tiny inputs);
+4. ``--spark-master URL`` (or ``UPGRADE_WAREHOUSE_SPARK_MASTER``, which the shipped
    profile reads).
 
 The build sets where Spark keeps its tables (``spark.sql.warehouse.dir``, a scratch
@@ -17,14 +19,17 @@ Spark's jars and Java comes from the system.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import warnings
 from pathlib import Path
 
+from ..errors import UserError
 from ..paths import project_dir
 
 PROFILE_OUTPUT = "spark"
+CONF_ENV = "UPGRADE_WAREHOUSE_SPARK_CONF"
 
 DEFAULTS: dict[str, str] = {
     "spark.master": "local[*]",
@@ -96,9 +101,23 @@ def profile_settings(project: Path | None = None) -> dict[str, str]:
     return {}
 
 
+def env_settings() -> dict[str, str]:
+    """Settings from ``UPGRADE_WAREHOUSE_SPARK_CONF`` (a JSON object), if set."""
+    text = os.environ.get(CONF_ENV, "").strip()
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{CONF_ENV} is not a JSON object: {exc}") from None
+    if not isinstance(value, dict):
+        raise UserError(f"{CONF_ENV} must be a JSON object of Spark settings")
+    return {str(k): str(v) for k, v in value.items()}
+
+
 def settings(scratch: Path, master: str | None = None) -> dict[str, str]:
     """Every Spark setting of a build whose Spark tables live under ``scratch``."""
-    conf = {**DEFAULTS, **profile_settings()}
+    conf = {**DEFAULTS, **profile_settings(), **env_settings()}
     if master:
         conf["spark.master"] = master
     conf["spark.sql.warehouse.dir"] = str(scratch / "spark-warehouse")

@@ -1,0 +1,269 @@
+"""`build --engine spark` end to end (issue 14): the golden data set built on Spark once
+per session (conftest.spark_golden) gives the DuckDB build's report, load report,
+quarantine and metrics; the publish layout (serving DuckDB file + versioned Parquet
+folder); the readers (metrics, dashboard) read it unchanged; a failed Spark build leaves
+the serving warehouse untouched. The hand-computed golden metrics themselves are checked
+on the Spark build by test_spark_golden.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import FIXTURES, run_cli, sha256
+from spark_support import SPARK_ENV
+from upgrade_warehouse.loader import load_data_dir
+
+pytestmark = pytest.mark.slow
+
+
+def tables(path: Path) -> dict[str, list[tuple[str, str]]]:
+    """schema.table -> [(column, type)] of a warehouse."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute(
+            "select table_schema || '.' || table_name, column_name, data_type "
+            "from information_schema.columns order by table_schema, table_name, ordinal_position"
+        ).fetchall()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for name, column, data_type in rows:
+        out.setdefault(name, []).append((column, data_type))
+    return out
+
+
+def rows(path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def test_report_and_quarantine_equal_the_duckdb_build(spark_golden, golden):
+    path, report, _ = spark_golden
+    assert report["status"] == "ok"
+    assert Path(report["warehouse"]) == path.resolve()
+    # The golden set is clean: the DuckDB loader reads it in full (counts per table).
+    duck_report = load_data_dir(FIXTURES / "golden", duckdb.connect())
+    assert report["tables"] == duck_report
+    assert report["as_of"] == "2026-03-31T12:00:00Z"
+    for sql in (
+        "select * from raw.load_report order by table_name",
+        "select * from raw.quarantine order by table_name, row_number",
+        "select * from raw.build_info",
+        "select * from raw.plans order by plan_id",
+    ):
+        assert rows(path, sql) == rows(golden, sql), sql
+
+
+def test_same_expectations_as_the_duckdb_build(spark_golden, golden):
+    path, report, _ = spark_golden
+    sql = (
+        "select suite, expectation, column_name, severity, success from "
+        "quality.expectation_results order by all"
+    )
+    spark_results, duck_results = rows(path, sql), rows(golden, sql)
+    assert spark_results == duck_results
+    assert report["expectations"] == {
+        "passed": sum(r[4] for r in duck_results),
+        "failed": sum(not r[4] for r in duck_results),
+    }
+
+
+def test_metrics_json_equals_the_duckdb_builds(spark_golden, golden):
+    out = {}
+    for name, path in (("spark", spark_golden[0]), ("duckdb", golden)):
+        proc = run_cli("metrics", "--warehouse", path, "--format", "json")
+        assert proc.returncode == 0, proc.stderr
+        out[name] = proc.stdout
+    assert out["spark"] == out["duckdb"]  # every value, every key, in the same order
+    assert len(json.loads(out["spark"])["months"]) == 3
+
+
+def test_serving_file_holds_the_marts_with_the_duckdb_builds_columns(spark_golden, golden):
+    spark_tables, duck_tables = tables(spark_golden[0]), tables(golden)
+    readers = {f"raw.{t}" for t in ("build_info", "load_report", "quarantine", "plans")}
+    expected = {
+        name
+        for name in duck_tables
+        if name.split(".")[0] in ("marts", "reference", "quality") or name in readers
+    }
+    assert set(spark_tables) == expected
+    assert len([n for n in expected if n.startswith("marts.")]) >= 12
+    for name in expected:
+        assert spark_tables[name] == duck_tables[name], name
+    for mart in (n for n in expected if n.startswith("marts.")):
+        sql = f"select * from {mart} order by all"
+        assert rows(spark_golden[0], sql) == rows(golden, sql), mart
+
+
+def test_published_layout(spark_golden):
+    path = spark_golden[0]
+    link = path.with_name("golden.parquet")
+    assert link.is_symlink() and not os.path.isabs(os.readlink(link))
+    version = link.resolve()
+    assert version.parent == path.parent and version.name.startswith(".golden.parquet-")
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted(
+        ["golden.duckdb", "golden.parquet", version.name, "data_docs"]
+    )
+    with duckdb.connect(str(path), read_only=True) as con:
+        for schema, table in con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema <> 'quality'"
+        ).fetchall():
+            parquet = str(link / schema / table / "*.parquet")
+            assert con.execute(
+                f"select count(*) from (select * from read_parquet(?) except all "
+                f"select * from {schema}.{table})",
+                [parquet],
+            ).fetchone() == (0,), f"{schema}.{table}"
+            assert (
+                con.execute("select count(*) from read_parquet(?)", [parquet]).fetchone()
+                == con.execute(f"select count(*) from {schema}.{table}").fetchone()
+            )
+
+
+def test_build_reports_spark_progress(spark_golden):
+    stderr = spark_golden[2]
+    assert "Spark 4." in stderr and "local[2]" in stderr
+    assert "Traceback" not in stderr
+    assert "WARN" not in stderr  # Spark's own logging is kept to errors
+
+
+# ----------------------------------------------------------------------------- readers
+
+
+def test_dashboard_pages_render_a_spark_build_like_a_duckdb_build(
+    spark_golden, golden, monkeypatch
+):
+    from test_dashboard_apptest import PAGE_FILES, app, metric_values, texts
+
+    for title in PAGE_FILES:
+        shown = {}
+        for name, path in (("spark", spark_golden[0]), ("duckdb", golden)):
+            at = app(path, monkeypatch, title)
+            shown[name] = (metric_values(at), texts(at) if title != "Data quality" else "")
+        assert shown["spark"] == shown["duckdb"], title
+
+
+# ----------------------------------------------------------------------------- failures
+
+
+def test_a_load_error_found_by_spark_exits_2_and_keeps_serving(tmp_path, basic_dir, golden):
+    """A ragged line far from the header: the checks before Spark starts pass, Spark's
+    read fails; same message as the DuckDB engine, nothing published, nothing left."""
+    data = tmp_path / "data"
+    shutil.copytree(basic_dir, data)
+    with open(data / "product_events.csv", "a") as f:
+        f.write('ev_99,acc_1,u_1,activated,2026-01-01T00:00:00Z,,"{}",extra,extra\n')
+    serving = tmp_path / "serving.duckdb"
+    shutil.copy(golden, serving)
+    before = sha256(serving)
+    messages = {}
+    for engine in ("spark", "duckdb"):
+        proc = run_cli(
+            "build", "--engine", engine, "--data-dir", data, "--warehouse", serving, env=SPARK_ENV
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and proc.stderr.strip().endswith(errors[0]), proc.stderr
+        messages[engine] = errors[0]
+    assert messages["spark"] == messages["duckdb"]
+    assert "product_events.csv: cannot read the file" in messages["spark"]
+    assert sha256(serving) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "serving.duckdb"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--engine", "flink"], "--engine"),
+        (["--spark-master", "spark://h:7077"], "--spark-master needs --engine spark"),
+    ],
+)
+def test_bad_engine_options_exit_2(tmp_path, basic_dir, args, needle):
+    proc = run_cli("build", "--data-dir", basic_dir, "--warehouse", tmp_path / "w.duckdb", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr and "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_spark_without_java_says_what_to_install(tmp_path, basic_dir):
+    env = {"PATH": "/nonexistent", "JAVA_HOME": ""}
+    proc = run_cli(
+        "build",
+        "--engine",
+        "spark",
+        "--data-dir",
+        basic_dir,
+        "--warehouse",
+        tmp_path / "w.duckdb",
+        env=env,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Java 17" in proc.stderr and "make install" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- publish
+
+
+def _fake_build(target: Path, text: str, day: int) -> tuple[Path, Path]:
+    """What a Spark build has written before publishing: the DuckDB file, a version."""
+    from upgrade_warehouse.build import building_path
+
+    db = building_path(target)
+    db.write_text(text)
+    version = target.with_name(f".{target.stem}.parquet-202601{day:02d}T000000-{os.getpid()}")
+    (version / "marts").mkdir(parents=True)
+    (version / "marts" / "x.parquet").write_text(text)
+    return db, version
+
+
+def test_publish_swaps_the_folder_and_the_file_and_removes_the_previous_version(tmp_path):
+    from upgrade_warehouse.spark.build import current_version, parquet_link, publish
+
+    target = tmp_path / "w.duckdb"
+    db1, v1 = _fake_build(target, "one", 1)
+    publish(db1, v1, target)
+    assert target.read_text() == "one" and current_version(target) == v1
+    assert (parquet_link(target) / "marts" / "x.parquet").read_text() == "one"
+    db2, v2 = _fake_build(target, "two", 2)
+    publish(db2, v2, target)
+    assert target.read_text() == "two"
+    assert (parquet_link(target) / "marts" / "x.parquet").read_text() == "two"
+    assert not v1.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["w.duckdb", "w.parquet", v2.name])
+
+
+def test_leftovers_of_killed_spark_builds_are_removed_and_the_served_version_kept(tmp_path):
+    from upgrade_warehouse.spark.build import publish, remove_stale
+
+    target = tmp_path / "w.duckdb"
+    db, served = _fake_build(target, "served", 3)
+    publish(db, served, target)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (tmp_path / f".w.parquet-20260104T000000-{os.getpid()}").mkdir()  # this build's own
+    stale = [
+        tmp_path / f".w.duckdb.building-{dead.pid}.spark",
+        tmp_path / f".w.parquet-20260101T000000-{dead.pid}",
+        tmp_path / f".w.duckdb.building-{dead.pid}.duckdb",
+    ]
+    stale[0].mkdir()
+    (stale[0] / "spark-warehouse").mkdir()
+    stale[1].mkdir()
+    stale[2].write_text("x")
+    live = tmp_path / f".w.parquet-20260101T000000-{os.getppid()}"  # a running build
+    live.mkdir()
+    remove_stale(target)
+    assert not any(p.exists() for p in stale)
+    assert live.exists() and served.exists() and target.read_text() == "served"
+    assert (tmp_path / f".w.parquet-20260104T000000-{os.getpid()}").exists()
