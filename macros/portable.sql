@@ -14,8 +14,9 @@
     (epoch({{ end_ts }}) - epoch({{ start_ts }}))
 {%- endmacro %}
 
+{#- A double, as DuckDB's epoch() difference (Spark would divide into a decimal). -#}
 {% macro spark__seconds_between(start_ts, end_ts) -%}
-    ((unix_micros({{ end_ts }}) - unix_micros({{ start_ts }})) / 1000000.0)
+    (cast(unix_micros({{ end_ts }}) - unix_micros({{ start_ts }}) as double) / 1000000.0)
 {%- endmacro %}
 
 {#- Quantile with linear interpolation (metrics.md: DuckDB quantile_cont). -#}

@@ -208,8 +208,11 @@ def _exports(spark) -> list[tuple[str, str]]:
     """(schema, table) of every relation the serving warehouse holds."""
     names = [(spark_loader.duckdb_loader.RAW_SCHEMA, t) for t in RAW_EXPORTS]
     for schema in EXPORT_SCHEMAS:
-        for t in spark.catalog.listTables(schema):
-            names.append((schema, t.name))
+        # SQL rather than spark.catalog.listTables, which fails with interpreted
+        # expressions (spark.sql.codegen.factoryMode=NO_CODEGEN).
+        for row in spark.sql(f"show tables in `{schema}`").collect():
+            if not row.isTemporary:
+                names.append((schema, row.tableName))
     return names
 
 
@@ -286,6 +289,7 @@ def build(
         _rmtree(version)
 
     def _cleanup_on_signal(signum, frame):
+        spark_session.kill()
         cleanup()
         raise SystemExit(128 + signum)
 
@@ -343,7 +347,10 @@ def build(
         progress.update("publishing")
         publish(new_db, version, warehouse)
         docs = quality.publish_docs(gate, warehouse.parent / "data_docs")
-    except BaseException:
+    except BaseException as exc:
+        if spark is not None and not isinstance(exc, Exception):  # interrupted
+            spark_session.kill()
+            spark = None
         cleanup()
         raise
     finally:

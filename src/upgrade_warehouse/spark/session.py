@@ -164,3 +164,14 @@ def start(conf: dict[str, str]):
 
 def stop(spark) -> None:
     spark.stop()
+
+
+def kill() -> None:
+    """End this process's Spark JVM at once: a signal or Ctrl-C stopped the build, and a
+    running query would keep a graceful stop (and the JVM) waiting."""
+    from pyspark import SparkContext
+
+    proc = getattr(SparkContext._gateway, "proc", None)
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait()
