@@ -261,11 +261,6 @@ def create_empty(spark, schema: str, table: Table) -> None:
     spark.sql(f"create table {_qualified(schema, table.name)} ({cols}) using parquet")
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _checked(
     spark, schema: str, src: duckdb_loader.SourceFile, header: list[str], currencies: list[str]
 ):
@@ -362,11 +357,20 @@ def _load_table(
     target = _qualified(schema, checked_name(src.table.name))
     try:
         _checked(spark, schema, src, header, currencies).write.mode("overwrite").saveAsTable(target)
-    except (PySparkException, Py4JJavaError) as exc:  # Spark could not read the file
+    except (PySparkException, Py4JJavaError) as exc:
+        # Spark could not read the file: the DuckDB engine's message for it. Anything
+        # else (DuckDB reads the file) is not the input's fault: raised as it is.
         message = read_error(src.path, header)
-        raise UserError(
-            message or f"{src.path}: cannot read the file: {_first_line(exc)}"
-        ) from None
+        if message:
+            raise UserError(message) from None
+        text = str(exc)
+        if "FAILED_READ_FILE" in text:  # DuckDB reads it, Spark cannot (e.g. a Parquet type)
+            detail = next(
+                (line.strip() for line in text.splitlines() if "Exception:" in line),
+                text.strip().splitlines()[0],
+            )
+            raise UserError(f"{src.path}: cannot read the file with Spark: {detail}") from None
+        raise
     counts = {}
     suspects = 0
     for reason, n, n_suspect in (
