@@ -9,10 +9,11 @@ import json
 import subprocess
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
-CLI = "/work/main/.venv/bin/upgrade-warehouse"
+from conftest import CLI, FIXTURES
 
 EX1 = [
     "quote",
@@ -104,6 +105,15 @@ def runs(tmp_path_factory):
             "immediate",
         ],
         "unknown_plan": [*EX1[:6], "nope", *EX1[7:]],
+        # The golden data set's plans in a warehouse: pro_m 2000/seat/month, biz_m 5000.
+        "warehouse_plans": [
+            "quote", "--warehouse", str(_warehouse_with_golden_plans(d)),
+            "--from-plan", "pro_m", "--from-quantity", "3", "--to-plan", "biz_m",
+            *EX1[9:], "--format", "json",
+        ],
+        "warehouse_unknown_plan": [
+            "quote", "--warehouse", str(d / "plans_only.duckdb"), *EX1[1:],
+        ],
         "bad_quantity": [*EX1[:4], "abc", *EX1[5:]],
         "batch_csv": ["quote", "--batch", str(d / "cases.csv"), "--plans", str(d / "plans.csv")],
         "batch_json": [
@@ -130,6 +140,41 @@ def runs(tmp_path_factory):
         results[name] = (proc.returncode, out, err)
     results["dir"] = d
     return results
+
+
+def _warehouse_with_golden_plans(d: Path) -> Path:
+    """A DuckDB file holding only ``raw.plans`` (what ``quote --warehouse`` reads)."""
+    path = d / "plans_only.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw")
+        con.execute(
+            "create table raw.plans as select * from read_csv(?, header = true)",
+            [str(FIXTURES / "golden" / "plans.csv")],
+        )
+    return path
+
+
+def test_quote_with_a_warehouse_plans(runs):
+    code, out, err = runs["warehouse_plans"]
+    assert code == 0, err
+    q = json.loads(out)
+    # Worked example 1's prices and moment with pro_m (2000) -> biz_m (5000), x3, f = 0.5:
+    # credit -3000, charge 7500, net 4500.
+    assert (q["from"]["plan_id"], q["to"]["plan_id"]) == ("pro_m", "biz_m")
+    assert q["proration_net_minor"] == 4500
+    assert [line["amount_minor"] for line in q["lines"]] == [-3000, 7500]
+
+
+def test_unknown_plan_says_which_catalog_and_how_to_use_another(runs):
+    code, _, err = runs["unknown_plan"]
+    assert code == 2
+    assert "in the sample catalog" in err
+    assert "--plans FILE" in err and "--warehouse PATH" in err
+    # The sample catalog's plans are not in the golden warehouse: it names its plans.
+    code, _, err = runs["warehouse_unknown_plan"]
+    assert code == 2
+    assert "unknown from plan 'pro_monthly'" in err
+    assert "biz_m, free, pro_m" in err
 
 
 def test_worked_example_1_json(runs):

@@ -16,7 +16,7 @@ import typer
 from ..errors import UserError
 from .batch import price_batch
 from .core import Quote, msg_bad_quantity, quote, round_half_away
-from .plans import currency_exponent, load_plans, read_table
+from .plans import currency_exponent, load_plans, load_warehouse_plans, read_table
 
 SINGLE_FORMATS = ("table", "json")
 BATCH_FORMATS = ("csv", "json")
@@ -39,6 +39,9 @@ def quote_command(
     plans: Path | None = typer.Option(
         None, "--plans", help="Plans table, CSV or Parquet (default: the sample catalog)."
     ),
+    warehouse: Path | None = typer.Option(
+        None, "--warehouse", help="Price with the plans of this published warehouse instead."
+    ),
     proration_behavior: str | None = typer.Option(
         None,
         "--proration-behavior",
@@ -56,7 +59,14 @@ def quote_command(
     ),
 ) -> None:
     """Price a plan change (proration simulator), or a batch of them with --batch."""
-    catalog = load_plans(plans)
+    if plans is not None and warehouse is not None:
+        raise UserError("--plans and --warehouse cannot be used together (one plan catalog)")
+    catalog = load_warehouse_plans(warehouse) if warehouse is not None else load_plans(plans)
+    source = (
+        f"the plans of {warehouse}" if warehouse is not None
+        else f"{plans}" if plans is not None
+        else "the sample catalog"
+    )
     if batch is not None:
         single = {
             "--from-plan": from_plan,
@@ -105,6 +115,13 @@ def quote_command(
     missing = [name for name, value in required.items() if value is None]
     if missing:
         raise UserError(f"missing option {missing[0]} (required unless --batch is given)")
+    for side, plan_id in (("from", from_plan), ("to", to_plan)):
+        if plan_id not in catalog:
+            raise UserError(
+                f"unknown {side} plan '{plan_id}' in {source} (plans: "
+                f"{_plan_list(catalog)}); to price your own plans pass --plans FILE "
+                "(a plans table) or --warehouse PATH (a built warehouse)"
+            )
     q = quote(
         catalog,
         from_plan_id=from_plan,
@@ -122,6 +139,12 @@ def quote_command(
         sys.stdout.write(json.dumps(q.to_dict()) + "\n")
     else:
         _print_table(q)
+
+
+def _plan_list(catalog: dict, shown: int = 8) -> str:
+    ids = sorted(catalog)
+    more = f", ... ({len(ids) - shown} more)" if len(ids) > shown else ""
+    return ", ".join(ids[:shown]) + more
 
 
 def _quantity(name: str, text: str) -> int:
