@@ -4,6 +4,7 @@ The commands are started all at once (module fixture) to keep the suite fast."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import subprocess
@@ -85,6 +86,14 @@ def runs(tmp_path_factory):
     d: Path = tmp_path_factory.mktemp("quote_cli")
     (d / "plans.csv").write_text(PLANS_CSV)
     (d / "cases.csv").write_text(CASES_CSV)
+    # A case id crafted as a spreadsheet formula, and one that is a plain negative number.
+    (d / "formula_cases.csv").write_text(
+        CASES_CSV.splitlines()[0] + "\n"
+        + "\n".join(
+            f"{case_id},lite,1,max,1,2026-03-01T00:00:00Z,2026-04-01T00:00:00Z,2026-03-16T12:00:00Z,"
+            for case_id in ("=1+2", "@SUM(A1)", "-7", "k4")
+        ) + "\n"
+    )
     pl.read_csv(d / "plans.csv").write_parquet(d / "plans.parquet")
     (d / "bad_plans.csv").write_text(PLANS_CSV.replace("month,1000", "week,1000"))
     commands = {
@@ -115,6 +124,10 @@ def runs(tmp_path_factory):
             "quote", "--warehouse", str(d / "plans_only.duckdb"), *EX1[1:],
         ],
         "bad_quantity": [*EX1[:4], "abc", *EX1[5:]],
+        "huge_quantity": [*EX1[:4], "9" * 5000, *EX1[5:]],
+        "formula_csv": [
+            "quote", "--batch", str(d / "formula_cases.csv"), "--plans", str(d / "plans.csv"),
+        ],
         "batch_csv": ["quote", "--batch", str(d / "cases.csv"), "--plans", str(d / "plans.csv")],
         "batch_json": [
             "quote",
@@ -198,6 +211,7 @@ def test_table_output(runs):
     [
         ("unknown_plan", "unknown to plan 'nope'"),
         ("bad_quantity", "from_quantity must be a whole number >= 0, not 'abc'"),
+        ("huge_quantity", "from_quantity must be at most 1,000,000,000 seats"),
     ],
 )
 def test_bad_input_exits_2_without_traceback(runs, name, message):
@@ -206,6 +220,16 @@ def test_bad_input_exits_2_without_traceback(runs, name, message):
     assert message in err
     assert "Traceback" not in err and "Traceback" not in out
     assert out == ""
+
+
+def test_batch_csv_cells_never_run_as_formulas(runs):
+    code, out, err = runs["formula_csv"]
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    # OWASP: a text cell starting with = + - @ is prefixed with a quote; numbers stay numbers.
+    assert [r["case_id"] for r in rows] == ["'=1+2", "'@SUM(A1)", "'-7", "k4"]
+    assert {r["proration_net_minor"] for r in rows} == {rows[0]["proration_net_minor"]}
+    assert int(rows[0]["proration_credit_minor"]) < 0  # a negative amount is not prefixed
 
 
 def test_batch_csv(runs):

@@ -14,11 +14,15 @@ import polars as pl
 import typer
 
 from ..errors import UserError
+from ..exports import safe_polars
 from .batch import price_batch
 from .core import Quote, msg_bad_quantity, quote, round_half_away
 from .plans import currency_exponent, load_plans, load_warehouse_plans, read_table
 
 SINGLE_FORMATS = ("table", "json")
+# Seats of one subscription: far above any real count, and prices times seats stay in int64
+# (the batch path and the warehouse compute in 64-bit integers).
+MAX_QUANTITY = 10**9
 BATCH_FORMATS = ("csv", "json")
 
 
@@ -153,6 +157,8 @@ def _quantity(name: str, text: str) -> int:
     value = text.strip()
     if not value.isascii() or not value.isdigit():
         raise UserError(msg_bad_quantity(name, text))
+    if len(value.lstrip("0")) > len(str(MAX_QUANTITY)) or int(value) > MAX_QUANTITY:
+        raise UserError(f"{name} must be at most {MAX_QUANTITY:,} seats, not {value[:20]}...")
     return int(value)
 
 
@@ -180,7 +186,8 @@ def batch_for_output(result: pl.DataFrame) -> pl.DataFrame:
 def _print_batch(result: pl.DataFrame, fmt: str) -> None:
     out = batch_for_output(result)
     if fmt == "csv":
-        sys.stdout.write(out.write_csv())
+        # case ids and error texts echo the cases file: no cell may run as a formula
+        sys.stdout.write(safe_polars(out, ["case_id", "error"]).write_csv())
         return
     rows = out.to_dicts()
     for row in rows:
