@@ -47,14 +47,16 @@ from ..errors import UserError
 
 AUTH_CONFIG_ENV = "UPGRADE_WAREHOUSE_AUTH_CONFIG"
 POLICY_ENV = "UPGRADE_WAREHOUSE_DASHBOARD_ACCESS"  # set by the command, read by the app
-OIDC_KEYS = ("server_metadata_url", "client_id", "client_secret", "redirect_uri",
-             "cookie_secret")
+OIDC_KEYS = ("server_metadata_url", "client_id", "client_secret", "redirect_uri", "cookie_secret")
 OIDC_ENV = {key: f"UPGRADE_WAREHOUSE_OIDC_{key.upper()}" for key in OIDC_KEYS}
-ALLOW_ENV = {"emails": "UPGRADE_WAREHOUSE_ALLOWED_EMAILS",
-             "domains": "UPGRADE_WAREHOUSE_ALLOWED_DOMAINS"}
+ALLOW_ENV = {
+    "emails": "UPGRADE_WAREHOUSE_ALLOWED_EMAILS",
+    "domains": "UPGRADE_WAREHOUSE_ALLOWED_DOMAINS",
+}
 SECRET_KEYS = frozenset({"client_secret", "cookie_secret"})
 MIN_COOKIE_SECRET = 32
 ALL_PAGES = "*"
+NOT_LISTED = "not on the allow-list"
 CALLBACK_PATH = "/oauth2callback"
 DOCS = "docs/deploy.md"
 HOW_TO = (
@@ -89,8 +91,7 @@ def is_loopback(host: str) -> bool:
     try:
         infos = socket.getaddrinfo(text, None, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
-        raise UserError(f"--host {host}: not an address of this machine ({exc.strerror})"
-                        ) from None
+        raise UserError(f"--host {host}: not an address of this machine ({exc.strerror})") from None
     return all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
 
 
@@ -106,8 +107,11 @@ class Group:
     pages: frozenset[str] = frozenset()
 
     def has(self, email: str, claimed: frozenset[str]) -> bool:
-        return (email in self.emails or domain_of(email) in self.domains
-                or bool(self.idp_groups & claimed))
+        return (
+            email in self.emails
+            or domain_of(email) in self.domains
+            or bool(self.idp_groups & claimed)
+        )
 
 
 @dataclass(frozen=True)
@@ -139,8 +143,11 @@ class AccessPolicy:
     provider: str = ""  # the provider's name, for the login button
 
     def empty(self) -> bool:
-        return not (self.emails or self.domains
-                    or any(g.emails or g.domains or g.idp_groups for g in self.groups))
+        return not (
+            self.emails
+            or self.domains
+            or any(g.emails or g.domains or g.idp_groups for g in self.groups)
+        )
 
     def page_ids(self) -> set[str]:
         ids = set(self.default_pages)
@@ -155,31 +162,45 @@ class AccessPolicy:
             return Decision(False, email, "the provider sent no e-mail address")
         if claims.get("email_verified") is False:
             return Decision(False, email, "the e-mail address is not verified")
-        claimed = frozenset(_claimed_groups(claims.get(self.groups_claim))
-                            if self.groups_claim else ())
+        claimed = frozenset(
+            _claimed_groups(claims.get(self.groups_claim)) if self.groups_claim else ()
+        )
         member_of = [g for g in self.groups if g.has(email, claimed)]
         if not (member_of or email in self.emails or domain_of(email) in self.domains):
-            return Decision(False, email, "not on the allow-list")
+            return Decision(False, email, NOT_LISTED)
         if member_of:
             pages = frozenset().union(*(g.pages for g in member_of))
         else:
             pages = self.default_pages
         if not pages:
-            return Decision(False, email, "no page is open to this user's groups",
-                            tuple(g.name for g in member_of))
+            return Decision(
+                False,
+                email,
+                "no page is open to this user's groups",
+                tuple(g.name for g in member_of),
+            )
         return Decision(True, email, "", tuple(g.name for g in member_of), pages)
 
     def to_json(self) -> str:
-        return json.dumps({
-            "emails": sorted(self.emails),
-            "domains": sorted(self.domains),
-            "groups": [{"name": g.name, "emails": sorted(g.emails),
-                        "domains": sorted(g.domains), "idp_groups": sorted(g.idp_groups),
-                        "pages": sorted(g.pages)} for g in self.groups],
-            "groups_claim": self.groups_claim,
-            "default_pages": sorted(self.default_pages),
-            "provider": self.provider,
-        })
+        return json.dumps(
+            {
+                "emails": sorted(self.emails),
+                "domains": sorted(self.domains),
+                "groups": [
+                    {
+                        "name": g.name,
+                        "emails": sorted(g.emails),
+                        "domains": sorted(g.domains),
+                        "idp_groups": sorted(g.idp_groups),
+                        "pages": sorted(g.pages),
+                    }
+                    for g in self.groups
+                ],
+                "groups_claim": self.groups_claim,
+                "default_pages": sorted(self.default_pages),
+                "provider": self.provider,
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> AccessPolicy:
@@ -187,17 +208,29 @@ class AccessPolicy:
         return cls(
             emails=frozenset(data["emails"]),
             domains=frozenset(data["domains"]),
-            groups=tuple(Group(g["name"], frozenset(g["emails"]), frozenset(g["domains"]),
-                               frozenset(g["idp_groups"]), frozenset(g["pages"]))
-                         for g in data["groups"]),
+            groups=tuple(
+                Group(
+                    g["name"],
+                    frozenset(g["emails"]),
+                    frozenset(g["domains"]),
+                    frozenset(g["idp_groups"]),
+                    frozenset(g["pages"]),
+                )
+                for g in data["groups"]
+            ),
             groups_claim=data["groups_claim"],
             default_pages=frozenset(data["default_pages"]),
             provider=data.get("provider", ""),
         )
 
 
-KNOWN_PROVIDERS = {"accounts.google.com": "Google", "login.microsoftonline.com": "Microsoft",
-                   "okta.com": "Okta", "oktapreview.com": "Okta", "auth0.com": "Auth0"}
+KNOWN_PROVIDERS = {
+    "accounts.google.com": "Google",
+    "login.microsoftonline.com": "Microsoft",
+    "okta.com": "Okta",
+    "oktapreview.com": "Okta",
+    "auth0.com": "Auth0",
+}
 
 
 def provider_name(server_metadata_url: str) -> str:
@@ -286,8 +319,10 @@ def _pages(value, where: str, known: Iterable[str] | None) -> frozenset[str]:
     if known is not None:
         unknown = sorted(pages - set(known) - {ALL_PAGES})
         if unknown:
-            raise UserError(f"{where}: unknown page {unknown[0]!r} (pages: "
-                            f"{', '.join(known)}, or \"*\" for every page)")
+            raise UserError(
+                f"{where}: unknown page {unknown[0]!r} (pages: "
+                f'{", ".join(known)}, or "*" for every page)'
+            )
     return pages
 
 
@@ -309,8 +344,10 @@ def _read_file(path: Path, repository: Path | None) -> dict:
         raise UserError(f"no login config at {path}")
     resolved = path.resolve()
     if repository is not None and resolved.is_relative_to(repository.resolve()):
-        raise UserError(f"{path}: the login config holds secrets; keep it outside the "
-                        f"repository ({repository}) so that it is never committed")
+        raise UserError(
+            f"{path}: the login config holds secrets; keep it outside the "
+            f"repository ({repository}) so that it is never committed"
+        )
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -333,9 +370,13 @@ def find_config_file(option: Path | None, environ: Mapping[str, str]) -> Path | 
     return default if default.is_file() else None
 
 
-def load_login_config(path: Path | None, environ: Mapping[str, str] | None = None, *,
-                      pages: Iterable[str] | None = None,
-                      repository: Path | None = None) -> LoginConfig | None:
+def load_login_config(
+    path: Path | None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    pages: Iterable[str] | None = None,
+    repository: Path | None = None,
+) -> LoginConfig | None:
     """The login settings from ``path`` (may be None) and the environment.
 
     None when nothing at all is configured (no file, no variable). Anything partial or
@@ -349,8 +390,7 @@ def load_login_config(path: Path | None, environ: Mapping[str, str] | None = Non
     oidc_section = data.get("oidc", {})
     access = data.get("access", {})
     groups_section = data.get("groups", {})
-    for name, section in (("oidc", oidc_section), ("access", access),
-                          ("groups", groups_section)):
+    for name, section in (("oidc", oidc_section), ("access", access), ("groups", groups_section)):
         if not isinstance(section, dict):
             raise UserError(f"{source}: [{name}] must be a table")
     _unknown(oidc_section, {*OIDC_KEYS, "client_kwargs", "provider_name"}, f"{source}: [oidc]")
@@ -369,24 +409,28 @@ def load_login_config(path: Path | None, environ: Mapping[str, str] | None = Non
 
     missing = [key for key in OIDC_KEYS if not oidc[key]]
     if missing:
-        raise UserError(f"the login config ({source}) is missing {', '.join(missing)}: "
-                        + HOW_TO)
+        raise UserError(f"the login config ({source}) is missing {', '.join(missing)}: " + HOW_TO)
     for key in OIDC_KEYS:
         if not isinstance(oidc[key], str):
             raise UserError(f"{source}: oidc.{key} must be a string")
     _url(oidc["server_metadata_url"], f"{source}: oidc.server_metadata_url")
     _url(oidc["redirect_uri"], f"{source}: oidc.redirect_uri")
     if not urlsplit(oidc["redirect_uri"]).path.endswith(CALLBACK_PATH):
-        raise UserError(f"{source}: oidc.redirect_uri must end with {CALLBACK_PATH} (the "
-                        "dashboard's callback), e.g. https://dashboard.example.com"
-                        f"{CALLBACK_PATH}")
+        raise UserError(
+            f"{source}: oidc.redirect_uri must end with {CALLBACK_PATH} (the "
+            "dashboard's callback), e.g. https://dashboard.example.com"
+            f"{CALLBACK_PATH}"
+        )
     if len(oidc["cookie_secret"]) < MIN_COOKIE_SECRET:
-        raise UserError(f"{source}: oidc.cookie_secret must be at least {MIN_COOKIE_SECRET} "
-                        "random characters (python3 -c 'import secrets; "
-                        "print(secrets.token_urlsafe(32))')")
+        raise UserError(
+            f"{source}: oidc.cookie_secret must be at least {MIN_COOKIE_SECRET} "
+            "random characters (python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')"
+        )
     client_kwargs = oidc_section.get("client_kwargs", {})
     if not isinstance(client_kwargs, dict) or not all(
-            isinstance(v, str) for v in client_kwargs.values()):
+        isinstance(v, str) for v in client_kwargs.values()
+    ):
         raise UserError(f"{source}: oidc.client_kwargs must be a table of strings")
 
     known = list(pages) if pages is not None else None
@@ -397,34 +441,42 @@ def load_login_config(path: Path | None, environ: Mapping[str, str] | None = Non
             raise UserError(f"{where} must be a table")
         _unknown(section, _GROUP_KEYS, where)
         if "pages" not in section:
-            raise UserError(f"{where} needs pages (page ids, or \"*\" for every page)")
-        groups.append(Group(
-            name=name,
-            emails=_emails(section.get("emails", []), f"{where} emails"),
-            domains=_domains(section.get("domains", []), f"{where} domains"),
-            idp_groups=frozenset(_strings(section.get("idp_groups", []),
-                                          f"{where} idp_groups")),
-            pages=_pages(section["pages"], f"{where} pages", known),
-        ))
+            raise UserError(f'{where} needs pages (page ids, or "*" for every page)')
+        groups.append(
+            Group(
+                name=name,
+                emails=_emails(section.get("emails", []), f"{where} emails"),
+                domains=_domains(section.get("domains", []), f"{where} domains"),
+                idp_groups=frozenset(
+                    _strings(section.get("idp_groups", []), f"{where} idp_groups")
+                ),
+                pages=_pages(section["pages"], f"{where} pages", known),
+            )
+        )
     groups_claim = access.get("groups_claim")
     if groups_claim is not None and not isinstance(groups_claim, str):
         raise UserError(f"{source}: [access] groups_claim must be a string")
     if any(g.idp_groups for g in groups) and not groups_claim:
-        raise UserError(f"{source}: a group lists idp_groups but [access] groups_claim "
-                        "(the ID-token claim that holds them, e.g. \"groups\") is not set")
+        raise UserError(
+            f"{source}: a group lists idp_groups but [access] groups_claim "
+            '(the ID-token claim that holds them, e.g. "groups") is not set'
+        )
     policy = AccessPolicy(
         emails=_emails(allow["emails"], f"{source}: [access] emails"),
         domains=_domains(allow["domains"], f"{source}: [access] domains"),
         groups=tuple(groups),
         groups_claim=groups_claim,
-        default_pages=_pages(access.get("default_pages", [ALL_PAGES]),
-                             f"{source}: [access] default_pages", known),
+        default_pages=_pages(
+            access.get("default_pages", [ALL_PAGES]), f"{source}: [access] default_pages", known
+        ),
         provider=str(oidc_section.get("provider_name") or "")
         or provider_name(oidc["server_metadata_url"]),
     )
     if policy.empty():
-        raise UserError(f"the login config ({source}) allows no one: add [access] emails "
-                        "and/or domains (or groups with members)")
+        raise UserError(
+            f"the login config ({source}) allows no one: add [access] emails "
+            "and/or domains (or groups with members)"
+        )
     return LoginConfig(oidc=oidc, policy=policy, client_kwargs=client_kwargs, source=source)
 
 
@@ -439,8 +491,9 @@ def write_streamlit_secrets(config: LoginConfig, directory: Path) -> Path:
     lines = ["[auth]"]
     lines += [f"{key} = {_toml_string(config.oidc[key])}" for key in OIDC_KEYS]
     if config.client_kwargs:
-        pairs = ", ".join(f"{_toml_string(k)} = {_toml_string(v)}"
-                          for k, v in config.client_kwargs.items())
+        pairs = ", ".join(
+            f"{_toml_string(k)} = {_toml_string(v)}" for k, v in config.client_kwargs.items()
+        )
         lines.append(f"client_kwargs = {{ {pairs} }}")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:

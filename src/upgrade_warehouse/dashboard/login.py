@@ -20,7 +20,7 @@ import threading
 
 import streamlit as st
 
-from .access import POLICY_ENV, AccessPolicy, Decision, is_loopback
+from .access import NOT_LISTED, POLICY_ENV, AccessPolicy, Decision, is_loopback
 from .fmt import md_escape
 
 LOG = logging.getLogger("upgrade_warehouse.dashboard.access")
@@ -31,8 +31,11 @@ _MAX_REMEMBERED = 10_000
 def _setup_log() -> None:
     if not LOG.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(
-            "%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S%z"
+            )
+        )
         LOG.addHandler(handler)
         LOG.setLevel(logging.INFO)
         LOG.propagate = False
@@ -81,8 +84,10 @@ def policy() -> AccessPolicy | None:
         return _parsed(text)
     except (ValueError, KeyError, TypeError):
         LOG.error("%s is not a valid access policy: serving nothing", POLICY_ENV)
-        st.error("The dashboard's access settings are broken: start it again with "
-                 "`upgrade-warehouse dashboard`.")
+        st.error(
+            "The dashboard's access settings are broken: start it again with "
+            "`upgrade-warehouse dashboard`."
+        )
         st.stop()
 
 
@@ -101,7 +106,7 @@ def exposed_without_login() -> str | None:
         if headers.get(name):
             return "it is reached through a proxy"
     ip = st.context.ip_address
-    if ip:
+    if isinstance(ip, str) and ip:  # None on loopback (and not a str under AppTest)
         return f"it is reached from {ip}"
     return None
 
@@ -113,27 +118,36 @@ def _url_paths(pages: dict) -> list[str]:
 def _only(render, title: str, pages: dict) -> None:
     """Show one page whatever the URL (no sidebar, none of the app's pages registered:
     every url path of the app shows ``render`` instead) and end the run."""
-    stand_ins = [st.Page(render, title=title, url_path=path, default=i == 0)
-                 for i, path in enumerate(_url_paths(pages))]
+    stand_ins = [
+        st.Page(render, title=title, url_path=path, default=i == 0)
+        for i, path in enumerate(_url_paths(pages))
+    ]
     st.navigation(stand_ins, position="hidden").run()
     st.stop()
 
 
 def _refused(why: str) -> None:
     st.title("Upgrade Warehouse")
-    st.error(f"This dashboard has no login, and {md_escape(why)}: it shows nothing "
-             "there.")
-    st.markdown("Serve it with `upgrade-warehouse dashboard` on 127.0.0.1, or configure a "
-                "login to share it (docs/deploy.md).")
+    st.error(f"This dashboard has no login and {md_escape(why)}, so it shows nothing here.")
+    st.markdown(
+        "To share it, configure a login (docs/deploy.md). Without one it only serves "
+        "this machine: `upgrade-warehouse dashboard` on 127.0.0.1, opened directly."
+    )
 
 
 def _login_page() -> None:
     provider = (policy() or AccessPolicy()).provider
     st.title("Upgrade Warehouse")
-    st.markdown("Upgrade metrics for RevOps, growth and leadership. Log in with your "
-                "company account to see the dashboard.")
-    if st.button(f"Log in with {md_escape(provider)}" if provider else "Log in",
-                 type="primary", icon=":material/login:", key="login"):
+    st.markdown(
+        "Upgrade metrics for RevOps, growth and leadership. Log in with your "
+        "company account to see the dashboard."
+    )
+    if st.button(
+        f"Log in with {md_escape(provider)}" if provider else "Log in",
+        type="primary",
+        icon=":material/login:",
+        key="login",
+    ):
         st.login()
     st.caption("Only the people on the dashboard's allow-list can see it.")
 
@@ -142,11 +156,22 @@ def _not_allowed_page() -> None:
     decision: Decision = st.session_state["_access_decision"]
     st.title("Not allowed")
     who = _code(decision.email) if decision.email else "an account without an e-mail"
-    st.markdown(f"You are logged in as {who}, but this dashboard is only shared with "
-                "the people on its allow-list, and this account is not one of them.")
-    st.markdown("If you need it, ask the person who runs the dashboard to add you, or log "
-                "out and log in with another account.")
+    if decision.reason == NOT_LISTED:
+        st.markdown(
+            f"You are logged in as {who}, but this dashboard is only shared with "
+            "the people on its allow-list, and this account is not one of them."
+        )
+    else:
+        st.markdown(
+            f"You are logged in as {who}, but this dashboard cannot be shown to this "
+            f"account: {md_escape(decision.reason)}."
+        )
+    st.markdown(
+        "If you need it, ask the person who runs the dashboard to add you, or log "
+        "out and log in with another account."
+    )
     if st.button("Log out", icon=":material/logout:", key="logout"):
+        LOG.info("logout: email=%s", _clean(decision.email or "-"))
         st.logout()
 
 
@@ -168,22 +193,33 @@ def gate(pages: dict) -> Decision | None:
         why = exposed_without_login()
         if why is None:
             return None
-        _log_once(("refused", why), logging.WARNING,
-                  "refused: no login is configured and %s", _clean(why))
+        _log_once(
+            ("refused", why), logging.WARNING, "refused: no login is configured and %s", _clean(why)
+        )
         _only(lambda: _refused(why), "Upgrade Warehouse", pages)
-    if not st.user.is_logged_in:
-        _only(_login_page, "Log in", pages)
     user = st.user.to_dict()
+    if not user.get("is_logged_in"):
+        _only(_login_page, "Log in", pages)
     decision = current.decide(user)
     key = _login_key(user)
     if not decision.allowed:
-        _log_once(("denied", *key), logging.WARNING, "denied: email=%s reason=%s",
-                  _clean(decision.email or "-"), decision.reason)
+        _log_once(
+            ("denied", *key),
+            logging.WARNING,
+            "denied: email=%s reason=%s",
+            _clean(decision.email or "-"),
+            decision.reason,
+        )
         st.session_state["_access_decision"] = decision
         _only(_not_allowed_page, "Not allowed", pages)
-    _log_once(("login", *key), logging.INFO, "login: email=%s groups=%s pages=%s",
-              _clean(decision.email), ",".join(decision.groups) or "-",
-              ",".join(sorted(decision.pages)))
+    _log_once(
+        ("login", *key),
+        logging.INFO,
+        "login: email=%s groups=%s pages=%s",
+        _clean(decision.email),
+        ",".join(decision.groups) or "-",
+        ",".join(sorted(decision.pages)),
+    )
     return decision
 
 
@@ -191,8 +227,10 @@ def visible(pages: dict, decision: Decision | None) -> dict:
     """The sections and pages this viewer may open (all of them without a login)."""
     if decision is None:
         return pages
-    kept = {section: [p for p in section_pages if decision.may_see(p.url_path)]
-            for section, section_pages in pages.items()}
+    kept = {
+        section: [p for p in section_pages if decision.may_see(p.url_path)]
+        for section, section_pages in pages.items()
+    }
     return {section: section_pages for section, section_pages in kept.items() if section_pages}
 
 
