@@ -14,6 +14,7 @@ Run as a script to save the README screenshots from any warehouse:
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import re
 import shutil
@@ -93,6 +94,23 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def non_loopback_address() -> str:
+    """An IPv4 address of this machine that is not loopback (the one the default route
+    leaves from, e.g. eth0's), or ``0.0.0.0`` (every interface) when there is none."""
+    for probe in ("192.0.2.1", "10.255.255.255", "198.51.100.1"):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            try:
+                sock.connect((probe, 9))  # UDP: no packet is sent
+                address = sock.getsockname()[0]
+            except OSError:
+                continue
+        if not ipaddress.ip_address(address).is_loopback and address != "0.0.0.0":
+            with socket.socket() as check, contextlib.suppress(OSError):
+                check.bind((address, 0))
+                return address
+    return "0.0.0.0"
 
 
 def dashboard_env(home: Path, **extra: str) -> dict[str, str]:

@@ -62,14 +62,25 @@ def app_page_ids(app: Path) -> list[str]:
 
 def streamlit_command(app: Path, host: str, port: int, secrets: Path | None) -> list[str]:
     command = [
-        sys.executable, "-m", "streamlit", "run", str(app),
-        "--server.address", host,
-        "--server.port", str(port),
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-        "--server.runOnSave", "false",
-        "--client.toolbarMode", "viewer",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--server.runOnSave",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
     ]
     if secrets is not None:
         command += ["--secrets.files", str(secrets)]
@@ -90,8 +101,7 @@ def check_port(host: str, port: int) -> None:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise UserError(f"--host {host}: not an address of this machine ({exc.strerror})"
-                        ) from None
+        raise UserError(f"--host {host}: not an address of this machine ({exc.strerror})") from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
@@ -99,22 +109,27 @@ def check_port(host: str, port: int) -> None:
             sock.bind(address)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise UserError(f"port {port} on {host} is already in use: stop what is "
-                                "serving there or pick another port with --port N") from None
+                raise UserError(
+                    f"port {port} on {host} is already in use: stop what is "
+                    "serving there or pick another port with --port N"
+                ) from None
             if exc.errno == errno.EADDRNOTAVAIL:
                 raise UserError(f"--host {host} is not an address of this machine") from None
             if exc.errno == errno.EACCES:
-                raise UserError(f"port {port} needs privileges: pick a port above 1023 "
-                                "with --port N") from None
+                raise UserError(
+                    f"port {port} needs privileges: pick a port above 1023 with --port N"
+                ) from None
             raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def login_config(auth_config: Path | None, host: str, loopback: bool, app: Path
-                 ) -> access.LoginConfig | None:
+def login_config(
+    auth_config: Path | None, host: str, loopback: bool, app: Path
+) -> access.LoginConfig | None:
     """The validated login settings, or None (only allowed on a loopback address)."""
     path = access.find_config_file(auth_config, os.environ)
-    config = access.load_login_config(path, os.environ, pages=app_page_ids(app),
-                                      repository=project_dir())
+    config = access.load_login_config(
+        path, os.environ, pages=app_page_ids(app), repository=project_dir()
+    )
     if config is None and not loopback:
         raise UserError(
             f"--host {host} is not a loopback address: the dashboard shows revenue data, so "
@@ -122,12 +137,16 @@ def login_config(auth_config: Path | None, host: str, loopback: bool, app: Path
             ". Without a login, keep the default --host 127.0.0.1."
         )
     if config is not None and path is not None and access.insecure_permissions(path):
-        print(f"warning: {path} holds secrets and other users can read it "
-              f"(chmod 600 {path})", file=sys.stderr)
-    if (config is not None and not loopback
-            and config.oidc["redirect_uri"].startswith("http://")):
-        print("warning: redirect_uri is plain http: serve the dashboard behind a reverse "
-              f"proxy with TLS ({access.DOCS})", file=sys.stderr)
+        print(
+            f"warning: {path} holds secrets and other users can read it (chmod 600 {path})",
+            file=sys.stderr,
+        )
+    if config is not None and not loopback and config.oidc["redirect_uri"].startswith("http://"):
+        print(
+            "warning: redirect_uri is plain http: serve the dashboard behind a reverse "
+            f"proxy with TLS ({access.DOCS})",
+            file=sys.stderr,
+        )
     return config
 
 
@@ -144,19 +163,16 @@ def _wait_until_listening(proc: subprocess.Popen, host: str, port: int) -> bool:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
-        with (contextlib.suppress(OSError),
-              urllib.request.urlopen(url, timeout=2) as response):
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
             if response.status == 200:
                 return True
         time.sleep(0.2)
     return proc.poll() is None
 
 
-def serve(command: list[str], env: dict, cwd: Path, host: str, port: int,
-          banner: str) -> int:
+def serve(command: list[str], env: dict, cwd: Path, host: str, port: int, banner: str) -> int:
     """Run the server until it stops; pass signals on; print ``banner`` once it answers."""
-    proc = subprocess.Popen(command, env=env, cwd=cwd, process_group=0,
-                            preexec_fn=_die_with_parent)  # noqa: PLW1509 - one thread
+    proc = subprocess.Popen(command, env=env, cwd=cwd, process_group=0, preexec_fn=_die_with_parent)  # noqa: PLW1509 - one thread
     stopping = []
 
     def forward(signum, _frame):
@@ -164,15 +180,19 @@ def serve(command: list[str], env: dict, cwd: Path, host: str, port: int,
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGTERM if signum == signal.SIGHUP else signum)
 
-    previous = {s: signal.signal(s, forward)
-                for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    previous = {
+        s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
     try:
         if _wait_until_listening(proc, host, port):
             print(banner, file=sys.stderr, flush=True)
         elif not stopping:
             code = proc.wait()
-            print(f"error: the dashboard server stopped before it answered (exit {code}); "
-                  "its messages are above", file=sys.stderr)
+            print(
+                f"error: the dashboard server stopped before it answered (exit {code}); "
+                "its messages are above",
+                file=sys.stderr,
+            )
             return 1
         while True:
             try:
@@ -190,18 +210,27 @@ def serve(command: list[str], env: dict, cwd: Path, host: str, port: int,
 
 
 def dashboard_command(
-    warehouse: Annotated[Path, typer.Option("--warehouse", help="The warehouse file.")
-                         ] = DEFAULT_WAREHOUSE,
+    warehouse: Annotated[
+        Path, typer.Option("--warehouse", help="The warehouse file.")
+    ] = DEFAULT_WAREHOUSE,
     port: Annotated[int, typer.Option("--port", help="The port to listen on.")] = 8501,
-    host: Annotated[str, typer.Option(
-        "--host", help="The address to listen on. Any address that is not loopback "
-        "(0.0.0.0, the machine's LAN address, ...) needs a login (see docs/deploy.md).",
-    )] = "127.0.0.1",
-    auth_config: Annotated[Path | None, typer.Option(
-        "--auth-config", help="The login settings (OIDC provider, allow-list, groups); "
-        f"default ${access.AUTH_CONFIG_ENV} or ~/.config/upgrade-warehouse/auth.toml.",
-        show_default=False,
-    )] = None,
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            help="The address to listen on. Any address that is not loopback "
+            "(0.0.0.0, the machine's LAN address, ...) needs a login (see docs/deploy.md).",
+        ),
+    ] = "127.0.0.1",
+    auth_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--auth-config",
+            help="The login settings (OIDC provider, allow-list, groups); "
+            f"default ${access.AUTH_CONFIG_ENV} or ~/.config/upgrade-warehouse/auth.toml.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the Streamlit dashboard (127.0.0.1 by default; a login elsewhere)."""
     warehouse = Path(warehouse).expanduser()
@@ -219,18 +248,24 @@ def dashboard_command(
     config = login_config(auth_config, host, loopback, app)
     check_port(host, port)
 
-    env = {k: v for k, v in os.environ.items()
-           if k not in access.OIDC_ENV.values()}  # the secrets go in the secrets file only
+    env = {
+        k: v for k, v in os.environ.items() if k not in access.OIDC_ENV.values()
+    }  # the secrets go in the secrets file only
     env[WAREHOUSE_ENV] = str(warehouse.resolve())
     env.pop(access.POLICY_ENV, None)
-    where = (f"all addresses of this machine ({host})" if host in ("0.0.0.0", "::")
-             else f"{_url_host(host)}")
+    where = (
+        f"all addresses of this machine ({host})"
+        if host in ("0.0.0.0", "::")
+        else f"{_url_host(host)}"
+    )
     banner = f"Serving the dashboard on http://{where}:{port} (warehouse {warehouse}"
     if config is None:
         banner += "; no login, this machine only)"
     else:
-        banner += (f"; login with {config.policy.provider}, open {config.origin}; "
-                   f"settings from {config.source})")
+        banner += (
+            f"; login with {config.policy.provider}, open {config.origin}; "
+            f"settings from {config.source})"
+        )
     banner += "; Ctrl+C stops it."
     with tempfile.TemporaryDirectory(prefix="upgrade-warehouse-dashboard-") as private:
         secrets = None
