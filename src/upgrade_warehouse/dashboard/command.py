@@ -172,7 +172,14 @@ def _wait_until_listening(proc: subprocess.Popen, host: str, port: int) -> bool:
 
 def serve(command: list[str], env: dict, cwd: Path, host: str, port: int, banner: str) -> int:
     """Run the server until it stops; pass signals on; print ``banner`` once it answers."""
-    proc = subprocess.Popen(command, env=env, cwd=cwd, process_group=0, preexec_fn=_die_with_parent)  # noqa: PLW1509 - one thread
+    # preexec_fn is safe here: this process runs one thread.
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        cwd=cwd,
+        process_group=0,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509
+    )
     stopping = []
 
     def forward(signum, _frame):
@@ -194,12 +201,7 @@ def serve(command: list[str], env: dict, cwd: Path, host: str, port: int, banner
                 file=sys.stderr,
             )
             return 1
-        while True:
-            try:
-                code = proc.wait()
-                break
-            except KeyboardInterrupt:  # pragma: no cover - handler replaced above
-                continue
+        code = proc.wait()
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -253,12 +255,10 @@ def dashboard_command(
     }  # the secrets go in the secrets file only
     env[WAREHOUSE_ENV] = str(warehouse.resolve())
     env.pop(access.POLICY_ENV, None)
-    where = (
-        f"all addresses of this machine ({host})"
-        if host in ("0.0.0.0", "::")
-        else f"{_url_host(host)}"
-    )
-    banner = f"Serving the dashboard on http://{where}:{port} (warehouse {warehouse}"
+    banner = f"Serving the dashboard on http://{_url_host(host)}:{port} ("
+    if host in ("0.0.0.0", "::"):
+        banner += "every address of this machine; "
+    banner += f"warehouse {warehouse}"
     if config is None:
         banner += "; no login, this machine only)"
     else:
