@@ -23,7 +23,7 @@ app = typer.Typer(
 
 def _register() -> None:
     from .build import build_command
-    from .dashboard_command import dashboard_command
+    from .dashboard.command import dashboard_command
     from .generator.command import generate_command
     from .metrics import metrics_command
     from .simulator.command import quote_command
