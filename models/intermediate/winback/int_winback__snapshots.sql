@@ -6,7 +6,8 @@
     a hash of their id; all of them in most warehouses).
     The label of a training snapshot: a self_serve upgrade with changed_at in
     (cutoff, cutoff + horizon_days], which ends at or before as_of (fully observed).
-    The scoring snapshot has no label (null). -#}
+    The scoring snapshot has no label (null). snapshot_id numbers the snapshots (oldest
+    cutoff first, then by account). -#}
 {%- set horizon = var('horizon_days') | int -%}
 {%- set max_accounts = var('winback_max_training_accounts') | int -%}
 with
@@ -127,6 +128,9 @@ outcomes as (
 final as (
 
     select
+        row_number() over (
+            order by eligible.cutoff_offset_days desc, eligible.account_id
+        ) as snapshot_id,
         eligible.account_id,
         eligible.cutoff_at,
         eligible.cutoff_offset_days,

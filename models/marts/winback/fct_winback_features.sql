@@ -268,6 +268,7 @@ payment_failures as (
 final as (
 
     select
+        snapshots.snapshot_id,
         snapshots.account_id,
         snapshots.cutoff_at,
         snapshots.cutoff_offset_days,

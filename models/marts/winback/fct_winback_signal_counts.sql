@@ -36,6 +36,7 @@ as_of as (
 event_signals as (
 
     select
+        snapshots.snapshot_id,
         snapshots.account_id,
         snapshots.cutoff_at,
         event_days.signal_kind,
@@ -51,6 +52,7 @@ event_signals as (
         on event_days.account_id = snapshots.account_id
         and event_days.age_day >= snapshots.cutoff_offset_days
     group by
+        snapshots.snapshot_id,
         snapshots.account_id,
         snapshots.cutoff_at,
         snapshots.cutoff_offset_days,
@@ -77,6 +79,7 @@ attempt_ages as (
 snapshot_attempts as (
 
     select
+        snapshots.snapshot_id,
         snapshots.account_id,
         snapshots.cutoff_at,
         snapshots.cutoff_offset_days,
@@ -101,6 +104,7 @@ step_signals as (
     {%- set k = loop.index %}
 
     select
+        snapshot_id,
         account_id,
         cutoff_at,
         'funnel_step' as signal_kind,
@@ -113,7 +117,7 @@ step_signals as (
         min(case when reached_{{ k }} = 1 then age_day end) - cutoff_offset_days
             as days_since_last
     from snapshot_attempts
-    group by account_id, cutoff_at, cutoff_offset_days
+    group by snapshot_id, account_id, cutoff_at, cutoff_offset_days
     having sum(reached_{{ k }}) > 0
     {% if not loop.last %}
     union all

@@ -117,6 +117,38 @@ PERSONA_USAGE = np.array(
     ]
 )
 
+# Signals before an upgrade (generator/signal.py, docs/generator.md "Signals before an
+# upgrade"). Need: an account trait ~ N(0, 1) that raises the upgrade logit and the use of
+# the features the free plan gates (log-rate per standard deviation).
+NEED_UPGRADE = 0.5
+NEED_GATED_USAGE = 0.8
+# Accounts with more users than the free plan's seats upgrade more often (logit).
+SEAT_PRESSURE_UPGRADE = 0.35
+# Usage events of features that the free plan does not include.
+GATED_USAGE = (
+    "dashboard_shared",
+    "api_call",
+    "integration_connected",
+    "export_downloaded",
+    "alert_configured",
+)
+GATED_RATE = 0.12  # gated-feature events per day on the free plan after activation
+# Limit episodes before an upgrade made in the product: length (days, uniform), a burst
+# of gated-feature events, seat invitations (Poisson means), return visits to the upgrade
+# flow (1 + Poisson) at least REVISIT_BEFORE_DAYS and up to that + REVISIT_SPREAD_DAYS
+# before the upgrade, where they come from, and how far they go.
+LEAD_DAYS = (5.0, 30.0)
+LEAD_GATED_EVENTS = 8.0
+LEAD_SEAT_INVITES = 2.0
+REVISITS_EXTRA = 1.0
+REVISIT_BEFORE_DAYS = 15
+REVISIT_SPREAD_DAYS = 20.0
+REVISIT_ENTRY_POINTS = ("pricing_page", "usage_limit_banner", "feature_gate_modal",
+                        "seat_limit_banner")
+REVISIT_ENTRY_P = np.array([0.45, 0.20, 0.20, 0.15])
+REVISIT_PLAN_P = 0.35
+REVISIT_PREVIEW_P = 0.3
+
 # Payments: failure probability per method (saved_card, new_card, wallet, bank_debit, invoice).
 PAYMENT_METHODS = ("saved_card", "new_card", "wallet", "bank_debit", "invoice")
 PAYMENT_FAIL_P = np.array([0.06, 0.13, 0.05, 0.09, 0.03])

@@ -4,7 +4,7 @@ upgrade within ``horizon_days`` after as_of, why, and who should contact them
 
 - dbt builds the snapshots and their features (``models/*/winback``);
 - :func:`train_and_score` (called by ``build`` after dbt) trains, validates and scores,
-  and writes the ``winback`` schema of the warehouse;
+  and writes ``marts.winback_*`` in the warehouse;
 - ``upgrade-warehouse winback`` and the dashboard's Win-back page read it
   (:mod:`.reader`).
 """

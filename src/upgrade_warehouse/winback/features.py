@@ -87,18 +87,59 @@ RECENCY_DAYS = 14.0  # usage recency = exp(-days since last usage / 14), 0 if ne
 WIDE_SQL = """
 select *
 from marts.fct_winback_features
-order by cutoff_offset_days desc, account_id
+order by snapshot_id
 """
+# Signal counts with integer keys (no string joins in Python): key_id numbers the
+# distinct (signal_kind, signal_name) pairs.
 SIGNALS_SQL = """
-select account_id, cutoff_at, signal_kind, signal_name, count_14d, count_30d, count_total
+select
+    snapshot_id,
+    dense_rank() over (order by signal_kind, signal_name) - 1 as key_id,
+    signal_kind,
+    signal_name,
+    count_14d,
+    count_30d,
+    count_total
 from marts.fct_winback_signal_counts
 """
 
 
-def load(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
+@dataclass
+class Signals:
+    """fct_winback_signal_counts as arrays: one entry per (snapshot, signal)."""
+
+    snapshot_id: np.ndarray
+    key_id: np.ndarray
+    counts: dict[str, np.ndarray]  # window -> counts
+    keys: list[tuple[str, str]]  # key_id -> (signal_kind, signal_name)
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame) -> Signals:
+        keys_frame = frame.select("key_id", "signal_kind", "signal_name").unique().sort("key_id")
+        keys = list(zip(keys_frame["signal_kind"], keys_frame["signal_name"]))
+        return cls(
+            snapshot_id=frame.get_column("snapshot_id").to_numpy(),
+            key_id=frame.get_column("key_id").to_numpy(),
+            counts={
+                w: frame.get_column(c).cast(pl.Float64).to_numpy()
+                for w, c in zip(SIGNAL_WINDOWS, ("count_14d", "count_30d", "count_total"))
+            },
+            keys=keys,
+        )
+
+    def rows_of(self, wide: pl.DataFrame) -> np.ndarray:
+        """For every entry, its row in ``wide`` (-1 when the snapshot is not there)."""
+        ids = wide.get_column("snapshot_id").to_numpy()
+        top = int(max(ids.max(initial=0), self.snapshot_id.max(initial=0))) + 1
+        pos = np.full(top, -1, dtype=np.int64)
+        pos[ids] = np.arange(ids.size)
+        return pos[self.snapshot_id]
+
+
+def load(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, Signals]:
     """(snapshots, signal counts) from the freshly built warehouse."""
     wide = con.sql(WIDE_SQL).pl()
-    signals = con.sql(SIGNALS_SQL).pl()
+    signals = Signals.from_frame(con.sql(SIGNALS_SQL).pl())
     return wide, signals
 
 
@@ -110,7 +151,7 @@ class Vocabulary:
     signals: list[tuple[str, str]] = field(default_factory=list)  # (kind, name)
 
     @classmethod
-    def fit(cls, wide: pl.DataFrame, signals: pl.DataFrame) -> Vocabulary:
+    def fit(cls, wide: pl.DataFrame, signals: Signals) -> Vocabulary:
         categories = {}
         for col in CATEGORICALS:
             counts = (
@@ -121,17 +162,19 @@ class Vocabulary:
                 .sort(["len", col], descending=[True, False])
             )
             categories[col] = counts.get_column(col).to_list()
-        keys = (
-            signals.join(wide.select("account_id", "cutoff_at"), on=["account_id", "cutoff_at"])
-            .group_by("signal_kind", "signal_name")
-            .agg(pl.len().alias("rows"))
-            .filter(pl.col("rows") >= MIN_CATEGORY_ROWS)
-            .sort(["signal_kind", "rows", "signal_name"], descending=[False, True, False])
-            .group_by("signal_kind", maintain_order=True)
-            .head(MAX_SIGNAL_NAMES)
-            .sort("signal_kind", "signal_name")
-        )
-        return cls(categories, list(zip(keys["signal_kind"], keys["signal_name"])))
+        inside = signals.rows_of(wide) >= 0
+        rows = np.bincount(signals.key_id[inside], minlength=len(signals.keys))
+        chosen: list[tuple[str, str]] = []
+        for kind in sorted({k for k, _ in signals.keys}):
+            ranked = sorted(
+                (
+                    (-int(rows[i]), name)
+                    for i, (k, name) in enumerate(signals.keys)
+                    if k == kind and rows[i] >= MIN_CATEGORY_ROWS
+                ),
+            )
+            chosen += [(kind, name) for _, name in ranked[:MAX_SIGNAL_NAMES]]
+        return cls(categories, sorted(chosen))
 
 
 @dataclass
@@ -149,35 +192,24 @@ def signal_key(kind: str, name: str, window: str) -> str:
     return f"{kind}:{name}:{window}"
 
 
-def _signal_table(
-    wide: pl.DataFrame, signals: pl.DataFrame, vocab: Vocabulary
-) -> dict[str, np.ndarray]:
+def _signal_table(wide: pl.DataFrame, signals: Signals, vocab: Vocabulary) -> dict[str, np.ndarray]:
     """Raw counts per signal and window ("kind:name:window"), one value per row of
     ``wide`` (0 where the account showed no such signal)."""
-    keys = pl.DataFrame(
-        {
-            "signal_kind": [k for k, _ in vocab.signals],
-            "signal_name": [n for _, n in vocab.signals],
-            "col": list(range(len(vocab.signals))),
-        },
-        schema={"signal_kind": pl.String, "signal_name": pl.String, "col": pl.Int64},
-    )
-    base = wide.select("account_id", "cutoff_at").with_row_index("row")
-    found = signals.join(keys, on=["signal_kind", "signal_name"]).join(
-        base, on=["account_id", "cutoff_at"]
-    )
-    rows = found.get_column("row").to_numpy()
-    cols = found.get_column("col").to_numpy()
+    column = {key: j for j, key in enumerate(vocab.signals)}
+    col_of_key = np.array([column.get(key, -1) for key in signals.keys] or [-1], dtype=np.int64)
+    rows = signals.rows_of(wide)
+    cols = col_of_key[signals.key_id] if signals.key_id.size else signals.key_id
+    keep = (rows >= 0) & (cols >= 0)
     out = {}
-    for window, column in zip(SIGNAL_WINDOWS, ("count_14d", "count_30d", "count_total")):
+    for window in SIGNAL_WINDOWS:
         dense = np.zeros((wide.height, len(vocab.signals)))
-        dense[rows, cols] = found.get_column(column).cast(pl.Float64).to_numpy()
-        for (kind, name), j in zip(vocab.signals, range(len(vocab.signals))):
+        dense[rows[keep], cols[keep]] = signals.counts[window][keep]
+        for j, (kind, name) in enumerate(vocab.signals):
             out[signal_key(kind, name, window)] = dense[:, j]
     return out
 
 
-def matrix(wide: pl.DataFrame, signals: pl.DataFrame, vocab: Vocabulary) -> Matrix:
+def matrix(wide: pl.DataFrame, signals: Signals, vocab: Vocabulary) -> Matrix:
     cols: list[np.ndarray] = []
     names: list[str] = []
     groups: list[str] = []
@@ -216,5 +248,7 @@ def matrix(wide: pl.DataFrame, signals: pl.DataFrame, vocab: Vocabulary) -> Matr
         for window in SIGNAL_WINDOWS:
             key = signal_key(kind, name, window)
             add(key, f"{kind}:{name}", np.log1p(signal_values[key]))
-    x = np.column_stack(cols) if cols else np.zeros((wide.height, 0))
+    x = np.empty((wide.height, len(cols)))
+    for j, values in enumerate(cols):
+        x[:, j] = values
     return Matrix(x=x, names=names, groups=groups, wide=wide, signal_values=signal_values)

@@ -2,7 +2,7 @@
 
 Called after dbt (the snapshot marts exist) and before the quality gate, on the new
 warehouse file. Everything stays on this machine: the data is read from and the results
-written to the warehouse being built (schema ``winback``).
+written to the warehouse being built (``marts.winback_*``).
 
 Time split (docs/winback.md "Training and validation"), with h = horizon_days:
 - labelled snapshots have cutoffs c with c + h <= as_of (dbt made them so);
@@ -40,7 +40,7 @@ C_GRID = (0.02, 0.1, 0.5)
 DEFAULT_C = 0.1
 MIN_UPGRADES = 10  # labelled upgrades (and non-upgrades) needed to fit a model
 MAX_TRAINING_ROWS = 300_000  # a deterministic sample beyond this (very large warehouses)
-SCHEMA = "winback"
+SCHEMA = "marts"  # tables winback_<name>, beside the dbt marts
 
 
 @dataclass
@@ -146,7 +146,7 @@ def top_decile_lift(p: np.ndarray, y: np.ndarray) -> float | None:
     return float(y[top].mean() / base)
 
 
-def _validate(wide: pl.DataFrame, signals: pl.DataFrame, horizon: int) -> Validation | None:
+def _validate(wide: pl.DataFrame, signals: ft.Signals, horizon: int) -> Validation | None:
     offsets = wide.get_column("cutoff_offset_days")
     latest = wide.filter(offsets < 2 * horizon)
     if latest.height == 0:
@@ -192,7 +192,7 @@ def _validate(wide: pl.DataFrame, signals: pl.DataFrame, horizon: int) -> Valida
 
 
 def fit_and_score(
-    wide: pl.DataFrame, signals: pl.DataFrame, horizon: int, steps: list[str]
+    wide: pl.DataFrame, signals: ft.Signals, horizon: int, steps: list[str]
 ) -> Result:
     """Validate, refit on every labelled snapshot and score the scoring snapshot."""
     timings = {}
@@ -323,8 +323,8 @@ def _scores(scoring: pl.DataFrame, p, reasons: list[list[str]], first_groups) ->
 
 
 def store(con: duckdb.DuckDBPyConnection, result: Result, as_of, horizon: int) -> None:
-    """The ``winback`` schema of the warehouse: account_scores, model, calibration,
-    coefficients (replaced on every build)."""
+    """``marts.winback_account_scores``, ``_model``, ``_calibration`` and
+    ``_coefficients`` (replaced on every build)."""
     v = result.validation
     model = pl.DataFrame(
         [
@@ -382,7 +382,6 @@ def store(con: duckdb.DuckDBPyConnection, result: Result, as_of, horizon: int) -
             "max_probability": pl.Float64,
         },
     )
-    con.execute(f"create schema if not exists {SCHEMA}")
     for name, frame in (
         (
             "account_scores",
@@ -393,7 +392,7 @@ def store(con: duckdb.DuckDBPyConnection, result: Result, as_of, horizon: int) -
         ("coefficients", result.coefficients),
     ):
         arrow = frame.to_arrow()  # noqa: F841 - read by DuckDB below
-        con.execute(f"create or replace table {SCHEMA}.{name} as select * from arrow")
+        con.execute(f"create or replace table {SCHEMA}.winback_{name} as select * from arrow")
 
 
 def train_and_score(db_path: Path, params, progress: Callable[[str], None]) -> Result:
