@@ -119,7 +119,7 @@ def build_signal(
     events(a[o], t, SEAT_INVITED, -1, rng.integers(0, acc.users[a[o]]))
     # return visits to the upgrade flow, ending early, before the upgrade's own flow and
     # more than a conversion window before it (after the previous change)
-    nv = 1 + rng.poisson(m.REVISITS_EXTRA, a.size)
+    nv = rng.poisson(m.REVISITS_MEAN, a.size)
     o = np.repeat(np.arange(a.size), nv)
     latest = T[o] - m.REVISIT_BEFORE_DAYS * DAY
     gap = (rng.uniform(0, m.REVISIT_SPREAD_DAYS, o.size) * DAY).astype(np.int64)

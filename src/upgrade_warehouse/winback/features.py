@@ -74,7 +74,7 @@ GROUPS = {
     "payment_failures_total": "payment_failures",
     "payment_failures_30d": "payment_failures",
     "has_account_manager": "account_manager",
-    "signup_age": "signup_age",
+    "signup_age": "activation",  # account age: worded by the activation
     "activation_age": "activation",
 }
 # Days since activation: one-hot buckets [lower, next lower) plus log(1 + days).
@@ -227,7 +227,7 @@ def matrix(wide: pl.DataFrame, signals: Signals, vocab: Vocabulary) -> Matrix:
         inside = (days >= lo) & (days < hi) if hi is not None else days >= lo
         add(f"activated_{lo}_{hi or 'plus'}_days_ago", "activation", inside)
     add("activation_age", "activation", np.log1p(np.maximum(days, 0)))
-    add("signup_age", "signup_age", np.log1p(np.maximum(num("days_since_signup"), 0)))
+    add("signup_age", GROUPS["signup_age"], np.log1p(np.maximum(num("days_since_signup"), 0)))
     for col in CATEGORICALS:
         values = wide.get_column(col).fill_null("(null)")
         for value in vocab.categories.get(col, []):

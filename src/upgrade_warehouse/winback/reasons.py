@@ -86,8 +86,6 @@ class Explainer:
             }.get(column, f"{column} {value}")
         if group == "activation":
             return days_ago(v("days_since_activation", i), "activated")
-        if group == "signup_age":
-            return days_ago(v("days_since_signup", i), "signed up")
         if group == "account_manager":
             return f"has an account manager ({v('account_manager_id', i)})"
         if group == "activity":
