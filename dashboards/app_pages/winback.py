@@ -88,9 +88,11 @@ mask = pd.Series(True, index=scores.index)
 for column, values in chosen.items():
     mask &= picked(scores, column, values)
 shown = scores[mask]
+expected = ("–" if shown["probability"].isna().all()
+            else f"{shown['probability'].sum():,.1f}")
 st.caption(
-    f"{len(shown):,} of {len(scores):,} accounts · expected self-serve upgrades "
-    f"{shown['probability'].sum():,.1f} · highest probability first"
+    f"{len(shown):,} of {len(scores):,} accounts · expected self-serve upgrades {expected} · "
+    "highest probability first"
 )
 
 table = pd.DataFrame({
