@@ -63,7 +63,7 @@ class Validation:
 
     def describe(self) -> str:
         return (
-            f"{self.snapshots} weekly snapshot{'s' if self.snapshots != 1 else ''} "
+            f"{self.snapshots} snapshot{'s' if self.snapshots != 1 else ''} "
             f"{_day(self.first_cutoff)} to {_day(self.last_cutoff)} "
             f"({self.rows:,} account-snapshots, {self.upgrades:,} self-serve upgrades), "
             f"model trained on the {self.training_rows:,} account-snapshots whose outcome "
