@@ -169,7 +169,7 @@ def test_reasons_come_from_positive_contributions(world):
     assert all("export_downloaded" not in r["reasons"] for r in idle)
 
 
-def test_top_reasons_skip_negative_and_absent_inputs():
+def test_top_reasons_skip_negative_absent_and_below_average_inputs():
     wide = pl.DataFrame(
         [
             snapshot(
@@ -187,21 +187,27 @@ def test_top_reasons_skip_negative_and_absent_inputs():
         [
             (0, "funnel_step", "payment_method_selected", 0, 1, 2),
             (0, "usage", "api_call", 42, 50, 60),
+            (0, "usage", "dashboard_viewed", 0, 0, 1),
         ]
     )
     vocab = ft.Vocabulary(categories={}, signals=sig.keys)
     m = ft.matrix(wide, sig, vocab)
     contrib = np.zeros((1, len(m.names)))
+    above = np.ones((1, len(m.names)), dtype=bool)
 
-    def set_(name, value):
+    def set_(name, value, above_mean=True):
         contrib[0, m.names.index(name)] = value
+        above[0, m.names.index(name)] = above_mean
 
     set_("usage:api_call:14d", 0.9)
     set_("funnel_step:payment_method_selected:total", 0.5)
     set_("payment_failures_total", -0.7)  # pushes down: never a reason
     set_("upsell_offers_pending", 0.8)  # absent (0 offers): never a reason
+    # one view where the average account has many, and views lower the probability: the
+    # contribution is positive, but "used dashboard_viewed once" would mislead
+    set_("usage:dashboard_viewed:total", 0.95, above_mean=False)
     set_("activated_3_7_days_ago", 0.2)
-    reasons, first = top_reasons(m, contrib, STEPS)
+    reasons, first = top_reasons(m, contrib, STEPS, above_mean=above)
     assert reasons == [
         [
             "used api_call 42 times in the last 14 days",

@@ -6,7 +6,8 @@ the input's contribution (how far it moves this account from an average account)
 Inputs are grouped (the 14-day, 30-day and total counts of one event are one group;
 the one-hot buckets of "days since activation" are one group); a group is a reason
 when its contributions add up to a positive number, the account really shows it (the
-input is not zero) and it is among the ``TOP_REASONS`` largest. Each reason is worded
+input that carries it is above the average account's and not zero) and it is among the
+``TOP_REASONS`` largest. Each reason is worded
 from the account's raw values, never from the model.
 """
 
@@ -159,10 +160,20 @@ class Explainer:
 
 
 def top_reasons(
-    m: Matrix, contributions: np.ndarray, steps: list[str], k: int = TOP_REASONS
+    m: Matrix,
+    contributions: np.ndarray,
+    steps: list[str],
+    above_mean: np.ndarray | None = None,
+    k: int = TOP_REASONS,
 ) -> tuple[list[list[str]], list[str | None]]:
     """The ``k`` strongest positive reasons of every row of ``m`` (contributions: rows x
-    features, in log-odds), and the feature group of each row's first reason."""
+    features, in log-odds), and the feature group of each row's first reason.
+
+    ``above_mean`` (rows x features) says where the account's input is above the
+    training mean (a standardized value > 0). A reason is carried by an input that is
+    above the mean and pushes the probability up: "used X 12 times" is a reason when
+    using X raises the probability, never when using X *less* than others does (that
+    would read as the opposite of what it means). Default: the input is not zero."""
     names = m.names
     groups = sorted(set(m.groups))
     gi = {g: j for j, g in enumerate(groups)}
@@ -170,7 +181,7 @@ def top_reasons(
     for f, g in enumerate(m.groups):
         member[f, gi[g]] = 1.0
     group_sum = contributions @ member  # rows x groups
-    present = m.x != 0
+    present = (m.x != 0) if above_mean is None else (above_mean & (m.x != 0))
     # the feature that carries each group's reason: the most positive one that is present
     masked = np.where(present, contributions, -np.inf)
     explainer = Explainer(m, steps)

@@ -261,7 +261,7 @@ def fit_and_score(
     z = scaler.transform(m_score.x)
     coef = model.coef_[0]
     p = model.predict_proba(z)[:, 1]
-    reasons, first_groups = top_reasons(m_score, z * coef, steps)
+    reasons, first_groups = top_reasons(m_score, z * coef, steps, above_mean=z > 0)
     scores = _scores(scoring, p, reasons, first_groups)
     timings["scoring_seconds"] = time.perf_counter() - t
     coefficients = pl.DataFrame(
