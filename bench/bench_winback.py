@@ -200,7 +200,9 @@ def main() -> int:
             f"data: {args.accounts:,} accounts (seed {args.seed}), end of data {end:%Y-%m-%d %H:%M}"
             f" UTC; as_of {as_of_text} ({args.days_before_end} days before the end)"
         )
-        print(f"build: {build_s:.1f} s in total")
+        print(f"build: {build_s:.1f} s in total, of which the win-back training step "
+              f"(validation, training, scoring) {model['training_step_seconds']:.1f} s "
+              f"({model['training_step_seconds'] / build_s:.0%})")
         print(
             f"model: {model['model_kind']}, C = {model['regularization_c']}, "
             f"{model['features']} inputs, trained on {model['training_rows']:,} "
