@@ -87,6 +87,21 @@ def run(cmd: list[str]) -> float:
     return time.perf_counter() - t
 
 
+def time_training_step(warehouse: Path, copy: Path, horizon: int) -> float:
+    """Wall time of ``build``'s training step, run again on a copy of the warehouse."""
+    import shutil
+
+    from upgrade_warehouse.params import Parameters
+    from upgrade_warehouse.winback import train_and_score
+
+    shutil.copy(warehouse, copy)
+    t = time.perf_counter()
+    train_and_score(copy, Parameters(horizon_days=horizon), lambda _msg: None)
+    seconds = time.perf_counter() - t
+    copy.unlink()
+    return seconds
+
+
 def gradient_boosting(warehouse: Path, horizon: int, holdout: pl.DataFrame) -> dict:
     """Validation and holdout AUC of HistGradientBoosting on the build's snapshots."""
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -200,9 +215,10 @@ def main() -> int:
             f"data: {args.accounts:,} accounts (seed {args.seed}), end of data {end:%Y-%m-%d %H:%M}"
             f" UTC; as_of {as_of_text} ({args.days_before_end} days before the end)"
         )
-        print(f"build: {build_s:.1f} s in total, of which the win-back training step "
-              f"(validation, training, scoring) {model['training_step_seconds']:.1f} s "
-              f"({model['training_step_seconds'] / build_s:.0%})")
+        train_s = time_training_step(warehouse, work / "retrain.duckdb", model["horizon_days"])
+        print(f"build: {build_s:.1f} s in total; the win-back training step (read the "
+              f"features, validate, train, score, store) run again alone: {train_s:.1f} s "
+              f"({train_s / build_s:.0%} of the build)")
         print(
             f"model: {model['model_kind']}, C = {model['regularization_c']}, "
             f"{model['features']} inputs, trained on {model['training_rows']:,} "

@@ -220,9 +220,7 @@ facts = [
         f" (C = {model['regularization_c']}, {model['features']} inputs)"
         if model["model_kind"] == "logistic_regression" else "")),
     ("trained on", (f"{model['training_rows']:,} account-snapshots, "
-                    f"{model['training_upgrades']:,} self-serve upgrades"
-                    + (f", in {model['training_step_seconds']:.1f} s"
-                       if model.get("training_step_seconds") is not None else ""))),
+                    f"{model['training_upgrades']:,} self-serve upgrades")),
 ]
 right.markdown("\n".join(f"- **{name}**: {md_escape(value)}" for name, value in facts))
 right.caption(f"Validated on {md_escape(model['validated_on'])}.")

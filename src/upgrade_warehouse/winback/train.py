@@ -353,8 +353,6 @@ def store(con: duckdb.DuckDBPyConnection, result: Result, as_of, horizon: int) -
                 "training_snapshots": result.training_snapshots,
                 "features": result.features,
                 "listed_accounts": result.scores.height,
-                # wall time of validation, training and scoring (not loading the features)
-                "training_step_seconds": round(sum(result.timings.values()), 3),
             }
         ],
         schema_overrides={
