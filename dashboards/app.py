@@ -44,6 +44,8 @@ PAGES = {
                 url_path="operations"),
         st.Page("app_pages/upsell.py", title="Upsell plays", icon=":material/campaign:",
                 url_path="upsell"),
+        st.Page("app_pages/winback.py", title="Win-back", icon=":material/person_search:",
+                url_path="winback"),
     ],
     "Tools": [
         st.Page("app_pages/simulator.py", title="Simulator", icon=":material/calculate:",

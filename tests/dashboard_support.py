@@ -47,6 +47,7 @@ PAGES = {
     "revenue": "Revenue and attribution",
     "operations": "Operations",
     "upsell": "Upsell plays",
+    "winback": "Win-back",
     "simulator": "Simulator",
     "data-quality": "Data quality",
 }
@@ -58,6 +59,7 @@ PAGE_FILES = {
     "Revenue and attribution": "app_pages/revenue.py",
     "Operations": "app_pages/operations.py",
     "Upsell plays": "app_pages/upsell.py",
+    "Win-back": "app_pages/winback.py",
     "Simulator": "app_pages/simulator.py",
     "Data quality": "app_pages/data_quality.py",
 }
