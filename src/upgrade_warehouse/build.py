@@ -26,7 +26,7 @@ from typing import Annotated
 import duckdb
 import typer
 
-from . import loader, quality
+from . import loader, quality, winback
 from .errors import UserError
 from .params import Parameters, parse_vars
 from .paths import DEFAULT_WAREHOUSE, project_dir
@@ -199,6 +199,7 @@ def build(
         gx_import.start()
         progress.update("running dbt models and tests")
         run_dbt(new, params, progress)
+        winback.train_and_score(new, params, progress.update)  # docs/winback.md
         progress.update("checking data expectations")
         gx_import.join()
         gate = quality.run_gate(new)

@@ -584,3 +584,57 @@ def whatif_baseline(ref: Ref, months: int, end_month: str | None):
 
     with _path_connections:
         return load_baseline(ref.path, months=months, end_month=end_month)
+
+
+# ---------------------------------------------------------------------------- win-back
+
+
+def winback_available(ref: Ref) -> bool:
+    """Whether the warehouse has the win-back results (built by a version with win-back)."""
+    from ..winback.reader import TABLES
+
+    return all(has_table(ref, f"marts.{name}") for name in TABLES)
+
+
+@_cache
+def winback_model(ref: Ref) -> dict:
+    """The one row of ``marts.winback_model``: as_of, horizon_days, auc, validated_on,
+    the other validation figures and the training sizes."""
+    from ..winback.reader import model_info
+
+    with _connect(ref) as con:
+        return model_info(con)
+
+
+@_cache
+def winback_scores(ref: Ref) -> pd.DataFrame:
+    """Every listed account, highest probability first: rank, account_id, activated_at,
+    probability, reasons (a list), the play (trigger, owner, channel) and the account's
+    segment, persona, acquisition_source, country, plan_id, account_manager_id and
+    days_since_activation."""
+    frame = _df(
+        ref,
+        """
+        select rank, account_id, activated_at, probability, reasons,
+               play_trigger, play_owner, play_channel, segment, persona,
+               acquisition_source, country, plan_id, account_manager_id,
+               days_since_activation
+        from marts.winback_account_scores
+        order by rank
+        """,
+    )
+    frame["reasons"] = [json.loads(r) for r in frame["reasons"]]
+    return frame
+
+
+@_cache
+def winback_calibration(ref: Ref) -> pd.DataFrame:
+    """Validation calibration: bin, accounts, mean_probability, observed_rate."""
+    return _df(
+        ref,
+        """
+        select bin, accounts, mean_probability, observed_rate
+        from marts.winback_calibration
+        order by bin
+        """,
+    )
