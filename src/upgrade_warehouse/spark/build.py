@@ -34,7 +34,7 @@ from pathlib import Path
 
 import duckdb
 
-from .. import contract, quality
+from .. import contract, quality, winback
 from ..build import (
     MEMORY_LIMIT,
     BuildFailed,
@@ -50,8 +50,15 @@ from ..progress import Progress
 from . import loader as spark_loader
 from . import session as spark_session
 
-# The loader's tables the readers use (besides every mart and seed).
-RAW_EXPORTS = ("build_info", "load_report", "quarantine", "plans")
+# Relations the readers use besides every mart and seed: the loader's tables (metrics,
+# dashboard) and as_of (the win-back training, which runs on the serving file).
+READER_EXPORTS = (
+    ("raw", "build_info"),
+    ("raw", "load_report"),
+    ("raw", "quarantine"),
+    ("raw", "plans"),
+    ("intermediate", "int_as_of"),
+)
 EXPORT_SCHEMAS = ("marts", "reference")
 
 
@@ -206,7 +213,7 @@ def run_dbt(params: Parameters, progress: Progress) -> None:
 
 def _exports(spark) -> list[tuple[str, str]]:
     """(schema, table) of every relation the serving warehouse holds."""
-    names = [(spark_loader.duckdb_loader.RAW_SCHEMA, t) for t in RAW_EXPORTS]
+    names = list(READER_EXPORTS)
     for schema in EXPORT_SCHEMAS:
         # SQL rather than spark.catalog.listTables, which fails with interpreted
         # expressions (spark.sql.codegen.factoryMode=NO_CODEGEN).
@@ -256,6 +263,22 @@ def assemble_duckdb(db_path: Path, folder: Path, names: list[tuple[str, str]]) -
                 f'create table "{schema}"."{table}" as select * from read_parquet(?)', [files]
             )
         con.execute("checkpoint")
+
+
+def export_the_rest(db_path: Path, folder: Path) -> None:
+    """Tables the build wrote into the DuckDB file after Spark (the win-back model's),
+    into the Parquet folder too: the folder holds what the file holds (but quality)."""
+    with duckdb.connect(str(db_path)) as con:
+        for schema, table in con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database() and table_schema <> 'quality'"
+        ).fetchall():
+            target = folder / schema / table
+            if target.exists():
+                continue
+            target.mkdir(parents=True)
+            path = str(target / "part-00000.parquet").replace("'", "''")
+            con.execute(f'copy "{schema}"."{table}" to \'{path}\' (format parquet)')
 
 
 # ----------------------------------------------------------------------------- build
@@ -328,6 +351,8 @@ def build(
         _rmtree(scratch)
         progress.update("loading the marts into the serving DuckDB file")
         assemble_duckdb(new_db, version, names)
+        winback.train_and_score(new_db, params, progress.update)  # docs/winback.md
+        export_the_rest(new_db, version)
         progress.update("checking data expectations")
         gx_import.join()
         gate = quality.run_gate(new_db)
