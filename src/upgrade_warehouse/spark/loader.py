@@ -103,9 +103,24 @@ def _read(spark, path: Path, header: list[str]):
         return df.select("*", (F.monotonically_increasing_id() + 1).alias(ROW))
     df = spark.read.parquet(str(path))
     return df.select(
-        *[F.col(f"`{name}`").cast("string").alias(_raw(i)) for i, name in enumerate(df.columns)],
+        *[
+            _as_text(F.col(f"`{f.name}`"), f.dataType).alias(_raw(i))
+            for i, f in enumerate(df.schema.fields)
+        ],
         (F.col("_metadata.row_index") + 1).alias(ROW),
     )
+
+
+def _as_text(column, data_type):
+    """A typed Parquet value as the DuckDB loader's text of it: an instant (a timestamp
+    adjusted to UTC) carries DuckDB's ``+00``, so raw rows in quarantine are the same."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import TimestampType
+
+    text = column.cast("string")
+    if isinstance(data_type, TimestampType):
+        return F.concat(text, F.lit("+00"))
+    return text
 
 
 def read_error(path: Path, header: list[str]) -> str | None:
@@ -114,10 +129,12 @@ def read_error(path: Path, header: list[str]) -> str | None:
     columns = "{" + ", ".join(f"{duckdb_loader.lit(h)}: 'VARCHAR'" for h in header) + "}"
     with duckdb.connect() as con:
         try:
+            # Every value is materialized, as the loader does (a count alone would let
+            # DuckDB skip decoding them).
             con.execute(
-                "select count(*) from (select * from "
-                f"{duckdb_loader._reader(path).format(columns=columns)})"
-            ).fetchall()
+                "create temp table _probe as select * from "
+                f"{duckdb_loader._reader(path).format(columns=columns)}"
+            )
         except duckdb.Error as exc:
             return f"{path}: cannot read the file: {duckdb_loader._first_line(exc)}"
     return None
