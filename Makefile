@@ -15,12 +15,15 @@ help:
 	@echo "make build    (re)build the warehouse from DATA_DIR (default: demo data)"
 	@echo "make bench    run the benchmarks"
 
-## install: the Python environment from the lock file (uv is installed with pip if missing)
-install: $(VENV)/.installed
+## install: the Python environment from the lock file (uv is installed with pip if missing).
+## Bytecode is compiled once here: with PYTHONDONTWRITEBYTECODE set (or a read-only
+## environment) every command would otherwise recompile dbt and Great Expectations on
+## each start (seconds of CPU per build).
+install: $(VENV)/.installed-compiled
 
-$(VENV)/.installed: pyproject.toml uv.lock
+$(VENV)/.installed-compiled: pyproject.toml uv.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 ## browser: Debian's chromium for the browser tests (no browser downloads)
