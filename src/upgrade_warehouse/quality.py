@@ -83,11 +83,24 @@ def _rate_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
 def frame_queries(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """SQL of the frame each suite validates (suite name -> query)."""
     rates = ", ".join(f'"{c}"' for c in _rate_columns(con))
-    key_checks = " union all ".join(
+    # Only the keys that break a rule (seen twice, or null) reach the frame: every mart's
+    # keys would be millions of rows at scale. A key seen n > 1 times appears twice in the
+    # frame, so the frame's (mart, key_value) uniqueness fails exactly when a mart's does.
+    all_keys = " union all ".join(
         f"select '{mart}' as mart, {' || chr(31) || '.join(f'cast({c} as varchar)' for c in cols)} "
         f"as key_value from marts.{mart}"
         for mart, cols in MART_KEYS.items()
     )
+    key_checks = f"""
+        with suspect as (
+            select mart, key_value, count(*) > 1 as is_repeated
+            from ({all_keys}) as k
+            group by mart, key_value
+            having count(*) > 1 or key_value is null
+        )
+        select mart, key_value from suspect
+        union all
+        select mart, key_value from suspect where is_repeated"""
     timestamps = " union all ".join(
         f"select '{mart}' as mart, max({col}) as latest_at from marts.{mart}"
         for mart, col in MART_TIMESTAMPS.items()
@@ -397,3 +410,59 @@ def publish_docs(result: GateResult, target: Path) -> Path | None:
     shutil.rmtree(result.docs_dir.parent, ignore_errors=True)
     shutil.rmtree(old, ignore_errors=True)
     return target / "index.html"
+
+
+# ----------------------------------------------------------------------------- worker
+
+
+class GateWorker:
+    """The gate in its own process, started when a build starts.
+
+    Importing Great Expectations costs seconds of CPU. In a separate process that import
+    overlaps the load and dbt on another core instead of competing with dbt (which runs
+    in the build's process) for one interpreter. The process exits when the build does:
+    it waits on a pipe and stops when the pipe closes (even after a SIGKILL of the build).
+    """
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+
+    def run_gate(self, db_path: Path, docs: bool = True) -> GateResult:
+        self._conn.send((str(db_path), docs))
+        ok, payload = self._conn.recv()
+        if not ok:
+            raise RuntimeError(f"data expectations could not run: {payload}")
+        return payload
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._conn.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=5)
+
+    def kill(self) -> None:
+        """On a signal: stop at once, whatever it is doing."""
+        with contextlib.suppress(Exception):
+            self.process.kill()
+
+
+def _worker_main(conn) -> None:
+    with contextlib.suppress(Exception):
+        import great_expectations  # noqa: F401  (the import is the point: do it now)
+    while True:
+        try:
+            db_path, docs = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            conn.send((True, run_gate(Path(db_path), docs=docs)))
+        except Exception as exc:  # noqa: BLE001 - sent to the build, which fails with it
+            conn.send((False, f"{type(exc).__name__}: {exc}"))
