@@ -105,8 +105,9 @@ def _write_atomically(data: bytes, path: Path) -> None:
             f.write(data)
         os.replace(tmp, path)
         kind = path.name.split("-")[0]
-        entries = sorted(path.parent.glob(f"{kind}-*"), key=lambda p: p.stat().st_mtime,
-                         reverse=True)
+        entries = sorted(
+            path.parent.glob(f"{kind}-*"), key=lambda p: p.stat().st_mtime, reverse=True
+        )
         for old in entries[CACHE_ENTRIES_KEPT:]:
             old.unlink(missing_ok=True)
 
@@ -125,8 +126,11 @@ def _load_manifest(path: Path):
 
 
 def _dump_manifest(manifest) -> bytes:
-    fields = {f.name: getattr(manifest, f.name) for f in dataclasses.fields(manifest)
-              if not f.name.startswith("_")}
+    fields = {
+        f.name: getattr(manifest, f.name)
+        for f in dataclasses.fields(manifest)
+        if not f.name.startswith("_")
+    }
     return pickle.dumps(fields, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -163,11 +167,13 @@ def run_dbt_build(
     # dbt connects by the file's name from its folder, so the profile's values are the
     # same for every build (dbt keys its own parse state on them).
     profile_env = {"UPGRADE_WAREHOUSE_DB": db_path.name, **(env or {})}
-    os.environ.update({
-        **profile_env,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        "DBT_NO_VERSION_CHECK": "True",
-    })
+    os.environ.update(
+        {
+            **profile_env,
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            "DBT_NO_VERSION_CHECK": "True",
+        }
+    )
     project = project_dir()
     full_key, partial_key = cache_keys(project, dbt_vars, profile_env)
     manifest_file = cache_dir() / "dbt" / f"manifest-{full_key}.pickle"
@@ -186,13 +192,20 @@ def run_dbt_build(
     with tempfile.TemporaryDirectory(prefix="uw-dbt-") as tmp, contextlib.chdir(db_path.parent):
         target = Path(tmp) / "target"
         common = [
-            "--project-dir", str(project),
-            "--profiles-dir", str(project),
-            "--target-path", str(target),
-            "--log-path", str(Path(tmp) / "logs"),
-            "--vars", json.dumps(dbt_vars, sort_keys=True),
-            "--log-level", "none",
-            "--log-level-file", "none",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(Path(tmp) / "logs"),
+            "--vars",
+            json.dumps(dbt_vars, sort_keys=True),
+            "--log-level",
+            "none",
+            "--log-level-file",
+            "none",
             "--no-use-colors",
         ]
         try:
@@ -201,9 +214,15 @@ def run_dbt_build(
             if manifest is None:
                 manifest = _parse(dbtRunner, common, target, partial_file)
                 _write_atomically(_dump_manifest(manifest), manifest_file)
-            result = dbtRunner(manifest=manifest, callbacks=[callback]).invoke([
-                "build", *common, "--exclude-resource-type", "unit_test", "--no-write-json",
-            ])
+            result = dbtRunner(manifest=manifest, callbacks=[callback]).invoke(
+                [
+                    "build",
+                    *common,
+                    "--exclude-resource-type",
+                    "unit_test",
+                    "--no-write-json",
+                ]
+            )
         finally:
             _close_duckdb()
 
