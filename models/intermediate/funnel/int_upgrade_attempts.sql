@@ -3,22 +3,23 @@
        its window (step k = first step-k event at or after step k-1 was reached and no
        later than start + window) and find where it would end (completion, else
        start + window);
-    2. each candidate points to the candidate that would start next: the first step-1
-       event after its end (window functions over start and end markers, no range join);
+    2. one pass over start and end markers in time order gives each candidate the
+       candidate that would start next (the first step-1 event after its end) and tells
+       whether any earlier candidate's attempt is open when it starts;
     3. the real starts are the chain of pointers from each account's first candidate.
-       A candidate that starts after every earlier candidate's attempt would have ended
-       is a real start whatever came before: it opens a segment, and a chain never
-       leaves its segment. In most segments every candidate starts inside the first
-       one's attempt: only the first is a start. In the others, which candidates are on
-       the chain from the first is found by pointer doubling: at level j every candidate
-       knows the candidate 2^j pointers ahead and the lowest candidate that reaches it
-       in fewer than 2^j pointers; it is a real start when that lowest one is the
-       segment's first. Each level is one window pass and one group by over those
-       candidates (no join, no recursion): the work is their number times the number of
-       levels, and each level's SQL refers to the previous level once (engines that
-       inline CTEs, like Spark, see a plan that grows linearly). A chain is never
-       longer than its segment: segments of up to 2^short_levels candidates go through
-       short_levels levels, longer ones through chain_levels levels, which cover up to
+       A candidate that starts when no earlier candidate's attempt is open is a real
+       start whatever came before (a certain start). It opens a segment, which a chain
+       never leaves. In most segments the first attempt covers every later candidate:
+       the certain start is the only start. In the others, which candidates are on the
+       chain from it is found by pointer doubling: at level j every candidate knows the
+       candidate 2^j pointers ahead and the lowest candidate that reaches it in fewer
+       than 2^j pointers; it is a real start when that lowest one is the segment's
+       first. Each level is one window pass and one group by over those candidates (no
+       join, no recursion): the work is their number times the number of levels, and
+       each level's SQL refers to the previous level once (engines that inline CTEs,
+       like Spark, see a plan that grows linearly). A chain is never longer than its
+       segment: segments of up to 2^short_levels candidates go through short_levels
+       levels, longer ones through chain_levels levels, which cover up to
        2^chain_levels attempts in one segment; a longer chain stops the build with an
        error rather than give wrong attempts. -#}
 {%- set steps = var_list('funnel_steps') -%}
@@ -85,6 +86,7 @@ step_1 as (
 
 ),
 {% for k in range(2, n_steps + 1) %}
+-- Step {{ k }}: the first step-{{ k }} event at or after step {{ k - 1 }} was reached, inside the window.
 step_{{ k }}_matches as (
 
     select
@@ -169,6 +171,10 @@ markers as (
 
 ),
 
+-- One pass over the markers: the starts so far (at an end marker, the next candidate
+-- is the one after them) and the candidate attempts open at each start. A candidate
+-- that starts when no earlier candidate's attempt is open is a real start whatever
+-- came before (a "certain" start).
 counted_markers as (
 
     select
@@ -178,18 +184,13 @@ counted_markers as (
             partition by account_id
             order by marker_at, marker_kind
             rows between unbounded preceding and current row
-        ) as starts_so_far
+        ) as starts_so_far,
+        sum(case when marker_kind = 0 then 1 else -1 end) over (
+            partition by account_id
+            order by marker_at, marker_kind
+            rows between unbounded preceding and current row
+        ) as open_attempts
     from markers
-
-),
-
-next_candidates as (
-
-    select
-        attempt_id,
-        starts_so_far + 1 as next_candidate_rank
-    from counted_markers
-    where marker_kind = 1
 
 ),
 
@@ -197,76 +198,47 @@ linked_paths as (
 
     select
         candidate_paths.*,
-        case
-            when next_candidates.next_candidate_rank <= count(*) over (
-                partition by candidate_paths.account_id
-            ) then next_candidates.next_candidate_rank
-        end as next_candidate_rank
+        start_markers.open_attempts = 1 as is_certain_start,
+        end_markers.starts_so_far + 1 as next_candidate_rank
     from candidate_paths
-    inner join next_candidates
-        on next_candidates.attempt_id = candidate_paths.attempt_id
+    inner join counted_markers as start_markers
+        on start_markers.attempt_id = candidate_paths.attempt_id
+        and start_markers.marker_kind = 0
+    inner join counted_markers as end_markers
+        on end_markers.attempt_id = candidate_paths.attempt_id
+        and end_markers.marker_kind = 1
 
 ),
 
--- A candidate that starts after every earlier candidate's attempt would have ended is a
--- real start whatever came before: it opens a segment. Later candidates of the segment
--- can only be reached from its first one.
-ordered_candidates as (
-
-    select
-        linked_paths.*,
-        max(linked_paths.ended_at) over (
-            partition by linked_paths.account_id
-            order by linked_paths.candidate_rank
-            rows between unbounded preceding and 1 preceding
-        ) as latest_end_before
-    from linked_paths
-
-),
-
-segmented_candidates as (
-
-    select
-        ordered_candidates.*,
-        sum(
-            case
-                when ordered_candidates.latest_end_before is null
-                    or ordered_candidates.started_at > ordered_candidates.latest_end_before
-                    then 1
-                else 0
-            end
-        ) over (
-            partition by ordered_candidates.account_id
-            order by ordered_candidates.candidate_rank
-            rows between unbounded preceding and current row
-        ) as segment_number
-    from ordered_candidates
-
-),
-
+-- Segments: a certain start and the candidates up to the next one. A chain of starts
+-- never leaves its segment (its last attempt ends before the next certain start).
 segments as (
 
     select
-        segmented_candidates.*,
-        min(segmented_candidates.candidate_rank) over (
-            partition by segmented_candidates.account_id, segmented_candidates.segment_number
+        linked_paths.*,
+        max(case when linked_paths.is_certain_start then linked_paths.candidate_rank end) over (
+            partition by linked_paths.account_id
+            order by linked_paths.candidate_rank
+            rows between unbounded preceding and current row
         ) as segment_start_rank,
-        max(segmented_candidates.candidate_rank) over (
-            partition by segmented_candidates.account_id, segmented_candidates.segment_number
-        ) as segment_end_rank,
-        max(
-            case
-                when segmented_candidates.latest_end_before is null
-                    or segmented_candidates.started_at > segmented_candidates.latest_end_before
-                    then segmented_candidates.ended_at
-            end
-        ) over (
-            partition by segmented_candidates.account_id, segmented_candidates.segment_number
-        ) as segment_start_ended_at,
-        max(segmented_candidates.started_at) over (
-            partition by segmented_candidates.account_id, segmented_candidates.segment_number
-        ) as segment_last_started_at
-    from segmented_candidates
+        -- The next pointers of certain starts increase with their rank: the running max
+        -- is the segment start's.
+        max(case when linked_paths.is_certain_start then linked_paths.next_candidate_rank end) over (
+            partition by linked_paths.account_id
+            order by linked_paths.candidate_rank
+            rows between unbounded preceding and current row
+        ) as segment_start_next_rank,
+        coalesce(
+            min(case when linked_paths.is_certain_start then linked_paths.candidate_rank end) over (
+                partition by linked_paths.account_id
+                order by linked_paths.candidate_rank
+                rows between 1 following and unbounded following
+            ),
+            max(linked_paths.candidate_rank) over (
+                partition by linked_paths.account_id
+            ) + 1
+        ) as next_segment_rank
+    from linked_paths
 
 ),
 
@@ -291,13 +263,13 @@ chain_roles as (
         candidate_rank,
         segment_start_rank,
         case
-            when next_candidate_rank <= segment_end_rank then next_candidate_rank
+            when next_candidate_rank < next_segment_rank then next_candidate_rank
         end as jump_rank,
         candidate_rank as first_reaching_rank
     from segments
-    where segment_last_started_at > segment_start_ended_at
-        and segment_end_rank - segment_start_rank
-            {{ '<' if tier == 'short' else '>=' }} {{ 2 ** short_levels }}
+    where segment_start_next_rank < next_segment_rank
+        and next_segment_rank - segment_start_rank
+            {{ '<=' if tier == 'short' else '>' }} {{ 2 ** short_levels }}
 
 ),
 {% for level in range(1, levels + 1) %}
@@ -387,11 +359,8 @@ attempts as (
     left join chained_starts
         on chained_starts.account_id = segments.account_id
         and chained_starts.candidate_rank = segments.candidate_rank
-    where chained_starts.candidate_rank is not null
-        or (
-            segments.candidate_rank = segments.segment_start_rank
-            and segments.segment_last_started_at <= segments.segment_start_ended_at
-        )
+    where segments.is_certain_start
+        or chained_starts.candidate_rank is not null
 
 ),
 
