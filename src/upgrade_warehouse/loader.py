@@ -143,15 +143,16 @@ def _first_line(exc: BaseException) -> str:
 def _present(raw: str) -> str:
     """A value is present when its text, trimmed, is not empty (the contract's CSV rule).
 
-    The same as ``nullif(trim(raw), '') is not null``, cheaper to evaluate."""
-    return f"({raw} is not null and trim({raw}) <> '')"
+    The same as ``nullif(trim(raw), '') is not null`` (text that is not empty once its
+    leading spaces are gone has a character trim keeps), at a fraction of the cost."""
+    return f"({raw} is not null and ltrim({raw}) <> '')"
 
 
 def parsed_expr(column: Column, raw: str) -> str:
     """SQL that parses the raw text ``raw`` of a column into its type, null when unparseable."""
     t = f"nullif(trim({raw}), '')"
     if column.type == STR:
-        return f"case when {t} is not null then {raw} end"
+        return f"case when ltrim({raw}) <> '' then {raw} end"  # = nullif(trim(raw), '') is not null
     if column.type == INT:
         return f"case when regexp_full_match({t}, '[+-]?[0-9]+') then try_cast({t} as bigint) end"
     if column.type == TS:
