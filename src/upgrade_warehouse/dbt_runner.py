@@ -36,6 +36,7 @@ import pickle
 import platform
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,9 @@ class DbtRun:
 
     nodes: list[tuple[str, str, float]] = field(default_factory=list)  # (id, status, s)
     cache_hit: bool = False
+    # Seconds spent: importing dbt, reading or making the parse, until the first node
+    # finished, and in dbt's build command in all.
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def cache_dir() -> Path:
@@ -162,8 +166,11 @@ def run_dbt_build(
     them in development and CI): ``make test`` runs them (tests/test_dbt_unit_tests.py).
     ``env``: environment variables the profile reads (the DuckDB memory limit).
     """
+    started = time.monotonic()
     from dbt.cli.main import dbtRunner
 
+    run = DbtRun()
+    run.seconds["import"] = time.monotonic() - started
     # dbt connects by the file's name from its folder, so the profile's values are the
     # same for every build (dbt keys its own parse state on them).
     profile_env = {"UPGRADE_WAREHOUSE_DB": db_path.name, **(env or {})}
@@ -178,7 +185,6 @@ def run_dbt_build(
     full_key, partial_key = cache_keys(project, dbt_vars, profile_env)
     manifest_file = cache_dir() / "dbt" / f"manifest-{full_key}.pickle"
     partial_file = cache_dir() / "dbt" / f"partial_parse-{partial_key}.msgpack"
-    run = DbtRun()
     state = {"total": 0, "done": 0}
 
     def callback(event) -> None:
@@ -187,6 +193,7 @@ def run_dbt_build(
             state["total"] = max(state["total"], int(event.data.total))
         elif name in NODE_RESULT_EVENTS:
             state["done"] += 1
+            run.seconds.setdefault("first_node", time.monotonic() - started)
             on_node(state["done"], state["total"], event.data.node_info.node_name)
 
     with tempfile.TemporaryDirectory(prefix="uw-dbt-") as tmp, contextlib.chdir(db_path.parent):
@@ -214,6 +221,7 @@ def run_dbt_build(
             if manifest is None:
                 manifest = _parse(dbtRunner, common, target, partial_file)
                 _write_atomically(_dump_manifest(manifest), manifest_file)
+            run.seconds["parse"] = time.monotonic() - started - run.seconds["import"]
             result = dbtRunner(manifest=manifest, callbacks=[callback]).invoke(
                 [
                     "build",
@@ -225,6 +233,7 @@ def run_dbt_build(
             )
         finally:
             _close_duckdb()
+        run.seconds["total"] = time.monotonic() - started
 
     if result.result is not None and hasattr(result.result, "results"):
         for r in result.result.results:

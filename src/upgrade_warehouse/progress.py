@@ -41,6 +41,7 @@ class PhaseRecord:
     seconds: float
     amount: int
     unit: str
+    cpu_seconds: float = 0.0  # of this process (all its threads), not of its children
 
     @property
     def rate(self) -> float:
@@ -75,6 +76,7 @@ class Phase:
         self.completed = 0
         self.detail = ""
         self.start = time.monotonic()
+        self.cpu_start = time.process_time()
         self._last_line = self.start
         self._task = None
         if owner._bar is not None:
@@ -118,7 +120,8 @@ class Phase:
     def finish(self, summary: str = "") -> PhaseRecord:
         seconds = time.monotonic() - self.start
         amount = self.completed if self.total is None else max(self.completed, self.total)
-        record = PhaseRecord(self.name, seconds, amount, self.unit)
+        record = PhaseRecord(self.name, seconds, amount, self.unit,
+                             time.process_time() - self.cpu_start)
         self.owner.phases.append(record)
         if self._task is not None:
             self.owner._bar.update(self._task, completed=amount, detail=summary or "done")

@@ -324,37 +324,58 @@ def _describe(result) -> str:
     return "; ".join(parts)
 
 
-def run_gate(db_path: Path, now: datetime | None = None, docs: bool = True) -> GateResult:
-    """Validate the warehouse at ``db_path`` against the committed suites."""
-    import great_expectations as gx
+class Gate:
+    """The committed suites, ready to validate: an in-memory GX context with one pandas
+    asset, suite and validation definition per suite, and a Data Docs site in a temporary
+    folder. Building it costs about a second; the build's worker does it while dbt runs,
+    so that only the validation and the docs are left once the warehouse is ready."""
 
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
-    suites = load_suites()
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        queries = frame_queries(con)
-        frames = {}
-        for suite in suites:
-            sql = queries[suite["name"]]
-            params = [now] if "?" in sql else []
-            frames[suite["name"]] = con.execute(sql, params).df()
+    def __init__(self) -> None:
+        import great_expectations as gx
 
-    result = GateResult()
-    tmp = Path(tempfile.mkdtemp(prefix="uw-gx-"))
-    try:
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        self.suites = load_suites()
+        self.site_root = Path(tempfile.mkdtemp(prefix="uw-gx-"))
+        self.validations = {}
         # GX prints progress bars and notices: keep the build's output clean.
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            context = gx.get_context(mode="file", project_root_dir=str(tmp))
-            context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-            source = context.data_sources.add_pandas("warehouse")
-            for suite_json in suites:
+            self.context = gx.get_context(mode="ephemeral")
+            self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+            self.context.update_data_docs_site(
+                site_name="local_site",
+                site_config={
+                    "class_name": "SiteBuilder",
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(self.site_root / "site"),
+                    },
+                },
+            )
+            source = self.context.data_sources.add_pandas("warehouse")
+            for suite_json in self.suites:
                 name = suite_json["name"]
                 asset = source.add_dataframe_asset(name=name)
                 batch_definition = asset.add_batch_definition_whole_dataframe(name)
-                suite = context.suites.add(gx.ExpectationSuite(**suite_json))
-                validation = context.validation_definitions.add(
+                suite = self.context.suites.add(gx.ExpectationSuite(**suite_json))
+                self.validations[name] = self.context.validation_definitions.add(
                     gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
                 )
+
+    def run(self, db_path: Path, now: datetime | None = None, docs: bool = True) -> GateResult:
+        """Validate the warehouse at ``db_path``; with ``docs``, render Data Docs."""
+        now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            queries = frame_queries(con)
+            frames = {}
+            for suite in self.suites:
+                sql = queries[suite["name"]]
+                params = [now] if "?" in sql else []
+                frames[suite["name"]] = con.execute(sql, params).df()
+
+        result = GateResult()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            for name, validation in self.validations.items():
                 run = validation.run(batch_parameters={"dataframe": frames[name]})
                 for r in run.results:
                     cfg = r.expectation_config
@@ -371,15 +392,21 @@ def run_gate(db_path: Path, now: datetime | None = None, docs: bool = True) -> G
                         details=_describe(r),
                     ))
             if docs:
-                context.build_data_docs()
-        site = tmp / "gx" / "uncommitted" / "data_docs" / "local_site"
+                self.context.build_data_docs()
+        site = self.site_root / "site"
         if docs and (site / "index.html").is_file():
-            out = Path(tempfile.mkdtemp(prefix="uw-docs-"))
-            shutil.copytree(site, out / "site")
-            result.docs_dir = out / "site"
+            result.docs_dir = site
+        return result
+
+
+def run_gate(db_path: Path, now: datetime | None = None, docs: bool = True) -> GateResult:
+    """Validate the warehouse at ``db_path`` against the committed suites."""
+    gate = Gate()
+    try:
+        return gate.run(db_path, now=now, docs=docs)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return result
+        if not docs:
+            shutil.rmtree(gate.site_root, ignore_errors=True)
 
 
 def store_results(db_path: Path, result: GateResult) -> None:
@@ -455,14 +482,18 @@ class GateWorker:
 
 
 def _worker_main(conn) -> None:
+    gate = None
     with contextlib.suppress(Exception):
-        import great_expectations  # noqa: F401  (the import is the point: do it now)
+        gate = Gate()  # imports GX and prepares the suites before the warehouse is ready
     while True:
         try:
             db_path, docs = conn.recv()
-        except (EOFError, OSError):
+        except (EOFError, OSError):  # the build is over: its Data Docs were moved away
+            if gate is not None:
+                shutil.rmtree(gate.site_root, ignore_errors=True)
             return
         try:
-            conn.send((True, run_gate(Path(db_path), docs=docs)))
+            gate = gate or Gate()
+            conn.send((True, gate.run(Path(db_path), docs=docs)))
         except Exception as exc:  # noqa: BLE001 - sent to the build, which fails with it
             conn.send((False, f"{type(exc).__name__}: {exc}"))
