@@ -336,9 +336,11 @@ def build(
 
 
 def _import_dbt() -> None:
+    import importlib
+
     with contextlib.suppress(Exception):  # the real import, later, reports any problem
-        import dbt.adapters.duckdb
-        import dbt.cli.main
+        for module in ("dbt.cli.main", "dbt.adapters.duckdb"):
+            importlib.import_module(module)
 
 
 def _write_profile(profile: dict, progress: Progress, total: float) -> None:
