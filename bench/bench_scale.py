@@ -16,6 +16,7 @@ cache, as every later build does. Results are appended to bench/results/scale.js
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 
 from _measure import build, dataset, floor, product_events, record
@@ -56,6 +57,10 @@ def main() -> None:
 
     sizes = [count(s) for s in args.events.split(",") if s.strip()]
     data_dirs = [dataset(events=n) for n in sizes]
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start "
+        "(other work on the machine slows every time below, the floor's as well)"
+    )
     print(HEADER)
     for target, data in zip(sizes, data_dirs):
         events = product_events(data)
@@ -100,6 +105,7 @@ def main() -> None:
                 "profile": warm.profile,
             },
         )
+    print(f"machine: load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":
