@@ -336,11 +336,18 @@ def build(
 
 
 def _import_dbt() -> None:
+    """Import dbt and build the JSON schemas it validates the project and the profile
+    with (cached per class; a third of a second of CPU) ahead of the dbt phase."""
     import importlib
 
     with contextlib.suppress(Exception):  # the real import, later, reports any problem
         for module in ("dbt.cli.main", "dbt.adapters.duckdb"):
             importlib.import_module(module)
+        from dbt.adapters.duckdb.credentials import DuckDBCredentials
+        from dbt.contracts.project import PackageConfig, ProfileConfig, Project, ProjectFlags
+
+        for contract in (Project, ProjectFlags, PackageConfig, ProfileConfig, DuckDBCredentials):
+            contract.json_schema()
 
 
 def _write_profile(profile: dict, progress: Progress, total: float) -> None:
