@@ -285,10 +285,11 @@ def expectations_phase(
     """The publish gate: blocking failures stop the build; results are stored in the new
     file (``quality.expectation_results``)."""
     phase = progress.phase("expectations", len(quality.load_suites()), "suites")
-    gate = worker.run_gate(building)
+    gate = worker.validate(building)  # the worker renders the Data Docs meanwhile
     phase.set(phase.total or 0)
     quality.store_results(building, gate)
     if gate.blocking_failures:
+        gate.docs_dir = worker.docs()
         docs = quality.publish_docs(gate, warehouse.parent / "data_docs_failed")
         lines = [f"- {o.suite}: {o.expectation} on {o.column} ({o.details})"
                  for o in gate.blocking_failures]
@@ -324,6 +325,7 @@ def build(
             gate = expectations_phase(new.path, warehouse, worker, progress)
             progress.update("publishing")
             new.publish()
+        gate.docs_dir = worker.docs()
         docs = quality.publish_docs(gate, warehouse.parent / "data_docs")
     finally:
         worker.close()

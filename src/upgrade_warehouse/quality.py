@@ -391,12 +391,16 @@ class Gate:
                         success=bool(r.success),
                         details=_describe(r),
                     ))
-            if docs:
-                self.context.build_data_docs()
-        site = self.site_root / "site"
-        if docs and (site / "index.html").is_file():
-            result.docs_dir = site
+        if docs:
+            result.docs_dir = self.render_docs()
         return result
+
+    def render_docs(self) -> Path | None:
+        """Data Docs of the suites and of the validations run so far."""
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            self.context.build_data_docs()
+        site = self.site_root / "site"
+        return site if (site / "index.html").is_file() else None
 
 
 def run_gate(db_path: Path, now: datetime | None = None, docs: bool = True) -> GateResult:
@@ -446,8 +450,10 @@ class GateWorker:
     """The gate in its own process, started when a build starts.
 
     Importing Great Expectations costs seconds of CPU. In a separate process that import
-    overlaps the load and dbt on another core instead of competing with dbt (which runs
-    in the build's process) for one interpreter. The process exits when the build does:
+    (and the suites' set-up) overlaps the load and dbt on another core instead of
+    competing with dbt (which runs in the build's process) for one interpreter. Once the
+    warehouse is ready it validates, sends the outcomes, and renders the Data Docs while
+    the build stores the outcomes and publishes. The process exits when the build does:
     it waits on a pipe and stops when the pipe closes (even after a SIGKILL of the build).
     """
 
@@ -460,8 +466,16 @@ class GateWorker:
         self.process.start()
         child.close()
 
-    def run_gate(self, db_path: Path, docs: bool = True) -> GateResult:
-        self._conn.send((str(db_path), docs))
+    def validate(self, db_path: Path) -> GateResult:
+        """The outcomes; the worker then renders the Data Docs (``docs``) meanwhile."""
+        self._conn.send(str(db_path))
+        return self._receive()
+
+    def docs(self) -> Path | None:
+        """The Data Docs folder of the last validation, once rendered."""
+        return self._receive()
+
+    def _receive(self):
         ok, payload = self._conn.recv()
         if not ok:
             raise RuntimeError(f"data expectations could not run: {payload}")
@@ -487,13 +501,14 @@ def _worker_main(conn) -> None:
         gate = Gate()  # imports GX and prepares the suites before the warehouse is ready
     while True:
         try:
-            db_path, docs = conn.recv()
+            db_path = conn.recv()
         except (EOFError, OSError):  # the build is over: its Data Docs were moved away
             if gate is not None:
                 shutil.rmtree(gate.site_root, ignore_errors=True)
             return
         try:
             gate = gate or Gate()
-            conn.send((True, gate.run(Path(db_path), docs=docs)))
+            conn.send((True, gate.run(Path(db_path), docs=False)))
+            conn.send((True, gate.render_docs()))
         except Exception as exc:  # noqa: BLE001 - sent to the build, which fails with it
             conn.send((False, f"{type(exc).__name__}: {exc}"))
