@@ -34,8 +34,7 @@ APP = REPO / "dashboards" / "app.py"
 def warehouse(request, tmp_path_factory):
     path = ops_warehouse(tmp_path_factory)[0]
     if selected(request.session, PUBLISH_TEST):
-        # The browser tests' server and their publishing build start now, so that these
-        # tests run while that build works (it is the slowest part of the session).
+        # The browser tests' server starts now, so that it is up when they begin.
         live_dashboard(request, tmp_path_factory)
     return path
 

@@ -5,8 +5,8 @@ Debian's headless Chromium driven by Playwright (never downloaded; a missing
 Every page renders, a filter changes a number, the simulator shows worked example 1 of
 the simulator spec, screenshots can be taken, and the server keeps serving while `build`
 publishes a new warehouse to the same path (and shows its as_of after a reload). That
-build starts as soon as the server is up (see ``dashboard_support.live_dashboard``), so
-the other tests run while it works.
+build starts when these tests begin (``dashboard_support.start_publishing``), so the
+other tests render pages while it works.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dashboard_support import (
     launch_chromium,
     live_dashboard,
     open_page,
+    start_publishing,
     wait_rendered,
 )
 from upgrade_warehouse.metrics import format_value, read_metrics
@@ -31,7 +32,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def served(request, tmp_path_factory):
-    return live_dashboard(request, tmp_path_factory)
+    live = live_dashboard(request, tmp_path_factory)
+    start_publishing(request, live)
+    return live
 
 
 @pytest.fixture(scope="module")

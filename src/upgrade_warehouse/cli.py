@@ -37,8 +37,24 @@ def _register() -> None:
     app.command("winback")(winback_command)
 
 
+def _register_build_only() -> None:
+    """Only ``build``: it needs neither the simulator's nor the generator's libraries
+    (numpy, polars, half a second to import), and every build would pay for them."""
+    from .build import build_command
+
+    app.callback()(_group)  # `build` stays a subcommand, not the app's only command
+    app.command("build")(build_command)
+
+
+def _group() -> None:
+    pass
+
+
 def main() -> None:
-    _register()
+    if sys.argv[1:2] == ["build"]:
+        _register_build_only()
+    else:
+        _register()
     try:
         app()  # standalone: click handles --help, usage errors (exit 2) and typer.Exit
     except UserError as exc:
