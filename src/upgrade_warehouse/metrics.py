@@ -41,12 +41,14 @@ __all__ = [
     "RATE_UNITS",
     "Metric",
     "format_value",
+    "number",
     "read_metrics",
     "to_csv",
 ]
 
 
-def _number(value, unit: str):
+def number(value, unit: str):
+    """A metric value as the JSON has it: int for counts, float (never NaN) otherwise."""
     if value is None:
         return None
     if unit in COUNT_UNITS:
@@ -137,7 +139,7 @@ def _segment_months(con: duckdb.DuckDBPyConnection, metrics: list[Metric],
     units = {m.metric_id: m.unit for m in metrics}
     keyed: dict[tuple, dict] = {}
     for segment, m, metric_id, key, value in breakdowns:
-        keyed.setdefault((segment, m, metric_id), {})[key] = _number(value, units[metric_id])
+        keyed.setdefault((segment, m, metric_id), {})[key] = number(value, units[metric_id])
 
     segments: dict[str | None, list[dict]] = {}
     for segment, m, *values in rows:
@@ -147,7 +149,7 @@ def _segment_months(con: duckdb.DuckDBPyConnection, metrics: list[Metric],
             if metric.keyed:
                 out[metric.metric_id] = keyed.get((segment, m, metric.metric_id))
             else:
-                out[metric.metric_id] = _number(by_id[metric.metric_id], metric.unit)
+                out[metric.metric_id] = number(by_id[metric.metric_id], metric.unit)
         segments.setdefault(segment, []).append(out)
     return segments
 
