@@ -44,7 +44,7 @@ else:
     left, right = st.columns(2)
     left.altair_chart(
         charts.stacked_bars(totals, "table_name", "rows", "reason_code", horizontal=True,
-                            height=60 + 28 * totals["table_name"].nunique(),
+                            height="fit",
                             title="Quarantined rows by table and reason"),
         width="stretch",
     )

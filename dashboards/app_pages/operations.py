@@ -134,7 +134,7 @@ with order_tab:
                 column_config={"oldest_open_days": st.column_config.NumberColumn(
                     "oldest open (days)", format="%.1f")},
             )
-            st.subheader("Open orders")
+            st.subheader(metric_label("orders_open"))
             open_ = data.open_orders(r)
             if open_.empty:
                 st.success("No open orders.")

@@ -44,7 +44,8 @@ if filters.compare:
                                      filters.min_count))
 else:
     segment = filters.segment
-    row, previous = rows.get((segment, month)), rows.get((segment, previous_month))
+    row = rows.get((segment, month))
+    previous = rows.get((segment, previous_month)) if previous_month else None
     per_row = 4
     for start in range(0, len(headline), per_row):
         cols = st.columns(per_row)

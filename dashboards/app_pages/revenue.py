@@ -33,7 +33,8 @@ right.caption(
     f"to {month_label(filters.month_to)}. {ui.segment_caption(filters)}"
 )
 segment = filters.segment
-row, previous = rows.get((segment, month)), rows.get((segment, previous_month))
+row = rows.get((segment, month))
+previous = rows.get((segment, previous_month)) if previous_month else None
 min_count = filters.min_count if filters.segmented else None
 
 

@@ -87,8 +87,12 @@ def trend(frame: pd.DataFrame, unit: str, title: str, *, target: float | None = 
 def stacked_bars(frame: pd.DataFrame, x: str, y: str, color: str, *, unit: str = "count",
                  title: str = "", x_title: str | None = None, y_title: str | None = None,
                  sort: list | None = None, horizontal: bool = False,
-                 height: int = 260, colors: dict[str, str] | None = None) -> alt.Chart:
-    """Bars of ``y`` by ``x`` stacked by ``color`` (``month`` columns are YYYY-MM text)."""
+                 height: int | str = 260, colors: dict[str, str] | None = None
+                 ) -> alt.Chart:
+    """Bars of ``y`` by ``x`` stacked by ``color`` (``month`` columns are YYYY-MM text).
+    ``height="fit"``: as tall as the categories of horizontal bars need."""
+    if height == "fit":
+        height = 60 + 28 * frame[x].nunique()
     if x == "month":
         frame = _months(frame)
         x_enc = alt.X("yearmonth(month):T", title=x_title, axis=alt.Axis(format="%b %y"))

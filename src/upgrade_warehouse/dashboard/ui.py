@@ -292,7 +292,8 @@ def filter_bar(r: data.Ref, key: str, *, trend: bool = False, multi: bool = Fals
     def label(s: Segment) -> str:
         if s.dimension == "all":
             return s.label
-        return f"{s.label} ({counts.get(s.value, 0):,} accounts)"
+        n = counts.get(s.value, 0)
+        return f"{s.label} ({n:,} account{'' if n == 1 else 's'})"
 
     compare = False
     if dimension == "all":
