@@ -35,11 +35,41 @@ RAW = re.compile(r"\braw\.[a-z_]+", re.IGNORECASE)
 
 # Calls that aggregate or compute a statistic: what a page must leave to dbt.
 ARITHMETIC_CALLS = {
-    "mean", "median", "quantile", "percentile", "sum", "cumsum", "cumprod", "prod",
-    "std", "var", "sem", "mode", "groupby", "agg", "aggregate", "pivot_table",
-    "crosstab", "value_counts", "describe", "div", "truediv", "floordiv", "rdiv",
-    "pct_change", "rolling", "expanding", "resample", "transform", "nunique", "count",
-    "fmean", "average", "nanmean", "nanquantile", "nanpercentile",
+    "mean",
+    "median",
+    "quantile",
+    "percentile",
+    "sum",
+    "cumsum",
+    "cumprod",
+    "prod",
+    "std",
+    "var",
+    "sem",
+    "mode",
+    "groupby",
+    "agg",
+    "aggregate",
+    "pivot_table",
+    "crosstab",
+    "value_counts",
+    "describe",
+    "div",
+    "truediv",
+    "floordiv",
+    "rdiv",
+    "pct_change",
+    "rolling",
+    "expanding",
+    "resample",
+    "transform",
+    "nunique",
+    "count",
+    "fmean",
+    "average",
+    "nanmean",
+    "nanquantile",
+    "nanpercentile",
 }
 ARITHMETIC_MODULES = {"statistics", "numpy", "scipy"}
 
@@ -51,8 +81,9 @@ def arithmetic(source: str) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div | ast.FloorDiv | ast.Mod):
-            if not (isinstance(node.right, ast.Constant)
-                    and isinstance(node.right.value, int | float)):
+            if not (
+                isinstance(node.right, ast.Constant) and isinstance(node.right.value, int | float)
+            ):
                 found.append(f"line {node.lineno}: division {ast.unparse(node)}")
         elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Div | ast.FloorDiv):
             found.append(f"line {node.lineno}: division {ast.unparse(node)}")
@@ -63,8 +94,11 @@ def arithmetic(source: str) -> list[str]:
             if node.func.id in {"sum", "statistics"}:
                 found.append(f"line {node.lineno}: {node.func.id}()")
         elif isinstance(node, ast.Import | ast.ImportFrom):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+            )
             for name in names:
                 if name.split(".")[0] in ARITHMETIC_MODULES:
                     found.append(f"line {node.lineno}: import {name}")
@@ -93,7 +127,8 @@ def test_the_checks_catch_what_they_are_for():
 def test_pages_compute_no_metric(path):
     assert not arithmetic(path.read_text()), (
         f"{path.name} computes numbers from data; rates, shares, percentiles and totals "
-        "come from the marts (dbt): " + "; ".join(arithmetic(path.read_text())))
+        "come from the marts (dbt): " + "; ".join(arithmetic(path.read_text()))
+    )
 
 
 def test_nothing_under_dashboards_holds_sql_or_names_a_raw_relation():

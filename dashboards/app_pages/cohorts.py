@@ -33,10 +33,14 @@ breakdowns = sorted((d for d in available if d != "all"),
 frames = {d: data.cohorts(r, d) for d in available}
 
 
+NONE = "(none)"  # the cohort tables' name for accounts without a value
+
+
 def values_of(dimension: str) -> list[tuple[str, int]]:
-    """Each value of a breakdown with its activated accounts (all cohorts)."""
+    """Each value of a breakdown with its activated accounts (all cohorts), (none) last."""
     totals = frames[dimension][frames[dimension]["month"].isna()]
-    return list(zip(totals["dimension_value"], totals["activated_accounts"]))
+    pairs = list(zip(totals["dimension_value"], totals["activated_accounts"]))
+    return sorted(pairs, key=lambda pair: (pair[0] == NONE, pair[0]))
 
 
 filters = ui.filter_bar(r, "cohorts", trend=True, multi=True, dimensions=breakdowns,
@@ -84,7 +88,7 @@ elif by_month.empty:
 else:
     st.altair_chart(
         charts.heatmap(by_month, x="month", y="dimension_value", value=RATE,
-                       shown="enough",
+                       shown="enough", note="", y_sort=picked,
                        title=f"{meta['label']} by {name.lower()}"),
         width="stretch",
     )

@@ -50,10 +50,11 @@ else:
     for start in range(0, len(headline), per_row):
         cols = st.columns(per_row)
         for col, metric_id in zip(cols, headline[start:start + per_row]):
-            history = [rows[(segment, m)].get(metric_id) for m in all_months[: index + 1]
-                       if (segment, m) in rows][-12:]
+            min_count = filters.min_count if filters.segmented else None
+            history = ui.history(rows, segment, all_months[: index + 1][-12:], metric_id,
+                                 catalog.get(metric_id, {"unit": ""}), min_count)
             ui.kpi(col, r, cfg, metric_id, row, previous, history=history,
-                   min_count=filters.min_count if filters.segmented else None)
+                   min_count=min_count)
 
 st.subheader("Trends")
 st.caption(f"{month_label(filters.month_from)} to {month_label(filters.month_to)}.")

@@ -174,7 +174,7 @@ def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
 
 def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, title: str = "",
             unit: str = "rate", height: int | None = None, shown: str | None = None,
-            note: str = "too few") -> alt.Chart:
+            note: str = "too few", y_sort: list | None = None) -> alt.Chart:
     """A colored grid with the formatted value in each cell (``month`` x is YYYY-MM).
 
     ``shown``: a boolean column; cells where it is false are grey and say ``note``
@@ -187,7 +187,7 @@ def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, title: str = "",
     frame["_note"] = note
     base = alt.Chart(frame).encode(
         x=alt.X(f"{x}:O", title=None, axis=alt.Axis(labelAngle=-45)),
-        y=alt.Y(f"{y}:N", title=None, axis=alt.Axis(labelLimit=220)),
+        y=alt.Y(f"{y}:N", title=None, sort=y_sort, axis=alt.Axis(labelLimit=220)),
     )
     tooltip = [x, y, alt.Tooltip(f"{value}:Q", format=tooltip_format(unit)),
                *[c for c in frame.columns if c not in (x, y, value, shown, "_note")]]
@@ -203,9 +203,11 @@ def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, title: str = "",
         text=alt.Text(f"{value}:Q", format=".0%" if unit == "rate" else ",d"),
         color=alt.condition(f"datum.{value} > 0.5", alt.value("white"), alt.value("black")),
     ).transform_filter(f"datum.{shown}")
-    grey_text = base.mark_text(fontSize=10, color="#757575").encode(
-        text=alt.Text("_note:N")).transform_filter(f"!datum.{shown}")
-    return (cells + grey + text + grey_text).properties(
+    layers = [cells, grey, text]
+    if note:
+        layers.append(base.mark_text(fontSize=10, color="#757575").encode(
+            text=alt.Text("_note:N")).transform_filter(f"!datum.{shown}"))
+    return alt.layer(*layers).properties(
         title=title, height=height or 110 + 28 * rows)
 
 

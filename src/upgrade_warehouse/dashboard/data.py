@@ -192,12 +192,6 @@ def metrics(ref: Ref) -> dict:
 
 
 @_cache
-def metrics_by(ref: Ref, dimension: str) -> dict:
-    """The ``metrics --by DIMENSION --format json`` object (the very same function)."""
-    return read_metrics(Path(ref.path), by=dimension)
-
-
-@_cache
 def metric_catalog(ref: Ref) -> pd.DataFrame:
     """metric_id, section, unit, direction, grain, label, definition, in catalog order."""
     with warehouse.connect(ref.path) as con:

@@ -22,8 +22,9 @@ def enough(denominator: int | None, min_count: int) -> bool:
     return denominator is not None and denominator >= max(1, min_count)
 
 
-def wilson_interval(rate: float | None, n: int | None, z: float = Z_95
-                    ) -> tuple[float, float] | None:
+def wilson_interval(
+    rate: float | None, n: int | None, z: float = Z_95
+) -> tuple[float, float] | None:
     """The Wilson score interval of a proportion ``rate`` observed over ``n`` cases
     (None without cases)."""
     if rate is None or not n:
@@ -50,8 +51,14 @@ class RateComparison:
     beyond_noise: bool | None  # None when the difference is None
 
 
-def compare_rates(a: float | None, a_n: int | None, b: float | None, b_n: int | None,
-                  min_count: int, z: float = Z_95) -> RateComparison:
+def compare_rates(
+    a: float | None,
+    a_n: int | None,
+    b: float | None,
+    b_n: int | None,
+    min_count: int,
+    z: float = Z_95,
+) -> RateComparison:
     a_interval, b_interval = wilson_interval(a, a_n, z), wilson_interval(b, b_n, z)
     too_few = not (enough(a_n, min_count) and enough(b_n, min_count))
     if too_few or a is None or b is None:

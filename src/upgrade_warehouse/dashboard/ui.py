@@ -181,7 +181,8 @@ def kpi(container, r: data.Ref, cfg: DashboardConfig, metric_id: str, row: dict 
     if target is not None:
         met = None if too_few else target.met(value)
         status = {True: ":green[:material/check_circle: on target]",
-                  False: ":red[:material/error: off target]", None: "no value"}[met]
+                  False: ":red[:material/error: off target]",
+                  None: stats.TOO_FEW if too_few else "no value"}[met]
         target_line = f"Target {format_target(target, unit, cur)}: {status}"
         if target.note:
             help_text += f". Target: {md_escape(target.note)}"
@@ -222,6 +223,7 @@ def metrics_csv(r: data.Ref, month: str | None) -> str:
 
 # ------------------------------------------------------------------------- filter bar
 
+ACCOUNTS_HELP = "In brackets: the number of accounts. (none) = accounts without a value."
 DIMENSION_LABELS = {"all": "All accounts", "feature_use": "Feature use before activation"}
 
 
@@ -278,7 +280,7 @@ def filter_bar(r: data.Ref, key: str, *, trend: bool = False, multi: bool = Fals
     dimension_key = dimension_key or f"{key}_dim"
     _forget_invalid(dimension_key, dims)
     dimension = bar.segmented_control(
-        "Segment by", dims, key=dimension_key, format_func=dimension_label,
+        "Segment by", dims, key=dimension_key, format_func=dimension_label, required=True,
         default=default_dimension if default_dimension in dims else "all",
     ) or "all"
     cols = bar.columns([4.5, 2, 3], vertical_alignment="bottom")
@@ -292,8 +294,7 @@ def filter_bar(r: data.Ref, key: str, *, trend: bool = False, multi: bool = Fals
     def label(s: Segment) -> str:
         if s.dimension == "all":
             return s.label
-        n = counts.get(s.value, 0)
-        return f"{s.label} ({n:,} account{'' if n == 1 else 's'})"
+        return f"{s.label} ({counts.get(s.value, 0):,})"
 
     compare = False
     if dimension == "all":
@@ -313,20 +314,22 @@ def filter_bar(r: data.Ref, key: str, *, trend: bool = False, multi: bool = Fals
             options = [*values, ALL]
             a_col, b_col = cols[0].columns(2)
             _forget_invalid(f"{key}_a", options)
-            a = a_col.selectbox("Segment A", options, key=f"{key}_a", format_func=label)
+            a = a_col.selectbox("Segment A", options, key=f"{key}_a", format_func=label,
+                                help=ACCOUNTS_HELP)
             rest = [o for o in options if o != a]
             _forget_invalid(f"{key}_b", rest)
-            b = b_col.selectbox("Segment B", rest, key=f"{key}_b", format_func=label)
+            b = b_col.selectbox("Segment B", rest, key=f"{key}_b", format_func=label,
+                                help=ACCOUNTS_HELP)
             segments = (a, b)
         elif multi:
             _forget_invalid_multi(f"{key}_values", values)
             segments = tuple(cols[0].multiselect(
                 "Segments", values, default=values, key=f"{key}_values", format_func=label,
-                placeholder="Pick one or more values"))
+                placeholder="Pick one or more values", help=ACCOUNTS_HELP))
         else:
             _forget_invalid(f"{key}_value", values)
             segments = (cols[0].selectbox("Segment", values, key=f"{key}_value",
-                                          format_func=label),)
+                                          format_func=label, help=ACCOUNTS_HELP),)
     month_from = month_to = None
     if trend:
         all_months = months(r)
@@ -376,6 +379,21 @@ def segment_caption(filters: Filters) -> str:
 def period_rows(r: data.Ref, segments: tuple[Segment, ...]) -> dict[tuple, dict]:
     """(segment, month or None for all months) -> that row of the segmented mart."""
     return {(row["segment"], row["month"]): row for row in data.segment_metrics(r, segments)}
+
+
+def history(rows: dict[tuple, dict], segment: Segment, months: list[str], metric_id: str,
+            meta: dict, min_count: int | None) -> list:
+    """The metric of ``segment`` in ``months`` (a KPI's sparkline); rates of too few
+    cases (with ``min_count``) are gaps."""
+    values = []
+    for month in months:
+        row = rows.get((segment, month))
+        value = metric_value(row, metric_id)
+        if min_count is not None and metric_text(value, meta, "", cases(row, metric_id),
+                                                 min_count) == stats.TOO_FEW:
+            value = None
+        values.append(value)
+    return values
 
 
 def trend_frame(rows: dict[tuple, dict], segments: tuple[Segment, ...], metric_id: str,
