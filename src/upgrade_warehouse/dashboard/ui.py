@@ -297,6 +297,8 @@ def filter_bar(r: data.Ref, key: str, *, trend: bool = False, multi: bool = Fals
         return f"{s.label} ({counts.get(s.value, 0):,})"
 
     compare = False
+    if dimension != "all" and not values:  # no account has this attribute at all
+        dimension = "all"
     if dimension == "all":
         cols[0].selectbox("Segment", [ALL], key=f"{key}_all", format_func=label,
                           disabled=True, help="Pick a dimension to segment by first.")
