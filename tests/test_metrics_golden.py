@@ -502,9 +502,12 @@ def test_rates_are_not_averages_of_segment_rates(by_persona, metrics_json):
     assert shares == [1.0, 0.5, 1.0]
     assert feb["self_serve_share"] == pytest.approx(0.75)
     assert sum(shares) / 3 == pytest.approx(2.5 / 3)
-    # February payments, March activation cohorts of a single account each: the rate of
-    # all accounts is its own population's, never a mean of the segments'.
-    assert segment_month(by_persona, "marketer", "2026-03")["post_activation_self_serve_rate"] is None
+    # February activation cohort: F6 and F1 (founders, 1 of 2 converted), F5 (no persona,
+    # converted): 2 / 3 for all accounts, while the mean of the segment rates is 0.75.
+    rates = [segment_month(by_persona, s, "2026-02")["post_activation_self_serve_rate"]
+             for s in ("founder", None)]
+    assert rates == [0.5, 1.0]
+    assert month(metrics_json, "2026-02")["post_activation_self_serve_rate"] == pytest.approx(2 / 3)
 
 
 def test_by_with_month_csv_table_and_bad_dimension(golden, by_persona):
