@@ -429,7 +429,6 @@ def sync_by_target(ref: Ref, month: str | None) -> pd.DataFrame:
                sync_failure_rate__numerator as first_attempt_failed,
                sync_unresolved_rate__numerator as unresolved,
                sync_dead_letters as dead_letters,
-               sync_manual_override_rate__numerator as manual_overrides,
                sync_failure_rate, sync_unresolved_rate, sync_manual_override_rate,
                time_to_sync_seconds_p50
         from marts.fct_sync_by_target
@@ -620,8 +619,8 @@ def load_report(ref: Ref) -> pd.DataFrame:
     return _df(
         ref,
         """
-        select table_name, is_loaded as loaded, source_file, rows_read, rows_accepted,
-               rows_quarantined, accepted_share, replace(load_status, '_', ' ') as status
+        select table_name, is_loaded as loaded, replace(load_status, '_', ' ') as status,
+               source_file, rows_read, rows_accepted, rows_quarantined, accepted_share
         from marts.fct_load_report
         """,
     )
