@@ -300,10 +300,8 @@ def filter_bar(r: data.Ref, key: str, *, trend: bool = False, multi: bool = Fals
     if dimension != "all" and not values:  # no account has this attribute at all
         dimension = "all"
     if dimension == "all":
-        cols[0].selectbox("Segment", [ALL], key=f"{key}_all", format_func=label,
-                          disabled=True, help="Pick a dimension to segment by first.")
-        cols[1].toggle("Compare", key=f"{key}_compare_off", disabled=True,
-                       help="Pick a dimension to segment by first.")
+        cols[0].caption("Every account. Pick an attribute above to see one segment, or "
+                        "two side by side (compare).")
         segments: tuple[Segment, ...] = (ALL,)
     else:
         compare = cols[1].toggle(
