@@ -291,11 +291,13 @@ def test_funnel_compare_mode_shows_both_segments(every_rate_served, page):
     main = page.locator("[data-testid='stMain']")
     expect(main.get_by_role("heading", name="founder (A) vs (none) (B)")).to_be_visible()
     table = page.locator("[data-testid='stDataFrame']").first
-    cells = [c.inner_text() for c in table.locator("[role='gridcell']").all()]
-    rows = {cells[i]: cells[i + 1:i + 5] for i in range(0, len(cells), 5)}
     a, b = segments["founder"]["2026-03"], segments[None]["2026-03"]
-    assert rows["Attempts started"][:2] == [str(a["attempts_started"]),
-                                            str(b["attempts_started"])]
+    grid = table.locator("[role='gridcell']")
+    expect(grid.nth(0)).to_have_text("Attempts started")  # the grid redraws after the
+    expect(grid.nth(1)).to_have_text(str(a["attempts_started"]))  # heading: wait for it
+    expect(grid.nth(2)).to_have_text(str(b["attempts_started"]))
+    cells = [c.inner_text() for c in grid.all()]
+    rows = {cells[i]: cells[i + 1:i + 5] for i in range(0, len(cells), 5)}
     conversion = rows["Upgrade conversion rate"]
     assert conversion[0].startswith(format_value(a["upgrade_conversion_rate"], "rate", ""))
     assert conversion[1].startswith(format_value(b["upgrade_conversion_rate"], "rate", ""))
