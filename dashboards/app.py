@@ -4,13 +4,18 @@ Pages are files in ``app_pages/`` wired with ``st.navigation``; all data access 
 through ``upgrade_warehouse.dashboard.data`` (short-lived read-only connections,
 parameterized queries, cached per published warehouse version). The warehouse path
 comes from ``$UPGRADE_WAREHOUSE_DASHBOARD_WAREHOUSE`` (set by the ``dashboard`` command).
+
+With a login configured (``dashboard --host``, docs/deploy.md), ``login.gate()`` runs
+before anything reads the warehouse and only the pages of the viewer's groups are
+registered with ``st.navigation``: another page cannot be opened by URL either. The
+first page is the default (served at ``/``); the login config names pages by url_path.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from upgrade_warehouse.dashboard import data, ui
+from upgrade_warehouse.dashboard import data, login, ui
 from upgrade_warehouse.dashboard.fmt import format_ts, md_escape
 
 st.set_page_config(
@@ -22,7 +27,7 @@ st.set_page_config(
 PAGES = {
     "Leadership": [
         st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:",
-                url_path="overview", default=True),
+                url_path="overview"),
     ],
     "Review": [
         st.Page("app_pages/monthly_review.py", title="Monthly review",
@@ -39,6 +44,8 @@ PAGES = {
                 url_path="operations"),
         st.Page("app_pages/upsell.py", title="Upsell plays", icon=":material/campaign:",
                 url_path="upsell"),
+        st.Page("app_pages/winback.py", title="Win-back", icon=":material/person_search:",
+                url_path="winback"),
     ],
     "Tools": [
         st.Page("app_pages/simulator.py", title="Simulator", icon=":material/calculate:",
@@ -48,7 +55,8 @@ PAGES = {
     ],
 }
 
-page = st.navigation(PAGES)
+viewer = login.gate(PAGES)  # None without a login; stops on the login / "not allowed" page
+page = st.navigation(login.visible(PAGES, viewer))
 
 ref = ui.ref()
 info = data.build_info(ref)
@@ -63,5 +71,6 @@ with st.sidebar:
                  help="Clear the cached query results and read the warehouse again."):
         st.cache_data.clear()
         st.rerun()
+    login.account(viewer)
 
 page.run()

@@ -14,6 +14,7 @@ Run as a script to save the README screenshots from any warehouse:
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import re
 import shutil
@@ -46,6 +47,7 @@ PAGES = {
     "revenue": "Revenue and attribution",
     "operations": "Operations",
     "upsell": "Upsell plays",
+    "winback": "Win-back",
     "simulator": "Simulator",
     "data-quality": "Data quality",
 }
@@ -57,6 +59,7 @@ PAGE_FILES = {
     "Revenue and attribution": "app_pages/revenue.py",
     "Operations": "app_pages/operations.py",
     "Upsell plays": "app_pages/upsell.py",
+    "Win-back": "app_pages/winback.py",
     "Simulator": "app_pages/simulator.py",
     "Data quality": "app_pages/data_quality.py",
 }
@@ -89,29 +92,63 @@ def unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text or "")
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
-class DashboardServer:
-    """``upgrade-warehouse dashboard`` in the background, as a user starts it."""
+def non_loopback_address() -> str:
+    """An IPv4 address of this machine that is not loopback (the one the default route
+    leaves from, e.g. eth0's), or ``0.0.0.0`` (every interface) when there is none."""
+    for probe in ("192.0.2.1", "10.255.255.255", "198.51.100.1"):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            try:
+                sock.connect((probe, 9))  # UDP: no packet is sent
+                address = sock.getsockname()[0]
+            except OSError:
+                continue
+        if not ipaddress.ip_address(address).is_loopback and address != "0.0.0.0":
+            with socket.socket() as check, contextlib.suppress(OSError):
+                check.bind((address, 0))
+                return address
+    return "0.0.0.0"
 
-    def __init__(self, warehouse: Path, log: Path):
+
+def dashboard_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a test server: no warehouse or login setting from the caller's
+    environment, and an empty config directory (not ~/.config/upgrade-warehouse)."""
+    env = {k: v for k, v in os.environ.items()
+           if k != WAREHOUSE_ENV and not k.startswith(("UPGRADE_WAREHOUSE_OIDC_",
+                                                       "UPGRADE_WAREHOUSE_ALLOWED_",
+                                                       "UPGRADE_WAREHOUSE_AUTH_"))}
+    env["XDG_CONFIG_HOME"] = str(home / "no-config")
+    return {**env, **extra}
+
+
+class DashboardServer:
+    """``upgrade-warehouse dashboard`` in the background, as a user starts it (on
+    127.0.0.1 by default; ``host`` and ``args`` for the login tests)."""
+
+    def __init__(self, warehouse: Path, log: Path, host: str = "127.0.0.1",
+                 args: tuple[str, ...] = ()):
         self.warehouse = warehouse
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.host = host
+        self.port = free_port(host)
+        local = "127.0.0.1" if host == "0.0.0.0" else host
+        self.url = f"http://{local}:{self.port}"
         self.log_path = log
+        self.args = args
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> DashboardServer:
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self._log = log
         self.proc = subprocess.Popen(
-            [CLI, "dashboard", "--warehouse", str(self.warehouse), "--port", str(self.port)],
+            [CLI, "dashboard", "--warehouse", str(self.warehouse), "--port", str(self.port),
+             "--host", self.host, *self.args],
             stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
-            env={k: v for k, v in os.environ.items() if k != WAREHOUSE_ENV},
+            env=dashboard_env(self.log_path.parent),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -106,6 +106,25 @@ def test_every_page_renders(served, page, tmp_path):
             assert shot.stat().st_size > 20_000
 
 
+def test_winback_lists_the_accounts_and_explains_one(served, page):
+    """The fixture warehouse lists F4 and F6 (tests/test_winback.py derives it); the page
+    shows both, the detail of the top one and the CSV download."""
+    from playwright.sync_api import expect
+
+    open_page(page, served.url, "winback")
+    assert_no_exception(page)
+    main = page.locator("[data-testid='stMain']")
+    expect(metric_value(page, "Accounts listed")).to_have_text("2")
+    grid = main.locator("[data-testid='stDataFrame']").first
+    expect(grid).to_be_visible()
+    # equal probabilities (no model on so little history): account id order, F4 first
+    expect(main).to_contain_text("F4 ·")
+    expect(main).to_contain_text("the top account; select a row to see another")
+    expect(main.get_by_role("button", name=re.compile("Download these accounts"))
+           ).to_be_visible()
+    expect(main).to_contain_text("How good is the model")
+
+
 def test_simulator_shows_worked_example_1(served, page):
     from playwright.sync_api import expect
 

@@ -25,11 +25,14 @@ DASHBOARDS = REPO / "dashboards"
 PAGES = sorted((DASHBOARDS / "app_pages").glob("*.py"))
 PACKAGE = REPO / "src" / "upgrade_warehouse" / "dashboard"
 
+SCHEMAS = r"(marts|raw|staging|intermediate|reference|quality|main|information_schema)"
 SQL = re.compile(
-    r"\b(select|insert|update|delete|create|drop|alter|attach|copy|pragma)\b\s.*?"
-    r"\b(from|into|table|set|schema|database|as)\b"
-    r"|\bduckdb\b|\.execute\(|\.sql\(|\bread_(csv|parquet|json)\b",
-    re.IGNORECASE | re.DOTALL,
+    rf"\b(from|join)\s+{SCHEMAS}\.\w+"  # a relation of the warehouse
+    r"|\bselect\b[\s\S]{0,400}?\bfrom\s+\w+"  # select ... from x
+    r"|\binsert\s+into\b|\bdelete\s+from\b|\bupdate\s+\w+(\.\w+)?\s+set\b"
+    r"|\b(create|drop|alter)\s+(or\s+replace\s+)?(table|view|schema|database)\b"
+    r"|\battach\s+'|\bduckdb\b|\.execute\(|\.sql\(|\bread_(csv|parquet|json)\b",
+    re.IGNORECASE,
 )
 RAW = re.compile(r"\braw\.[a-z_]+", re.IGNORECASE)
 
@@ -120,7 +123,11 @@ def test_the_checks_catch_what_they_are_for():
     assert SQL.search('data = con.execute("select * from marts.x")')
     assert SQL.search("q = 'SELECT count(*) FROM raw.quarantine'")
     assert RAW.search("source='raw.plans'")
+    assert SQL.search("select a, b\n  from marts.fct_monthly_metrics")
     assert not SQL.search('st.multiselect("Reasons", options)')
+    assert not SQL.search(
+        "Pick the accounts to select a row to read them in full, as the table shows"
+    )
 
 
 @pytest.mark.parametrize("path", PAGES, ids=[p.name for p in PAGES])
@@ -198,3 +205,24 @@ def test_compare_rates():
     assert compare_rates(None, 0, 0.5, 100, min_count=30).difference is None
     assert enough(30, 30) and not enough(29, 30) and not enough(None, 30)
     assert TOO_FEW == "too few"
+
+
+def test_winback_summaries_live_in_the_data_layer():
+    import pandas as pd
+
+    from upgrade_warehouse.dashboard.data import winback_expected_upgrades, winback_plays
+
+    scores = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c"],
+            "probability": [0.5, 0.25, 0.875],
+            "play_trigger": ["t", "t", "u"],
+            "play_owner": ["o", "o", "o"],
+            "play_channel": ["c", "c", "c"],
+        }
+    )
+    assert winback_expected_upgrades(scores) == 1.625
+    assert winback_expected_upgrades(scores.iloc[0:0]) is None
+    plays = winback_plays(scores).to_dict("records")
+    assert plays[0]["trigger"] == "u" and plays[0]["expected upgrades"] == 0.875
+    assert plays[1]["accounts"] == 2 and plays[1]["mean probability"] == 0.375

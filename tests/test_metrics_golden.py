@@ -150,11 +150,12 @@ def test_march_revenue_and_latency(metrics_json):
     assert mar["mrr_new"] == pytest.approx(40.0)
     assert mar["mrr_expansion"] == pytest.approx(60.0)
     assert mar["net_new_mrr"] == pytest.approx(100.0)
-    # Latencies: f1c 10:30:00 - 10:29:30 (latest succeeded; the failed p1 does not count) = 30,
-    # c12 2, f5c 10:00:00 - 09:59:59 (latest of two successes) = 1. Sorted [1, 2, 30]:
-    # p50 = 2; p95 at position 0.95 * 2 = 1.9: 2 + 0.9 * (30 - 2) = 27.2.
-    assert mar["processing_latency_seconds_p50"] == pytest.approx(2.0)
-    assert mar["processing_latency_seconds_p95"] == pytest.approx(27.2)
+    # Latency covers self-serve upgrades only: f1c 10:30:00 - 10:29:30 (latest succeeded; the
+    # failed p1 does not count) = 30, f5c 10:00:00 - 09:59:59 (latest of two successes) = 1.
+    # c12 (paid by invoice 2 s earlier) is sales-assisted (a sales opportunity carries it): out.
+    # Sorted [1, 30]: p50 = 15.5; p95 at position 0.95 * 1: 1 + 0.95 * (30 - 1) = 28.55.
+    assert mar["processing_latency_seconds_p50"] == pytest.approx(15.5)
+    assert mar["processing_latency_seconds_p95"] == pytest.approx(28.55)
 
 
 # ----------------------------------------------------------------------------- funnel

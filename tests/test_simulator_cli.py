@@ -4,15 +4,17 @@ The commands are started all at once (module fixture) to keep the suite fast."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import subprocess
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
-CLI = "/work/main/.venv/bin/upgrade-warehouse"
+from conftest import CLI, FIXTURES
 
 EX1 = [
     "quote",
@@ -84,6 +86,14 @@ def runs(tmp_path_factory):
     d: Path = tmp_path_factory.mktemp("quote_cli")
     (d / "plans.csv").write_text(PLANS_CSV)
     (d / "cases.csv").write_text(CASES_CSV)
+    # A case id crafted as a spreadsheet formula, and one that is a plain negative number.
+    (d / "formula_cases.csv").write_text(
+        CASES_CSV.splitlines()[0] + "\n"
+        + "\n".join(
+            f"{case_id},lite,1,max,1,2026-03-01T00:00:00Z,2026-04-01T00:00:00Z,2026-03-16T12:00:00Z,"
+            for case_id in ("=1+2", "@SUM(A1)", "-7", "k4")
+        ) + "\n"
+    )
     pl.read_csv(d / "plans.csv").write_parquet(d / "plans.parquet")
     (d / "bad_plans.csv").write_text(PLANS_CSV.replace("month,1000", "week,1000"))
     commands = {
@@ -104,7 +114,20 @@ def runs(tmp_path_factory):
             "immediate",
         ],
         "unknown_plan": [*EX1[:6], "nope", *EX1[7:]],
+        # The golden data set's plans in a warehouse: pro_m 2000/seat/month, biz_m 5000.
+        "warehouse_plans": [
+            "quote", "--warehouse", str(_warehouse_with_golden_plans(d)),
+            "--from-plan", "pro_m", "--from-quantity", "3", "--to-plan", "biz_m",
+            *EX1[9:], "--format", "json",
+        ],
+        "warehouse_unknown_plan": [
+            "quote", "--warehouse", str(d / "plans_only.duckdb"), *EX1[1:],
+        ],
         "bad_quantity": [*EX1[:4], "abc", *EX1[5:]],
+        "huge_quantity": [*EX1[:4], "9" * 5000, *EX1[5:]],
+        "formula_csv": [
+            "quote", "--batch", str(d / "formula_cases.csv"), "--plans", str(d / "plans.csv"),
+        ],
         "batch_csv": ["quote", "--batch", str(d / "cases.csv"), "--plans", str(d / "plans.csv")],
         "batch_json": [
             "quote",
@@ -132,6 +155,41 @@ def runs(tmp_path_factory):
     return results
 
 
+def _warehouse_with_golden_plans(d: Path) -> Path:
+    """A DuckDB file holding only ``raw.plans`` (what ``quote --warehouse`` reads)."""
+    path = d / "plans_only.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw")
+        con.execute(
+            "create table raw.plans as select * from read_csv(?, header = true)",
+            [str(FIXTURES / "golden" / "plans.csv")],
+        )
+    return path
+
+
+def test_quote_with_a_warehouse_plans(runs):
+    code, out, err = runs["warehouse_plans"]
+    assert code == 0, err
+    q = json.loads(out)
+    # Worked example 1's prices and moment with pro_m (2000) -> biz_m (5000), x3, f = 0.5:
+    # credit -3000, charge 7500, net 4500.
+    assert (q["from"]["plan_id"], q["to"]["plan_id"]) == ("pro_m", "biz_m")
+    assert q["proration_net_minor"] == 4500
+    assert [line["amount_minor"] for line in q["lines"]] == [-3000, 7500]
+
+
+def test_unknown_plan_says_which_catalog_and_how_to_use_another(runs):
+    code, _, err = runs["unknown_plan"]
+    assert code == 2
+    assert "in the sample catalog" in err
+    assert "--plans FILE" in err and "--warehouse PATH" in err
+    # The sample catalog's plans are not in the golden warehouse: it names its plans.
+    code, _, err = runs["warehouse_unknown_plan"]
+    assert code == 2
+    assert "unknown from plan 'pro_monthly'" in err
+    assert "biz_m, free, pro_m" in err
+
+
 def test_worked_example_1_json(runs):
     code, out, err = runs["ex1_json"]
     assert code == 0, err
@@ -153,6 +211,7 @@ def test_table_output(runs):
     [
         ("unknown_plan", "unknown to plan 'nope'"),
         ("bad_quantity", "from_quantity must be a whole number >= 0, not 'abc'"),
+        ("huge_quantity", "from_quantity must be at most 1,000,000,000 seats"),
     ],
 )
 def test_bad_input_exits_2_without_traceback(runs, name, message):
@@ -161,6 +220,16 @@ def test_bad_input_exits_2_without_traceback(runs, name, message):
     assert message in err
     assert "Traceback" not in err and "Traceback" not in out
     assert out == ""
+
+
+def test_batch_csv_cells_never_run_as_formulas(runs):
+    code, out, err = runs["formula_csv"]
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    # OWASP: a text cell starting with = + - @ is prefixed with a quote; numbers stay numbers.
+    assert [r["case_id"] for r in rows] == ["'=1+2", "'@SUM(A1)", "'-7", "k4"]
+    assert {r["proration_net_minor"] for r in rows} == {rows[0]["proration_net_minor"]}
+    assert int(rows[0]["proration_credit_minor"]) < 0  # a negative amount is not prefixed
 
 
 def test_batch_csv(runs):

@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import typer
 
-from . import loader, quality
+from . import loader, quality, winback
 from .errors import UserError
 from .params import Parameters, parse_vars
 from .paths import DEFAULT_WAREHOUSE, project_dir
@@ -186,6 +186,7 @@ def build(
         gx_import.start()
         progress.update("running dbt models and tests")
         run_dbt(new, params, progress)
+        winback.train_and_score(new, params, progress.update)  # docs/winback.md
         progress.update("checking data expectations")
         gx_import.join()
         gate = quality.run_gate(new)

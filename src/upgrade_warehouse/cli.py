@@ -23,16 +23,18 @@ app = typer.Typer(
 
 def _register() -> None:
     from .build import build_command
-    from .dashboard_command import dashboard_command
+    from .dashboard.command import dashboard_command
     from .generator.command import generate_command
     from .metrics import metrics_command
     from .simulator.command import quote_command
+    from .winback.command import winback_command
 
     app.command("generate")(generate_command)
     app.command("build")(build_command)
     app.command("metrics")(metrics_command)
     app.command("quote")(quote_command)
     app.command("dashboard")(dashboard_command)
+    app.command("winback")(winback_command)
 
 
 def main() -> None:

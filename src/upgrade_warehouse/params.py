@@ -1,4 +1,9 @@
-"""Metric parameters (``shared/spec/metrics.md``), parsed from ``--var NAME=VALUE``."""
+"""Metric parameters (``shared/spec/metrics.md``), parsed from ``--var NAME=VALUE``.
+
+``horizon_days`` (the win-back horizon, docs/winback.md) is parsed the same way and
+passed to dbt, but it is not a metric parameter: it is not in the metrics JSON's
+``parameters``; the win-back tables carry it.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,12 @@ DEFAULT_FUNNEL_STEPS = (
     "upgrade_completed",
 )
 
-INT_PARAMS = ("conversion_window_days", "activation_window_days", "amount_tolerance_minor")
+INT_PARAMS = (
+    "conversion_window_days",
+    "activation_window_days",
+    "amount_tolerance_minor",
+    "horizon_days",
+)
 LIST_PARAMS = ("funnel_steps", "activation_events", "escalation_events")
 PARAM_NAMES = (
     "conversion_window_days",
@@ -31,6 +41,8 @@ PARAM_NAMES = (
     "escalation_events",
     "amount_tolerance_minor",
 )
+# Not metric parameters: accepted by `build --var`, passed to dbt, reported elsewhere.
+WINBACK_PARAM_NAMES = ("horizon_days",)
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,7 @@ class Parameters:
     activation_events: tuple[str, ...] = ("activated",)
     escalation_events: tuple[str, ...] = ("sales_contact_requested",)
     amount_tolerance_minor: int = 1
+    horizon_days: int = 30  # win-back: self-serve upgrade within this many days of as_of
 
     def with_as_of(self, as_of: datetime) -> Parameters:
         return replace(self, as_of=as_of)
@@ -63,6 +76,7 @@ class Parameters:
 
     def dbt_vars(self) -> dict:
         out = self.as_json()
+        out.update({name: getattr(self, name) for name in WINBACK_PARAM_NAMES})
         if self.as_of is not None:
             out["as_of"] = self.as_of.strftime("%Y-%m-%d %H:%M:%S.%f")
         return out
@@ -91,14 +105,15 @@ def parse_vars(items: list[str]) -> Parameters:
         if "=" not in item:
             raise UserError(f"--var {item!r}: expected NAME=VALUE")
         name, value = (s.strip() for s in item.split("=", 1))
-        if name not in PARAM_NAMES:
-            raise UserError(
-                f"--var {name}: unknown parameter (known: {', '.join(PARAM_NAMES)})"
-            )
+        if name not in PARAM_NAMES + WINBACK_PARAM_NAMES:
+            known = ", ".join(PARAM_NAMES + WINBACK_PARAM_NAMES)
+            raise UserError(f"--var {name}: unknown parameter (known: {known})")
         if name in INT_PARAMS:
             if not re.fullmatch(r"[0-9]+", value):
                 raise UserError(f"--var {name}: expected a whole number >= 0, got {value!r}")
             values[name] = int(value)
+            if name == "horizon_days" and not 1 <= values[name] <= 365:
+                raise UserError(f"--var horizon_days: expected 1 to 365 days, got {value!r}")
         elif name in LIST_PARAMS:
             parts = tuple(p.strip() for p in value.split(","))
             if not value or any(not p for p in parts):

@@ -1,5 +1,6 @@
 {#- One row per subscription change up to as_of: revenue facts, reporting-currency
-    delta and payment processing latency (metrics.md "Upgrades and revenue"). -#}
+    delta and payment processing latency of self-serve upgrades (metrics.md "Upgrades and
+    revenue"). -#}
 with
 
 changes as (
@@ -48,8 +49,12 @@ final as (
         converted.mrr_delta_reporting,
         converted.rate_to_reporting is not null as is_converted,
         latest_successful_payments.paid_at,
-        {{ seconds_between('latest_successful_payments.paid_at', 'changes.changed_at') }}
-            as processing_latency_seconds
+        -- metrics.md: processing latency covers self-serve upgrades only (a sales deal paid
+        -- by invoice days earlier says nothing about the self-serve flow)
+        case
+            when changes.is_upgrade and changes.channel = 'self_serve' then
+                {{ seconds_between('latest_successful_payments.paid_at', 'changes.changed_at') }}
+        end as processing_latency_seconds
     from changes
     inner join converted
         on converted.change_id = changes.change_id

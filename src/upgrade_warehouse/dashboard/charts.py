@@ -237,3 +237,26 @@ def series_lines(frame: pd.DataFrame, x: str, y: str, series: str, *, unit: str 
         strokeDash=alt.StrokeDash(f"{series}:N", legend=None),
         tooltip=[x, series, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
     ).properties(title=title, height=height)
+
+
+def calibration(frame: pd.DataFrame, *, height: int = 260) -> alt.Chart:
+    """Mean predicted probability against the observed rate per bin (``bin``,
+    ``accounts``, ``mean_probability``, ``observed_rate``), with the diagonal of a
+    perfectly calibrated model."""
+    top = float(max(frame["mean_probability"].max(), frame["observed_rate"].max(), 0.01))
+    diagonal = alt.Chart(pd.DataFrame({"p": [0.0, top]})).mark_line(
+        strokeDash=[6, 4], color="#999999"
+    ).encode(x="p:Q", y="p:Q")
+    points = alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X("mean_probability:Q", title="mean predicted probability",
+                axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, top])),
+        y=alt.Y("observed_rate:Q", title="observed upgrade rate",
+                axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, top])),
+        tooltip=[
+            alt.Tooltip("bin:O", title="bin"),
+            alt.Tooltip("accounts:Q", format=",d"),
+            alt.Tooltip("mean_probability:Q", title="predicted", format=".2%"),
+            alt.Tooltip("observed_rate:Q", title="observed", format=".2%"),
+        ],
+    )
+    return alt.layer(diagonal, points).properties(height=height)

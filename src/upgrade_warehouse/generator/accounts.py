@@ -24,6 +24,7 @@ class Accounts:
     am: np.ndarray  # account manager number, -1 = none
     users: np.ndarray
     engagement: np.ndarray
+    need: np.ndarray  # how much the account needs paid features (generator/signal.py)
     activated: np.ndarray
     activated_at: np.ndarray
     upgrade_logit: np.ndarray  # behaviour of the account (without seasonality)
@@ -84,12 +85,16 @@ def make_accounts(cfg: GeneratorConfig, streams: Streams) -> Accounts:
     activated &= activated_at < cfg.end_ts
     activated_at = np.where(activated, activated_at, NULL_TS)
 
+    # Drawn from a stream of its own: the draws above and below do not move.
+    need = streams.get("need").normal(0.0, 1.0, size=n)
     upgrade_logit = (
         m.PERSONA_UPGRADE[persona]
         + m.SOURCE_UPGRADE[source]
         + m.SEGMENT_UPGRADE[segment]
         + cat.COUNTRY_EFFECT[country]
         + 0.8 * engagement
+        + m.NEED_UPGRADE * need
+        + m.SEAT_PRESSURE_UPGRADE * (users > cat.TIER_MAX[0])
     )
     coupon = rng.random(n) < 0.06
     return Accounts(
@@ -103,6 +108,7 @@ def make_accounts(cfg: GeneratorConfig, streams: Streams) -> Accounts:
         am=am,
         users=users,
         engagement=engagement,
+        need=need,
         activated=activated,
         activated_at=activated_at,
         upgrade_logit=upgrade_logit,

@@ -19,9 +19,10 @@ from .events import CHUNK_ACCOUNTS, TEXT_SCHEMA, TYPED_SCHEMA, event_chunks
 from .funnel import build_funnel
 from .lifecycle import simulate_changes
 from .pricing import load_price_batch
+from .signal import add_signal, build_signal
 from .writer import TableSink
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: signals before an upgrade (generator/signal.py)
 Progress = Callable[[str], None]
 
 
@@ -50,6 +51,7 @@ def generate(out_dir: Path, cfg: GeneratorConfig, progress: Progress | None = No
     bill = build_billing(cfg, streams, acc, ch)
     say("simulating upgrade flows, payments and eligibility")
     fun = build_funnel(cfg, streams, acc, ch, bill)
+    fun = add_signal(fun, *build_signal(cfg, streams, acc, ch))
     # The other tables are built and written by a worker thread while the main thread
     # generates product events (numpy, polars and the writers release the GIL).
     with ThreadPoolExecutor(max_workers=1) as worker:

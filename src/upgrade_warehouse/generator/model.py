@@ -57,8 +57,8 @@ ACTIVATION_DELAY_SIGMA = 1.3
 ENGAGEMENT_SD = 0.6  # account-level latent engagement shared by activation and upgrade
 
 # First paid conversion.
-EARLY_UPGRADE_INTERCEPT = -1.58  # self-serve upgrade within 14 days of activation
-LATE_UPGRADE_INTERCEPT = -2.10  # self-serve (mostly) upgrade later in life
+EARLY_UPGRADE_INTERCEPT = -1.70  # self-serve upgrade within 14 days of activation
+LATE_UPGRADE_INTERCEPT = -2.22  # self-serve (mostly) upgrade later in life
 UNACTIVATED_UPGRADE_P = 0.03
 SALES_LED_P = np.array([0.002, 0.03, 0.10])  # per segment
 LATE_MEAN_DAYS = 70.0
@@ -116,6 +116,38 @@ PERSONA_USAGE = np.array(
         [0.22, 0.28, 0.08, 0.06, 0.04, 0.02, 0.24, 0.06],
     ]
 )
+
+# Signals before an upgrade (generator/signal.py, docs/generator.md "Signals before an
+# upgrade"). Need: an account trait ~ N(0, 1) that raises the upgrade logit and the use of
+# the features the free plan gates (log-rate per standard deviation).
+NEED_UPGRADE = 0.4
+NEED_GATED_USAGE = 0.6
+# Accounts with more users than the free plan's seats upgrade more often (logit).
+SEAT_PRESSURE_UPGRADE = 0.35
+# Usage events of features that the free plan does not include.
+GATED_USAGE = (
+    "dashboard_shared",
+    "api_call",
+    "integration_connected",
+    "export_downloaded",
+    "alert_configured",
+)
+GATED_RATE = 0.12  # gated-feature events per day on the free plan after activation
+# Limit episodes before an upgrade made in the product: length (days, uniform), a burst
+# of gated-feature events, seat invitations and return visits to the upgrade flow
+# (Poisson means); the visits come REVISIT_BEFORE_DAYS to REVISIT_BEFORE_DAYS +
+# REVISIT_SPREAD_DAYS before the upgrade; where they come from and how far they go.
+LEAD_DAYS = (5.0, 30.0)
+LEAD_GATED_EVENTS = 5.0
+LEAD_SEAT_INVITES = 2.0
+REVISITS_MEAN = 1.2
+REVISIT_BEFORE_DAYS = 15
+REVISIT_SPREAD_DAYS = 20.0
+REVISIT_ENTRY_POINTS = ("pricing_page", "usage_limit_banner", "feature_gate_modal",
+                        "seat_limit_banner")
+REVISIT_ENTRY_P = np.array([0.45, 0.20, 0.20, 0.15])
+REVISIT_PLAN_P = 0.35
+REVISIT_PREVIEW_P = 0.3
 
 # Payments: failure probability per method (saved_card, new_card, wallet, bank_debit, invoice).
 PAYMENT_METHODS = ("saved_card", "new_card", "wallet", "bank_debit", "invoice")

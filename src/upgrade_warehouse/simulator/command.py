@@ -14,11 +14,15 @@ import polars as pl
 import typer
 
 from ..errors import UserError
+from ..exports import safe_polars
 from .batch import price_batch
 from .core import Quote, msg_bad_quantity, quote, round_half_away
-from .plans import currency_exponent, load_plans, read_table
+from .plans import currency_exponent, load_plans, load_warehouse_plans, read_table
 
 SINGLE_FORMATS = ("table", "json")
+# Seats of one subscription: far above any real count, and prices times seats stay in int64
+# (the batch path and the warehouse compute in 64-bit integers).
+MAX_QUANTITY = 10**9
 BATCH_FORMATS = ("csv", "json")
 
 
@@ -39,6 +43,9 @@ def quote_command(
     plans: Path | None = typer.Option(
         None, "--plans", help="Plans table, CSV or Parquet (default: the sample catalog)."
     ),
+    warehouse: Path | None = typer.Option(
+        None, "--warehouse", help="Price with the plans of this published warehouse instead."
+    ),
     proration_behavior: str | None = typer.Option(
         None,
         "--proration-behavior",
@@ -56,7 +63,14 @@ def quote_command(
     ),
 ) -> None:
     """Price a plan change (proration simulator), or a batch of them with --batch."""
-    catalog = load_plans(plans)
+    if plans is not None and warehouse is not None:
+        raise UserError("--plans and --warehouse cannot be used together (one plan catalog)")
+    catalog = load_warehouse_plans(warehouse) if warehouse is not None else load_plans(plans)
+    source = (
+        f"the plans of {warehouse}" if warehouse is not None
+        else f"{plans}" if plans is not None
+        else "the sample catalog"
+    )
     if batch is not None:
         single = {
             "--from-plan": from_plan,
@@ -105,6 +119,13 @@ def quote_command(
     missing = [name for name, value in required.items() if value is None]
     if missing:
         raise UserError(f"missing option {missing[0]} (required unless --batch is given)")
+    for side, plan_id in (("from", from_plan), ("to", to_plan)):
+        if plan_id not in catalog:
+            raise UserError(
+                f"unknown {side} plan '{plan_id}' in {source} (plans: "
+                f"{_plan_list(catalog)}); to price your own plans pass --plans FILE "
+                "(a plans table) or --warehouse PATH (a built warehouse)"
+            )
     q = quote(
         catalog,
         from_plan_id=from_plan,
@@ -124,12 +145,20 @@ def quote_command(
         _print_table(q)
 
 
+def _plan_list(catalog: dict, shown: int = 8) -> str:
+    ids = sorted(catalog)
+    more = f", ... ({len(ids) - shown} more)" if len(ids) > shown else ""
+    return ", ".join(ids[:shown]) + more
+
+
 def _quantity(name: str, text: str) -> int:
     """A seat count from the command line (typer's own int parsing would not give a
     clean message)."""
     value = text.strip()
     if not value.isascii() or not value.isdigit():
         raise UserError(msg_bad_quantity(name, text))
+    if len(value.lstrip("0")) > len(str(MAX_QUANTITY)) or int(value) > MAX_QUANTITY:
+        raise UserError(f"{name} must be at most {MAX_QUANTITY:,} seats, not {value[:20]}...")
     return int(value)
 
 
@@ -157,7 +186,8 @@ def batch_for_output(result: pl.DataFrame) -> pl.DataFrame:
 def _print_batch(result: pl.DataFrame, fmt: str) -> None:
     out = batch_for_output(result)
     if fmt == "csv":
-        sys.stdout.write(out.write_csv())
+        # case ids and error texts echo the cases file: no cell may run as a formula
+        sys.stdout.write(safe_polars(out, ["case_id", "error"]).write_csv())
         return
     rows = out.to_dicts()
     for row in rows:

@@ -90,6 +90,21 @@ def load_plans(path: str | Path | None = None) -> dict[str, Plan]:
     return plans_from_frame(read_table(path, "plans file"), source=str(path))
 
 
+def load_warehouse_plans(warehouse: str | Path) -> dict[str, Plan]:
+    """The plans a published warehouse was built with (its accepted ``raw.plans`` rows)."""
+    from ..warehouse import connect
+
+    columns = ", ".join(PLAN_COLUMNS)
+    with connect(Path(warehouse)) as con:
+        try:
+            frame = pl.from_arrow(
+                con.sql(f"select {columns} from raw.plans order by plan_id").to_arrow_table()
+            )
+        except Exception as exc:  # noqa: BLE001 - not a warehouse of ours
+            raise UserError(f"{warehouse}: has no plans table ({exc})") from None
+    return plans_from_frame(frame, source=f"{warehouse} (raw.plans)")
+
+
 def read_table(path: Path, what: str) -> pl.DataFrame:
     """Read a CSV (every column as text) or Parquet file."""
     if not path.exists():

@@ -1,0 +1,364 @@
+{#- One row per win-back snapshot (account x cutoff; int_winback__snapshots): the
+    account's attributes and what it had done at or before the cutoff, and for training
+    snapshots the label (docs/winback.md "Features"). Nothing after the cutoff is used
+    by a feature: events and attempts by day bucket, every other fact by its timestamp
+    <= cutoff_at. Facts of an optional table that was not loaded are null. The counted
+    signals per event name, entry point and funnel step are in fct_winback_signal_counts. -#}
+{%- set steps = var_list('funnel_steps') -%}
+with
+
+snapshots as (
+
+    select * from {{ ref('int_winback__snapshots') }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('dim_accounts') }}
+
+),
+
+event_days as (
+
+    select * from {{ ref('int_winback__event_days') }}
+
+),
+
+user_days as (
+
+    select * from {{ ref('int_winback__user_days') }}
+
+),
+
+signal_counts as (
+
+    select * from {{ ref('fct_winback_signal_counts') }}
+
+),
+
+changes as (
+
+    select * from {{ ref('fct_subscription_changes') }}
+
+),
+
+plans as (
+
+    select * from {{ ref('stg_billing__plans') }}
+
+),
+
+checks as (
+
+    select * from {{ ref('fct_eligibility_checks') }}
+
+),
+
+offers as (
+
+    select * from {{ ref('fct_upsell_offers') }}
+
+),
+
+payments as (
+
+    select * from {{ ref('fct_payment_attempts') }}
+
+),
+
+loaded as (
+
+    select * from {{ ref('int_loaded_tables') }}
+
+),
+
+usage as (
+
+    select
+        snapshots.account_id,
+        snapshots.cutoff_at,
+        sum(case when event_days.age_day < snapshots.cutoff_offset_days + 14
+            then event_days.n_events else 0 end) as usage_events_14d,
+        sum(case when event_days.age_day < snapshots.cutoff_offset_days + 30
+            then event_days.n_events else 0 end) as usage_events_30d,
+        count(distinct case when event_days.age_day < snapshots.cutoff_offset_days + 30
+            then event_days.age_day end) as active_days_30d,
+        min(event_days.age_day) - snapshots.cutoff_offset_days as days_since_last_usage
+    from snapshots
+    inner join event_days
+        on event_days.account_id = snapshots.account_id
+        and event_days.age_day >= snapshots.cutoff_offset_days
+        and event_days.signal_kind = 'usage'
+    group by snapshots.account_id, snapshots.cutoff_at, snapshots.cutoff_offset_days
+
+),
+
+pricing_visits as (
+
+    select
+        snapshots.account_id,
+        snapshots.cutoff_at,
+        count(distinct case when event_days.age_day < snapshots.cutoff_offset_days + 30
+            then event_days.age_day end) as upgrade_visit_days_30d
+    from snapshots
+    inner join event_days
+        on event_days.account_id = snapshots.account_id
+        and event_days.age_day >= snapshots.cutoff_offset_days
+        and event_days.signal_kind = 'entry_point'
+    group by snapshots.account_id, snapshots.cutoff_at
+
+),
+
+users as (
+
+    select
+        snapshots.account_id,
+        snapshots.cutoff_at,
+        count(distinct user_days.user_id) as active_users_30d
+    from snapshots
+    inner join user_days
+        on user_days.account_id = snapshots.account_id
+        and user_days.age_day >= snapshots.cutoff_offset_days
+        and user_days.age_day < snapshots.cutoff_offset_days + 30
+    group by snapshots.account_id, snapshots.cutoff_at
+
+),
+
+signals as (
+
+    select
+        account_id,
+        cutoff_at,
+        sum(case when signal_kind = 'funnel_step' and signal_name = '{{ steps[0] }}'
+            then count_total else 0 end) as attempts_total,
+        sum(case when signal_kind = 'funnel_step' and signal_name = '{{ steps[0] }}'
+            then count_30d else 0 end) as attempts_30d,
+        max(case when signal_kind = 'funnel_step' then
+            case signal_name
+                {%- for step in steps %}
+                when '{{ step }}' then {{ loop.index }}
+                {%- endfor %}
+            end
+        end) as furthest_step_index,
+        max(case when signal_kind = 'funnel_step' and count_30d > 0 then
+            case signal_name
+                {%- for step in steps %}
+                when '{{ step }}' then {{ loop.index }}
+                {%- endfor %}
+            end
+        end) as furthest_step_index_30d,
+        sum(case when signal_kind = 'escalation' then count_total else 0 end)
+            as escalations_total,
+        sum(case when signal_kind = 'escalation' then count_30d else 0 end)
+            as escalations_30d
+    from signal_counts
+    group by account_id, cutoff_at
+
+),
+
+plan_history as (
+
+    select
+        snapshots.account_id,
+        snapshots.cutoff_at,
+        changes.to_plan_id,
+        changes.to_quantity,
+        row_number() over (
+            partition by snapshots.account_id, snapshots.cutoff_at
+            order by changes.effective_at desc, changes.changed_at desc, changes.change_id desc
+        ) as change_rank
+    from snapshots
+    inner join changes
+        on changes.account_id = snapshots.account_id
+        and changes.changed_at <= snapshots.cutoff_at
+        and changes.effective_at <= snapshots.cutoff_at
+
+),
+
+current_plans as (
+
+    select
+        plan_history.account_id,
+        plan_history.cutoff_at,
+        plan_history.to_plan_id as plan_id,
+        plans.tier_rank as plan_tier_rank,
+        plans.max_seats as plan_max_seats,
+        plan_history.to_quantity as seats
+    from plan_history
+    left join plans
+        on plans.plan_id = plan_history.to_plan_id
+    where plan_history.change_rank = 1
+
+),
+
+eligibility as (
+
+    select
+        snapshots.account_id,
+        snapshots.cutoff_at,
+        count(*) as eligibility_checks_total,
+        sum(case when checks.is_rejected then 1 else 0 end) as eligibility_rejections_total,
+        sum(case when checks.is_rejected
+            and checks.checked_at > {{ dbt.dateadd('day', -30, 'snapshots.cutoff_at') }}
+            then 1 else 0 end) as eligibility_rejections_30d
+    from snapshots
+    inner join checks
+        on checks.account_id = snapshots.account_id
+        and checks.checked_at <= snapshots.cutoff_at
+    group by snapshots.account_id, snapshots.cutoff_at
+
+),
+
+upsell as (
+
+    select
+        snapshots.account_id,
+        snapshots.cutoff_at,
+        count(*) as upsell_offers_total,
+        sum(case when offers.offered_at > {{ dbt.dateadd('day', -30, 'snapshots.cutoff_at') }}
+            then 1 else 0 end) as upsell_offers_30d,
+        sum(case when offers.outcome_at is null or offers.outcome_at > snapshots.cutoff_at
+            then 1 else 0 end) as upsell_offers_pending,
+        {%- for outcome in ['rejected', 'deferred', 'no_response'] %}
+        sum(case when offers.outcome_at <= snapshots.cutoff_at and offers.outcome = '{{ outcome }}'
+            then 1 else 0 end) as upsell_offers_{{ outcome }},
+        {%- endfor %}
+        max(case when offers.outcome_at is null or offers.outcome_at > snapshots.cutoff_at
+            then offers.offered_at end) as latest_pending_offer_at
+    from snapshots
+    inner join offers
+        on offers.account_id = snapshots.account_id
+        and offers.offered_at <= snapshots.cutoff_at
+    group by snapshots.account_id, snapshots.cutoff_at
+
+),
+
+pending_triggers as (
+
+    select
+        upsell.account_id,
+        upsell.cutoff_at,
+        min(offers.trigger) as latest_pending_offer_trigger
+    from upsell
+    inner join offers
+        on offers.account_id = upsell.account_id
+        and offers.offered_at = upsell.latest_pending_offer_at
+    group by upsell.account_id, upsell.cutoff_at
+
+),
+
+payment_failures as (
+
+    select
+        snapshots.account_id,
+        snapshots.cutoff_at,
+        sum(case when not payments.is_succeeded then 1 else 0 end) as payment_failures_total,
+        sum(case when not payments.is_succeeded
+            and payments.attempted_at > {{ dbt.dateadd('day', -30, 'snapshots.cutoff_at') }}
+            then 1 else 0 end) as payment_failures_30d
+    from snapshots
+    inner join payments
+        on payments.account_id = snapshots.account_id
+        and payments.attempted_at <= snapshots.cutoff_at
+    group by snapshots.account_id, snapshots.cutoff_at
+
+),
+
+final as (
+
+    select
+        snapshots.snapshot_id,
+        snapshots.account_id,
+        snapshots.cutoff_at,
+        snapshots.cutoff_offset_days,
+        snapshots.is_scoring,
+        snapshots.upgraded_within_horizon,
+        snapshots.activated_at,
+        accounts.persona,
+        accounts.acquisition_source,
+        accounts.segment,
+        accounts.country,
+        accounts.account_manager_id,
+        accounts.account_manager_id is not null as has_account_manager,
+        {{ seconds_between('accounts.created_at', 'snapshots.cutoff_at') }} / 86400.0
+            as days_since_signup,
+        {{ seconds_between('snapshots.activated_at', 'snapshots.cutoff_at') }} / 86400.0
+            as days_since_activation,
+        current_plans.plan_id,
+        current_plans.plan_tier_rank,
+        cast(coalesce(current_plans.seats, 0) as {{ dbt.type_bigint() }}) as seats,
+        current_plans.plan_max_seats,
+        cast(coalesce(users.active_users_30d, 0) as {{ dbt.type_bigint() }})
+            as active_users_30d,
+        cast(coalesce(usage.usage_events_14d, 0) as {{ dbt.type_bigint() }})
+            as usage_events_14d,
+        cast(coalesce(usage.usage_events_30d, 0) as {{ dbt.type_bigint() }})
+            as usage_events_30d,
+        cast(coalesce(usage.active_days_30d, 0) as {{ dbt.type_bigint() }}) as active_days_30d,
+        usage.days_since_last_usage,
+        cast(coalesce(pricing_visits.upgrade_visit_days_30d, 0) as {{ dbt.type_bigint() }})
+            as upgrade_visit_days_30d,
+        cast(coalesce(signals.attempts_total, 0) as {{ dbt.type_bigint() }}) as attempts_total,
+        cast(coalesce(signals.attempts_30d, 0) as {{ dbt.type_bigint() }}) as attempts_30d,
+        cast(coalesce(signals.furthest_step_index, 0) as {{ dbt.type_bigint() }})
+            as furthest_step_index,
+        cast(coalesce(signals.furthest_step_index_30d, 0) as {{ dbt.type_bigint() }})
+            as furthest_step_index_30d,
+        cast(coalesce(signals.escalations_total, 0) as {{ dbt.type_bigint() }})
+            as escalations_total,
+        cast(coalesce(signals.escalations_30d, 0) as {{ dbt.type_bigint() }})
+            as escalations_30d,
+        {%- for column, cte, source_table in [
+            ('eligibility_checks_total', 'eligibility', 'eligibility_checks'),
+            ('eligibility_rejections_total', 'eligibility', 'eligibility_checks'),
+            ('eligibility_rejections_30d', 'eligibility', 'eligibility_checks'),
+            ('upsell_offers_total', 'upsell', 'upsell_offers'),
+            ('upsell_offers_30d', 'upsell', 'upsell_offers'),
+            ('upsell_offers_pending', 'upsell', 'upsell_offers'),
+            ('upsell_offers_rejected', 'upsell', 'upsell_offers'),
+            ('upsell_offers_deferred', 'upsell', 'upsell_offers'),
+            ('upsell_offers_no_response', 'upsell', 'upsell_offers'),
+            ('payment_failures_total', 'payment_failures', 'payment_attempts'),
+            ('payment_failures_30d', 'payment_failures', 'payment_attempts'),
+        ] %}
+        case when loaded.has_{{ source_table }} then cast(coalesce({{ cte }}.{{ column }}, 0)
+            as {{ dbt.type_bigint() }}) end
+            as {{ column }},
+        {%- endfor %}
+        pending_triggers.latest_pending_offer_trigger
+    from snapshots
+    cross join loaded
+    inner join accounts
+        on accounts.account_id = snapshots.account_id
+    left join current_plans
+        on current_plans.account_id = snapshots.account_id
+        and current_plans.cutoff_at = snapshots.cutoff_at
+    left join users
+        on users.account_id = snapshots.account_id
+        and users.cutoff_at = snapshots.cutoff_at
+    left join usage
+        on usage.account_id = snapshots.account_id
+        and usage.cutoff_at = snapshots.cutoff_at
+    left join pricing_visits
+        on pricing_visits.account_id = snapshots.account_id
+        and pricing_visits.cutoff_at = snapshots.cutoff_at
+    left join signals
+        on signals.account_id = snapshots.account_id
+        and signals.cutoff_at = snapshots.cutoff_at
+    left join eligibility
+        on eligibility.account_id = snapshots.account_id
+        and eligibility.cutoff_at = snapshots.cutoff_at
+    left join upsell
+        on upsell.account_id = snapshots.account_id
+        and upsell.cutoff_at = snapshots.cutoff_at
+    left join pending_triggers
+        on pending_triggers.account_id = snapshots.account_id
+        and pending_triggers.cutoff_at = snapshots.cutoff_at
+    left join payment_failures
+        on payment_failures.account_id = snapshots.account_id
+        and payment_failures.cutoff_at = snapshots.cutoff_at
+
+)
+
+select * from final

@@ -1,0 +1,90 @@
+"""`upgrade-warehouse winback`: activated accounts that have not upgraded, ranked by their
+probability of a self-serve upgrade within horizon_days (``shared/spec/cli.md``)."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import UserError
+from ..paths import DEFAULT_WAREHOUSE
+from ..warehouse import connect
+from .reader import check_built, model_info, read_scores, read_winback, to_csv
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def winback_command(
+    warehouse: Annotated[
+        Path, typer.Option("--warehouse", help="The warehouse file.")
+    ] = DEFAULT_WAREHOUSE,
+    top: Annotated[
+        int | None,
+        typer.Option("--top", help="Only the N accounts with the highest probability."),
+    ] = None,
+    output_format: Annotated[
+        Format, typer.Option("--format", help="table, json or csv.")
+    ] = Format.table,
+) -> None:
+    """Activated accounts with no upgrade at or before as_of, ranked by their probability
+    of a self-serve upgrade within horizon_days, with the reasons and a suggested play."""
+    if top is not None and top < 1:
+        raise UserError(f"--top must be at least 1 (got {top})")
+    with connect(warehouse) as con:
+        check_built(con, warehouse)
+        if output_format is Format.json:
+            print(json.dumps(read_winback(con, top), indent=2))
+            return
+        records = read_scores(con, top)
+        if output_format is Format.csv:
+            print(to_csv(records), end="")
+            return
+        model = model_info(con)
+    print_table(records, model)
+
+
+def print_table(records: list[dict], model: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .reader import format_ts
+
+    auc = model["auc"]
+    quality = (
+        f"validation AUC {auc:.2f}" if auc is not None else "not validated"
+    ) + f"; {model['listed_accounts']:,} accounts listed"
+    table = Table(
+        title=(
+            f"Win-back list: self-serve upgrade within {model['horizon_days']} days of as_of "
+            f"{format_ts(model['as_of'])}"
+        ),
+        caption=f"{quality}. {model['validated_on']}.",
+    )
+    for name, justify in (
+        ("#", "right"),
+        ("account", "left"),
+        ("activated", "left"),
+        ("probability", "right"),
+        ("reasons", "left"),
+        ("play", "left"),
+    ):
+        table.add_column(name, justify=justify, overflow="fold")
+    for r in records:
+        p = r["probability"]
+        table.add_row(
+            str(r["rank"]),
+            r["account_id"],
+            r["activated_at"].strftime("%Y-%m-%d") if r["activated_at"] else "",
+            "–" if p is None else f"{p:.1%}",
+            "; ".join(r["reasons"]),
+            f"{r['play_trigger']} · {r['play_owner']} · {r['play_channel']}",
+        )
+    Console().print(table)
