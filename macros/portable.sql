@@ -98,3 +98,17 @@
 {% macro spark__type_double() -%}
     double
 {%- endmacro %}
+
+{#- A condition that is true, or stops the query with `message` when `condition` holds
+    (a guard for limits a model cannot exceed without giving wrong results). -#}
+{% macro raise_error_if(condition, message) -%}
+    {{ return(adapter.dispatch('raise_error_if', 'upgrade_warehouse')(condition, message)) }}
+{%- endmacro %}
+
+{% macro default__raise_error_if(condition, message) -%}
+    (case when {{ condition }} then cast(raise_error('{{ message }}') as boolean) else true end)
+{%- endmacro %}
+
+{% macro duckdb__raise_error_if(condition, message) -%}
+    (case when {{ condition }} then cast(error('{{ message }}') as boolean) else true end)
+{%- endmacro %}

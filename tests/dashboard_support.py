@@ -232,9 +232,9 @@ def live_dashboard(request, tmp_path_factory) -> SimpleNamespace:
     """The dashboard server of the session, on a copy of the fixture warehouse in a
     directory of its own; stopped when the session ends.
 
-    When the publish test is selected, a build publishing a new warehouse (as_of moved
-    back 12 hours) to the served path starts as soon as the server answers, so that the
-    other tests (AppTest and browser) run while it works and the session stays short.
+    Its ``build`` publishes a new warehouse (as_of moved back 12 hours) to the served
+    path; the browser tests start it (``start_publishing``) when they begin, so that
+    they render pages while it works and the session stays short.
     """
     if "live" not in _live:
         warehouse, data = ops_warehouse(tmp_path_factory)
@@ -246,11 +246,16 @@ def live_dashboard(request, tmp_path_factory) -> SimpleNamespace:
         server.start()
         build = PublishingBuild(data, path, home / "build.log", NEW_AS_OF)
         request.config.add_cleanup(build.stop)
-        if selected(request.session, PUBLISH_TEST):
-            build.start()
         _live["live"] = SimpleNamespace(server=server, url=server.url, path=path, data=data,
                                         home=home, build=build)
     return _live["live"]
+
+
+def start_publishing(request, live: SimpleNamespace) -> None:
+    """Start the publishing build once, when the publish test is selected. (A build takes
+    seconds now: started with the server, it ended before the browser tests began.)"""
+    if selected(request.session, PUBLISH_TEST) and live.build.proc is None:
+        live.build.start()
 
 
 def launch_chromium(playwright):

@@ -34,8 +34,7 @@ APP = REPO / "dashboards" / "app.py"
 def warehouse(request, tmp_path_factory):
     path = ops_warehouse(tmp_path_factory)[0]
     if selected(request.session, PUBLISH_TEST):
-        # The browser tests' server and their publishing build start now, so that these
-        # tests run while that build works (it is the slowest part of the session).
+        # The browser tests' server starts now, so that it is up when they begin.
         live_dashboard(request, tmp_path_factory)
     return path
 
@@ -65,8 +64,15 @@ def older_warehouse(warehouse, tmp_path_factory):
         con.execute("drop table if exists quality.expectation_results")
         con.execute("update raw.load_report set loaded = false, source_file = null, "
                     "rows_read = 0, rows_accepted = 0 where table_name = 'upsell_offers'")
+        # the dashboard reads the load report and the plans through their marts
+        con.execute("update marts.fct_load_report set is_loaded = false, source_file = null, "
+                    "rows_read = 0, rows_accepted = 0, load_status = 'not_loaded' "
+                    "where table_name = 'upsell_offers'")
         con.execute("delete from marts.fct_upsell_offers")
+        con.execute("delete from marts.fct_upsell_plays")
         con.execute("update raw.plans set plan_name = '**Pro** <b>x</b> :red[big]' "
+                    "where plan_id = 'pro_m'")
+        con.execute("update marts.dim_plans set plan_name = '**Pro** <b>x</b> :red[big]' "
                     "where plan_id = 'pro_m'")
     return path
 
@@ -317,3 +323,4 @@ def test_dashboard_command_needs_a_warehouse(tmp_path):
     assert proc.returncode == 2
     assert "no warehouse at" in proc.stderr and "upgrade-warehouse build" in proc.stderr
     assert "Traceback" not in proc.stderr
+

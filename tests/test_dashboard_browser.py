@@ -5,12 +5,13 @@ Debian's headless Chromium driven by Playwright (never downloaded; a missing
 Every page renders, a filter changes a number, the simulator shows worked example 1 of
 the simulator spec, screenshots can be taken, and the server keeps serving while `build`
 publishes a new warehouse to the same path (and shows its as_of after a reload). That
-build starts as soon as the server is up (see ``dashboard_support.live_dashboard``), so
-the other tests run while it works.
+build starts when these tests begin (``dashboard_support.start_publishing``), so the
+other tests render pages while it works.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -22,6 +23,7 @@ from dashboard_support import (
     launch_chromium,
     live_dashboard,
     open_page,
+    start_publishing,
     wait_rendered,
 )
 from upgrade_warehouse.metrics import format_value, read_metrics
@@ -31,7 +33,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def served(request, tmp_path_factory):
-    return live_dashboard(request, tmp_path_factory)
+    live = live_dashboard(request, tmp_path_factory)
+    start_publishing(request, live)
+    return live
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +213,132 @@ def test_a_filter_changes_a_number(served, page):
     assert expected != before
     expect(metric_value(page, "Self-serve share")).to_have_text(
         format_value(months[first]["self_serve_share"], "rate", "USD"))
+
+
+# ----------------------------------------------------------------------------- segments
+
+
+@pytest.fixture(scope="module")
+def every_rate_served(tmp_path_factory):
+    """The dashboard on its own copy of the fixture warehouse with ``min_count = 1`` in
+    its config, so that every rate of the small fixture is shown as a number."""
+    import os
+    import shutil
+    from unittest import mock
+
+    from conftest import REPO
+    from dashboard_support import DashboardServer, ops_warehouse
+    from upgrade_warehouse.dashboard.config import CONFIG_ENV
+
+    warehouse, _ = ops_warehouse(tmp_path_factory)
+    home = tmp_path_factory.mktemp("segments-served")
+    path = home / "warehouse.duckdb"
+    shutil.copy(warehouse, path)
+    config = home / "config.toml"
+    text = (REPO / "dashboards" / "config.toml").read_text()
+    assert "\nmin_count = 30\n" in text
+    config.write_text(text.replace("\nmin_count = 30\n", "\nmin_count = 1\n"))
+    server = DashboardServer(path, home / "server.log")
+    with mock.patch.dict(os.environ, {CONFIG_ENV: str(config)}):
+        server.start()
+    try:
+        yield server, path
+    finally:
+        server.stop()
+
+
+def pick_dimension(page, label: str) -> None:
+    page.locator("[data-testid='stButtonGroup'] button", has_text=label).first.click()
+    settle(page)
+
+
+def pick(page, select_label: str, option: str | re.Pattern) -> None:
+    page.locator("[data-testid='stSelectbox']").filter(
+        has=page.locator("label", has_text=select_label)).first.click()
+    page.get_by_role("option", name=option).first.click()
+    settle(page)
+
+
+def by_persona(path) -> dict:
+    from conftest import run_cli
+
+    proc = run_cli("metrics", "--warehouse", path, "--by", "persona", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+FUNNEL_KPIS = ["attempts_started", "upgrade_conversion_rate", "self_serve_completion_rate",
+               "escalation_rate", "intent_to_activation_hours_p50"]
+
+
+def test_funnel_by_persona_shows_what_metrics_by_persona_gives(every_rate_served, page):
+    from playwright.sync_api import expect
+
+    server, path = every_rate_served
+    result = by_persona(path)
+    catalog = {m.metric_id: m for m in read_catalog_of(path)}
+    segments = {s["segment"]: {m["month"]: m for m in s["months"]} for s in result["segments"]}
+    open_page(page, server.url, "funnel")
+    pick_dimension(page, "Persona")
+    pick(page, "Month", "Mar 2026")
+    checked = 0
+    for value, option in (("founder", re.compile(r"^founder \(\d")),
+                          (None, re.compile(r"^\(none\) \(\d"))):
+        pick(page, "Segment", option)
+        expected = segments[value]["2026-03"]
+        assert expected["attempts_started"] > 0  # a segment with attempts that month
+        for metric_id in FUNNEL_KPIS:
+            meta = catalog[metric_id]
+            expect(metric_value(page, meta.label)).to_have_text(
+                format_value(expected[metric_id], meta.unit, "USD"))
+            checked += 1
+        assert_no_exception(page)
+    assert checked == 2 * len(FUNNEL_KPIS)
+
+
+def test_funnel_compare_mode_shows_both_segments(every_rate_served, page):
+    from playwright.sync_api import expect
+
+    server, path = every_rate_served
+    segments = {s["segment"]: {m["month"]: m for m in s["months"]}
+                for s in by_persona(path)["segments"]}
+    open_page(page, server.url, "funnel")
+    pick_dimension(page, "Persona")
+    pick(page, "Month", "Mar 2026")
+    page.get_by_text("Compare", exact=True).first.click()
+    settle(page)
+    pick(page, "Segment A", re.compile(r"^founder \(\d"))
+    pick(page, "Segment B", re.compile(r"^\(none\) \(\d"))
+    assert_no_exception(page)
+    main = page.locator("[data-testid='stMain']")
+    expect(main.get_by_role("heading", name="founder (A) vs (none) (B)")).to_be_visible()
+    table = page.locator("[data-testid='stDataFrame']").first
+    a, b = segments["founder"]["2026-03"], segments[None]["2026-03"]
+    grid = table.locator("[role='gridcell']")
+    expect(grid.nth(0)).to_have_text("Attempts started")  # the grid redraws after the
+    expect(grid.nth(1)).to_have_text(str(a["attempts_started"]))  # heading: wait for it
+    expect(grid.nth(2)).to_have_text(str(b["attempts_started"]))
+    cells = [c.inner_text() for c in grid.all()]
+    rows = {cells[i]: cells[i + 1:i + 5] for i in range(0, len(cells), 5)}
+    conversion = rows["Upgrade conversion rate"]
+    assert conversion[0].startswith(format_value(a["upgrade_conversion_rate"], "rate", ""))
+    assert conversion[1].startswith(format_value(b["upgrade_conversion_rate"], "rate", ""))
+    assert conversion[3] in ("yes", "no")  # min_count 1: a difference, beyond noise or not
+
+
+def test_a_segment_of_few_accounts_says_too_few(served, page):
+    """The default minimum count (30) is far above any rate of the fixture's segments."""
+    from playwright.sync_api import expect
+
+    open_page(page, served.url, "funnel")
+    pick_dimension(page, "Persona")
+    assert_no_exception(page)
+    expect(metric_value(page, "Upgrade conversion rate")).to_have_text("too few")
+    expect(page.locator("[data-testid='stMain']")).to_contain_text('say "too few"')
+
+
+def read_catalog_of(path):
+    from upgrade_warehouse.warehouse import connect, read_catalog
+
+    with connect(path) as con:
+        return read_catalog(con)

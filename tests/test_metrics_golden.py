@@ -324,3 +324,212 @@ def test_vars_change_the_numbers(tmp_path):
     assert mar["escalation_rate"] == pytest.approx(2 / 7)
     # Changes after 03-20 are ignored too; f7c (03-16) is in: upgrades f1c, c12, f5c, f7c.
     assert mar["upgrades"] == 4
+
+
+# ----------------------------------------------------------------------------- segments
+# `metrics --by persona` (metrics.md "Segments"). Personas of tests/fixtures/golden:
+# founder A1 A3 F1 F2 F3 F6; marketer A2 A6; engineer A4 A5 F4 F7; none (empty cell) F5.
+# Every value below is derived from the fixture rows (see the comments of the tests
+# above for the facts of each change, attempt, payment and handoff).
+
+
+@pytest.fixture(scope="session")
+def by_persona(golden):
+    proc = run_cli("metrics", "--warehouse", golden, "--by", "persona", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def segment_month(by_persona, value, m):
+    (segment,) = [s for s in by_persona["segments"] if s["segment"] == value]
+    (row,) = [r for r in segment["months"] if r["month"] == m]
+    return row
+
+
+def test_by_persona_shape(by_persona, metrics_json):
+    assert list(by_persona) == ["as_of", "reporting_currency", "parameters", "dimension",
+                                "segments"]
+    assert by_persona["dimension"] == "persona"
+    assert by_persona["parameters"] == metrics_json["parameters"]
+    # One entry per persona among the accounts, by value, the accounts without one last.
+    assert [s["segment"] for s in by_persona["segments"]] == [
+        "engineer", "founder", "marketer", None]
+    for segment in by_persona["segments"]:
+        assert list(segment) == ["segment", "months"]
+        # Every month of the unsegmented object, with every metric id, in the same order.
+        assert [m["month"] for m in segment["months"]] == ["2026-01", "2026-02", "2026-03"]
+        for m in segment["months"]:
+            assert list(m) == list(metrics_json["months"][0])
+
+
+def test_by_persona_null_segment(by_persona):
+    """F5 (no persona): activated 02-25; f5a (02-10, +20.00 new, self-serve); f5_1 (03-06,
+    escalated at 09:30, completed at 10:00: completed_assisted) and its change f5c (+30.00
+    expansion, self-serve, paid by p4 and p5, the latest succeeded at 09:59:59); handoff
+    (f5c, crm) succeeded at the first attempt 10:01; no CRM record for f5a or f5c."""
+    jan, feb, mar = (segment_month(by_persona, None, m) for m in ("2026-01", "2026-02", "2026-03"))
+    # January: nothing happened to F5. Counts are 0, rates of empty populations null.
+    assert jan["attempts_started"] == 0 and jan["upgrade_conversion_rate"] is None
+    assert jan["upgrades"] == 0 and jan["self_serve_share"] is None
+    assert jan["arpu_per_upgrade"] is None and jan["net_new_mrr"] == 0
+    assert jan["payment_success_rate"] is None and jan["payment_success_rate_by_method"] is None
+    assert jan["handoffs"] == 0 and jan["sync_failure_rate"] is None
+    assert jan["attributed_changes"] == 0 and jan["attribution_accuracy"] is None
+    # February: f5a is F5's first MRR > 0: new, +2000 USD minor = 20.00; its only upgrade.
+    assert (feb["upgrades"], feb["self_serve_upgrades"], feb["sales_assisted_upgrades"]) == (1, 1, 0)
+    assert feb["self_serve_share"] == 1.0
+    assert feb["arpu_per_upgrade"] == pytest.approx(20.0, **APPROX)
+    assert feb["mrr_new"] == pytest.approx(20.0, **APPROX)
+    assert feb["net_new_mrr"] == pytest.approx(20.0, **APPROX)
+    assert feb["processing_latency_seconds_p50"] is None  # no payment carries f5a
+    # Activated 02-25, matured (03-11 <= as_of), f5c on 03-06 is inside the window: 1 / 1.
+    assert (feb["activated_accounts"], feb["matured_activated_accounts"]) == (1, 1)
+    assert feb["post_activation_self_serve_rate"] == 1.0
+    # f5a has no CRM record: missing_record.
+    assert feb["attributed_changes"] == 1 and feb["attribution_accuracy"] == 0.0
+    assert feb["attribution_mismatches"] == {
+        "missing_record": 1, "wrong_direction": 0, "wrong_movement": 0, "wrong_amount": 0}
+    # March funnel: f5_1 only, resolved, completed and escalated.
+    assert mar["attempts_started"] == 1
+    assert mar["upgrade_conversion_rate"] == 1.0
+    assert mar["self_serve_completion_rate"] == 0.0
+    assert mar["escalation_rate"] == 1.0
+    assert set(mar["abandonment_by_step"].values()) == {None}  # nothing abandoned
+    # f5c has no entitlements sync rows: activated at effective_at 10:00, started 09:00.
+    assert mar["intent_to_activation_hours_p50"] == pytest.approx(1.0, **APPROX)
+    assert mar["intent_to_activation_hours_p90"] == pytest.approx(1.0, **APPROX)
+    # f5c: pro_m -> biz_m, 2000 -> 5000: expansion +30.00, self-serve.
+    assert mar["upgrades"] == 1 and mar["self_serve_share"] == 1.0
+    assert mar["mrr_expansion"] == pytest.approx(30.0, **APPROX)
+    assert mar["net_new_mrr"] == pytest.approx(30.0, **APPROX)
+    # 10:00:00 - 09:59:59 (the latest succeeded payment) = 1 s.
+    assert mar["processing_latency_seconds_p50"] == pytest.approx(1.0, **APPROX)
+    assert mar["processing_latency_seconds_p95"] == pytest.approx(1.0, **APPROX)
+    # p4 and p5 (saved_card) succeeded: 2 / 2.
+    assert mar["payment_success_rate"] == 1.0
+    assert mar["payment_success_rate_by_method"] == {"saved_card": 1.0}
+    # (f5c, crm): first attempt succeeded, resolved 60 s after changed_at.
+    assert mar["handoffs"] == 1
+    assert (mar["sync_failure_rate"], mar["sync_unresolved_rate"], mar["sync_dead_letters"],
+            mar["sync_manual_override_rate"]) == (0.0, 0.0, 0, 0.0)
+    assert mar["time_to_sync_seconds_p50"] == pytest.approx(60.0, **APPROX)
+    assert mar["attributed_changes"] == 1 and mar["attribution_accuracy"] == 0.0
+    # Tables the golden set does not have stay null in every segment.
+    assert mar["upsell_offers"] is None and mar["orders_open"] is None
+
+
+def test_by_persona_founder_segment(by_persona):
+    """Founders A1 A3 F1 F2 F3 F6."""
+    jan, feb, mar = (segment_month(by_persona, "founder", m)
+                     for m in ("2026-01", "2026-02", "2026-03"))
+    # January: c7 (A3, +20 new), c2 (A1, +20 new), both self-serve; c3 (A1) churn -20.
+    assert (jan["upgrades"], jan["self_serve_upgrades"]) == (2, 2)
+    assert jan["arpu_per_upgrade"] == pytest.approx(20.0, **APPROX)
+    assert jan["mrr_new"] == pytest.approx(40.0, **APPROX)
+    assert jan["mrr_churn"] == pytest.approx(-20.0, **APPROX)
+    assert jan["net_new_mrr"] == pytest.approx(20.0, **APPROX)
+    # A1 and A3 activated in January and converted within 14 days (c2, c7): 2 / 2.
+    assert (jan["activated_accounts"], jan["post_activation_self_serve_rate"]) == (2, 1.0)
+    # February: c4 (A1, reactivation +40, self-serve), c8 (A3, expansion +40, system).
+    assert (feb["upgrades"], feb["self_serve_upgrades"], feb["automatic_upgrades"]) == (2, 1, 1)
+    assert feb["self_serve_share"] == 0.5
+    assert feb["net_new_mrr"] == pytest.approx(80.0, **APPROX)
+    assert feb["processing_latency_seconds_p50"] == pytest.approx(10.0, **APPROX)  # c4: p6
+    # F6 (never upgrades) and F1 (f1c 9 days later) activated in February: 1 / 2.
+    assert (feb["matured_activated_accounts"], feb["post_activation_self_serve_rate"]) == (2, 0.5)
+    assert feb["payment_success_rate_by_method"] == {"wallet": 1.0}  # p6
+    # March funnel: f1_1 completed self-serve; f1_8, f2_1, f3_1 abandoned at steps 1, 2
+    # and 5; f6_1 escalated. 5 attempts, all resolved.
+    assert mar["attempts_started"] == 5
+    assert mar["upgrade_conversion_rate"] == pytest.approx(1 / 5)
+    assert mar["self_serve_completion_rate"] == pytest.approx(1 / 5)
+    assert mar["escalation_rate"] == pytest.approx(1 / 5)
+    assert mar["abandonment_by_step"] == pytest.approx({
+        "upgrade_intent": 1 / 3, "plan_selected": 1 / 3, "proration_previewed": 0.0,
+        "payment_method_selected": 0.0, "payment_submitted": 1 / 3, "upgrade_completed": 0.0,
+    })
+    # f1_1: activated 12:00 (entitlements sync s2), started 10:00: the only value, 2 h.
+    assert mar["intent_to_activation_hours_p50"] == pytest.approx(2.0, **APPROX)
+    # p1 (new_card) failed, p2 (saved_card) succeeded: 1 / 2.
+    assert mar["payment_success_rate"] == 0.5
+    assert mar["payment_success_rate_by_method"] == {"new_card": 0.0, "saved_card": 1.0}
+    # f1c: new +20; latency 10:30:00 - 10:29:30 = 30 s; handoff (f1c, entitlements)
+    # failed first, resolved 12:00 (5400 s).
+    assert mar["mrr_new"] == pytest.approx(20.0, **APPROX)
+    assert mar["processing_latency_seconds_p50"] == pytest.approx(30.0, **APPROX)
+    assert (mar["handoffs"], mar["sync_failure_rate"], mar["sync_unresolved_rate"]) == (1, 1.0, 0.0)
+    assert mar["time_to_sync_seconds_p50"] == pytest.approx(5400.0, **APPROX)
+
+
+def test_segment_counts_add_up_to_the_unsegmented_counts(by_persona, metrics_json):
+    counts = [k for k, v in metrics_json["months"][0].items()
+              if k != "month" and (isinstance(v, int) and not isinstance(v, bool))]
+    assert {"attempts_started", "upgrades", "activated_accounts", "handoffs",
+            "attributed_changes"} <= set(counts)
+    for total in metrics_json["months"]:
+        for metric_id in counts:
+            parts = [segment_month(by_persona, s["segment"], total["month"])[metric_id]
+                     for s in by_persona["segments"]]
+            assert sum(parts) == total[metric_id], (total["month"], metric_id)
+        for reason, n in total["attribution_mismatches"].items():
+            assert sum(segment_month(by_persona, s["segment"], total["month"])
+                       ["attribution_mismatches"][reason]
+                       for s in by_persona["segments"]) == n
+    # Money adds up too (the segments partition the changes).
+    for total in metrics_json["months"]:
+        assert sum(segment_month(by_persona, s["segment"], total["month"])["net_new_mrr"]
+                   for s in by_persona["segments"]) == pytest.approx(total["net_new_mrr"])
+
+
+def test_rates_are_not_averages_of_segment_rates(by_persona, metrics_json):
+    # March conversion: 3 completed of 7 resolved. By persona: engineer 1/1 (f7_1; f4_1 is
+    # in progress), founder 1/5, marketer no attempt (null), none 1/1 (f5_1).
+    mar = month(metrics_json, "2026-03")
+    rates = {s["segment"]: segment_month(by_persona, s["segment"], "2026-03")
+             ["upgrade_conversion_rate"] for s in by_persona["segments"]}
+    assert rates == {"engineer": 1.0, "founder": pytest.approx(0.2), "marketer": None,
+                     None: 1.0}
+    assert mar["upgrade_conversion_rate"] == pytest.approx(3 / 7)
+    mean = (1.0 + 0.2 + 1.0) / 3
+    assert abs(mar["upgrade_conversion_rate"] - mean) > 0.3  # 0.43 vs 0.73
+    # February self-serve share: 3 of 4 upgrades; founder 1/2, engineer 1/1 (c11), none 1/1.
+    feb = month(metrics_json, "2026-02")
+    shares = [segment_month(by_persona, s, "2026-02")["self_serve_share"]
+              for s in ("engineer", "founder", None)]
+    assert shares == [1.0, 0.5, 1.0]
+    assert feb["self_serve_share"] == pytest.approx(0.75)
+    assert sum(shares) / 3 == pytest.approx(2.5 / 3)
+    # February activation cohort: F6 and F1 (founders, 1 of 2 converted), F5 (no persona,
+    # converted): 2 / 3 for all accounts, while the mean of the segment rates is 0.75.
+    rates = [segment_month(by_persona, s, "2026-02")["post_activation_self_serve_rate"]
+             for s in ("founder", None)]
+    assert rates == [0.5, 1.0]
+    assert month(metrics_json, "2026-02")["post_activation_self_serve_rate"] == pytest.approx(2 / 3)
+
+
+def test_by_with_month_csv_table_and_bad_dimension(golden, by_persona):
+    proc = run_cli("metrics", "--warehouse", golden, "--by", "persona", "--month", "2026-02",
+                   "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert [s["segment"] for s in out["segments"]] == ["engineer", "founder", "marketer", None]
+    for segment in out["segments"]:
+        assert segment["months"] == [segment_month(by_persona, segment["segment"], "2026-02")]
+    proc = run_cli("metrics", "--warehouse", golden, "--by", "persona", "--format", "csv")
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("persona,month,attempts_started,upgrade_conversion_rate,")
+    assert len(lines) == 1 + 4 * 3
+    assert lines[1].startswith("engineer,2026-01,0,")
+    assert lines[-1].startswith(",2026-03,1,1.0,0.0,1.0,")  # no persona: an empty cell
+    proc = run_cli("metrics", "--warehouse", golden, "--by", "persona", "--month", "2026-03")
+    assert proc.returncode == 0, proc.stderr
+    assert "founder" in proc.stdout and "(none)" in proc.stdout
+    assert "20.0%" in proc.stdout  # founder conversion 1/5
+    proc = run_cli("metrics", "--warehouse", golden, "--by", "plan")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--by 'plan'" in proc.stderr and "persona, acquisition_source, segment, country" in (
+        proc.stderr)
+    for dimension in ("acquisition_source", "segment", "country"):
+        proc = run_cli("metrics", "--warehouse", golden, "--by", dimension, "--format", "json")
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["dimension"] == dimension

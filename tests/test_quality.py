@@ -138,7 +138,8 @@ def test_failing_gate_keeps_the_serving_warehouse(tmp_path, gated):
         shutil.copy(REPO / name, project)
     for name in ("models", "macros", "seeds", "expectations"):
         shutil.copytree(REPO / name, project / name)
-    model = project / "models" / "marts" / "metrics" / "fct_monthly_metrics.sql"
+    # net_new_mrr is defined in the revenue section model (fct_monthly_metrics selects it)
+    model = project / "models" / "intermediate" / "metrics" / "int_metrics__revenue.sql"
     text = model.read_text()
     assert "\n        ) as net_new_mrr," in text
     model.write_text(text.replace("\n        ) as net_new_mrr,", "\n        ) + 1 as net_new_mrr,"))

@@ -234,55 +234,72 @@ def test_spark_without_java_says_what_to_install(tmp_path, basic_dir):
 # ----------------------------------------------------------------------------- publish
 
 
-def _fake_build(target: Path, text: str, day: int) -> tuple[Path, Path]:
-    """What a Spark build has written before publishing: the DuckDB file, a version."""
-    from upgrade_warehouse.build import building_path
+def _fake_build(new, text: str) -> None:
+    """What a Spark build has written into its folder before publishing: the DuckDB file
+    and the Parquet folder (one table holding ``text``)."""
+    folder = new.dir / "parquet" / "marts" / "x"
+    folder.mkdir(parents=True)
+    with duckdb.connect(str(new.path)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.x as select ? as v", [text])
+        con.execute(f"copy marts.x to '{folder / 'part-0.parquet'}' (format parquet)")
 
-    db = building_path(target)
-    db.write_text(text)
-    version = target.with_name(f".{target.stem}.parquet-202601{day:02d}T000000-{os.getpid()}")
-    (version / "marts").mkdir(parents=True)
-    (version / "marts" / "x.parquet").write_text(text)
-    return db, version
+
+def _served(target: Path) -> str:
+    with duckdb.connect(str(target), read_only=True) as con:
+        return con.execute("select v from marts.x").fetchone()[0]
+
+
+def _published(target: Path) -> str:
+    from upgrade_warehouse.spark.build import parquet_link
+
+    files = str(parquet_link(target) / "marts" / "x" / "*.parquet")
+    return duckdb.execute("select v from read_parquet(?)", [files]).fetchone()[0]
 
 
 def test_publish_swaps_the_folder_and_the_file_and_removes_the_previous_version(tmp_path):
-    from upgrade_warehouse.spark.build import current_version, parquet_link, publish
+    from upgrade_warehouse.build import Building
+    from upgrade_warehouse.spark.build import current_version, publish
 
     target = tmp_path / "w.duckdb"
-    db1, v1 = _fake_build(target, "one", 1)
-    publish(db1, v1, target)
-    assert target.read_text() == "one" and current_version(target) == v1
-    assert (parquet_link(target) / "marts" / "x.parquet").read_text() == "one"
-    db2, v2 = _fake_build(target, "two", 2)
-    publish(db2, v2, target)
-    assert target.read_text() == "two"
-    assert (parquet_link(target) / "marts" / "x.parquet").read_text() == "two"
+    with Building(target) as new:
+        _fake_build(new, "one")
+        publish(new)
+    v1 = current_version(target)
+    assert _served(target) == _published(target) == "one"
+    assert v1.name.startswith(".w.parquet-") and v1.name.endswith(f"-{os.getpid()}")
+    with Building(target) as new:
+        _fake_build(new, "two")
+        publish(new)  # a second build of the same process, within the same second
+    assert _served(target) == _published(target) == "two"
+    v2 = current_version(target)
     assert not v1.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["w.duckdb", "w.parquet", v2.name])
 
 
 def test_leftovers_of_killed_spark_builds_are_removed_and_the_served_version_kept(tmp_path):
-    from upgrade_warehouse.spark.build import publish, remove_stale
+    from upgrade_warehouse.build import Building
+    from upgrade_warehouse.spark.build import current_version, publish, remove_stale
 
     target = tmp_path / "w.duckdb"
-    db, served = _fake_build(target, "served", 3)
-    publish(db, served, target)
+    with Building(target) as new:
+        _fake_build(new, "served")
+        publish(new)
+    served = current_version(target)
     dead = subprocess.Popen(["true"])
     dead.wait()
-    (tmp_path / f".w.parquet-20260104T000000-{os.getpid()}").mkdir()  # this build's own
+    own = tmp_path / f".w.parquet-20260104T000000-{os.getpid()}"  # this build's own
+    own.mkdir()
     stale = [
-        tmp_path / f".w.duckdb.building-{dead.pid}.spark",
-        tmp_path / f".w.parquet-20260101T000000-{dead.pid}",
-        tmp_path / f".w.duckdb.building-{dead.pid}.duckdb",
+        tmp_path / f".w.duckdb.building-{dead.pid}",  # a killed build's folder (Spark's too)
+        tmp_path / f".w.parquet-20260101T000000-{dead.pid}",  # killed while publishing
+        tmp_path / f".w.parquet.link-{dead.pid}",
     ]
-    stale[0].mkdir()
-    (stale[0] / "spark-warehouse").mkdir()
+    (stale[0] / "spark" / "spark-warehouse").mkdir(parents=True)
     stale[1].mkdir()
-    stale[2].write_text("x")
+    stale[2].symlink_to(stale[1].name)
     live = tmp_path / f".w.parquet-20260101T000000-{os.getppid()}"  # a running build
     live.mkdir()
     remove_stale(target)
-    assert not any(p.exists() for p in stale)
-    assert live.exists() and served.exists() and target.read_text() == "served"
-    assert (tmp_path / f".w.parquet-20260104T000000-{os.getpid()}").exists()
+    assert not any(p.exists() or p.is_symlink() for p in stale)
+    assert live.exists() and served.exists() and own.exists() and _served(target) == "served"

@@ -1,21 +1,18 @@
-"""Cohorts (growth PMs): post-activation self-serve upgrade rate by activation month."""
+"""Cohorts (growth PMs): post-activation self-serve upgrade rate by activation month, by
+an account attribute or feature use, with a compare mode."""
 
 import streamlit as st
 
-from upgrade_warehouse.dashboard import charts, data, ui
-from upgrade_warehouse.dashboard.fmt import format_value, md_escape
+from upgrade_warehouse.dashboard import charts, data, stats, ui
+from upgrade_warehouse.dashboard.data import Segment
+from upgrade_warehouse.dashboard.fmt import md_escape, month_label
 
-DIMENSIONS = {
-    "all": "All accounts",
-    "persona": "Persona",
-    "acquisition_source": "Acquisition source",
-    "segment": "Segment",
-    "country": "Country",
-    "feature_use": "Feature use before activation",
-}
+RATE = "post_activation_self_serve_rate"
 
 r = ui.ref()
 params = data.build_info(r)["parameters"]
+catalog = ui.catalog(r)
+meta = catalog[RATE]
 
 st.title("Cohorts")
 st.caption(
@@ -27,67 +24,96 @@ st.caption(
 )
 
 available = data.cohort_dimensions(r)
-options = [d for d in DIMENSIONS if d in available] + [d for d in available if d not in DIMENSIONS]
-if not options:
+if not available:
     st.info("No activated accounts yet.")
     st.stop()
-left, right = st.columns([2, 1])
-dimension = left.segmented_control(
-    "Breakdown", options, default="persona" if "persona" in options else options[0],
-    format_func=lambda d: DIMENSIONS.get(d, md_escape(d)), key="cohort_dimension",
-) or options[0]
-min_matured = right.number_input(
-    "Hide cells with fewer matured accounts than", min_value=0, value=1, step=1,
-    key="cohort_min_matured",
-)
+order = data.segment_dimensions(r)  # the account attributes first, then feature use
+breakdowns = sorted((d for d in available if d != "all"),
+                    key=lambda d: (order.index(d) if d in order else len(order), d))
+frames = {d: data.cohorts(r, d) for d in available}
 
-frame = data.cohorts(r, dimension)
+
+NONE = "(none)"  # the cohort tables' name for accounts without a value
+
+
+def values_of(dimension: str) -> list[tuple[str, int]]:
+    """Each value of a breakdown with its activated accounts (all cohorts), (none) last."""
+    totals = frames[dimension][frames[dimension]["month"].isna()]
+    pairs = list(zip(totals["dimension_value"], totals["activated_accounts"]))
+    return sorted(pairs, key=lambda pair: (pair[0] == NONE, pair[0]))
+
+
+filters = ui.filter_bar(r, "cohorts", trend=True, multi=True, dimensions=breakdowns,
+                        values_of=values_of, dimension_key="cohort_dimension",
+                        default_dimension="persona")
+frame = frames[filters.dimension]
 if frame.empty:
     st.info("No activated accounts yet.")
     st.stop()
+picked = [s.value for s in filters.segments]
+frame = frame[frame["dimension_value"].isin(picked)]
+by_month = frame[[filters.in_range(m) for m in frame["month"]]].copy()
+by_month["enough"] = [stats.enough(n, filters.min_count)
+                      for n in by_month["matured_activated_accounts"]]
+totals = frame[frame["month"].isna()].copy()
+name = ui.dimension_label(filters.dimension)
+st.caption(
+    f"Cohorts {month_label(filters.month_from)} to {month_label(filters.month_to)}. Cells "
+    f"with fewer than {filters.min_count} matured accounts are greyed out (too few for a "
+    "rate; dashboards/config.toml)."
+)
 
-shown = frame[frame["matured_activated_accounts"] >= min_matured]
-if shown.empty:
-    st.info("No cohort has that many matured accounts.")
+if filters.compare:
+    a, b = filters.segments
+    st.subheader(f"{md_escape(a.label)} (A) vs {md_escape(b.label)} (B)")
+    months_shown = sorted(set(by_month["month"]))
+
+    def cohort(segment: Segment, month):
+        """(rate, matured accounts) of one segment's cohort (month None = all cohorts)."""
+        if segment.dimension == "all":
+            rows = frames["all"]
+        else:
+            rows = frames[filters.dimension]
+            rows = rows[rows["dimension_value"] == segment.value]
+        rows = rows[rows["month"].isna()] if month is None else rows[rows["month"] == month]
+        if rows.empty:
+            return None, 0
+        return rows[RATE].iloc[0], int(rows["matured_activated_accounts"].iloc[0])
+
+    labels = [month_label(m) for m in months_shown] + ["All cohorts"]
+    pairs = [(*cohort(a, m), *cohort(b, m)) for m in [*months_shown, None]]
+    ui.show_compare(ui.rate_compare_table("cohort", labels, pairs, filters.min_count))
+elif by_month.empty:
+    st.info("No cohort in these months.")
 else:
     st.altair_chart(
-        charts.heatmap(shown, x="month", y="dimension_value",
-                       value="post_activation_self_serve_rate",
-                       title=f"Post-activation self-serve upgrade rate by "
-                             f"{DIMENSIONS.get(dimension, dimension).lower()}"),
+        charts.heatmap(by_month, x="month", y="dimension_value", value=RATE,
+                       shown="enough", note="", y_sort=picked,
+                       title=f"{meta['label']} by {name.lower()}"),
         width="stretch",
     )
 
 st.subheader("Totals over all cohorts")
-totals = (frame.groupby("dimension_value")[
-    ["activated_accounts", "matured_activated_accounts", "converted_matured_accounts"]]
-    .sum().reset_index())
-totals["post_activation_self_serve_rate"] = [
-    c / m if m else None
-    for c, m in zip(totals["converted_matured_accounts"], totals["matured_activated_accounts"])
-]
-totals = totals.sort_values("matured_activated_accounts", ascending=False)
+totals["rate"] = [ui.metric_text(v, meta, "", n, filters.min_count)
+                  for v, n in zip(totals[RATE], totals["matured_activated_accounts"])]
 st.dataframe(
-    totals, hide_index=True, width="stretch",
+    totals.sort_values("matured_activated_accounts", ascending=False)[
+        ["dimension_value", "activated_accounts", "matured_activated_accounts",
+         "converted_matured_accounts", "rate"]],
+    hide_index=True, width="stretch",
     column_config={
-        "dimension_value": DIMENSIONS.get(dimension, dimension),
-        "post_activation_self_serve_rate": st.column_config.NumberColumn(
-            "post-activation self-serve rate", format="percent"),
+        "dimension_value": name,
+        "activated_accounts": catalog["activated_accounts"]["label"],
+        "matured_activated_accounts": catalog["matured_activated_accounts"]["label"],
+        "converted_matured_accounts": "Converted matured accounts",
+        "rate": meta["label"],
     },
 )
-if dimension == "all" and len(frame):
-    latest = frame.iloc[-1]
-    st.caption(
-        f"Latest cohort {latest['month']}: "
-        f"{format_value(latest['post_activation_self_serve_rate'], 'rate', '')} "
-        f"of {int(latest['matured_activated_accounts']):,} matured accounts."
-    )
+st.caption("All cohorts together: the same definition over every activation month "
+           "(computed in dbt, not added up here).")
 
 with st.expander("Cohort table"):
     st.dataframe(
-        frame, hide_index=True, width="stretch",
-        column_config={
-            "post_activation_self_serve_rate": st.column_config.NumberColumn(
-                "post-activation self-serve rate", format="percent"),
-        },
+        by_month.drop(columns=["enough"]), hide_index=True, width="stretch",
+        column_config={RATE: st.column_config.NumberColumn(meta["label"], format="percent")},
     )

@@ -24,19 +24,10 @@ with st.expander("Build parameters"):
 # ---------------------------------------------------------------------- load report
 st.subheader("Load report")
 report = data.load_report(r)
-report["status"] = [
-    "not loaded" if not loaded else
-    "check counts" if read != accepted + quarantined else
-    f"{quarantined:,} quarantined" if quarantined else "ok"
-    for loaded, read, accepted, quarantined in zip(
-        report["loaded"], report["rows_read"], report["rows_accepted"],
-        report["rows_quarantined"])
-]
-report["accepted share"] = [
-    a / n if n else None for a, n in zip(report["rows_accepted"], report["rows_read"])]
 st.dataframe(
     report, hide_index=True, width="stretch", height=38 + 35 * len(report),
-    column_config={"accepted share": st.column_config.NumberColumn(format="percent")},
+    column_config={"accepted_share": st.column_config.NumberColumn("accepted share",
+                                                                   format="percent")},
 )
 not_loaded = list(report.loc[~report["loaded"], "table_name"])
 if not_loaded:
@@ -49,11 +40,11 @@ reasons = data.quarantine_by_reason(r)
 if reasons.empty:
     st.success("No row was quarantined.")
 else:
-    totals = reasons.groupby(["table_name", "reason_code"])["rows"].sum().reset_index()
+    totals = data.quarantine_by_table_and_reason(r)
     left, right = st.columns(2)
     left.altair_chart(
         charts.stacked_bars(totals, "table_name", "rows", "reason_code", horizontal=True,
-                            height=60 + 28 * totals["table_name"].nunique(),
+                            height="fit",
                             title="Quarantined rows by table and reason"),
         width="stretch",
     )
@@ -90,10 +81,7 @@ else:
     cols[0].metric("Expectations", f"{len(results):,}", border=True)
     cols[1].metric("Failed (warning)", f"{len(failed) - len(blocking):,}", border=True)
     cols[2].metric("Failed (blocking)", f"{len(blocking):,}", border=True)
-    summary = results.assign(passed=results["success"].fillna(False)).groupby(
-        ["suite", "severity"]).agg(expectations=("expectation", "count"),
-                                   passed=("passed", "sum")).reset_index()
-    st.dataframe(summary, hide_index=True, width="stretch")
+    st.dataframe(data.expectation_summary(r), hide_index=True, width="stretch")
     shown = results.copy()
     shown["details"] = [d if isinstance(d, str) else json.dumps(d) for d in shown["details"]]
     st.dataframe(shown, hide_index=True, width="stretch",

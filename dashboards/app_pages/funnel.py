@@ -1,159 +1,201 @@
-"""Funnel and abandonment: step conversion, drop-off points, time to convert, escalation."""
+"""Funnel and abandonment: step conversion, drop-off points, time to convert, escalation;
+for all accounts, one segment, or two segments compared."""
 
-import pandas as pd
 import streamlit as st
 
 from upgrade_warehouse.dashboard import charts, data, ui
-from upgrade_warehouse.dashboard.fmt import format_ts, format_value, md_escape, month_label
+from upgrade_warehouse.dashboard.fmt import format_ts, md_escape, month_label
+
+HEADLINE = ["attempts_started", "upgrade_conversion_rate", "self_serve_completion_rate",
+            "escalation_rate", "intent_to_activation_hours_p50"]
 
 r = ui.ref()
 cfg = ui.config()
 info = data.build_info(r)
 params = info["parameters"]
 steps = list(params["funnel_steps"])
-result = data.metrics(r)
+catalog = ui.catalog(r)
+cur = ui.currency(r)
 
 st.title("Funnel and abandonment")
+filters = ui.filter_bar(r, "funnel")
 month = ui.month_select(r, key="funnel_month", include_all=True)
 st.caption(
     f"Attempts started in **{md_escape(month_label(month))}**. Conversion window: an "
     f"attempt stays open **{params['conversion_window_days']} days** from its first step "
     f"(or until it completes); attempts still inside their window at as_of "
     f"({md_escape(format_ts(info['as_of']))}) are *in progress* and not yet resolved. "
-    f"Escalation events: {md_escape(', '.join(params['escalation_events']))}."
+    f"Escalation events: {md_escape(', '.join(params['escalation_events']))}. "
+    + ui.segment_caption(filters)
 )
 st.caption("Steps: " + " → ".join(md_escape(s) for s in steps))
 
-attempts = data.funnel_attempts(r, month)
-if attempts.empty:
-    st.info("No upgrade attempts in this period.")
+rows = ui.period_rows(r, filters.segments)
+picked = {s: rows.get((s, month)) for s in filters.segments}
+min_count = filters.min_count if filters.segmented else None
+if not any(row and row["attempts_started"] for row in picked.values()):
+    st.info("No upgrade attempts in this period for these accounts.")
     st.stop()
 
-total = int(attempts["attempts"].sum())
-resolved = attempts[attempts["outcome"] != "in_progress"]
-n_resolved = int(resolved["attempts"].sum())
-completed = int(resolved.loc[resolved["is_completed"], "attempts"].sum())
-self_serve = int(resolved.loc[resolved["outcome"] == "completed_self_serve", "attempts"].sum())
-escalated = int(resolved.loc[resolved["is_escalated"], "attempts"].sum())
+steps_frame = data.funnel_steps(r, filters.segments, month)
+order = [s.label for s in filters.segments]  # A, B: the same colors on every chart
+step_labels = [f"{k}. {s}" for k, s in enumerate(steps, start=1)]
+steps_frame["step"] = [step_labels[k - 1] for k in steps_frame["step_index"]]
 
-# Headline numbers: the metrics of the month when one is picked (same as `metrics`).
-month_row = next((m for m in result["months"] if m["month"] == month), None)
-cols = st.columns(5)
-if month_row is not None:
-    values = {k: month_row[k] for k in (
-        "attempts_started", "upgrade_conversion_rate", "self_serve_completion_rate",
-        "escalation_rate", "intent_to_activation_hours_p50")}
+# Headline numbers: the metrics of the period (a month, or all months: dbt's all-months
+# rows), the same as `metrics` (`--by` for a segment).
+if filters.compare:
+    a, b = filters.segments
+    st.subheader(f"{a.label} (A) vs {b.label} (B)")
+    ui.show_compare(ui.compare_table(r, HEADLINE, picked[a], picked[b], filters.min_count))
 else:
-    values = {
-        "attempts_started": total,
-        "upgrade_conversion_rate": completed / n_resolved if n_resolved else None,
-        "self_serve_completion_rate": self_serve / n_resolved if n_resolved else None,
-        "escalation_rate": escalated / n_resolved if n_resolved else None,
-        "intent_to_activation_hours_p50": None,
-    }
-catalog = ui.catalog(r)
-for col, (metric_id, value) in zip(cols, values.items()):
-    meta = catalog[metric_id]
-    col.metric(md_escape(meta["label"]), format_value(value, meta["unit"], ""),
-               help=md_escape(meta["definition"]), border=True)
-if month_row is None:
-    cols[4].caption("Median intent to activation is a monthly metric: pick a month.")
+    row = picked[filters.segment]
+    cols = st.columns(len(HEADLINE))
+    for col, metric_id in zip(cols, HEADLINE):
+        meta = catalog[metric_id]
+        n = ui.cases(row, metric_id)
+        col.metric(
+            md_escape(meta["label"]),
+            ui.metric_text(ui.metric_value(row, metric_id), meta, cur, n, min_count),
+            help=md_escape(meta["definition"]) + (f" (over {n:,} cases)" if n is not None
+                                                  else ""),
+            border=True,
+        )
 
-# Step conversion: attempts that reached each step (last_step_index >= k).
-by_last = attempts.groupby("last_step_index")["attempts"].sum()
-reached = [int(by_last[by_last.index >= k].sum()) for k in range(1, len(steps) + 1)]
-funnel = pd.DataFrame({
-    "step": [f"{k}. {s}" for k, s in enumerate(steps, start=1)],
-    "reached": reached,
-})
-funnel["share of started"] = funnel["reached"] / total
-funnel["from previous step"] = [
-    None if k == 0 or reached[k - 1] == 0 else reached[k] / reached[k - 1]
-    for k in range(len(steps))
-]
-funnel["stopped here"] = [reached[k] - (reached[k + 1] if k + 1 < len(steps) else 0)
-                          for k in range(len(steps))]
 
-left, right = st.columns(2)
+
+def two_columns():
+    """Side by side; one above the other in compare mode (wider tables)."""
+    return (st.container(), st.container()) if filters.compare else st.columns(2)
+
+
+left, right = two_columns()
 with left:
     st.subheader("Step conversion")
-    st.altair_chart(
-        charts.bars(funnel, "step", "reached", sort=list(funnel["step"]),
-                    title="Attempts reaching each step"),
-        width="stretch",
-    )
-    st.dataframe(
-        funnel, hide_index=True, width="stretch",
-        column_config={
-            "share of started": st.column_config.NumberColumn(format="percent"),
-            "from previous step": st.column_config.NumberColumn(format="percent"),
-        },
-    )
+    if filters.compare:
+        a, b = filters.segments
+        pairs = []
+        for step_index in range(1, len(steps) + 1):
+            sa = steps_frame[(steps_frame["step_index"] == step_index)
+                             & (steps_frame["segment"] == a.label)]
+            sb = steps_frame[(steps_frame["step_index"] == step_index)
+                             & (steps_frame["segment"] == b.label)]
+            pairs.append((
+                sa["step_conversion_rate"].iloc[0] if len(sa) else None,
+                int(sa["step_conversion_rate__denominator"].iloc[0]) if len(sa) else None,
+                sb["step_conversion_rate"].iloc[0] if len(sb) else None,
+                int(sb["step_conversion_rate__denominator"].iloc[0]) if len(sb) else None,
+            ))
+        st.altair_chart(
+            charts.bars(steps_frame, "step", "attempts_reached", sort=step_labels,
+                        series="segment", series_order=order,
+                        title="Attempts reaching each step"),
+            width="stretch",
+        )
+        st.caption("Conversion from the previous step, A vs B.")
+        ui.show_compare(
+            ui.rate_compare_table("step", step_labels[1:], pairs[1:], filters.min_count),
+            legend=False)
+    else:
+        st.altair_chart(
+            charts.bars(steps_frame, "step", "attempts_reached", sort=step_labels,
+                        title="Attempts reaching each step"),
+            width="stretch",
+        )
+        shown = steps_frame[["step", "attempts_reached", "step_reach_rate",
+                             "step_conversion_rate"]].copy()
+        shown["step_reach_rate"] = [
+            ui.metric_text(v, {"unit": "rate"}, cur, n, min_count)
+            for v, n in zip(steps_frame["step_reach_rate"],
+                            steps_frame["step_reach_rate__denominator"])]
+        shown["step_conversion_rate"] = [
+            ui.metric_text(v, {"unit": "rate"}, cur, n, min_count)
+            for v, n in zip(steps_frame["step_conversion_rate"],
+                            steps_frame["step_conversion_rate__denominator"])]
+        st.dataframe(
+            shown, hide_index=True, width="stretch",
+            column_config={
+                "step": st.column_config.TextColumn(width="medium"),
+                "attempts_reached": st.column_config.NumberColumn("reached", width="small"),
+                "step_reach_rate": st.column_config.TextColumn("of started", width="small"),
+                "step_conversion_rate": st.column_config.TextColumn("from previous",
+                                                                    width="small"),
+            },
+        )
 
-# Drop-off: abandoned attempts by the last step they reached.
-abandoned = attempts[attempts["outcome"] == "abandoned"]
-drop = (abandoned.groupby(["last_step_index", "last_step"])["attempts"].sum()
-        .reset_index().sort_values("last_step_index"))
 with right:
     st.subheader("Drop-off points")
-    if drop.empty:
+    abandoned = steps_frame[steps_frame["abandonment_by_step"].notna()]
+    if abandoned.empty:
         st.info("No abandoned attempts in this period.")
     else:
-        drop["share of abandoned"] = drop["attempts"] / drop["attempts"].sum()
-        drop["step"] = [f"{i}. {s}" for i, s in zip(drop["last_step_index"], drop["last_step"])]
         st.altair_chart(
-            charts.bars(drop, "step", "share of abandoned", unit="rate",
-                        sort=list(drop["step"]), color="#d62728",
+            charts.bars(abandoned, "step", "abandonment_by_step", unit="rate",
+                        sort=step_labels, color="#d62728",
+                        series="segment" if filters.compare else None,
+                        series_order=order,
                         title="Abandoned attempts by the last step reached"),
             width="stretch",
         )
         st.caption(
-            "Shares add up to 100% (the `abandonment_by_step` metric when one month is "
-            "picked)."
+            "Shares of the abandoned attempts, adding up to 100% "
+            f"(`{catalog['abandonment_by_step']['label']}`, the `abandonment_by_step` "
+            "metric)."
         )
 
-left, right = st.columns(2)
+left, right = two_columns()
 with left:
     st.subheader("Time to convert")
-    hours = data.time_to_convert_hours(r, month)
+    hours = data.activation_hours(r, filters.segments, month)
     if hours.empty:
-        st.info("No completed attempts in this period.")
+        st.info("No attempt of this period has activated yet.")
     else:
         st.altair_chart(
-            charts.histogram(hours, "hours", x_title="hours from first step to completion",
-                             color="outcome"),
+            charts.histogram(hours, "hours", x_title="hours from first step to activation",
+                             color="segment" if filters.compare else "outcome",
+                             color_order=order if filters.compare else None),
             width="stretch",
         )
-        q = hours["hours"].quantile([0.5, 0.9])
-        st.caption(
-            f"{len(hours):,} completed attempts · median {q[0.5]:,.1f} h · "
-            f"p90 {q[0.9]:,.1f} h (completion, not activation)."
-        )
+        p50, p90 = (catalog["intent_to_activation_hours_p50"],
+                    catalog["intent_to_activation_hours_p90"])
+        st.caption(" · ".join(
+            f"{md_escape(s.label)}: {md_escape(p50['label'])} "
+            f"{ui.metric_text(ui.metric_value(picked[s], p50['metric_id']), p50, cur)}, "
+            f"{md_escape(p90['label'])} "
+            f"{ui.metric_text(ui.metric_value(picked[s], p90['metric_id']), p90, cur)}"
+            for s in filters.segments
+        ) + " (completed attempts whose change has activated).")
 
 with right:
     st.subheader("Escalation by step")
-    esc = attempts.groupby(["last_step_index", "last_step"]).apply(
-        lambda g: pd.Series({
-            "attempts": int(g["attempts"].sum()),
-            "escalated": int(g.loc[g["is_escalated"], "attempts"].sum()),
-        }),
-        include_groups=False,
-    ).reset_index().sort_values("last_step_index")
-    esc["escalation share"] = esc["escalated"] / esc["attempts"]
-    esc["step"] = [f"{i}. {s}" for i, s in zip(esc["last_step_index"], esc["last_step"])]
-    st.altair_chart(
-        charts.bars(esc, "step", "escalated", sort=list(esc["step"]), color="#ff7f0e",
-                    title="Escalated attempts by the last step reached"),
-        width="stretch",
-    )
-    st.dataframe(
-        esc[["step", "attempts", "escalated", "escalation share"]], hide_index=True,
-        width="stretch",
-        column_config={"escalation share": st.column_config.NumberColumn(format="percent")},
-    )
+    escalations = steps_frame[steps_frame["attempts_stopped"] > 0].copy()
+    if escalations.empty:
+        st.info("No attempts in this period.")
+    else:
+        st.altair_chart(
+            charts.bars(escalations, "step", "attempts_escalated", sort=step_labels,
+                        color="#ff7f0e", series="segment" if filters.compare else None,
+                        series_order=order,
+                        title="Escalated attempts by the last step reached"),
+            width="stretch",
+        )
+        escalations["step_escalation_rate"] = [
+            ui.metric_text(v, {"unit": "rate"}, cur, n, min_count)
+            for v, n in zip(escalations["step_escalation_rate"],
+                            escalations["step_escalation_rate__denominator"])]
+        columns = ["step", "attempts_stopped", "attempts_escalated", "step_escalation_rate"]
+        st.dataframe(
+            escalations[(["segment"] if filters.compare else []) + columns],
+            hide_index=True, width="stretch",
+            column_config={"attempts_stopped": "attempts", "attempts_escalated": "escalated",
+                           "step_escalation_rate": "escalation share"},
+        )
 
 st.subheader("Outcomes")
-outcomes = attempts.groupby("outcome")["attempts"].sum().reset_index()
-outcomes["share"] = outcomes["attempts"] / total
-st.dataframe(outcomes.sort_values("attempts", ascending=False), hide_index=True,
-             column_config={"share": st.column_config.NumberColumn(format="percent")})
+OUTCOMES = ["completed_self_serve", "completed_assisted", "escalated", "abandoned",
+            "in_progress"]
+st.dataframe(
+    [{"outcome": o, **{s.label: ui.metric_value(picked[s], f"attempts_{o}")
+                       for s in filters.segments}} for o in OUTCOMES],
+    hide_index=True,
+)

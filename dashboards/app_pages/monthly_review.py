@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from upgrade_warehouse.dashboard import data, ui
-from upgrade_warehouse.dashboard.fmt import format_delta, format_value, month_label
+from upgrade_warehouse.dashboard.fmt import format_value, month_label
 
 r = ui.ref()
 cfg = ui.config()
@@ -45,7 +45,8 @@ def rows_for(metric_id: str, meta: dict) -> list[dict]:
                 "metric id": f"{metric_id}.{key}",
                 month_label(month): format_value((value or {}).get(key), unit, cur),
                 "previous": format_value((prev or {}).get(key), unit, cur),
-                "change": _change((value or {}).get(key), (prev or {}).get(key), unit),
+                "change": ui.change_text((value or {}).get(key), (prev or {}).get(key), unit,
+                                         cur),
                 "target": "",
                 "definition": meta["definition"],
             }
@@ -57,16 +58,10 @@ def rows_for(metric_id: str, meta: dict) -> list[dict]:
         "metric id": metric_id,
         month_label(month): format_value(value, unit, cur),
         "previous": format_value(prev, unit, cur),
-        "change": _change(value, prev, unit),
+        "change": ui.change_text(value, prev, unit, cur),
         "target": ui.target_badge(cfg, metric_id, value, unit, cur),
         "definition": meta["definition"],
     }]
-
-
-def _change(value, prev, unit):
-    if value is None or prev is None:
-        return ""
-    return format_delta(value - prev, unit, cur)
 
 
 table = pd.DataFrame([r_ for mid, meta in catalog.items() for r_ in rows_for(mid, meta)])

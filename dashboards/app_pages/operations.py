@@ -6,6 +6,12 @@ from upgrade_warehouse.dashboard import charts, data, ui
 from upgrade_warehouse.dashboard.fmt import md_escape, month_label
 
 r = ui.ref()
+catalog = ui.catalog(r)
+
+
+def metric_label(metric_id: str) -> str:
+    return catalog[metric_id]["label"]
+
 
 st.title("Operations")
 month = ui.month_select(r, key="operations_month", include_all=True, default=None,
@@ -26,17 +32,17 @@ with sync_tab:
         if targets.empty:
             st.info("No handoffs in this period.")
         else:
-            targets["unresolved rate"] = targets["unresolved"] / targets["handoffs"]
-            targets["first-attempt failure rate"] = (
-                targets["first_attempt_failed"] / targets["handoffs"])
             st.dataframe(
                 targets, hide_index=True, width="stretch",
                 column_config={
-                    "unresolved rate": st.column_config.NumberColumn(format="percent"),
-                    "first-attempt failure rate": st.column_config.NumberColumn(
-                        format="percent"),
+                    "sync_failure_rate": st.column_config.NumberColumn(
+                        metric_label("sync_failure_rate"), format="percent"),
+                    "sync_unresolved_rate": st.column_config.NumberColumn(
+                        metric_label("sync_unresolved_rate"), format="percent"),
+                    "sync_manual_override_rate": st.column_config.NumberColumn(
+                        metric_label("sync_manual_override_rate"), format="percent"),
                     "time_to_sync_seconds_p50": st.column_config.NumberColumn(
-                        "median time to sync (s)", format="%.1f"),
+                        metric_label("time_to_sync_seconds_p50"), format="%.1f"),
                 },
             )
             st.subheader("Unresolved handoffs")
@@ -57,19 +63,19 @@ with pay_tab:
         if methods.empty:
             st.info(f"No payment attempts in {label}.")
         else:
-            methods["success rate"] = methods["succeeded"] / methods["attempts"]
             left, right = st.columns(2)
             with left:
                 st.subheader("By payment method")
                 st.altair_chart(
-                    charts.bars(methods, "payment_method", "success rate", unit="rate",
-                                title=f"Payment success rate, {month_label(month)}"),
+                    charts.bars(methods, "payment_method", "success_rate", unit="rate",
+                                title=f"{metric_label('payment_success_rate_by_method')}, "
+                                      f"{month_label(month)}"),
                     width="stretch",
                 )
                 st.dataframe(
                     methods, hide_index=True, width="stretch",
-                    column_config={"success rate": st.column_config.NumberColumn(
-                        format="percent")},
+                    column_config={"success_rate": st.column_config.NumberColumn(
+                        metric_label("payment_success_rate"), format="percent")},
                 )
             with right:
                 st.subheader("Failures by code")
@@ -96,7 +102,6 @@ with elig_tab:
         if reasons.empty:
             st.info("No rejections in this period.")
         else:
-            reasons["false-positive share"] = reasons["overridden"] / reasons["rejected"]
             left, right = st.columns(2)
             left.altair_chart(
                 charts.bars(reasons, "rejection_reason", "rejected",
@@ -105,8 +110,8 @@ with elig_tab:
             )
             right.dataframe(
                 reasons, hide_index=True, width="stretch",
-                column_config={"false-positive share": st.column_config.NumberColumn(
-                    format="percent")},
+                column_config={"false_positive_reject_rate": st.column_config.NumberColumn(
+                    metric_label("false_positive_reject_rate"), format="percent")},
             )
 
 with order_tab:
@@ -129,7 +134,7 @@ with order_tab:
                 column_config={"oldest_open_days": st.column_config.NumberColumn(
                     "oldest open (days)", format="%.1f")},
             )
-            st.subheader("Open orders")
+            st.subheader(metric_label("orders_open"))
             open_ = data.open_orders(r)
             if open_.empty:
                 st.success("No open orders.")

@@ -118,7 +118,7 @@ def render_quote() -> None:
     )
     warehouse_plans, warehouse_error = {}, None
     try:
-        warehouse_plans = plans_from_frame(data.plans(r), source="raw.plans")
+        warehouse_plans = plans_from_frame(data.plans(r), source="marts.dim_plans")
     except UserError as exc:
         warehouse_error = str(exc)
     source = st.radio(
@@ -326,8 +326,8 @@ def render_whatif() -> None:
             width="stretch",
         )
     with st.expander("Projection by month"):
-        wide = records.pivot_table(index=["month_index", "month"], columns="series",
-                                   values=["completed_upgrades", "expansion_mrr"])
+        wide = records.pivot(index=["month_index", "month"], columns="series",
+                             values=["completed_upgrades", "expansion_mrr"])
         wide.columns = [f"{a} ({b})" for a, b in wide.columns]
         st.dataframe(wide.reset_index(), hide_index=True, width="stretch")
 

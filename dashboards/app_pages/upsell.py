@@ -3,11 +3,10 @@
 import streamlit as st
 
 from upgrade_warehouse.dashboard import charts, data, ui
-from upgrade_warehouse.dashboard.fmt import format_value, md_escape, month_label
+from upgrade_warehouse.dashboard.fmt import md_escape, month_label
 
 r = ui.ref()
 cfg = ui.config()
-result = data.metrics(r)
 
 st.title("Upsell plays")
 if not ui.no_data_loaded(r, "upsell_offers"):
@@ -15,12 +14,12 @@ if not ui.no_data_loaded(r, "upsell_offers"):
 
 month = ui.month_select(r, key="upsell_month", include_all=True, default=None,
                         label="Month of the offer")
-row = next((m for m in result["months"] if m["month"] == month), None)
-if row is not None:
-    cols = st.columns(3)
-    for col, metric_id in zip(cols, ["upsell_offers", "upsell_acceptance_rate",
-                                     "upsell_deferral_rate"]):
-        ui.kpi(col, r, cfg, metric_id, row, None)
+# The metrics of the month, or of all months together (dbt's all-months row).
+row = ui.period_rows(r, (data.ALL,)).get((data.ALL, month))
+cols = st.columns(3)
+for col, metric_id in zip(cols, ["upsell_offers", "upsell_acceptance_rate",
+                                 "upsell_deferral_rate"]):
+    ui.kpi(col, r, cfg, metric_id, row, None)
 st.caption(
     f"Offers made in {md_escape(month_label(month))} and their outcome at as_of. Rates are "
     "over offers with an outcome (pending offers are left out); *deferred, then "
@@ -28,16 +27,13 @@ st.caption(
 )
 
 OUTCOMES = ["accepted", "deferred", "rejected", "no_response", "pending"]
-for dimension in data.UPSELL_DIMENSIONS:
+catalog = ui.catalog(r)
+for dimension in data.upsell_dimensions(r):
     frame = data.upsell_outcomes(r, dimension, month)
     st.subheader(f"By {dimension}")
     if frame.empty:
         st.info("No offers in this period.")
         continue
-    frame["acceptance rate"] = [
-        a / n if n else None for a, n in zip(frame["accepted"], frame["with_outcome"])]
-    frame["deferral rate"] = [
-        d / n if n else None for d, n in zip(frame["deferred"], frame["with_outcome"])]
     long = frame.melt(id_vars=["value"], value_vars=OUTCOMES, var_name="outcome",
                       value_name="count")
     left, right = st.columns([2, 3])
@@ -50,15 +46,7 @@ for dimension in data.UPSELL_DIMENSIONS:
     right.dataframe(
         frame.rename(columns={"value": dimension}), hide_index=True, width="stretch",
         column_config={
-            "acceptance rate": st.column_config.NumberColumn(format="percent"),
-            "deferral rate": st.column_config.NumberColumn(format="percent"),
+            rate: st.column_config.NumberColumn(catalog[rate]["label"], format="percent")
+            for rate in ("upsell_acceptance_rate", "upsell_deferral_rate")
         },
-    )
-
-if row is None:
-    total = data.upsell_outcomes(r, "owner", None)
-    accepted, with_outcome = total["accepted"].sum(), total["with_outcome"].sum()
-    st.caption(
-        f"All months: {int(total['offers'].sum()):,} offers, acceptance "
-        f"{format_value(accepted / with_outcome if with_outcome else None, 'rate', '')}."
     )

@@ -30,6 +30,10 @@ st.caption(
 )
 
 
+def format_number(value) -> str:
+    return "–" if value is None else f"{value:,.1f}"
+
+
 def pct(value) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.1%}"
 
@@ -39,7 +43,7 @@ kpis = st.columns(4)
 kpis[0].metric("Accounts listed", f"{len(scores):,}")
 kpis[1].metric(
     f"Expected upgrades ({horizon} days)",
-    "–" if scores["probability"].isna().all() else f"{scores['probability'].sum():,.1f}",
+    format_number(data.winback_expected_upgrades(scores)),
     help=f"Self-serve upgrades expected from the listed accounts in the {horizon} days "
     "after as_of: the sum of their probabilities.",
 )
@@ -88,8 +92,7 @@ mask = pd.Series(True, index=scores.index)
 for column, values in chosen.items():
     mask &= picked(scores, column, values)
 shown = scores[mask]
-expected = ("–" if shown["probability"].isna().all()
-            else f"{shown['probability'].sum():,.1f}")
+expected = format_number(data.winback_expected_upgrades(shown))
 st.caption(
     f"{len(shown):,} of {len(scores):,} accounts · expected self-serve upgrades {expected} · "
     "highest probability first"
@@ -161,16 +164,7 @@ st.download_button(
 )
 
 st.subheader("Suggested plays")
-plays = (
-    shown.groupby(["play_trigger", "play_owner", "play_channel"], dropna=False)
-    .agg(accounts=("account_id", "size"), expected_upgrades=("probability", "sum"),
-         mean_probability=("probability", "mean"))
-    .reset_index()
-    .sort_values(["expected_upgrades", "accounts"], ascending=False)
-    .rename(columns={"play_trigger": "trigger", "play_owner": "owner",
-                     "play_channel": "channel", "expected_upgrades": "expected upgrades",
-                     "mean_probability": "mean probability"})
-)
+plays = data.winback_plays(shown)
 st.dataframe(
     plays, hide_index=True, width="stretch",
     column_config={

@@ -38,13 +38,29 @@ def _register() -> None:
     app.command("winback")(winback_command)
 
 
+def _register_build_only() -> None:
+    """Only ``build``: it needs neither the simulator's nor the generator's libraries
+    (numpy, polars, half a second to import), and every build would pay for them."""
+    from .build import build_command
+
+    app.callback()(_group)  # `build` stays a subcommand, not the app's only command
+    app.command("build")(build_command)
+
+
+def _group() -> None:
+    pass
+
+
 def main() -> None:
     # Great Expectations imports pyspark when it is installed (the `spark` extra), which
     # warns about pandas 3 on every build; nothing here uses pandas on Spark.
     warnings.filterwarnings(
         "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
     )
-    _register()
+    if sys.argv[1:2] == ["build"]:
+        _register_build_only()
+    else:
+        _register()
     try:
         app()  # standalone: click handles --help, usage errors (exit 2) and typer.Exit
     except UserError as exc:

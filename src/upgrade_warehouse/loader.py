@@ -19,10 +19,14 @@ CSV and Parquet) raise :class:`UserError` before any table is written.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 
@@ -136,16 +140,19 @@ def _first_line(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- parsing
 
 
-def _text(col: str, alias: str = "l") -> str:
-    """The raw value, trimmed, with an empty string meaning null (the contract's CSV rule)."""
-    return f"nullif(trim({alias}.{q(col)}), '')"
+def _present(raw: str) -> str:
+    """A value is present when its text, trimmed, is not empty (the contract's CSV rule).
+
+    The same as ``nullif(trim(raw), '') is not null`` (text that is not empty once its
+    leading spaces are gone has a character trim keeps), at a fraction of the cost."""
+    return f"({raw} is not null and ltrim({raw}) <> '')"
 
 
-def parsed_expr(column: Column, alias: str = "l") -> str:
-    """SQL that parses the raw text of a column into its type, null when unparseable."""
-    t = _text(column.name, alias)
+def parsed_expr(column: Column, raw: str) -> str:
+    """SQL that parses the raw text ``raw`` of a column into its type, null when unparseable."""
+    t = f"nullif(trim({raw}), '')"
     if column.type == STR:
-        return f"case when {t} is not null then {alias}.{q(column.name)} end"
+        return f"case when ltrim({raw}) <> '' then {raw} end"  # = nullif(trim(raw), '') is not null
     if column.type == INT:
         return f"case when regexp_full_match({t}, '[+-]?[0-9]+') then try_cast({t} as bigint) end"
     if column.type == TS:
@@ -165,6 +172,43 @@ def parsed_expr(column: Column, alias: str = "l") -> str:
     if column.type == DECIMAL:
         return f"try_cast({t} as decimal(38, 12))"
     raise ValueError(column.type)
+
+
+# Parquet column types that are already the contract's type: their text would parse back
+# to exactly the same value (integers that fit a bigint, timestamps in microseconds,
+# booleans), so the value is taken as it is and it is present when it is not null.
+_NATIVE_TYPES = {
+    INT: {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"},
+    TS: {"TIMESTAMP", "TIMESTAMP WITH TIME ZONE"},
+    BOOL: {"BOOLEAN"},
+}
+
+
+def column_exprs(column: Column, col: str, source_type: str) -> tuple[str, str]:
+    """(parsed value, present flag) of a column read as ``col`` with DuckDB type ``source_type``.
+
+    Text (CSV, or a Parquet column of another type) goes through :func:`parsed_expr`;
+    a Parquet column already of the contract's type skips the text round trip.
+    """
+    if source_type in _NATIVE_TYPES.get(column.type, ()):
+        present = f"({col} is not null)"
+        if column.type == INT:
+            return f"cast({col} as bigint)", present
+        if column.type == TS:
+            # What the text round trip gives (UTC wall time), without its cost: a finite
+            # instant's microseconds since the epoch are the UTC timestamp's.
+            as_tz = col if source_type == "TIMESTAMP WITH TIME ZONE" else f"cast({col} as timestamptz)"
+            return (
+                f"case when isfinite({col}) then make_timestamp(epoch_us({col})) "
+                f"else timezone('UTC', {as_tz}) end"
+            ), present
+        return col, present
+    raw = col if source_type == "VARCHAR" else f"cast({col} as varchar)"
+    if column.type == STR and column.required:
+        # A blank required value fails missing_required before any check reads the parsed
+        # value, and only accepted rows are written: the value as it is will do.
+        return raw, _present(raw)
+    return parsed_expr(column, raw), _present(raw)
 
 
 def _bad_value_conditions(table: Table) -> list[tuple[str, str]]:
@@ -193,46 +237,47 @@ def _bad_value_conditions(table: Table) -> list[tuple[str, str]]:
     return out
 
 
-def _t(col: str) -> str:
-    """The trimmed raw text of a column inside the parse-and-check pass."""
-    return f"p.{q('__t_' + col)}"
+def _present_col(col: str) -> str:
+    """The present flag of a column inside the parse-and-check pass."""
+    return f"p.{q('__present_' + col)}"
 
 
-def _reason_case(table: Table) -> tuple[str, str]:
-    """CASE expressions giving the first row-level reason code and the column at fault."""
-    _text = _t  # noqa: N806 - raw text comes from the parsed subquery here
-    whens: list[tuple[str, str, str]] = []  # (condition, reason, column)
+def row_checks(table: Table) -> list[tuple[str, str, str]]:
+    """Row-level checks in the order they apply: (condition, reason code, column)."""
+    present = _present_col
+    whens: list[tuple[str, str, str]] = []
     for c in table.columns:
         if c.required:
-            whens.append((f"{_text(c.name)} is null", "missing_required", c.name))
+            whens.append((f"not {present(c.name)}", "missing_required", c.name))
     for c in table.columns:
         if c.required_with is not None:
             whens.append(
                 (
-                    f"{_text(c.required_with)} is not null and {_text(c.name)} is null",
+                    f"{present(c.required_with)} and not {present(c.name)}",
                     "missing_required",
                     c.name,
                 )
             )
     for c in table.columns:
         if c.type != STR:
-            whens.append(
-                (f"{_text(c.name)} is not null and p.{q(c.name)} is null", "bad_type", c.name)
-            )
+            whens.append((f"{present(c.name)} and p.{q(c.name)} is null", "bad_type", c.name))
     for cond, col in _bad_value_conditions(table):
         whens.append((f"coalesce({cond}, false)", "bad_value", col))
     if table.name == "subscription_changes":
-        whens.append(
-            (
-                "fp.currency is not null and tp.currency is not null "
-                "and fp.currency <> tp.currency",
-                "currency_mismatch",
-                "to_plan_id",
-            )
+        mismatch = (
+            "fp.currency is not null and tp.currency is not null and fp.currency <> tp.currency"
         )
-    reason = "case " + " ".join(f"when {c} then {lit(r)}" for c, r, _ in whens) + " end"
-    column = "case " + " ".join(f"when {c} then {lit(col)}" for c, _, col in whens) + " end"
-    return reason, column
+        whens.append((mismatch, "currency_mismatch", "to_plan_id"))
+    return whens
+
+
+def _by_check(checks: list[tuple[str, str, str]], index: str, part: int) -> str:
+    """The reason (part 1) or column (part 2) of the check number ``index`` (1-based)."""
+    return (
+        f"case {index} "
+        + " ".join(f"when {i} then {lit(check[part])}" for i, check in enumerate(checks, 1))
+        + " end"
+    )
 
 
 # --------------------------------------------------------------------------- loading
@@ -243,102 +288,277 @@ def create_empty(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     con.execute(f"create table {RAW_SCHEMA}.{q(table.name)} ({cols})")
 
 
-def _load_table(con: duckdb.DuckDBPyConnection, src: SourceFile, header: list[str]) -> int:
-    """Load one file; returns the number of rows read."""
-    table = src.table
+@dataclass
+class _Source:
+    """A file as a relation: its FROM clause (alias ``l``), row number and column types."""
+
+    from_sql: str
+    row_number: str
+    types: dict[str, str]
+    rows: int
+
+
+def _open_source(con: duckdb.DuckDBPyConnection, src: SourceFile, header: list[str]) -> _Source:
+    """Parquet is read where it lies (twice or three times, never copied); a CSV file is
+    landed once as text in a temporary table (its row numbers are its insertion order)."""
     assert src.path is not None
-    if src.path.suffix == ".csv":
-        columns = "{" + ", ".join(f"{lit(h)}: 'VARCHAR'" for h in header) + "}"
-        source_sql = _reader(src.path).format(columns=columns)
-        select_land = ", ".join(q(h) for h in header)
-    else:
-        source_sql = _reader(src.path)
-        select_land = ", ".join(f"cast({q(h)} as varchar) as {q(h)}" for h in header)
     try:
-        con.execute(
-            f"create or replace temp table _land as select {select_land} from {source_sql}"
+        if src.path.suffix == ".csv":
+            columns = "{" + ", ".join(f"{lit(h)}: 'VARCHAR'" for h in header) + "}"
+            con.execute(
+                "create or replace temp table _land as select * from "
+                + _reader(src.path).format(columns=columns)
+            )
+            rows = con.execute("select count(*) from _land").fetchone()[0]
+            return _Source("_land as l", "l.rowid + 1", dict.fromkeys(header, "VARCHAR"), rows)
+        path = lit(str(src.path))
+        types = dict(
+            con.execute(f"select column_name, column_type from (describe select * from read_parquet({path}))").fetchall()
+        )
+        rows = con.execute(f"select count(*) from read_parquet({path})").fetchone()[0]
+        return _Source(
+            f"read_parquet({path}, file_row_number = true) as l",
+            "l.file_row_number + 1",
+            types,
+            rows,
         )
     except duckdb.Error as exc:
         raise UserError(f"{src.path}: cannot read the file: {_first_line(exc)}") from None
-    read = con.execute("select count(*) from _land").fetchone()[0]
 
-    # One pass: parse every column, keep its trimmed text, and give each row its first
-    # row-level reason. File order: with insertion order preserved, rowid follows the file.
-    parsed = ", ".join(
-        f"{parsed_expr(c)} as {q(c.name)}, {_text(c.name)} as {q('__t_' + c.name)}"
-        for c in table.columns
-    )
+
+def _checked_sql(table: Table, source: _Source, header: list[str], raw: bool = False) -> str:
+    """One pass over the file: row number, every column parsed, the first row-level check
+    that fails (``_check``, 1-based, null when none) and, with ``raw``, the raw text."""
+    parts = [f"{source.row_number} as _row_number"]
+    for c in table.columns:
+        parsed, present = column_exprs(c, f"l.{q(c.name)}", source.types[c.name])
+        parts.append(f"{parsed} as {q(c.name)}")
+        parts.append(f"{present} as {q('__present_' + c.name)}")
+    if raw:
+        parts += [f"cast(l.{q(h)} as varchar) as {q('__raw_' + h)}" for h in header]
     joins = ""
     if table.name == "subscription_changes":
         joins = (
             f" left join {RAW_SCHEMA}.plans as fp on fp.plan_id = p.from_plan_id"
             f" left join {RAW_SCHEMA}.plans as tp on tp.plan_id = p.to_plan_id"
         )
-    reason, column = _reason_case(table)
-    typed = ", ".join(f"p.{q(c.name)}" for c in table.columns)
-    checked = (
-        f"select p._row_number, {typed}, {reason} as _reason, {column} as _reason_column "
-        f"from (select l.rowid + 1 as _row_number, {parsed} from _land as l) as p{joins}"
+    checks = row_checks(table)
+    check = "case " + " ".join(f"when {c} then {i}" for i, (c, _, _) in enumerate(checks, 1)) + " end"
+    keep = ", ".join(f"p.{q(c.name)}" for c in table.columns)
+    if raw:
+        keep += ", " + ", ".join(f"p.{q('__raw_' + h)}" for h in header)
+    return (
+        f"select p._row_number, {keep}, {check} as _check "
+        f"from (select {', '.join(parts)} from {source.from_sql}) as p{joins}"
     )
 
-    # In the same statement: duplicates among rows that passed, first by file order kept;
-    # then references to rows that were not accepted.
-    key = ", ".join(f"c.{q(k)}" for k in table.key)
-    ref_cols = [c for c in table.columns if c.references is not None]
-    ref_joins = " ".join(
-        f"left join {RAW_SCHEMA}.{q(c.references[0])} as r{i} "
+
+def _references(table: Table) -> list[Column]:
+    return [c for c in table.columns if c.references is not None]
+
+
+def _load_table(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    header: list[str],
+    timings: dict[str, float] | None = None,
+) -> int:
+    """Load one file; returns the number of rows read.
+
+    One pass parses and checks every row and writes the rows that pass the row checks
+    (1-4) to ``raw.<table>``, in file order. Two cheap queries on the written key and
+    reference columns then find duplicates (5) and unknown references (6). Only when some
+    row was not accepted does a second pass over the file give each such row its reason
+    and raw text for ``raw.quarantine``, and the duplicates and unknown references are
+    deleted from ``raw.<table>``. Nothing but the result is ever copied.
+    """
+    table = src.table
+    target = f"{RAW_SCHEMA}.{q(table.name)}"
+    assert src.path is not None
+    timings = timings if timings is not None else {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = timings.get(name, 0.0) + now - clock
+        clock = now
+
+    source = _open_source(con, src, header)
+    lap("open")
+    cols = ", ".join(f"c.{q(c.name)}" for c in table.columns)
+    # Joins (the plans of subscription_changes, the currency list) can reorder rows: sort
+    # those tables back to file order. The others stream from the file in its order.
+    joins = table.name == "subscription_changes" or any(c.currency for c in table.columns)
+    order = " order by c._row_number" if joins else ""
+    con.execute(
+        f"insert into {target} select {cols} from ({_checked_sql(table, source, header)}) as c "
+        f"where c._check is null{order}"
+    )
+    lap("parse_check_write")
+
+    keys = ", ".join(q(k) for k in table.key)
+    n_duplicate_keys = con.execute(
+        f"select count(*) from (select {keys} from {target} group by {keys} having count(*) > 1)"
+    ).fetchone()[0]
+    lap("duplicates")
+    refs = _references(table)
+    unknown_sql = [
+        f"t.{q(c.name)} is not null and t.{q(c.name)} not in "
+        f"(select {q(c.references[1])} from {RAW_SCHEMA}.{q(c.references[0])})"
+        for c in refs
+    ]
+    n_unknown = 0
+    if refs:
+        n_unknown = con.execute(
+            f"select count(*) from {target} as t where " + " or ".join(f"({u})" for u in unknown_sql)
+        ).fetchone()[0]
+    lap("references")
+    passed = con.execute(f"select count(*) from {target}").fetchone()[0]
+    if passed < source.rows or n_duplicate_keys or n_unknown:
+        _quarantine(con, src, header, source, n_duplicate_keys > 0)
+        lap("quarantine")
+        if n_duplicate_keys:
+            # The first row of each key in file order (= insertion order) stays.
+            con.execute(
+                f"delete from {target} where rowid in (select rowid from (select rowid, "
+                f"row_number() over (partition by {keys} order by rowid) as _n from {target} "
+                f"where ({keys}) in (select ({keys}) from {target} group by {keys} "
+                "having count(*) > 1)) where _n > 1)"
+            )
+        if n_unknown:
+            con.execute(
+                f"delete from {target} as t where " + " or ".join(f"({u})" for u in unknown_sql)
+            )
+        lap("delete")
+    for tmp in ("_land", "_duplicates"):
+        con.execute(f"drop table if exists {tmp}")
+    return source.rows
+
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    header: list[str],
+    source: _Source,
+    has_duplicates: bool,
+) -> None:
+    """Write every row of the file that is not accepted to ``raw.quarantine``, with the
+    first reason that applies, the column at fault and the row as it came."""
+    table = src.table
+    assert src.path is not None
+    keys = ", ".join(q(k) for k in table.key)
+    dup_join = ""
+    is_duplicate = "false"
+    if has_duplicates:
+        # The first row number of each key seen more than once among rows that passed.
+        con.execute(
+            f"create or replace temp table _duplicates as select {keys}, "
+            f"min(_row_number) as _first from ({_checked_sql(table, source, header)}) as c "
+            f"where c._check is null group by {keys} having count(*) > 1"
+        )
+        on = " and ".join(f"d.{q(k)} = c.{q(k)}" for k in table.key)
+        dup_join = f" left join _duplicates as d on {on}"
+        is_duplicate = "c._check is null and d._first is not null and d._first <> c._row_number"
+    refs = _references(table)
+    # Accepted keys are unique, so these joins never add rows.
+    ref_joins = "".join(
+        f" left join {RAW_SCHEMA}.{q(c.references[0])} as r{i} "
         f"on r{i}.{q(c.references[1])} = c.{q(c.name)}"
-        for i, c in enumerate(ref_cols)
+        for i, c in enumerate(refs)
     )
-    ref_whens = " ".join(
-        f"when c.{q(c.name)} is not null and r{i}.{q(c.references[1])} is null "
-        f"then {{{i}}}"
-        for i, c in enumerate(ref_cols)
+    unknown = [
+        f"c.{q(c.name)} is not null and r{i}.{q(c.references[1])} is null"
+        for i, c in enumerate(refs)
+    ]
+    checks = row_checks(table)
+    reason = (
+        f"case when c._check is not null then {_by_check(checks, 'c._check', 1)} "
+        f"when {is_duplicate} then 'duplicate_id' "
+        + " ".join(f"when {u} then 'unknown_reference'" for u in unknown)
+        + " end"
     )
-    reason_refs = ref_whens.format(*["'unknown_reference'"] * len(ref_cols))
-    column_refs = ref_whens.format(*[lit(c.name) for c in ref_cols])
-    con.execute(
-        "create or replace temp table _final as "
-        "select c.*, "
-        "  case when c._reason is not null then c._reason "
-        f"       when row_number() over (partition by c._reason is null, {key} "
-        "            order by c._row_number) > 1 then 'duplicate_id' "
-        f"       {reason_refs} end as _final_reason, "
-        "  case when c._reason is not null then c._reason_column "
-        f"       when row_number() over (partition by c._reason is null, {key} "
-        f"            order by c._row_number) > 1 then {lit(', '.join(table.key))} "
-        f"       {column_refs} end as _final_column "
-        f"from ({checked}) as c {ref_joins}"
+    column = (
+        f"case when c._check is not null then {_by_check(checks, 'c._check', 2)} "
+        f"when {is_duplicate} then {lit(', '.join(table.key))} "
+        + " ".join(f"when {u} then {lit(c.name)}" for u, c in zip(unknown, refs))
+        + " end"
     )
-
-    cols = ", ".join(q(c.name) for c in table.columns)
-    con.execute(
-        f"insert into {RAW_SCHEMA}.{q(table.name)} select {cols} from _final "
-        "where _final_reason is null order by _row_number"
-    )
-    raw_row = "json_object(" + ", ".join(f"{lit(h)}, l.{q(h)}" for h in header) + ")"
+    raw_row = "json_object(" + ", ".join(f"{lit(h)}, x.{q('__raw_' + h)}" for h in header) + ")"
     con.execute(
         f"insert into {RAW_SCHEMA}.quarantine "
-        f"select {lit(table.name)}, {lit(src.path.name)}, f._row_number, f._final_reason, "
-        f"f._final_column, {raw_row} "
-        "from _final as f join _land as l on l.rowid + 1 = f._row_number "
-        "where f._final_reason is not null order by f._row_number"
+        f"select {lit(table.name)}, {lit(src.path.name)}, x._row_number, x._reason, "
+        f"x._column, {raw_row} "
+        f"from (select c.*, {reason} as _reason, {column} as _column "
+        f"from ({_checked_sql(table, source, header, raw=True)}) as c{dup_join}{ref_joins}) as x "
+        "where x._reason is not null order by x._row_number"
     )
-    for tmp in ("_land", "_final"):
-        con.execute(f"drop table if exists {tmp}")
-    return read
+
+
+class _Watch:
+    """Report a running statement's progress (DuckDB's ``query_progress``) to ``on_rows``."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, on_rows: Callable[[float], None]) -> None:
+        self.con = con
+        self.on_rows = on_rows
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            with contextlib.suppress(Exception):
+                share = self.con.query_progress()
+                if share >= 0:
+                    self.on_rows(share / 100.0)
+
+    def __enter__(self) -> _Watch:  # noqa: PYI034
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class LoadProgress(Protocol):
+    """What the loader reports to: rows done so far (of the total), with a detail."""
+
+    def set(self, completed: int, detail: str | None = None) -> None: ...
+
+
+def input_rows(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> int:
+    """Rows in the input files, for progress: exact for Parquet (its metadata), estimated
+    for CSV from the size of the file and of its first lines."""
+    total = 0
+    for src in sources:
+        if src.path is None:
+            continue
+        if src.path.suffix == ".parquet":
+            with contextlib.suppress(duckdb.Error):
+                total += con.execute(
+                    f"select count(*) from read_parquet({lit(str(src.path))})"
+                ).fetchone()[0]
+            continue
+        with open(src.path, "rb") as f:
+            sample = f.read(1 << 16)
+        lines = max(sample.count(b"\n"), 1)
+        total += max(int(src.path.stat().st_size / (len(sample) / lines)) - 1, 0)
+    return total
 
 
 def load_data_dir(
     data_dir: Path,
     con: duckdb.DuckDBPyConnection,
-    progress: Callable[[str], None] | None = None,
+    progress: LoadProgress | None = None,
+    profile: dict[str, dict] | None = None,
 ) -> dict[str, dict]:
     """Load every table of the contract found in ``data_dir`` into ``raw.*``.
 
     Returns, per table, ``{"read", "accepted", "quarantined", "quarantined_by_reason"}``
     (absent optional tables report zeros and are created empty). The same counts are
-    stored in ``raw.load_report``; the rejected rows in ``raw.quarantine``.
+    stored in ``raw.load_report``; the rejected rows in ``raw.quarantine``. ``progress``
+    gets the rows done as tables load; ``profile`` (a dict) gets each table's rows and
+    the seconds of each pass.
     """
     data_dir = Path(data_dir)
     sources = discover(data_dir)
@@ -354,14 +574,34 @@ def load_data_dir(
         f"create table {RAW_SCHEMA}.quarantine (table_name varchar, source_file varchar, "
         "row_number bigint, reason_code varchar, reason_column varchar, raw_row varchar)"
     )
+    if progress is not None:
+        con.execute("set enable_progress_bar = true")
+        con.execute("set enable_progress_bar_print = false")
     read: dict[str, int] = {}
+    done = 0
     for src in sources:
         create_empty(con, src.table)
         if src.path is None:
             continue
-        if progress:
-            progress(f"loading {src.path.name}")
-        read[src.table.name] = _load_table(con, src, headers[src.table.name])
+        timings: dict[str, float] = {}
+        if progress is None:
+            read[src.table.name] = _load_table(con, src, headers[src.table.name], timings)
+        else:
+            name = src.table.name
+            estimate = input_rows(con, [src])
+            progress.set(done, name)
+
+            def on_share(share: float, base: int = done, rows: int = estimate) -> None:
+                progress.set(base + int(share * rows))
+
+            with _Watch(con, on_share):
+                read[name] = _load_table(con, src, headers[name], timings)
+            done += read[name]
+            progress.set(done, name)
+        if profile is not None:
+            profile[src.table.name] = {"rows": read[src.table.name], **{
+                k: round(v, 3) for k, v in timings.items()
+            }}
 
     report: dict[str, dict] = {}
     rows = []

@@ -1,8 +1,10 @@
 """`upgrade-warehouse metrics`: the monthly metrics of ``shared/spec/metrics.md``.
 
-Reads the published warehouse through a short-lived read-only connection. The metric
-ids, their order and their units come from the metric catalog seed
-(``seeds/metric_catalog.csv``, in the warehouse as ``reference.metric_catalog``).
+Reads the published warehouse through the read-only reader (:mod:`.warehouse`). The
+metric ids, their order, units and labels come from the metric catalog seed
+(``seeds/metric_catalog.csv``, in the warehouse as ``reference.metric_catalog``): this
+module iterates the catalog and names no metric. ``--by DIM`` reads the segmented marts
+(metrics.md "Segments").
 """
 
 from __future__ import annotations
@@ -12,52 +14,41 @@ import io
 import json
 import math
 import re
-from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
+from typing import Annotated
 
 import duckdb
 import typer
 
 from .errors import UserError
 from .paths import DEFAULT_WAREHOUSE
+from .warehouse import (
+    COUNT_UNITS,
+    KEYED_UNITS,
+    RATE_UNITS,
+    Metric,
+    check_version,
+    connect,
+    read_build,
+    read_catalog,
+    read_dimensions,
+)
 
-# Units whose JSON value is an object keyed by step, method or reason.
-KEYED_UNITS = ("rate_by_key", "count_by_key")
-COUNT_UNITS = ("count", "count_by_key")
-
-
-@dataclass(frozen=True)
-class Metric:
-    metric_id: str
-    section: str
-    unit: str
-    label: str
-
-    @property
-    def keyed(self) -> bool:
-        return self.unit in KEYED_UNITS
-
-
-def connect_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    if not Path(warehouse).is_file():
-        raise UserError(
-            f"no warehouse at {warehouse}: run `upgrade-warehouse build` first "
-            "(or pass --warehouse PATH)"
-        )
-    try:
-        return duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.Error as exc:
-        raise UserError(f"{warehouse}: cannot open the warehouse: {exc}") from None
+__all__ = [
+    "COUNT_UNITS",
+    "KEYED_UNITS",
+    "RATE_UNITS",
+    "Metric",
+    "format_value",
+    "number",
+    "read_metrics",
+    "to_csv",
+]
 
 
-def catalog(con: duckdb.DuckDBPyConnection) -> list[Metric]:
-    rows = con.execute(
-        "select metric_id, section, unit, label from reference.metric_catalog"
-    ).fetchall()
-    return [Metric(*row) for row in rows]
-
-
-def _number(value, unit: str):
+def number(value, unit: str):
+    """A metric value as the JSON has it: int for counts, float (never NaN) otherwise."""
     if value is None:
         return None
     if unit in COUNT_UNITS:
@@ -66,60 +57,101 @@ def _number(value, unit: str):
     return None if math.isnan(value) else value
 
 
-def read_metrics(warehouse: Path, month: str | None = None) -> dict:
-    """The metrics JSON object of metrics.md (optionally one month only)."""
-    return _read(warehouse, month)[0]
+def read_metrics(warehouse: Path, month: str | None = None, by: str | None = None) -> dict:
+    """The metrics JSON object of metrics.md (optionally one month only, or split by an
+    account attribute: ``by``)."""
+    return _read(warehouse, month, by)[0]
 
 
-def _read(warehouse: Path, month: str | None) -> tuple[dict, list[Metric]]:
-    """The metrics JSON object and the catalog, from one read-only connection."""
+def _check_month(month: str | None) -> None:
     if month is not None and not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
         raise UserError(f"--month must be YYYY-MM, not {month!r}")
-    with connect_read_only(warehouse) as con:
-        metrics = catalog(con)
-        as_of, reporting_currency, parameters_json = con.execute(
-            "select as_of, reporting_currency, parameters_json from raw.build_info"
-        ).fetchone()
-        scalar_ids = [m.metric_id for m in metrics if not m.keyed]
-        rel = con.execute(
-            "select strftime(month, '%Y-%m') as month, "
-            + ", ".join(f'"{m}"' for m in scalar_ids)
-            + " from marts.fct_monthly_metrics order by month"
-        )
-        rows = rel.fetchall()
-        breakdowns = con.execute(
-            "select strftime(month, '%Y-%m'), metric_id, breakdown_key, metric_value "
-            "from marts.fct_monthly_metric_breakdowns order by month, metric_id, breakdown_order, breakdown_key"
-        ).fetchall()
-    units = {m.metric_id: m.unit for m in metrics}
-    keyed: dict[tuple[str, str], dict] = {}
-    for m, metric_id, key, value in breakdowns:
-        keyed.setdefault((m, metric_id), {})[key] = _number(value, units[metric_id])
 
-    months = []
-    for row in rows:
-        values = dict(zip(["month", *scalar_ids], row))
-        out = {"month": values["month"]}
-        for metric in metrics:
-            if metric.keyed:
-                out[metric.metric_id] = keyed.get((values["month"], metric.metric_id))
-            else:
-                out[metric.metric_id] = _number(values[metric.metric_id], metric.unit)
-        months.append(out)
+
+def _read(warehouse: Path, month: str | None, by: str | None = None
+          ) -> tuple[dict, list[Metric]]:
+    """The metrics JSON object and the catalog, from one read-only connection."""
+    _check_month(month)
+    with connect(warehouse) as con:
+        check_version(con, warehouse)
+        metrics = read_catalog(con)
+        build = read_build(con)
+        if by is not None:
+            dimensions = read_dimensions(con)
+            if by not in dimensions:
+                raise UserError(
+                    f"--by {by!r}: not an account attribute to split by "
+                    f"(one of: {', '.join(dimensions)})"
+                )
+        segments = _segment_months(con, metrics, by)
     if month is not None:
-        available = [m["month"] for m in months]
-        months = [m for m in months if m["month"] == month]
-        if not months:
+        available = [m["month"] for m in next(iter(segments.values()), [])]
+        if month not in available:
             span = f"{available[0]} to {available[-1]}" if available else "none"
             raise UserError(f"--month {month}: not in the warehouse (months: {span})")
-    parameters = json.loads(parameters_json)
+        segments = {s: [m for m in months if m["month"] == month]
+                    for s, months in segments.items()}
+    parameters = build.parameters
     result = {
         "as_of": parameters["as_of"],
-        "reporting_currency": reporting_currency,
+        "reporting_currency": build.reporting_currency,
         "parameters": parameters,
-        "months": months,
     }
+    if by is None:
+        result["months"] = segments.get(None, [])
+    else:
+        result["dimension"] = by
+        result["segments"] = [{"segment": s, "months": m} for s, m in segments.items()]
     return result, metrics
+
+
+def _segment_months(con: duckdb.DuckDBPyConnection, metrics: list[Metric],
+                    by: str | None) -> dict[str | None, list[dict]]:
+    """segment value -> its month objects, segments by value (null last), months in order.
+    Without ``by`` the one key is None (all accounts, from fct_monthly_metrics)."""
+    scalar_ids = [m.metric_id for m in metrics if not m.keyed]
+    columns = ", ".join(f'"{m}"' for m in scalar_ids)
+    if by is None:
+        rows = con.execute(
+            f"select null, strftime(month, '%Y-%m') as month, {columns} "
+            "from marts.fct_monthly_metrics order by month"
+        ).fetchall()
+        breakdowns = con.execute(
+            "select null, strftime(month, '%Y-%m'), metric_id, breakdown_key, metric_value "
+            "from marts.fct_monthly_metric_breakdowns "
+            "order by month, metric_id, breakdown_order, breakdown_key"
+        ).fetchall()
+    else:
+        rows = con.execute(
+            f"select segment_value, strftime(month, '%Y-%m') as month, {columns} "
+            "from marts.fct_monthly_metrics_by_segment "
+            "where segment_dimension = $by and month is not null "
+            "order by segment_value nulls last, month",
+            {"by": by},
+        ).fetchall()
+        breakdowns = con.execute(
+            "select segment_value, strftime(month, '%Y-%m'), metric_id, breakdown_key, "
+            "metric_value from marts.fct_monthly_metric_breakdowns_by_segment "
+            "where segment_dimension = $by and month is not null "
+            "order by segment_value nulls last, month, metric_id, breakdown_order, breakdown_key",
+            {"by": by},
+        ).fetchall()
+    units = {m.metric_id: m.unit for m in metrics}
+    keyed: dict[tuple, dict] = {}
+    for segment, m, metric_id, key, value in breakdowns:
+        keyed.setdefault((segment, m, metric_id), {})[key] = number(value, units[metric_id])
+
+    segments: dict[str | None, list[dict]] = {}
+    for segment, m, *values in rows:
+        by_id = dict(zip(scalar_ids, values))
+        out = {"month": m}
+        for metric in metrics:
+            if metric.keyed:
+                out[metric.metric_id] = keyed.get((segment, m, metric.metric_id))
+            else:
+                out[metric.metric_id] = number(by_id[metric.metric_id], metric.unit)
+        segments.setdefault(segment, []).append(out)
+    return segments
 
 
 # ----------------------------------------------------------------------------- formats
@@ -129,7 +161,7 @@ def format_value(value, unit: str, currency: str) -> str:
     """A number as people read it: 12.5%, 1,234, 45.00 USD, 3.2 h."""
     if value is None:
         return "–"
-    if unit in ("rate", "rate_by_key"):
+    if unit in RATE_UNITS:
         return f"{value:.1%}"
     if unit in COUNT_UNITS:
         return f"{value:,}"
@@ -139,26 +171,64 @@ def format_value(value, unit: str, currency: str) -> str:
     return f"{value:,.1f}{suffix}"
 
 
+def _cell(value) -> object:
+    return "" if value is None else json.dumps(value) if isinstance(value, dict) else value
+
+
 def to_csv(result: dict, metrics: list[Metric]) -> str:
+    """``month,<ids>`` rows; with ``--by DIM``, ``DIM,month,<ids>`` rows segment by
+    segment (an empty DIM cell is the segment of accounts without a value)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     ids = [m.metric_id for m in metrics]
+    if "segments" in result:
+        writer.writerow([result["dimension"], "month", *ids])
+        for segment in result["segments"]:
+            for month in segment["months"]:
+                writer.writerow([_cell(segment["segment"]), month["month"],
+                                 *[_cell(month[i]) for i in ids]])
+        return buf.getvalue()
     writer.writerow(["month", *ids])
     for month in result["months"]:
-        row = [month["month"]]
-        for m in metrics:
-            v = month[m.metric_id]
-            row.append("" if v is None else json.dumps(v) if isinstance(v, dict) else v)
-        writer.writerow(row)
+        writer.writerow([month["month"], *[_cell(month[i]) for i in ids]])
     return buf.getvalue()
+
+
+def _add_metric_rows(table, metrics: list[Metric], columns: list[dict], currency: str) -> None:
+    """One row per scalar metric and per key of a keyed metric; one column per month
+    object of ``columns``; a section line between sections."""
+    section = None
+    for m in metrics:
+        if m.section != section:
+            section = m.section
+            table.add_section()
+        if m.keyed:
+            keys = []
+            for column in columns:
+                for k in column[m.metric_id] or {}:
+                    if k not in keys:
+                        keys.append(k)
+            table.add_row(m.label, *["" for _ in columns])
+            for k in keys:
+                table.add_row(
+                    f"  {k}",
+                    *[format_value((column[m.metric_id] or {}).get(k), m.unit, currency)
+                      for column in columns],
+                )
+        else:
+            table.add_row(m.label, *[format_value(column[m.metric_id], m.unit, currency)
+                                     for column in columns])
 
 
 def print_table(result: dict, metrics: list[Metric], last: int = 6) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    months = result["months"][-last:]
     currency = result["reporting_currency"]
+    if "segments" in result:
+        print_segment_table(result, metrics)
+        return
+    months = result["months"][-last:]
     table = Table(
         title=f"Monthly metrics (as_of {result['as_of']}, {currency})",
         caption=None if len(result["months"]) <= last else
@@ -167,42 +237,61 @@ def print_table(result: dict, metrics: list[Metric], last: int = 6) -> None:
     table.add_column("metric")
     for month in months:
         table.add_column(month["month"], justify="right")
-    section = None
-    for m in metrics:
-        if m.section != section:
-            section = m.section
-            table.add_section()
-        if m.keyed:
-            keys = []
-            for month in months:
-                for k in month[m.metric_id] or {}:
-                    if k not in keys:
-                        keys.append(k)
-            table.add_row(m.label, *["" for _ in months])
-            for k in keys:
-                table.add_row(
-                    f"  {k}",
-                    *[format_value((month[m.metric_id] or {}).get(k), m.unit, currency)
-                      for month in months],
-                )
-        else:
-            table.add_row(m.label, *[format_value(month[m.metric_id], m.unit, currency)
-                                     for month in months])
+    _add_metric_rows(table, metrics, months, currency)
     Console().print(table)
 
 
+def print_segment_table(result: dict, metrics: list[Metric]) -> None:
+    """``--by``: one month (the one asked for, else the latest), a column per segment."""
+    from rich.console import Console
+    from rich.table import Table
+
+    currency = result["reporting_currency"]
+    segments = result["segments"]
+    months = segments[0]["months"] if segments else []
+    if not months:
+        Console().print("No months in the warehouse yet.")
+        return
+    month = months[-1]["month"]
+    table = Table(
+        title=f"Metrics of {month} by {result['dimension']} (as_of {result['as_of']}, {currency})",
+        caption=(
+            "(none) = accounts without a value. One month: --month YYYY-MM for another, "
+            "--format csv or json for every month."
+        ),
+    )
+    table.add_column("metric")
+    columns = []
+    for segment in segments:
+        name = "(none)" if segment["segment"] is None else str(segment["segment"])
+        table.add_column(name, justify="right")
+        columns.append(next(m for m in segment["months"] if m["month"] == month))
+    _add_metric_rows(table, metrics, columns, currency)
+    Console().print(table)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
 def metrics_command(
-    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, "--warehouse", help="The warehouse file."),
-    month: str = typer.Option(None, "--month", help="Only this month (YYYY-MM)."),
-    output_format: str = typer.Option("table", "--format", help="table, json or csv."),
+    warehouse: Annotated[Path, typer.Option("--warehouse", help="The warehouse file.")] = (
+        DEFAULT_WAREHOUSE),
+    month: Annotated[str | None, typer.Option("--month", help="Only this month (YYYY-MM).")] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", metavar="DIM",
+        help="Split every metric by an account attribute: persona, acquisition_source, "
+             "segment or country (metrics.md \"Segments\").")] = None,
+    output_format: Annotated[OutputFormat, typer.Option(
+        "--format", help="table, json or csv.")] = OutputFormat.table,
 ) -> None:
-    """The monthly metrics of metrics.md (table, json or csv)."""
-    if output_format not in ("table", "json", "csv"):
-        raise UserError(f"--format must be table, json or csv, not {output_format!r}")
-    result, metrics = _read(warehouse, month)
-    if output_format == "json":
+    """The monthly metrics of metrics.md (table, json or csv), optionally by segment."""
+    result, metrics = _read(warehouse, month, by)
+    if output_format is OutputFormat.json:
         print(json.dumps(result, indent=2))
-    elif output_format == "csv":
+    elif output_format is OutputFormat.csv:
         print(to_csv(result, metrics), end="")
     else:
         print_table(result, metrics)

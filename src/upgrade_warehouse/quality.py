@@ -22,12 +22,14 @@ import logging
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
+from . import warehouse
 from .paths import project_dir
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -74,6 +76,15 @@ MART_TIMESTAMPS = {
 # ----------------------------------------------------------------------------- frames
 
 
+def catalog_rate_columns() -> list[str]:
+    """The catalog's rate metric ids, from the seed (the gate is prepared before the
+    warehouse it validates exists; the seed is what the warehouse's catalog is built from)."""
+    import csv
+
+    with (project_dir() / "seeds" / "metric_catalog.csv").open(newline="") as f:
+        return [row["metric_id"] for row in csv.DictReader(f) if row["unit"] == "rate"]
+
+
 def _rate_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute(
         "select metric_id from reference.metric_catalog where unit = 'rate'"
@@ -83,11 +94,24 @@ def _rate_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
 def frame_queries(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """SQL of the frame each suite validates (suite name -> query)."""
     rates = ", ".join(f'"{c}"' for c in _rate_columns(con))
-    key_checks = " union all ".join(
+    # Only the keys that break a rule (seen twice, or null) reach the frame: every mart's
+    # keys would be millions of rows at scale. A key seen n > 1 times appears twice in the
+    # frame, so the frame's (mart, key_value) uniqueness fails exactly when a mart's does.
+    all_keys = " union all ".join(
         f"select '{mart}' as mart, {' || chr(31) || '.join(f'cast({c} as varchar)' for c in cols)} "
         f"as key_value from marts.{mart}"
         for mart, cols in MART_KEYS.items()
     )
+    key_checks = f"""
+        with suspect as (
+            select mart, key_value, count(*) > 1 as is_repeated
+            from ({all_keys}) as k
+            group by mart, key_value
+            having count(*) > 1 or key_value is null
+        )
+        select mart, key_value from suspect
+        union all
+        select mart, key_value from suspect where is_repeated"""
     timestamps = " union all ".join(
         f"select '{mart}' as mart, max({col}) as latest_at from marts.{mart}"
         for mart, col in MART_TIMESTAMPS.items()
@@ -172,7 +196,18 @@ def _funnel_steps_query(con: duckdb.DuckDBPyConnection) -> str:
 # ----------------------------------------------------------------------------- suites
 
 
-def build_suites(rate_columns: list[str]) -> list[dict]:
+def rate_expectations(rate_columns: list[str]) -> list:
+    """Every rate of the catalog is in [0, 1]: added to the ``monthly_metrics`` suite when
+    the gate runs, from the catalog of the warehouse it validates (not kept in the
+    committed suite, so that a metric added to the catalog needs no other edit)."""
+    import great_expectations as gx
+
+    return [gx.expectations.ExpectColumnValuesToBeBetween(
+                column=c, min_value=0, max_value=1, meta={"severity": BLOCKING})
+            for c in rate_columns]
+
+
+def build_suites() -> list[dict]:
     """Every suite as GX's JSON (name, expectations with meta.severity)."""
     import great_expectations as gx
 
@@ -185,8 +220,6 @@ def build_suites(rate_columns: list[str]) -> list[dict]:
         "monthly_metrics": [
             exp(E.ExpectColumnValuesToBeUnique, column="month"),
             exp(E.ExpectColumnValuesToNotBeNull, column="month"),
-            *[exp(E.ExpectColumnValuesToBeBetween, column=c, min_value=0, max_value=1)
-              for c in rate_columns],
             exp(E.ExpectColumnValuesToBeBetween, column="channel_sum_minus_upgrades",
                 min_value=0, max_value=0),
             exp(E.ExpectColumnValuesToBeBetween, column="movements_minus_net_new_mrr",
@@ -242,20 +275,12 @@ def write_suites(directory: Path | None = None, con: duckdb.DuckDBPyConnection |
     """Regenerate the committed suite files (``make expectations``)."""
     directory = directory or expectations_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    rate_columns = _catalog_rate_columns()
     paths = []
-    for suite in build_suites(rate_columns):
+    for suite in build_suites():
         path = directory / f"{suite['name']}.json"
         path.write_text(json.dumps(suite, indent=2, sort_keys=True) + "\n")
         paths.append(path)
     return paths
-
-
-def _catalog_rate_columns() -> list[str]:
-    import csv
-
-    with open(project_dir() / "seeds" / "metric_catalog.csv", newline="") as f:
-        return [r["metric_id"] for r in csv.DictReader(f) if r["unit"] == "rate"]
 
 
 def load_suites(directory: Path | None = None) -> list[dict]:
@@ -311,37 +336,61 @@ def _describe(result) -> str:
     return "; ".join(parts)
 
 
-def run_gate(db_path: Path, now: datetime | None = None, docs: bool = True) -> GateResult:
-    """Validate the warehouse at ``db_path`` against the committed suites."""
-    import great_expectations as gx
+class Gate:
+    """The committed suites, ready to validate: an in-memory GX context with one pandas
+    asset, suite and validation definition per suite, and a Data Docs site in a temporary
+    folder. Building it costs about a second; the build's worker does it while dbt runs,
+    so that only the validation and the docs are left once the warehouse is ready."""
 
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
-    suites = load_suites()
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        queries = frame_queries(con)
-        frames = {}
-        for suite in suites:
-            sql = queries[suite["name"]]
-            params = [now] if "?" in sql else []
-            frames[suite["name"]] = con.execute(sql, params).df()
+    def __init__(self) -> None:
+        import great_expectations as gx
 
-    result = GateResult()
-    tmp = Path(tempfile.mkdtemp(prefix="uw-gx-"))
-    try:
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        self.suites = load_suites()
+        self.site_root = Path(tempfile.mkdtemp(prefix="uw-gx-"))
+        self.validations = {}
         # GX prints progress bars and notices: keep the build's output clean.
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            context = gx.get_context(mode="file", project_root_dir=str(tmp))
-            context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-            source = context.data_sources.add_pandas("warehouse")
-            for suite_json in suites:
+            self.context = gx.get_context(mode="ephemeral")
+            self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+            self.context.update_data_docs_site(
+                site_name="local_site",
+                site_config={
+                    "class_name": "SiteBuilder",
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(self.site_root / "site"),
+                    },
+                },
+            )
+            source = self.context.data_sources.add_pandas("warehouse")
+            for suite_json in self.suites:
                 name = suite_json["name"]
                 asset = source.add_dataframe_asset(name=name)
                 batch_definition = asset.add_batch_definition_whole_dataframe(name)
-                suite = context.suites.add(gx.ExpectationSuite(**suite_json))
-                validation = context.validation_definitions.add(
+                suite = self.context.suites.add(gx.ExpectationSuite(**suite_json))
+                if name == "monthly_metrics":
+                    for expectation in rate_expectations(catalog_rate_columns()):
+                        suite.add_expectation(expectation)
+                self.validations[name] = self.context.validation_definitions.add(
                     gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
                 )
+
+    def run(self, db_path: Path, now: datetime | None = None, docs: bool = True) -> GateResult:
+        """Validate the warehouse at ``db_path``; with ``docs``, render Data Docs."""
+        now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+        with warehouse.connect(db_path) as con:
+            queries = frame_queries(con)
+            frames = {}
+            for suite in self.suites:
+                sql = queries[suite["name"]]
+                params = [now] if "?" in sql else []
+                frames[suite["name"]] = con.execute(sql, params).df()
+
+        result = GateResult()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            for name, validation in self.validations.items():
                 run = validation.run(batch_parameters={"dataframe": frames[name]})
                 for r in run.results:
                     cfg = r.expectation_config
@@ -357,16 +406,26 @@ def run_gate(db_path: Path, now: datetime | None = None, docs: bool = True) -> G
                         success=bool(r.success),
                         details=_describe(r),
                     ))
-            if docs:
-                context.build_data_docs()
-        site = tmp / "gx" / "uncommitted" / "data_docs" / "local_site"
-        if docs and (site / "index.html").is_file():
-            out = Path(tempfile.mkdtemp(prefix="uw-docs-"))
-            shutil.copytree(site, out / "site")
-            result.docs_dir = out / "site"
+        if docs:
+            result.docs_dir = self.render_docs()
+        return result
+
+    def render_docs(self) -> Path | None:
+        """Data Docs of the suites and of the validations run so far."""
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            self.context.build_data_docs()
+        site = self.site_root / "site"
+        return site if (site / "index.html").is_file() else None
+
+
+def run_gate(db_path: Path, now: datetime | None = None, docs: bool = True) -> GateResult:
+    """Validate the warehouse at ``db_path`` against the committed suites."""
+    gate = Gate()
+    try:
+        return gate.run(db_path, now=now, docs=docs)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return result
+        if not docs:
+            shutil.rmtree(gate.site_root, ignore_errors=True)
 
 
 def store_results(db_path: Path, result: GateResult) -> None:
@@ -397,3 +456,79 @@ def publish_docs(result: GateResult, target: Path) -> Path | None:
     shutil.rmtree(result.docs_dir.parent, ignore_errors=True)
     shutil.rmtree(old, ignore_errors=True)
     return target / "index.html"
+
+
+# ----------------------------------------------------------------------------- worker
+
+
+class GateWorker:
+    """The gate in its own process, started when a build starts.
+
+    Importing Great Expectations costs seconds of CPU. In a separate process that import
+    (and the suites' set-up) overlaps the load and dbt on another core instead of
+    competing with dbt (which runs in the build's process) for one interpreter. Once the
+    warehouse is ready it validates, sends the outcomes, and renders the Data Docs while
+    the build stores the outcomes and publishes. The process exits when the build does:
+    it waits on a pipe and stops when the pipe closes (even after a SIGKILL of the build).
+    """
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+
+    def validate(self, db_path: Path) -> GateResult:
+        """The outcomes; the worker then renders the Data Docs (``docs``) meanwhile."""
+        self._conn.send(str(db_path))
+        return self._receive()
+
+    def docs(self) -> Path | None:
+        """The Data Docs folder of the last validation, once rendered."""
+        return self._receive()
+
+    def _receive(self):
+        ok, payload = self._conn.recv()
+        if not ok:
+            raise RuntimeError(f"data expectations could not run: {payload}")
+        return payload
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._conn.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=5)
+
+    def kill(self) -> None:
+        """On a signal: stop at once, whatever it is doing."""
+        with contextlib.suppress(Exception):
+            self.process.kill()
+
+
+def _worker_main(conn) -> None:
+    # Great Expectations imports pyspark when it is installed (the `spark` extra), which
+    # warns about pandas 3; nothing here uses pandas on Spark.
+    warnings.filterwarnings(
+        "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+    )
+    gate = None
+    with contextlib.suppress(Exception):
+        gate = Gate()  # imports GX and prepares the suites before the warehouse is ready
+    while True:
+        try:
+            db_path = conn.recv()
+        except (EOFError, OSError):  # the build is over: its Data Docs were moved away
+            if gate is not None:
+                shutil.rmtree(gate.site_root, ignore_errors=True)
+            return
+        try:
+            gate = gate or Gate()
+            conn.send((True, gate.run(Path(db_path), docs=False)))
+            conn.send((True, gate.render_docs()))
+        except Exception as exc:  # noqa: BLE001 - sent to the build, which fails with it
+            conn.send((False, f"{type(exc).__name__}: {exc}"))

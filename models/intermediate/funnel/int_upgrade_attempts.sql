@@ -1,16 +1,33 @@
-{#- Upgrade attempts (metrics.md "Upgrade attempts"), set-based:
+{#- Upgrade attempts (metrics.md "Upgrade attempts"), set-based, without recursion:
     1. every step-1 event is a candidate start; for each, walk the ordered steps inside
        its window (step k = first step-k event at or after step k-1 was reached and no
        later than start + window) and find where it would end (completion, else
        start + window);
-    2. the next start after a candidate is the first step-1 event after that end
-       (window functions over start and end markers, no range join);
-    3. the real starts are the chain from each account's first candidate (a recursive
-       CTE whose depth is the number of attempts of the busiest account). -#}
+    2. one pass over start and end markers in time order gives each candidate the
+       candidate that would start next (the first step-1 event after its end) and tells
+       whether any earlier candidate's attempt is open when it starts;
+    3. the real starts are the chain of pointers from each account's first candidate.
+       A candidate that starts when no earlier candidate's attempt is open is a real
+       start whatever came before (a certain start). It opens a segment, which a chain
+       never leaves. In most segments the first attempt covers every later candidate:
+       the certain start is the only start. In the others, which candidates are on the
+       chain from it is found by pointer doubling: at level j every candidate knows the
+       candidate 2^j pointers ahead and the lowest candidate that reaches it in fewer
+       than 2^j pointers; it is a real start when that lowest one is the segment's
+       first. Each level is one window pass and one group by over those candidates (no
+       join, no recursion): the work is their number times the number of levels, and
+       each level's SQL refers to the previous level once (engines that inline CTEs,
+       like Spark, see a plan that grows linearly). A chain is never longer than its
+       segment: segments of up to 2^short_levels candidates go through short_levels
+       levels, longer ones through chain_levels levels, which cover up to
+       2^chain_levels attempts in one segment; a longer chain stops the build with an
+       error rather than give wrong attempts. -#}
 {%- set steps = var_list('funnel_steps') -%}
 {%- set n_steps = steps | length -%}
 {%- set window_days = var('conversion_window_days') | int -%}
-with recursive
+{%- set short_levels = 5 -%}
+{%- set chain_levels = 20 -%}
+with
 
 funnel_events as (
 
@@ -69,6 +86,7 @@ step_1 as (
 
 ),
 {% for k in range(2, n_steps + 1) %}
+-- Step {{ k }}: the first step-{{ k }} event at or after step {{ k - 1 }} was reached, inside the window.
 step_{{ k }}_matches as (
 
     select
@@ -153,6 +171,10 @@ markers as (
 
 ),
 
+-- One pass over the markers: the starts so far (at an end marker, the next candidate
+-- is the one after them) and the candidate attempts open at each start. A candidate
+-- that starts when no earlier candidate's attempt is open is a real start whatever
+-- came before (a "certain" start).
 counted_markers as (
 
     select
@@ -162,18 +184,13 @@ counted_markers as (
             partition by account_id
             order by marker_at, marker_kind
             rows between unbounded preceding and current row
-        ) as starts_so_far
+        ) as starts_so_far,
+        sum(case when marker_kind = 0 then 1 else -1 end) over (
+            partition by account_id
+            order by marker_at, marker_kind
+            rows between unbounded preceding and current row
+        ) as open_attempts
     from markers
-
-),
-
-next_candidates as (
-
-    select
-        attempt_id,
-        starts_so_far + 1 as next_candidate_rank
-    from counted_markers
-    where marker_kind = 1
 
 ),
 
@@ -181,42 +198,169 @@ linked_paths as (
 
     select
         candidate_paths.*,
-        next_candidates.next_candidate_rank
+        start_markers.open_attempts = 1 as is_certain_start,
+        end_markers.starts_so_far + 1 as next_candidate_rank
     from candidate_paths
-    inner join next_candidates
-        on next_candidates.attempt_id = candidate_paths.attempt_id
+    inner join counted_markers as start_markers
+        on start_markers.attempt_id = candidate_paths.attempt_id
+        and start_markers.marker_kind = 0
+    inner join counted_markers as end_markers
+        on end_markers.attempt_id = candidate_paths.attempt_id
+        and end_markers.marker_kind = 1
 
 ),
 
-attempt_chain as (
+-- Segments: a certain start and the candidates up to the next one. A chain of starts
+-- never leaves its segment (its last attempt ends before the next certain start).
+segments as (
+
+    select
+        linked_paths.*,
+        max(case when linked_paths.is_certain_start then linked_paths.candidate_rank end) over (
+            partition by linked_paths.account_id
+            order by linked_paths.candidate_rank
+            rows between unbounded preceding and current row
+        ) as segment_start_rank,
+        -- The next pointers of certain starts increase with their rank: the running max
+        -- is the segment start's.
+        max(case when linked_paths.is_certain_start then linked_paths.next_candidate_rank end) over (
+            partition by linked_paths.account_id
+            order by linked_paths.candidate_rank
+            rows between unbounded preceding and current row
+        ) as segment_start_next_rank,
+        coalesce(
+            min(case when linked_paths.is_certain_start then linked_paths.candidate_rank end) over (
+                partition by linked_paths.account_id
+                order by linked_paths.candidate_rank
+                rows between 1 following and unbounded following
+            ),
+            max(linked_paths.candidate_rank) over (
+                partition by linked_paths.account_id
+            ) + 1
+        ) as next_segment_rank
+    from linked_paths
+
+),
+
+-- Pointer doubling over the segments where a candidate starts after the first attempt
+-- ended (elsewhere the first candidate is the only start). A chain has at most as many
+-- candidates as its segment, so segments of up to 2^short_levels candidates (in practice
+-- all of them) need short_levels levels; the rare longer ones go through chain_levels.
+-- Level 0: each candidate points to the next start inside its segment (jump_rank) and
+-- is reached by itself (first_reaching_rank).
+chain_roles as (
+
+    select 'self' as chain_role
+    union all
+    select 'jump' as chain_role
+
+),
+{% for tier, levels in [('short', short_levels), ('long', chain_levels)] %}
+{{ tier }}_level_0 as (
 
     select
         account_id,
         candidate_rank,
-        next_candidate_rank
-    from linked_paths
-    where candidate_rank = 1
+        segment_start_rank,
+        case
+            when next_candidate_rank < next_segment_rank then next_candidate_rank
+        end as jump_rank,
+        candidate_rank as first_reaching_rank
+    from segments
+    where segment_start_next_rank < next_segment_rank
+        and next_segment_rank - segment_start_rank
+            {{ '<=' if tier == 'short' else '>' }} {{ 2 ** short_levels }}
+
+),
+{% for level in range(1, levels + 1) %}
+{%- set previous = tier ~ '_level_' ~ (level - 1) %}
+{%- set this = tier ~ '_level_' ~ level %}
+-- Level {{ level }}: every candidate meets, in one partition, the candidate it jumps to
+-- (its 'jump' row) and the candidates that jump to it (its 'self' row).
+{{ this }}_rows as (
+
+    select
+        {{ previous }}.account_id,
+        {{ previous }}.candidate_rank,
+        {{ previous }}.segment_start_rank,
+        {{ previous }}.jump_rank,
+        {{ previous }}.first_reaching_rank,
+        chain_roles.chain_role,
+        case
+            when chain_roles.chain_role = 'self' then {{ previous }}.candidate_rank
+            else {{ previous }}.jump_rank
+        end as meeting_rank
+    from {{ previous }}
+    cross join chain_roles
+    where chain_roles.chain_role = 'self'
+        or {{ previous }}.jump_rank is not null
+
+),
+
+{{ this }}_met as (
+
+    select
+        account_id,
+        candidate_rank,
+        segment_start_rank,
+        chain_role,
+        max(case when chain_role = 'self' then jump_rank end) over (
+            partition by account_id, meeting_rank
+        ) as jump_of_meeting,
+        min(first_reaching_rank) over (
+            partition by account_id, meeting_rank
+        ) as first_reaching_meeting
+    from {{ this }}_rows
+
+),
+
+{{ this }} as (
+
+    select
+        account_id,
+        candidate_rank,
+        max(segment_start_rank) as segment_start_rank,
+        max(case when chain_role = 'jump' then jump_of_meeting end) as jump_rank,
+        min(case when chain_role = 'self' then first_reaching_meeting end)
+            as first_reaching_rank
+    from {{ this }}_met
+    group by account_id, candidate_rank
+
+),
+{% endfor %}
+{%- endfor %}
+chained_starts as (
+
+    select
+        account_id,
+        candidate_rank
+    from short_level_{{ short_levels }}
+    where first_reaching_rank = segment_start_rank
 
     union all
 
     select
-        linked_paths.account_id,
-        linked_paths.candidate_rank,
-        linked_paths.next_candidate_rank
-    from attempt_chain
-    inner join linked_paths
-        on linked_paths.account_id = attempt_chain.account_id
-        and linked_paths.candidate_rank = attempt_chain.next_candidate_rank
+        account_id,
+        candidate_rank
+    from long_level_{{ chain_levels }}
+    where first_reaching_rank = segment_start_rank
+        and {{ raise_error_if(
+            'jump_rank is not null',
+            'int_upgrade_attempts: more than 2^' ~ chain_levels
+            ~ ' attempts in a row in one account; raise chain_levels'
+        ) }}
 
 ),
 
 attempts as (
 
-    select linked_paths.*
-    from linked_paths
-    inner join attempt_chain
-        on attempt_chain.account_id = linked_paths.account_id
-        and attempt_chain.candidate_rank = linked_paths.candidate_rank
+    select segments.*
+    from segments
+    left join chained_starts
+        on chained_starts.account_id = segments.account_id
+        and chained_starts.candidate_rank = segments.candidate_rank
+    where segments.is_certain_start
+        or chained_starts.candidate_rank is not null
 
 ),
 

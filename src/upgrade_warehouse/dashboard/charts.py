@@ -8,6 +8,13 @@ import pandas as pd
 from ..metrics import COUNT_UNITS
 
 
+def value_axis(unit: str) -> alt.Axis:
+    """The axis of a value: its number format, whole ticks for counts."""
+    if unit in COUNT_UNITS:
+        return alt.Axis(format=axis_format(unit), tickMinStep=1)
+    return alt.Axis(format=axis_format(unit))
+
+
 def axis_format(unit: str) -> str:
     if unit in ("rate", "rate_by_key"):
         return ".0%"
@@ -28,6 +35,18 @@ def tooltip_format(unit: str) -> str:
     return ",.1f"
 
 
+SERIES_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+
+
+def _series_color(series: str, order: list[str] | None) -> alt.Color:
+    """One color per series value; with ``order``, the first value gets the first color
+    on every chart (segment A is always the same color)."""
+    scale = alt.Scale(domain=order, range=SERIES_COLORS[:len(order)]) if order else (
+        alt.Undefined)
+    return alt.Color(f"{series}:N", title=None, scale=scale, sort=order,
+                     legend=alt.Legend(orient="bottom", labelLimit=240))
+
+
 def _months(frame: pd.DataFrame, column: str = "month") -> pd.DataFrame:
     frame = frame.copy()
     frame[column] = pd.to_datetime(frame[column] + "-01")
@@ -35,18 +54,26 @@ def _months(frame: pd.DataFrame, column: str = "month") -> pd.DataFrame:
 
 
 def trend(frame: pd.DataFrame, unit: str, title: str, *, target: float | None = None,
-          height: int = 220) -> alt.Chart:
-    """One metric by month (``month`` YYYY-MM, ``value``), with an optional target line."""
+          height: int = 220, series: str | None = None,
+          series_order: list[str] | None = None) -> alt.Chart:
+    """One metric by month (``month`` YYYY-MM, ``value``), with an optional target line;
+    one line per value of ``series`` when given (e.g. the segments compared)."""
     frame = _months(frame)
     base = alt.Chart(frame).encode(
         x=alt.X("yearmonth(month):T", title=None, axis=alt.Axis(format="%b %y")),
     )
+    tooltip = [
+        alt.Tooltip("yearmonth(month):T", title="month", format="%b %Y"),
+        alt.Tooltip("value:Q", title=title, format=tooltip_format(unit)),
+    ]
+    encoding = {}
+    if series:
+        encoding["color"] = _series_color(series, series_order)
+        tooltip.insert(0, alt.Tooltip(f"{series}:N"))
     line = base.mark_line(point=True).encode(
         y=alt.Y("value:Q", title=None, axis=alt.Axis(format=axis_format(unit))),
-        tooltip=[
-            alt.Tooltip("yearmonth(month):T", title="month", format="%b %Y"),
-            alt.Tooltip("value:Q", title=title, format=tooltip_format(unit)),
-        ],
+        tooltip=tooltip,
+        **encoding,
     )
     layers = [line]
     if target is not None:
@@ -60,8 +87,12 @@ def trend(frame: pd.DataFrame, unit: str, title: str, *, target: float | None = 
 def stacked_bars(frame: pd.DataFrame, x: str, y: str, color: str, *, unit: str = "count",
                  title: str = "", x_title: str | None = None, y_title: str | None = None,
                  sort: list | None = None, horizontal: bool = False,
-                 height: int = 260, colors: dict[str, str] | None = None) -> alt.Chart:
-    """Bars of ``y`` by ``x`` stacked by ``color`` (``month`` columns are YYYY-MM text)."""
+                 height: int | str = 260, colors: dict[str, str] | None = None
+                 ) -> alt.Chart:
+    """Bars of ``y`` by ``x`` stacked by ``color`` (``month`` columns are YYYY-MM text).
+    ``height="fit"``: as tall as the categories of horizontal bars need."""
+    if height == "fit":
+        height = 60 + 28 * frame[x].nunique()
     if x == "month":
         frame = _months(frame)
         x_enc = alt.X("yearmonth(month):T", title=x_title, axis=alt.Axis(format="%b %y"))
@@ -81,13 +112,23 @@ def stacked_bars(frame: pd.DataFrame, x: str, y: str, color: str, *, unit: str =
 
 
 def bars(frame: pd.DataFrame, x: str, y: str, *, unit: str = "count", title: str = "",
-         sort: list | str | None = "-x", height: int = 240, color: str | None = None
-         ) -> alt.Chart:
-    """Horizontal bars: category ``x`` on the y axis, value ``y``."""
-    chart = alt.Chart(frame).mark_bar(color=color or "#4c78a8").encode(
+         sort: list | str | None = "-x", height: int = 240, color: str | None = None,
+         series: str | None = None, series_order: list[str] | None = None) -> alt.Chart:
+    """Horizontal bars: category ``x`` on the y axis, value ``y``; with ``series``, one
+    bar per series value in each category (side by side)."""
+    encoding = {}
+    tooltip = [x, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))]
+    if series:
+        encoding = {"color": _series_color(series, series_order),
+                    "yOffset": alt.YOffset(f"{series}:N", sort=series_order)}
+        tooltip.insert(0, series)
+    mark = alt.Chart(frame).mark_bar() if series else alt.Chart(frame).mark_bar(
+        color=color or "#4c78a8")
+    chart = mark.encode(
         y=alt.Y(f"{x}:N", title=None, sort=sort, axis=alt.Axis(labelLimit=220)),
-        x=alt.X(f"{y}:Q", title=None, axis=alt.Axis(format=axis_format(unit))),
-        tooltip=[x, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
+        x=alt.X(f"{y}:Q", title=None, axis=value_axis(unit)),
+        tooltip=tooltip,
+        **encoding,
     )
     text = chart.mark_text(align="left", dx=3).encode(
         text=alt.Text(f"{y}:Q", format=tooltip_format(unit))
@@ -117,7 +158,7 @@ def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
         domain=["gain", "loss", "net"], range=["#2ca02c", "#d62728", "#4c78a8"]))
     bars_ = alt.Chart(frame).mark_bar().encode(
         x=alt.X("step:N", sort=order, title=None,
-                axis=alt.Axis(labelAngle=0, labelOverlap=False, labelLimit=120)),
+                axis=alt.Axis(labelAngle=-30, labelOverlap=False, labelLimit=160)),
         y=alt.Y("start:Q", title=currency, axis=alt.Axis(format=",.0f")),
         y2="end:Q",
         color=color,
@@ -132,31 +173,51 @@ def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
 
 
 def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, title: str = "",
-            unit: str = "rate", height: int | None = None) -> alt.Chart:
-    """A colored grid with the formatted value in each cell (``month`` x is YYYY-MM)."""
+            unit: str = "rate", height: int | None = None, shown: str | None = None,
+            note: str = "too few", y_sort: list | None = None) -> alt.Chart:
+    """A colored grid with the formatted value in each cell (``month`` x is YYYY-MM).
+
+    ``shown``: a boolean column; cells where it is false are grey and say ``note``
+    instead of a number (e.g. a rate over too few cases)."""
     rows = max(1, frame[y].nunique())
+    frame = frame.copy()
+    if shown is None:
+        frame["_shown"] = True
+        shown = "_shown"
+    frame["_note"] = note
     base = alt.Chart(frame).encode(
         x=alt.X(f"{x}:O", title=None, axis=alt.Axis(labelAngle=-45)),
-        y=alt.Y(f"{y}:N", title=None),
+        y=alt.Y(f"{y}:N", title=None, sort=y_sort, axis=alt.Axis(labelLimit=220)),
     )
+    tooltip = [x, y, alt.Tooltip(f"{value}:Q", format=tooltip_format(unit)),
+               *[c for c in frame.columns if c not in (x, y, value, shown, "_note")]]
+    any_shown = bool(frame[shown].any())
     cells = base.mark_rect().encode(
         color=alt.Color(f"{value}:Q", title=None, scale=alt.Scale(scheme="blues"),
-                        legend=alt.Legend(format=axis_format(unit))),
-        tooltip=[x, y, alt.Tooltip(f"{value}:Q", format=tooltip_format(unit)),
-                 *[c for c in frame.columns if c not in (x, y, value)]],
-    )
+                        legend=alt.Legend(format=axis_format(unit)) if any_shown else None),
+        tooltip=tooltip,
+    ).transform_filter(f"datum.{shown}")
+    grey = base.mark_rect(color="#e0e0e0").encode(tooltip=tooltip).transform_filter(
+        f"!datum.{shown}")
     text = base.mark_text(fontSize=11).encode(
         text=alt.Text(f"{value}:Q", format=".0%" if unit == "rate" else ",d"),
         color=alt.condition(f"datum.{value} > 0.5", alt.value("white"), alt.value("black")),
-    )
-    return (cells + text).properties(title=title, height=height or 110 + 28 * rows)
+    ).transform_filter(f"datum.{shown}")
+    layers = [cells, grey, text]
+    if note:
+        layers.append(base.mark_text(fontSize=10, color="#757575").encode(
+            text=alt.Text("_note:N")).transform_filter(f"!datum.{shown}"))
+    return alt.layer(*layers).properties(
+        title=title, height=height or 110 + 28 * rows)
 
 
 def histogram(frame: pd.DataFrame, field: str, *, title: str = "", x_title: str = "",
-              maxbins: int = 30, color: str | None = None) -> alt.Chart:
+              maxbins: int = 30, color: str | None = None,
+              color_order: list[str] | None = None) -> alt.Chart:
     enc = {}
     if color:
-        enc["color"] = alt.Color(f"{color}:N", title=None)
+        enc["color"] = (_series_color(color, color_order) if color_order
+                        else alt.Color(f"{color}:N", title=None))
     return alt.Chart(frame).mark_bar().encode(
         x=alt.X(f"{field}:Q", bin=alt.Bin(maxbins=maxbins), title=x_title),
         y=alt.Y("count():Q", title="attempts"),

@@ -1,4 +1,6 @@
-"""The dashboard's settings (``dashboards/config.toml``): headline KPIs, trends, targets."""
+"""The dashboard's settings (``dashboards/config.toml``): headline KPIs, trends, targets and
+the minimum count below which a rate says "too few". Labels, units and which way a
+metric is good news come from the metric catalog, not from here."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from ..paths import project_dir
 
 CONFIG_ENV = "UPGRADE_WAREHOUSE_DASHBOARD_CONFIG"
 DEFAULT_TTL_SECONDS = 60
+DEFAULT_MIN_COUNT = 30
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,9 @@ class DashboardConfig:
     cache_ttl_seconds: float = DEFAULT_TTL_SECONDS
     headline: tuple[str, ...] = ()
     trends: tuple[str, ...] = ()
-    lower_is_better: frozenset[str] = frozenset()
+    # A rate over fewer cases than this says "too few" in segment views, compare mode
+    # and cohort cells (the all-accounts metrics are always shown).
+    min_count: int = DEFAULT_MIN_COUNT
     targets: dict[str, Target] = field(default_factory=dict)
 
     def target(self, metric_id: str) -> Target | None:
@@ -62,8 +67,12 @@ def parse_config(data: dict, source: str = "config") -> DashboardConfig:
     section = data.get("dashboard", {})
     ttl = _number(section.get("cache_ttl_seconds", DEFAULT_TTL_SECONDS),
                   f"{source}: dashboard.cache_ttl_seconds")
+    min_count = section.get("min_count", DEFAULT_MIN_COUNT)
+    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+        raise UserError(f"{source}: dashboard.min_count must be a whole number >= 1, "
+                        f"not {min_count!r}")
     lists = {}
-    for key in ("headline", "trends", "lower_is_better"):
+    for key in ("headline", "trends"):
         value = section.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise UserError(f"{source}: dashboard.{key} must be a list of metric ids")
@@ -85,7 +94,7 @@ def parse_config(data: dict, source: str = "config") -> DashboardConfig:
         cache_ttl_seconds=ttl,
         headline=tuple(lists["headline"]),
         trends=tuple(lists["trends"]),
-        lower_is_better=frozenset(lists["lower_is_better"]),
+        min_count=min_count,
         targets=targets,
     )
 

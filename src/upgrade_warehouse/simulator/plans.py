@@ -92,10 +92,10 @@ def load_plans(path: str | Path | None = None) -> dict[str, Plan]:
 
 def load_warehouse_plans(warehouse: str | Path) -> dict[str, Plan]:
     """The plans a published warehouse was built with (its accepted ``raw.plans`` rows)."""
-    from ..metrics import connect_read_only
+    from ..warehouse import connect
 
     columns = ", ".join(PLAN_COLUMNS)
-    with connect_read_only(Path(warehouse)) as con:
+    with connect(Path(warehouse)) as con:
         try:
             frame = pl.from_arrow(
                 con.sql(f"select {columns} from raw.plans order by plan_id").to_arrow_table()

@@ -3,9 +3,10 @@
 Two steps:
 
 1. :func:`load_baseline` reads the recent baseline from a published warehouse (one
-   short-lived read-only DuckDB connection): attempts started per month, the step-to-step
-   conversion rates along ``funnel_steps``, the average MRR delta per upgrade in the
-   reporting currency, and the channel mix of upgrades.
+   short-lived read-only connection of :mod:`upgrade_warehouse.warehouse`): attempts
+   started per month, the step-to-step conversion rates along ``funnel_steps``, the
+   average MRR delta per upgrade in the reporting currency, and the channel mix of
+   upgrades, from the counts of the marts (no fact is counted here).
 2. :func:`project` projects that baseline forward month by month under a scenario (step
    conversion overrides, a price change) next to the unchanged baseline, and the delta.
 
@@ -18,7 +19,6 @@ Streamlit here: the dashboard renders what this returns.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 
 from ..errors import UserError
-from ..metrics import connect_read_only
+from ..warehouse import check_version, connect, read_build
 
 CHANNELS = ("self_serve", "sales_assisted", "automatic")
 
@@ -117,26 +117,29 @@ def load_baseline(
     whose attempts' conversion windows have all closed by as_of). Months before the first
     month of the warehouse are not counted (``Baseline.months`` lists the months used).
 
-    - attempts_per_month: attempts started in those months / number of months;
-    - step_conversion: over the resolved attempts (outcome not in_progress) started in
-      those months, by last_step_index;
-    - avg_mrr_delta_per_upgrade, channel_mix: upgrades (mrr_delta > 0) with changed_at in
-      those months; the average over those with a reporting-currency delta.
+    Every count comes from the marts (all accounts), summed over the baseline months:
+
+    - attempts_per_month: attempts started (``fct_funnel_steps``, step 1) / months;
+    - step_conversion: resolved attempts reaching step k / reaching step k-1
+      (``fct_funnel_steps.resolved_attempts_reached``);
+    - avg_mrr_delta_per_upgrade: the reporting-currency sum over the number of converted
+      upgrades (the counts behind ``arpu_per_upgrade``); channel_mix: upgrades by channel
+      / upgrades (``fct_monthly_metrics_by_segment``).
     """
     if isinstance(months, bool) or not isinstance(months, int) or months < 1:
         raise UserError(f"months must be a whole number >= 1, not {months!r}")
-    with connect_read_only(Path(warehouse)) as con:
+    with connect(Path(warehouse)) as con:
         try:
-            as_of, currency, parameters_json = con.execute(
-                "select as_of, reporting_currency, parameters_json from raw.build_info"
-            ).fetchone()
+            check_version(con, warehouse)
+            build = read_build(con)
             spine = [
                 r[0]
                 for r in con.execute(
                     "select month from marts.fct_monthly_metrics order by month"
                 ).fetchall()
             ]
-            params = json.loads(parameters_json)
+            params = build.parameters
+            as_of = build.as_of
             steps = tuple(params["funnel_steps"])
             window_days = int(params["conversion_window_days"])
             last = (
@@ -157,48 +160,53 @@ def load_baseline(
                     f"{warehouse}: no baseline months: {what}; the warehouse has months {span}"
                 )
             lo, hi = used[0], used[-1]
-            attempts = con.execute(
-                "select last_step_index, outcome <> 'in_progress' from marts.fct_upgrade_attempts "
-                "where attempt_month between ? and ?",
+            step_rows = con.execute(
+                "select step_index, sum(attempts_reached), sum(resolved_attempts_reached) "
+                "from marts.fct_funnel_steps "
+                "where segment_dimension = 'all' and month between ? and ? "
+                "group by step_index order by step_index",
                 [lo, hi],
             ).fetchall()
-            upgrades = con.execute(
-                "select channel, mrr_delta_reporting from marts.fct_subscription_changes "
-                "where is_upgrade and change_month between ? and ?",
+            channel_columns = ", ".join(f"sum({c}_upgrades)" for c in CHANNELS)
+            upgrades, mrr_sum, converted, *by_channel = con.execute(
+                "select sum(upgrades), sum(arpu_per_upgrade__numerator), "
+                f"sum(arpu_per_upgrade__denominator), {channel_columns} "
+                "from marts.fct_monthly_metrics_by_segment "
+                "where segment_dimension = 'all' and month between ? and ?",
                 [lo, hi],
-            ).fetchall()
+            ).fetchone()
         except (duckdb.Error, KeyError, TypeError, ValueError) as exc:
             # a warehouse of another version, a missing mart or parameter
             raise UserError(f"{warehouse}: cannot read the baseline: {exc}") from None
 
-    resolved = [int(step) for step, is_resolved in attempts if is_resolved]
-    reached = {
-        s: sum(1 for last_step in resolved if last_step >= k) for k, s in enumerate(steps, start=1)
-    }
+    started = {int(k): int(n) for k, n, _ in step_rows}
+    resolved_reached = {int(k): int(r) for k, _, r in step_rows}
+    reached = {s: resolved_reached.get(k, 0) for k, s in enumerate(steps, start=1)}
     conversion: dict[str, float | None] = {}
     for k in range(1, len(steps)):
         before, now = reached[steps[k - 1]], reached[steps[k]]
         conversion[steps[k]] = now / before if before else None
-    deltas = [float(v) for _, v in upgrades if v is not None]
+    upgrades, converted = int(upgrades or 0), int(converted or 0)
     mix = (
-        {c: sum(1 for ch, _ in upgrades if ch == c) / len(upgrades) for c in CHANNELS}
+        {c: int(n or 0) / upgrades for c, n in zip(CHANNELS, by_channel, strict=True)}
         if upgrades
         else {}
     )
+    attempts_started = started.get(1, 0)
     return Baseline(
         funnel_steps=steps,
-        attempts_per_month=len(attempts) / len(used),
+        attempts_per_month=attempts_started / len(used),
         step_conversion=conversion,
-        avg_mrr_delta_per_upgrade=sum(deltas) / len(deltas) if deltas else None,
+        avg_mrr_delta_per_upgrade=float(mrr_sum) / converted if converted else None,
         channel_mix=mix,
-        reporting_currency=currency,
+        reporting_currency=build.reporting_currency,
         as_of=as_of,
         months=tuple(_month_label(m) for m in used),
-        attempts_started=len(attempts),
-        resolved_attempts=len(resolved),
+        attempts_started=attempts_started,
+        resolved_attempts=resolved_reached.get(1, 0),
         steps_reached=reached,
-        upgrades=len(upgrades),
-        converted_upgrades=len(deltas),
+        upgrades=upgrades,
+        converted_upgrades=converted,
     )
 
 

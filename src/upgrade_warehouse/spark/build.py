@@ -1,22 +1,30 @@
-"""`build --engine spark`: load, model, test, export and publish on Apache Spark.
+"""`build --engine spark`: the load and dbt phases on Apache Spark (docs/spark.md).
 
-1. The loader's rules run on Spark (:mod:`.loader`) into the build's Spark session,
-   whose tables live in a scratch folder beside the warehouse
-   (``.<warehouse>.building-<pid>.spark/``, removed when the build ends).
-2. dbt builds the seeds, models and tests through dbt-spark's ``session`` method,
-   in-process, so it runs in that same session (the ``spark`` output of profiles.yml).
-3. The marts, the seeds and the loader's tables the readers use (``raw.build_info``,
-   ``load_report``, ``quarantine``, ``plans``) are written as Parquet into a new
-   versioned folder beside the warehouse (``.<stem>.parquet-<build id>/<schema>/<table>/``)
-   and loaded from there into a new DuckDB file (the serving warehouse the ``metrics``
-   command and the dashboard read, as for a DuckDB build).
-4. The data expectations validate that file (the same gate as a DuckDB build).
-5. Publishing is two atomic renames after everything passed: the symlink
-   ``<stem>.parquet`` is pointed at the new folder, then the new DuckDB file replaces the
-   serving one. Each is complete on its own at every moment; the previous folder is
-   removed after. A failed, interrupted or killed build renames nothing: the serving
-   file and folder stay as they were, and a killed build's leftovers are removed by the
-   next build.
+The build itself is :func:`upgrade_warehouse.build.build`, the same for both engines:
+the new warehouse in its own folder (``Building``), the phases with their progress, the
+Great Expectations gate in its worker process, the win-back training and the atomic
+publish. With ``--engine spark`` two of its steps are this module's:
+
+1. :func:`spark_phases` (instead of the DuckDB load and dbt phases):
+
+   - *load*: the loader's rules run on Spark (:mod:`.loader`) in the build's Spark
+     session, whose tables live in ``spark/`` inside the build's folder;
+   - *dbt*: seeds, models and tests through dbt-spark's ``session`` method, in-process
+     (:mod:`upgrade_warehouse.dbt_runner`, target ``spark``), in that same session;
+   - *export*: the marts, the seeds and the loader's tables the readers use
+     (``raw.build_info``, ``load_report``, ``quarantine``, ``plans``) are written as
+     Parquet into ``parquet/<schema>/<table>/`` in the build's folder, the Spark session
+     ends, and DuckDB loads them into the new warehouse file, so the win-back training,
+     the gate, ``metrics``, ``metrics --by`` and the dashboard read it as a DuckDB build.
+
+2. :func:`publish` (instead of ``Building.publish``): the tables the build added to the
+   file after Spark (the win-back model's) are written to the Parquet folder too; the
+   folder is renamed to a new version beside the warehouse
+   (``.<stem>.parquet-<time>-<pid>``), the symlink ``<stem>.parquet`` is pointed at it
+   (an atomic rename), then the file replaces the serving one (another). Each is complete
+   on its own at every moment; the previous version is removed after. A failed,
+   interrupted or killed build renames nothing it has not finished; a killed build's
+   leftovers are removed by the next build.
 """
 
 from __future__ import annotations
@@ -25,27 +33,15 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import tempfile
-import threading
-import time
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from .. import contract, quality, winback
-from ..build import (
-    MEMORY_LIMIT,
-    BuildFailed,
-    BuildResult,
-    _import_great_expectations,
-    building_path,
-    remove_stale_builds,
-)
+from .. import contract
+from ..build import BuildFailed, Building, DuckDBSettings, dbt_phase, remove_stale_builds
 from ..errors import UserError
 from ..params import Parameters
-from ..paths import project_dir
 from ..progress import Progress
 from . import loader as spark_loader
 from . import session as spark_session
@@ -60,14 +56,19 @@ READER_EXPORTS = (
     ("intermediate", "int_as_of"),
 )
 EXPORT_SCHEMAS = ("marts", "reference")
+SCRATCH = "spark"  # inside the build's folder: Spark's tables and spill files
+PARQUET = "parquet"  # inside the build's folder until it is published
+
+
+def check_available() -> None:
+    """A build error (exit 1) naming what to install when Spark cannot run here."""
+    try:
+        spark_session.check_available()
+    except spark_session.SparkUnavailable as exc:
+        raise BuildFailed(str(exc)) from None
 
 
 # ----------------------------------------------------------------------------- paths
-
-
-def scratch_path(target: Path) -> Path:
-    """Where this build's Spark tables live (a folder beside the warehouse)."""
-    return target.with_name(f".{target.name}.building-{os.getpid()}.spark")
 
 
 def parquet_link(target: Path) -> Path:
@@ -76,8 +77,8 @@ def parquet_link(target: Path) -> Path:
 
 
 def parquet_version(target: Path) -> Path:
-    """A new versioned Parquet folder: build time, then the process id."""
-    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    """A new versioned Parquet folder: build time (to the microsecond), then the process id."""
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
     return target.with_name(f".{target.stem}.parquet-{stamp}-{os.getpid()}")
 
 
@@ -109,11 +110,10 @@ def current_version(target: Path) -> Path | None:
 
 
 def remove_stale(target: Path) -> None:
-    """Delete what killed Spark builds left: scratch folders, unpublished Parquet versions."""
+    """Delete what killed builds left: their folders, unpublished Parquet versions."""
     remove_stale_builds(target)
     current = current_version(target)
     leftovers = [
-        *target.parent.glob(f".{target.name}.building-*.spark"),
         *target.parent.glob(f".{target.stem}.parquet-*"),
         *target.parent.glob(f".{target.stem}.parquet.link-*"),
     ]
@@ -131,81 +131,74 @@ def _rmtree(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _remove_file(path: Path) -> None:
-    for p in (path, path.with_name(path.name + ".wal")):
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
+# ----------------------------------------------------------------------------- phases
 
 
-def publish(new_db: Path, new_version: Path, target: Path) -> None:
-    """Point ``<stem>.parquet`` at ``new_version`` and replace ``target`` with ``new_db``
-    (two atomic renames), then remove the previous Parquet version."""
-    link = parquet_link(target)
-    previous = current_version(target)
-    if link.exists() and not link.is_symlink():
-        raise BuildFailed(
-            f"{link} exists and is not the symlink a Spark build publishes; move it away"
+def spark_phases(
+    new: Building,
+    data_dir: Path,
+    params: Parameters,
+    progress: Progress,
+    profile: dict,
+    master: str | None = None,
+) -> tuple[dict[str, dict], Parameters]:
+    """Load and dbt on Spark, then the results into ``new.path``; returns the load
+    report and the parameters with as_of."""
+    remove_stale(new.warehouse)
+    scratch = new.dir / SCRATCH
+    folder = new.dir / PARQUET
+    new.on_signal.insert(0, spark_session.kill)  # a running query would hold a stop
+    conf = spark_session.settings(scratch, master)
+    phase = progress.phase("spark", 1, "session")
+    spark = spark_session.start(conf)
+    try:
+        phase.set(1)
+        phase.finish(f"Spark {spark.version} on {spark.sparkContext.master}")
+        tables, params = load_phase(spark, data_dir, params, progress)
+        dbt_phase(new.path, params, None, progress, profile, target=spark_session.PROFILE_OUTPUT)
+        names = export_parquet(spark, folder, progress)
+    finally:
+        with contextlib.suppress(Exception):
+            spark_session.stop(spark)
+        new.on_signal.remove(spark_session.kill)
+    _rmtree(scratch)
+    phase = progress.phase("serving file", len(names), "tables")
+    assemble_duckdb(new.path, folder, names, phase)
+    phase.finish()
+    return tables, params
+
+
+def load_phase(
+    spark, data_dir: Path, params: Parameters, progress: Progress
+) -> tuple[dict[str, dict], Parameters]:
+    """The loader on Spark into ``raw.*``, as_of, ``raw.build_info``."""
+    supplied = [s for s in spark_loader.duckdb_loader.discover(data_dir) if s.path is not None]
+    phase = progress.phase("load", len(supplied), "tables")
+    started = [0]
+
+    def on_table(message: str) -> None:
+        phase.set(started[0], message)
+        started[0] += 1
+
+    tables = spark_loader.load_data_dir(spark, data_dir, progress=on_table)
+    as_of = params.as_of or spark_loader.compute_as_of(spark)
+    if as_of is None:
+        raise UserError(
+            f"{data_dir}: product_events and subscription_changes have no accepted "
+            "rows, so as_of cannot be computed; pass --var as_of=..."
         )
-    tmp_link = target.with_name(f".{target.stem}.parquet.link-{os.getpid()}")
-    _rmtree(tmp_link)
-    os.symlink(new_version.name, tmp_link)  # relative: the folder can be moved whole
-    os.replace(tmp_link, link)
-    os.replace(new_db, target)
-    if previous is not None and previous != new_version:
-        _rmtree(previous)
-
-
-# ----------------------------------------------------------------------------- dbt
-
-
-def run_dbt(params: Parameters, progress: Progress) -> None:
-    """``dbt build`` (seeds, models, tests) in this process's Spark session."""
-    from dbt.cli.main import dbtRunner
-
-    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
-    os.environ.setdefault("DBT_NO_VERSION_CHECK", "True")
-    project = project_dir()
-    errors: list[str] = []
-    done = 0
-
-    def on_event(event) -> None:
-        nonlocal done
-        name = event.info.name
-        if name in ("LogModelResult", "LogTestResult", "LogSeedResult"):
-            done += 1
-            node = event.data.node_info.node_name
-            progress.update(f"dbt: {done} models and tests done ({node})")
-        if event.info.level == "error":
-            errors.append(event.info.msg.strip())
-
-    with tempfile.TemporaryDirectory(prefix="uw-dbt-spark-") as tmp:
-        args = [
-            "build",
-            "--target",
-            spark_session.PROFILE_OUTPUT,
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-            "--target-path",
-            str(Path(tmp) / "target"),
-            "--log-path",
-            str(Path(tmp) / "logs"),
-            "--vars",
-            json.dumps(params.dbt_vars()),
-            "--no-use-colors",
-            "--no-partial-parse",
-            "--log-level",
-            "none",
-            "--log-level-file",
-            "none",
-        ]
-        result = dbtRunner(callbacks=[on_event]).invoke(args)
-    if not result.success:
-        if result.exception is not None:
-            errors.append(str(result.exception))
-        detail = "\n".join(e for e in errors if e)[-4000:] or "dbt build failed"
-        raise BuildFailed(f"dbt build failed; the serving warehouse was not replaced.\n{detail}")
+    params = params.with_as_of(as_of)
+    spark.sql(
+        "create view raw.build_info as select "
+        f"cast(timestamp_ntz'{as_of.isoformat(sep=' ')}' as timestamp) as as_of, "
+        f"{spark_loader.spark_lit(params.reporting_currency)} as reporting_currency, "
+        f"{spark_loader.spark_lit(json.dumps(params.as_json(), sort_keys=True))} "
+        "as parameters_json"
+    )
+    phase.set(len(supplied))
+    quarantined = sum(t["quarantined"] for t in tables.values())
+    phase.finish(f"{quarantined:,} rows quarantined")
+    return tables, params
 
 
 # ----------------------------------------------------------------------------- export
@@ -230,8 +223,9 @@ def export_parquet(spark, folder: Path, progress: Progress) -> list[tuple[str, s
     from pyspark.sql.types import TimestampType
 
     names = _exports(spark)
-    for schema, table in names:
-        progress.update(f"writing {schema}.{table} as Parquet")
+    phase = progress.phase("export", len(names), "tables")
+    for i, (schema, table) in enumerate(names):
+        phase.set(i, f"{schema}.{table}")
         df = spark.table(f"`{schema}`.`{table}`")
         df = df.select(
             *[
@@ -247,21 +241,26 @@ def export_parquet(spark, folder: Path, progress: Progress) -> list[tuple[str, s
             )
             df = df.orderBy(position[F.col("table_name")], "row_number")
         df.write.mode("error").parquet(str(folder / schema / table))
+    phase.set(len(names))
+    phase.finish(f"Parquet in {folder.name}/")
     return names
 
 
-def assemble_duckdb(db_path: Path, folder: Path, names: list[tuple[str, str]]) -> None:
-    """The serving DuckDB file: every exported relation as a table."""
+def assemble_duckdb(db_path: Path, folder: Path, names: list[tuple[str, str]], phase) -> None:
+    """The new warehouse file: every exported relation as a table."""
+    settings = DuckDBSettings.prepare(db_path)
     with duckdb.connect(str(db_path)) as con:
-        con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+        settings.apply(con)
         con.execute("set TimeZone = 'UTC'")
         for schema in sorted({s for s, _ in names}):
             con.execute(f'create schema if not exists "{schema}"')
-        for schema, table in names:
+        for i, (schema, table) in enumerate(names):
+            phase.set(i, f"{schema}.{table}")
             files = str(folder / schema / table / "*.parquet")
             con.execute(
                 f'create table "{schema}"."{table}" as select * from read_parquet(?)', [files]
             )
+        phase.set(len(names))
         con.execute("checkpoint")
 
 
@@ -281,114 +280,31 @@ def export_the_rest(db_path: Path, folder: Path) -> None:
             con.execute(f'copy "{schema}"."{table}" to \'{path}\' (format parquet)')
 
 
-# ----------------------------------------------------------------------------- build
+# ----------------------------------------------------------------------------- publish
 
 
-def build(
-    data_dir: Path,
-    warehouse: Path,
-    params: Parameters,
-    progress: Progress,
-    master: str | None = None,
-) -> BuildResult:
-    """Build on Spark and publish; the caller has checked the load errors found before
-    anything is read (missing files and columns)."""
-    warehouse = warehouse.resolve()
-    try:
-        spark_session.check_available()
-    except spark_session.SparkUnavailable as exc:
-        raise BuildFailed(str(exc)) from None
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale(warehouse)
-    new_db = building_path(warehouse)
-    scratch = scratch_path(warehouse)
-    version = parquet_version(warehouse)
-    for path in (new_db, scratch, version):
-        _rmtree(path)
-
-    def cleanup() -> None:
-        _remove_file(new_db)
-        _rmtree(scratch)
-        _rmtree(version)
-
-    def _cleanup_on_signal(signum, frame):
-        spark_session.kill()
-        cleanup()
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, _cleanup_on_signal)
-    spark = None
-    try:
-        progress.update("starting Spark")
-        conf = spark_session.settings(scratch, master)
-        spark = spark_session.start(conf)
-        progress.update(f"Spark {spark.version} on {spark.sparkContext.master}")
-        tables = spark_loader.load_data_dir(spark, data_dir, progress=progress.update)
-        as_of = params.as_of or spark_loader.compute_as_of(spark)
-        if as_of is None:
-            raise UserError(
-                f"{data_dir}: product_events and subscription_changes have no accepted "
-                "rows, so as_of cannot be computed; pass --var as_of=..."
-            )
-        params = params.with_as_of(as_of)
-        spark.sql(
-            "create view raw.build_info as select "
-            f"cast(timestamp_ntz'{as_of.isoformat(sep=' ')}' as timestamp) as as_of, "
-            f"{spark_loader.spark_lit(params.reporting_currency)} as reporting_currency, "
-            f"{spark_loader.spark_lit(json.dumps(params.as_json(), sort_keys=True))} "
-            "as parameters_json"
+def publish(new: Building) -> None:
+    """Publish the Parquet folder (a new version, then the symlink ``<stem>.parquet``)
+    and the file (``Building.publish``), then remove the previous version."""
+    target = new.warehouse
+    link = parquet_link(target)
+    if link.exists() and not link.is_symlink():
+        raise BuildFailed(
+            f"{link} exists and is not the symlink a Spark build publishes; move it away"
         )
-        progress.update("running dbt models and tests on Spark")
-        started = time.monotonic()
-        # Great Expectations takes seconds to import: do it while dbt runs.
-        gx_import = threading.Thread(target=_import_great_expectations, daemon=True)
-        gx_import.start()
-        run_dbt(params, progress)
-        progress.update(f"dbt done in {time.monotonic() - started:.0f}s; exporting")
-        names = export_parquet(spark, version, progress)
-        spark_session.stop(spark)
-        spark = None
-        _rmtree(scratch)
-        progress.update("loading the marts into the serving DuckDB file")
-        assemble_duckdb(new_db, version, names)
-        winback.train_and_score(new_db, params, progress.update)  # docs/winback.md
-        export_the_rest(new_db, version)
-        progress.update("checking data expectations")
-        gx_import.join()
-        gate = quality.run_gate(new_db)
-        quality.store_results(new_db, gate)
-        if gate.blocking_failures:
-            docs = quality.publish_docs(gate, warehouse.parent / "data_docs_failed")
-            lines = [
-                f"- {o.suite}: {o.expectation} on {o.column} ({o.details})"
-                for o in gate.blocking_failures
-            ]
-            raise BuildFailed(
-                f"{len(lines)} blocking data expectation(s) failed; the serving warehouse was "
-                f"not replaced (Data Docs: {docs}).\n" + "\n".join(lines)
-            )
-        with duckdb.connect(str(new_db)) as con:
-            con.execute("checkpoint")
-        progress.update("publishing")
-        publish(new_db, version, warehouse)
-        docs = quality.publish_docs(gate, warehouse.parent / "data_docs")
-    except BaseException as exc:
-        if spark is not None and not isinstance(exc, Exception):  # interrupted
-            spark_session.kill()
-            spark = None
-        cleanup()
+    export_the_rest(new.path, new.dir / PARQUET)
+    previous = current_version(target)
+    version = parquet_version(target)
+    os.replace(new.dir / PARQUET, version)  # same file system: the build's folder is beside
+    tmp_link = target.with_name(f".{target.stem}.parquet.link-{os.getpid()}")
+    _rmtree(tmp_link)
+    try:
+        os.symlink(version.name, tmp_link)  # relative: the folder can be moved whole
+        os.replace(tmp_link, link)
+    except BaseException:
+        _rmtree(tmp_link)
+        _rmtree(version)
         raise
-    finally:
-        if spark is not None:
-            with contextlib.suppress(Exception):
-                spark_session.stop(spark)
-        _rmtree(scratch)
-        signal.signal(signal.SIGTERM, previous)
-    return BuildResult(
-        warehouse,
-        as_of,
-        tables,
-        {"passed": gate.passed, "failed": gate.failed},
-        warnings=[f"{o.suite}: {o.expectation} on {o.column} ({o.details})" for o in gate.warnings],
-        data_docs=docs,
-    )
+    new.publish()
+    if previous is not None and previous != version:
+        _rmtree(previous)

@@ -50,6 +50,7 @@ DEFAULTS: dict[str, str] = {
 # meant for clusters; adaptive execution coalesces them there).
 LOCAL_SHUFFLE_PARTITIONS_PER_CORE = 2
 
+DRIVER_THREAD_STACK = "64m"
 LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 
@@ -129,9 +130,13 @@ def settings(scratch: Path, master: str | None = None) -> dict[str, str]:
         conf.setdefault("spark.local.dir", str(scratch / "tmp"))
     java_options = conf.get("spark.driver.extraJavaOptions", "")
     if "log4j2.configurationFile" not in java_options:
-        conf["spark.driver.extraJavaOptions"] = (
-            f"{java_options} -Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}".strip()
-        )
+        java_options = f"{java_options} -Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
+    if "-Xss" not in java_options:
+        # Spark's analyzer recurses over a query's plan: int_upgrade_attempts' pointer
+        # doubling (20 levels, each referring to the one before) overflows the JVM's
+        # default 1 MB thread stack.
+        java_options = f"{java_options} -Xss{DRIVER_THREAD_STACK}"
+    conf["spark.driver.extraJavaOptions"] = java_options.strip()
     return conf
 
 

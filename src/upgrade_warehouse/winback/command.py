@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 
 from ..errors import UserError
-from ..metrics import connect_read_only
 from ..paths import DEFAULT_WAREHOUSE
+from ..warehouse import connect
 from .reader import check_built, model_info, read_scores, read_winback, to_csv
 
 
@@ -38,7 +38,7 @@ def winback_command(
     of a self-serve upgrade within horizon_days, with the reasons and a suggested play."""
     if top is not None and top < 1:
         raise UserError(f"--top must be at least 1 (got {top})")
-    with connect_read_only(warehouse) as con:
+    with connect(warehouse) as con:
         check_built(con, warehouse)
         if output_format is Format.json:
             print(json.dumps(read_winback(con, top), indent=2))

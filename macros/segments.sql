@@ -1,0 +1,106 @@
+{#- Segments (metrics.md "Segments") and the period x segment grain of the metric models.
+
+    Every section model (models/intermediate/metrics/int_metrics__<section>.sql) joins
+    its facts to int_account_segments (one row per account and dimension: `all` / `all`,
+    then one per account attribute) and aggregates by period and segment:
+    - period: a month, or every month at once (month null = "all months");
+    - segment: (segment_dimension, segment_value); a null attribute value is a segment
+      of its own (segment_value null), distinct from `all` / `all`.
+    The dense frame (int_segment_months) has every month x every segment, plus the
+    all-months row of every segment; section models select from it so that every month
+    of every segment is present (null or 0 as metrics.md says). -#}
+
+{#- The account attributes a metric can be split by, in display order. -#}
+{% macro segment_dimensions() -%}
+    {{ return(['persona', 'acquisition_source', 'segment', 'country']) }}
+{%- endmacro %}
+
+{#- `a = b` where null equals null (segment values and the all-months period are null). -#}
+{% macro null_safe_equals(a, b) -%}
+    {{ return(adapter.dispatch('null_safe_equals', 'upgrade_warehouse')(a, b)) }}
+{%- endmacro %}
+
+{% macro default__null_safe_equals(a, b) -%}
+    ({{ a }} is not distinct from {{ b }})
+{%- endmacro %}
+
+{% macro spark__null_safe_equals(a, b) -%}
+    ({{ a }} <=> {{ b }})
+{%- endmacro %}
+
+{#- The join condition of two relations at the period x segment grain. -#}
+{% macro same_period_and_segment(left, right) -%}
+    {{ left }}.segment_dimension = {{ right }}.segment_dimension
+        and {{ null_safe_equals(left ~ '.segment_value', right ~ '.segment_value') }}
+        and {{ null_safe_equals(left ~ '.month', right ~ '.month') }}
+{%- endmacro %}
+
+{#- GROUP BY of an aggregate at the period x segment grain (plus `keys`): one group per
+    month and one for all months (the month column is null in that one). The month
+    column of the facts must not be null (filter those rows out first). -#}
+{% macro group_by_period_and_segment(month_column, keys=[]) -%}
+    {%- set inner = (['segment_dimension', 'segment_value'] + keys) | join(', ') -%}
+    group by grouping sets (({{ month_column }}, {{ inner }}), ({{ inner }}))
+{%- endmacro %}
+
+{#- A rate metric and the two counts it is made of, as three columns:
+    <metric_id>, <metric_id>__numerator, <metric_id>__denominator. The counts let a
+    reader judge noise (an interval on the rate) and hide rates of too few cases; they
+    are not metrics (fct_monthly_metrics has the catalog's columns only). `when` is the
+    condition under which the metric is defined at all (its source table was loaded):
+    otherwise all three are null. -#}
+{% macro rate(metric_id, numerator, denominator, when=none) -%}
+    {%- set num = 'cast(coalesce(' ~ numerator ~ ', 0) as ' ~ dbt.type_bigint() ~ ')' -%}
+    {%- set den = 'cast(coalesce(' ~ denominator ~ ', 0) as ' ~ dbt.type_bigint() ~ ')' -%}
+    {%- if when -%}
+        case when {{ when }} then {{ safe_ratio(numerator, denominator) }} end as {{ metric_id }},
+        case when {{ when }} then {{ num }} end as {{ metric_id }}__numerator,
+        case when {{ when }} then {{ den }} end as {{ metric_id }}__denominator
+    {%- else -%}
+        {{ safe_ratio(numerator, denominator) }} as {{ metric_id }},
+        {{ num }} as {{ metric_id }}__numerator,
+        {{ den }} as {{ metric_id }}__denominator
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A count metric: 0 when there is nothing to count, null when its source was not loaded. -#}
+{% macro count_metric(metric_id, expression, when=none) -%}
+    {%- if when -%}
+        case when {{ when }} then cast(coalesce({{ expression }}, 0) as {{ dbt.type_bigint() }}) end
+            as {{ metric_id }}
+    {%- else -%}
+        cast(coalesce({{ expression }}, 0) as {{ dbt.type_bigint() }}) as {{ metric_id }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Every column of `relation` except `except` (at parse time, before the relation
+    exists, `*`). The marts use it to take every metric column of the section models, so
+    that adding a metric touches its section model only. -#}
+{% macro star_except(relation, except=[], relation_alias=none) -%}
+    {%- if not execute -%}
+        {{ return('*') }}
+    {%- endif -%}
+    {%- set excluded = except | map('lower') | list -%}
+    {%- set names = [] -%}
+    {%- for column in adapter.get_columns_in_relation(relation) -%}
+        {%- if column.name | lower not in excluded -%}
+            {%- do names.append((relation_alias ~ '.' if relation_alias else '') ~ column.quoted) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(names | join(',\n        ')) }}
+{%- endmacro %}
+
+{#- The scalar metric ids of the catalog seed, in catalog order (the columns of
+    fct_monthly_metrics). -#}
+{% macro catalog_metric_ids(keyed=false) -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set units = "('rate_by_key', 'count_by_key')" -%}
+    {%- set sql -%}
+        select metric_id from {{ ref('metric_catalog') }}
+        where unit {{ '' if keyed else 'not ' }}in {{ units }}
+    {%- endset -%}
+    {%- set result = run_query(sql) -%}
+    {{ return(result.columns[0].values() | list) }}
+{%- endmacro %}

@@ -1,0 +1,17 @@
+{#- Upsell offers and their outcomes by trigger, owner and channel, month of offered_at
+    (null = all months) and segment (int_metrics__upsell_by_play). -#}
+with
+
+plays as (
+
+    select * from {{ ref('int_metrics__upsell_by_play') }}
+
+),
+
+final as (
+
+    select * from plays
+
+)
+
+select * from final

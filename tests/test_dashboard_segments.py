@@ -1,0 +1,83 @@
+"""Segments on the dashboard through Streamlit's AppTest: the all-months funnel comes from
+dbt, a segment's numbers equal `metrics --by`, small segments say "too few", compare mode
+shows two segments, and every page with the filter bar takes a dimension.
+
+In a module of its own, after the browser tests: the fixture warehouse is the session's
+(``dashboard_support.ops_warehouse``), and the browser tests' publishing build, started
+while test_dashboard_apptest.py runs, still has pages to render during it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import run_cli
+from dashboard_support import ops_warehouse
+from test_dashboard_apptest import app, goto, metric_values, texts
+from upgrade_warehouse.dashboard.data import Segment
+from upgrade_warehouse.dashboard.fmt import format_value
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory):
+    return ops_warehouse(tmp_path_factory)[0]
+
+
+@pytest.fixture(scope="session")
+def metrics_json(warehouse):
+    proc = run_cli("metrics", "--warehouse", warehouse, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_funnel_all_months_numbers_come_from_dbt(warehouse, metrics_json, monkeypatch):
+    """Every attempt of the fixture starts in March: the all-months funnel (dbt's
+    all-months rows, nothing added up on the page) equals March's metrics."""
+    at = app(warehouse, monkeypatch, "Funnel and abandonment")
+    assert at.selectbox(key="funnel_month").value is None  # All months
+    mar = next(m for m in metrics_json["months"] if m["month"] == "2026-03")
+    shown = metric_values(at)
+    for metric_id, label, unit in (
+        ("attempts_started", "Attempts started", "count"),
+        ("upgrade_conversion_rate", "Upgrade conversion rate", "rate"),
+        ("escalation_rate", "Escalation rate", "rate"),
+        ("intent_to_activation_hours_p50", "Intent to activation (median hours)", "hours"),
+    ):
+        assert shown[label] == format_value(mar[metric_id], unit, ""), metric_id
+
+
+def test_segment_views_and_compare_mode(warehouse, monkeypatch):
+    proc = run_cli("metrics", "--warehouse", warehouse, "--by", "persona", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    founder = next(s for s in json.loads(proc.stdout)["segments"] if s["segment"] == "founder")
+    mar = next(m for m in founder["months"] if m["month"] == "2026-03")
+    at = app(warehouse, monkeypatch, "Funnel and abandonment")
+    at.segmented_control(key="funnel_dim").set_value("persona").run()
+    values = at.selectbox(key="funnel_value").options
+    assert "founder (6)" in values and "(none) (1)" in values  # with their accounts
+    at.selectbox(key="funnel_value").set_value(Segment("persona", "founder")).run()
+    at.selectbox(key="funnel_month").set_value("2026-03").run()
+    assert not at.exception
+    shown = metric_values(at)
+    assert shown["Attempts started"] == format_value(mar["attempts_started"], "count", "")
+    # 5 resolved attempts: far below the minimum count of 30.
+    assert shown["Upgrade conversion rate"] == "too few"
+    assert 'say "too few"' in texts(at)
+    # Compare mode: both segments side by side.
+    at.toggle(key="funnel_compare").set_value(True).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["metric", "A", "B", "A − B", "beyond noise"]
+    assert "Attempts started" in list(table["metric"])
+    # The Overview, Cohorts and Revenue pages have the filter bar too.
+    for title, key in (
+        ("Overview", "overview_dim"),
+        ("Cohorts", "cohort_dimension"),
+        ("Revenue and attribution", "revenue_dim"),
+    ):
+        goto(at, title)
+        at.segmented_control(key=key).set_value("persona").run()
+        assert not at.exception, title
