@@ -51,6 +51,7 @@ DEFAULTS: dict[str, str] = {
 LOCAL_SHUFFLE_PARTITIONS_PER_CORE = 2
 
 DRIVER_THREAD_STACK = "64m"
+CODE_CACHE = "512m"
 LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 
@@ -131,6 +132,14 @@ def settings(scratch: Path, master: str | None = None) -> dict[str, str]:
     java_options = conf.get("spark.driver.extraJavaOptions", "")
     if "log4j2.configurationFile" not in java_options:
         java_options = f"{java_options} -Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
+    if "-Xlog" not in java_options:
+        # The JVM's own warnings (e.g. "CodeCache is full") go to stdout by default, where
+        # they would break `build --format json`: to stderr.
+        java_options = f"{java_options} -Xlog:disable -Xlog:all=warning:stderr"
+    if "ReservedCodeCacheSize" not in java_options:
+        # Room for the JIT's code: when the cache is full the JVM stops compiling and
+        # the rest of the build runs interpreted (many times slower).
+        java_options = f"{java_options} -XX:ReservedCodeCacheSize={CODE_CACHE}"
     if "-Xss" not in java_options:
         # Spark's analyzer recurses over a query's plan: int_upgrade_attempts' pointer
         # doubling (20 levels, each referring to the one before) overflows the JVM's
