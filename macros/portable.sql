@@ -20,8 +20,12 @@
 {%- endmacro %}
 
 {#- Quantile with linear interpolation (metrics.md: DuckDB quantile_cont). -#}
+{#- Rounded to 9 decimals (below the microsecond precision of the timestamps the inputs
+    are durations of, in seconds, hours or days): the engines' interpolations can differ
+    in the last bit of a double (DuckDB 28.55, Spark 28.549999999999997), which a
+    formatted value shows (28.6 s, 28.5 s). -#}
 {% macro percentile_cont(expression, fraction) -%}
-    {{ return(adapter.dispatch('percentile_cont', 'upgrade_warehouse')(expression, fraction)) }}
+    round({{ adapter.dispatch('percentile_cont', 'upgrade_warehouse')(expression, fraction) }}, 9)
 {%- endmacro %}
 
 {% macro default__percentile_cont(expression, fraction) -%}
@@ -32,8 +36,20 @@
     quantile_cont({{ expression }}, {{ fraction }})
 {%- endmacro %}
 
+{#- Spark's percentile() interpolates as lo + (hi - lo) * d, which differs from DuckDB's
+    quantile_cont in the last bit (28.549999999999997 for 28.55); this is DuckDB's
+    lo * (1 - d) + hi * d, d = pos - floor(pos), over the sorted values, nulls ignored. -#}
 {% macro spark__percentile_cont(expression, fraction) -%}
-    percentile({{ expression }}, {{ fraction }})
+    {%- set sorted = 'array_sort(collect_list(cast(' ~ expression ~ ' as double)))' -%}
+    {%- set position = '((size(' ~ sorted ~ ') - 1) * cast(' ~ fraction ~ ' as double))' -%}
+    {%- set lower = 'element_at(' ~ sorted ~ ', cast(floor(' ~ position ~ ') as int) + 1)' -%}
+    {%- set upper = 'element_at(' ~ sorted ~ ', cast(ceil(' ~ position ~ ') as int) + 1)' -%}
+    case
+        when size({{ sorted }}) = 0 then null
+        when floor({{ position }}) = ceil({{ position }}) then {{ lower }}
+        else {{ lower }} * (1.0d - ({{ position }} - floor({{ position }})))
+            + {{ upper }} * ({{ position }} - floor({{ position }}))
+    end
 {%- endmacro %}
 
 {#- A string value of a top-level key of a JSON object held as text. -#}

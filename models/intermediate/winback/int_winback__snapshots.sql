@@ -128,9 +128,10 @@ outcomes as (
 final as (
 
     select
-        row_number() over (
+        -- bigint on every engine (Spark's row_number is an int, DuckDB's a bigint)
+        cast(row_number() over (
             order by eligible.cutoff_offset_days desc, eligible.account_id
-        ) as snapshot_id,
+        ) as {{ dbt.type_bigint() }}) as snapshot_id,
         eligible.account_id,
         eligible.cutoff_at,
         eligible.cutoff_offset_days,
