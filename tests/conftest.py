@@ -55,7 +55,7 @@ def spark_golden(tmp_path_factory) -> tuple[Path, dict, str]:
     path = tmp_path_factory.mktemp("spark-golden") / "golden.duckdb"
     proc = run_cli(
         "build", "--engine", "spark", "--data-dir", FIXTURES / "golden", "--warehouse", path,
-        "--format", "json", env=SPARK_ENV, timeout=900,
+        "--format", "json", env=SPARK_ENV, timeout=1400,
     )
     assert proc.returncode == 0, proc.stderr
     return path, json.loads(proc.stdout), proc.stderr

@@ -20,7 +20,9 @@ from conftest import FIXTURES, run_cli, sha256
 from spark_support import SPARK_ENV
 from upgrade_warehouse.loader import load_data_dir
 
-pytestmark = pytest.mark.slow
+# The first test of the session that needs it builds the golden set on Spark (minutes
+# on a busy 2-core machine): more than the suite's 600 s per test.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 def tables(path: Path) -> dict[str, list[tuple[str, str]]]:

@@ -15,7 +15,9 @@ import pytest
 import test_metrics_golden
 from test_metrics_golden import *  # the golden tests, collected here again
 
-pytestmark = pytest.mark.slow
+# The first test of the session that needs it builds the golden set on Spark (minutes
+# on a busy 2-core machine): more than the suite's 600 s per test.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 @pytest.fixture(scope="session")
