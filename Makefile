@@ -7,13 +7,15 @@ BIN := $(VENV)/bin
 DEMO_DATA := data/demo
 WAREHOUSE := warehouse/upgrade_warehouse.duckdb
 
-.PHONY: help install browser demo build test bench lint clean expectations
+.PHONY: help install browser demo build test bench lint docs clean expectations
 
 help:
 	@echo "make demo     create the environment, generate demo data, build, serve the dashboard"
 	@echo "make test     create the environment and run every test"
 	@echo "make build    (re)build the warehouse from DATA_DIR (default: demo data)"
 	@echo "make bench    run the benchmarks"
+	@echo "make lint     ruff and sqlfluff over the code and the models"
+	@echo "make docs     generate and serve dbt's docs site for the warehouse"
 
 ## install: the Python environment from the lock file (uv is installed with pip if missing).
 ## Bytecode is compiled once here: with PYTHONDONTWRITEBYTECODE set (or a read-only
@@ -43,7 +45,8 @@ demo: install
 	$(BIN)/upgrade-warehouse build --warehouse $(WAREHOUSE)
 	$(BIN)/upgrade-warehouse dashboard --warehouse $(WAREHOUSE)
 
-test: install browser
+## test: lint first (a finding stops the run), then every test
+test: install browser lint
 	$(BIN)/python -m pytest
 
 ## bench: build time against the floor at 1M and 10M events and at demo size (data sets
@@ -53,8 +56,18 @@ bench: install
 	@for b in bench_scale bench_attempts bench_build bench_quote bench_generate; do \
 		echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
+## lint: Python (ruff: pyproject.toml) and SQL (sqlfluff: .sqlfluff) style, clean
+PY_DIRS := src tests dashboards bench lint
+SQL_DIRS := models macros
 lint: install
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
+	$(BIN)/sqlfluff lint $(SQL_DIRS) --processes 2 --disable-progress-bar
+
+## docs: dbt's docs site (models, columns, tests, exposures, lineage) of the warehouse,
+## served on 127.0.0.1:8580 (DOCS_PORT)
+docs: install
+	$(BIN)/upgrade-warehouse docs --warehouse $(WAREHOUSE) $(if $(DOCS_PORT),--port $(DOCS_PORT),)
 
 clean:
 	rm -rf $(VENV) warehouse data target logs .pytest_cache

@@ -34,3 +34,12 @@ def sha256(path: Path) -> str:
 @pytest.fixture(scope="session")
 def basic_dir() -> Path:
     return FIXTURES / "basic"
+
+
+@pytest.fixture(scope="session")
+def golden_warehouse(tmp_path_factory) -> Path:
+    """The golden data set built once per test session (read it, never write to it)."""
+    path = tmp_path_factory.mktemp("golden") / "golden.duckdb"
+    proc = run_cli("build", "--data-dir", FIXTURES / "golden", "--warehouse", path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return path

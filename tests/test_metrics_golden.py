@@ -20,11 +20,8 @@ APPROX = dict(rel=1e-9, abs=1e-9)
 
 
 @pytest.fixture(scope="session")
-def golden(tmp_path_factory):
-    path = tmp_path_factory.mktemp("golden") / "golden.duckdb"
-    proc = run_cli("build", "--data-dir", FIXTURES / "golden", "--warehouse", path)
-    assert proc.returncode == 0, proc.stderr
-    return path
+def golden(golden_warehouse):
+    return golden_warehouse
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from conftest import CLI, FIXTURES
+from conftest import CLI, FIXTURES, run_cli
 
 EX1 = [
     "quote",
@@ -283,6 +283,13 @@ def _invoke(args):
     return CliRunner().invoke(app, args)
 
 
+def test_unknown_format_is_a_usage_error_listing_the_choices():
+    proc = run_cli(*EX1, "--format", "xml")
+    assert proc.returncode == 2
+    text = " ".join(proc.stderr.replace("│", " ").split())
+    assert "'xml' is not one of 'table', 'json', 'csv'" in text and "Traceback" not in text
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -301,7 +308,7 @@ def _invoke(args):
             ["quote", "--batch", "{dir}/cases.csv", "--at", "2026-03-16"],
             "--at cannot be used with --batch",
         ),
-        ([*EX1, "--format", "xml"], "--format must be table or json"),
+        ([*EX1, "--format", "csv"], "--format must be table or json"),
         ([*EX1, "--granularity", "hour"], "unknown granularity 'hour'"),
     ],
 )

@@ -29,11 +29,8 @@ APPROX = {"rel": 1e-12, "abs": 1e-12}
 
 
 @pytest.fixture(scope="session")
-def golden_wh(tmp_path_factory):
-    path = tmp_path_factory.mktemp("whatif_golden") / "golden.duckdb"
-    proc = run_cli("build", "--data-dir", FIXTURES / "golden", "--warehouse", path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return path
+def golden_wh(golden_warehouse):
+    return golden_warehouse
 
 
 # ----------------------------------------------------------------------------- golden

@@ -96,3 +96,8 @@ else:
     st.link_button("Open Data Docs", docs.as_uri(), icon=":material/open_in_new:")
     st.caption("Browsers may block file links from a web page: open this file instead.")
     st.code(str(docs), language=None)
+
+st.subheader("Model documentation")
+st.link_button("Open the dbt docs", data.dbt_docs_url(), icon=":material/account_tree:")
+st.caption("Every model, column, test and the lineage from the raw exports to each page, "
+           "served by `upgrade-warehouse docs` (or `make docs`) on this machine.")

@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -77,7 +77,7 @@ class BuildResult:
 def format_ts(ts: datetime) -> str:
     """ISO 8601 in UTC with a ``Z``."""
     if ts.tzinfo is not None:
-        ts = ts.astimezone(timezone.utc).replace(tzinfo=None)
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
     return ts.isoformat(timespec="microseconds" if ts.microsecond else "seconds") + "Z"
 
 

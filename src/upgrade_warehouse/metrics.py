@@ -14,7 +14,6 @@ import io
 import json
 import math
 import re
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +21,7 @@ import duckdb
 import typer
 
 from .errors import UserError
+from .formats import OutputFormat
 from .paths import DEFAULT_WAREHOUSE
 from .warehouse import (
     COUNT_UNITS,
@@ -268,12 +268,6 @@ def print_segment_table(result: dict, metrics: list[Metric]) -> None:
         columns.append(next(m for m in segment["months"] if m["month"] == month))
     _add_metric_rows(table, metrics, columns, currency)
     Console().print(table)
-
-
-class OutputFormat(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 def metrics_command(

@@ -10,19 +10,23 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .errors import UserError
-from .paths import currencies_file
+from .paths import currencies_file, project_dir
 
-DEFAULT_FUNNEL_STEPS = (
-    "upgrade_intent",
-    "plan_selected",
-    "proration_previewed",
-    "payment_method_selected",
-    "payment_submitted",
-    "upgrade_completed",
-)
+
+def _project_vars() -> dict:
+    """The defaults: the ``vars`` of dbt_project.yml (one list of funnel steps, events and
+    windows for dbt and for the CLI)."""
+    import yaml
+
+    with (project_dir() / "dbt_project.yml").open() as f:
+        return yaml.safe_load(f)["vars"]
+
+
+_DEFAULTS = _project_vars()
+DEFAULT_FUNNEL_STEPS: tuple[str, ...] = tuple(_DEFAULTS["funnel_steps"])
 
 INT_PARAMS = (
     "conversion_window_days",
@@ -47,15 +51,16 @@ WINBACK_PARAM_NAMES = ("horizon_days",)
 
 @dataclass(frozen=True)
 class Parameters:
-    conversion_window_days: int = 14
-    activation_window_days: int = 14
+    conversion_window_days: int = int(_DEFAULTS["conversion_window_days"])
+    activation_window_days: int = int(_DEFAULTS["activation_window_days"])
     as_of: datetime | None = None  # None: computed from the data
-    reporting_currency: str = "USD"
+    reporting_currency: str = str(_DEFAULTS["reporting_currency"])
     funnel_steps: tuple[str, ...] = DEFAULT_FUNNEL_STEPS
-    activation_events: tuple[str, ...] = ("activated",)
-    escalation_events: tuple[str, ...] = ("sales_contact_requested",)
-    amount_tolerance_minor: int = 1
-    horizon_days: int = 30  # win-back: self-serve upgrade within this many days of as_of
+    activation_events: tuple[str, ...] = tuple(_DEFAULTS["activation_events"])
+    escalation_events: tuple[str, ...] = tuple(_DEFAULTS["escalation_events"])
+    amount_tolerance_minor: int = int(_DEFAULTS["amount_tolerance_minor"])
+    # win-back: self-serve upgrade within this many days of as_of
+    horizon_days: int = int(_DEFAULTS["horizon_days"])
 
     def with_as_of(self, as_of: datetime) -> Parameters:
         return replace(self, as_of=as_of)
@@ -89,7 +94,7 @@ def parse_timestamp(text: str, what: str) -> datetime:
     except ValueError:
         raise UserError(f"{what}: not an ISO 8601 timestamp: {text!r}") from None
     if ts.tzinfo is not None:
-        ts = ts.astimezone(timezone.utc).replace(tzinfo=None)
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
     return ts
 
 

@@ -89,9 +89,6 @@ class Phase:
         if self._task is not None:
             self.owner._bar.update(self._task, total=total)
 
-    def advance(self, amount: int = 1, detail: str | None = None) -> None:
-        self.set(self.completed + amount, detail)
-
     def set(self, completed: int, detail: str | None = None) -> None:
         self.completed = completed
         if detail is not None:

@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -378,7 +378,7 @@ class Gate:
 
     def run(self, db_path: Path, now: datetime | None = None, docs: bool = True) -> GateResult:
         """Validate the warehouse at ``db_path``; with ``docs``, render Data Docs."""
-        now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+        now = now or datetime.now(UTC).replace(tzinfo=None)
         with warehouse.connect(db_path) as con:
             queries = frame_queries(con)
             frames = {}

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -709,15 +709,18 @@ def data_docs_path_expected(ref: Ref) -> Path:
     return Path(ref.path).parent / "data_docs" / "index.html"
 
 
+def dbt_docs_url() -> str:
+    """Where ``upgrade-warehouse docs`` serves dbt's docs site by default."""
+    from ..docs_site import DEFAULT_DOCS_PORT
+
+    return f"http://127.0.0.1:{DEFAULT_DOCS_PORT}/"
+
+
 def data_docs_path(ref: Ref) -> Path | None:
     """The Data Docs index when it exists."""
     path = data_docs_path_expected(ref)
     return path if path.is_file() else None
 
-
-def age(ref: Ref) -> timedelta:
-    """How long ago this warehouse version was published."""
-    return datetime.now() - datetime.fromtimestamp(ref.mtime_ns / 1e9)
 
 
 # ---------------------------------------------------------------------------- what-if

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..params import DEFAULT_FUNNEL_STEPS
 from . import catalog as cat
 from . import lifecycle as lc
 from . import model as m
@@ -24,14 +25,7 @@ from .config import GeneratorConfig, Streams
 from .timeutil import DAY, HOUR, MINUTE, NULL_TS
 
 # Product event names: funnel steps 0..5, escalation, activation, then usage.
-FUNNEL_STEPS = (
-    "upgrade_intent",
-    "plan_selected",
-    "proration_previewed",
-    "payment_method_selected",
-    "payment_submitted",
-    "upgrade_completed",
-)
+FUNNEL_STEPS = DEFAULT_FUNNEL_STEPS  # the metric parameter's default (dbt_project.yml)
 EV_INTENT, EV_PLAN, EV_PREVIEW, EV_METHOD, EV_SUBMIT, EV_COMPLETED = range(6)
 EV_ESCALATION = 6
 EV_ACTIVATED = 7
