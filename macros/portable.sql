@@ -3,73 +3,73 @@
 
 {#- Seconds from `start_ts` to `end_ts`, with fractions (exact to the microsecond). -#}
 {% macro seconds_between(start_ts, end_ts) -%}
-    {{ return(adapter.dispatch('seconds_between', 'upgrade_warehouse')(start_ts, end_ts)) }}
+{{ return(adapter.dispatch('seconds_between', 'upgrade_warehouse')(start_ts, end_ts)) }}
 {%- endmacro %}
 
 {% macro default__seconds_between(start_ts, end_ts) -%}
-    ({{ dbt.datediff(start_ts, end_ts, 'microsecond') }} / 1000000.0)
+({{ dbt.datediff(start_ts, end_ts, 'microsecond') }} / 1000000.0)
 {%- endmacro %}
 
 {% macro duckdb__seconds_between(start_ts, end_ts) -%}
-    (epoch({{ end_ts }}) - epoch({{ start_ts }}))
+(epoch({{ end_ts }}) - epoch({{ start_ts }}))
 {%- endmacro %}
 
 {% macro spark__seconds_between(start_ts, end_ts) -%}
-    ((unix_micros({{ end_ts }}) - unix_micros({{ start_ts }})) / 1000000.0)
+((unix_micros({{ end_ts }}) - unix_micros({{ start_ts }})) / 1000000.0)
 {%- endmacro %}
 
 {#- Quantile with linear interpolation (metrics.md: DuckDB quantile_cont). -#}
 {% macro percentile_cont(expression, fraction) -%}
-    {{ return(adapter.dispatch('percentile_cont', 'upgrade_warehouse')(expression, fraction)) }}
+{{ return(adapter.dispatch('percentile_cont', 'upgrade_warehouse')(expression, fraction)) }}
 {%- endmacro %}
 
 {% macro default__percentile_cont(expression, fraction) -%}
-    percentile_cont({{ fraction }}) within group (order by {{ expression }})
+percentile_cont({{ fraction }}) within group (order by {{ expression }})
 {%- endmacro %}
 
 {% macro duckdb__percentile_cont(expression, fraction) -%}
-    quantile_cont({{ expression }}, {{ fraction }})
+quantile_cont({{ expression }}, {{ fraction }})
 {%- endmacro %}
 
 {% macro spark__percentile_cont(expression, fraction) -%}
-    percentile({{ expression }}, {{ fraction }})
+percentile({{ expression }}, {{ fraction }})
 {%- endmacro %}
 
 {#- A string value of a top-level key of a JSON object held as text. -#}
 {% macro json_string(column, key) -%}
-    {{ return(adapter.dispatch('json_string', 'upgrade_warehouse')(column, key)) }}
+{{ return(adapter.dispatch('json_string', 'upgrade_warehouse')(column, key)) }}
 {%- endmacro %}
 
 {% macro default__json_string(column, key) -%}
-    json_extract_string({{ column }}, '$.{{ key }}')
+json_extract_string({{ column }}, '$.{{ key }}')
 {%- endmacro %}
 
 {% macro spark__json_string(column, key) -%}
-    get_json_object({{ column }}, '$.{{ key }}')
+get_json_object({{ column }}, '$.{{ key }}')
 {%- endmacro %}
 
 {#- The first day of the UTC month of a timestamp, as a date. -#}
 {% macro month_of(ts) -%}
-    cast({{ dbt.date_trunc('month', ts) }} as date)
+cast({{ dbt.date_trunc('month', ts) }} as date)
 {%- endmacro %}
 
 {#- A ratio that is null when the denominator is 0 (metrics.md: every rate). -#}
 {% macro safe_ratio(numerator, denominator) -%}
-    (cast({{ numerator }} as {{ type_double() }}) / nullif({{ denominator }}, 0))
+(cast({{ numerator }} as {{ type_double() }}) / nullif({{ denominator }}, 0))
 {%- endmacro %}
 
 {#- A list parameter: a YAML list, or a comma-separated string from the command line. -#}
 {% macro var_list(name) -%}
-    {%- set value = var(name) -%}
-    {%- if value is string -%}
-        {%- set value = value.split(',') | map('trim') | list -%}
-    {%- endif -%}
-    {{ return(value) }}
+{%- set value = var(name) -%}
+{%- if value is string -%}
+{%- set value = value.split(',') | map('trim') | list -%}
+{%- endif -%}
+{{ return(value) }}
 {%- endmacro %}
 
 {#- `expr in ('a', 'b')` for a list parameter. -#}
 {% macro in_list(expression, values) -%}
-    {{ expression }} in ({% for v in values %}'{{ v | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %})
+{{ expression }} in ({% for v in values %}'{{ v | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endmacro %}
 
 {#- Twelve times the MRR of (plan, quantity), an exact integer: monthly price * 12, or
@@ -83,31 +83,31 @@
 
 {#- 64-bit floating point (dbt.type_float() is a 32-bit FLOAT on DuckDB). -#}
 {% macro type_double() -%}
-    {{ return(adapter.dispatch('type_double', 'upgrade_warehouse')()) }}
+{{ return(adapter.dispatch('type_double', 'upgrade_warehouse')()) }}
 {%- endmacro %}
 
 {% macro default__type_double() -%}
-    double precision
+double precision
 {%- endmacro %}
 
 {% macro duckdb__type_double() -%}
-    double
+double
 {%- endmacro %}
 
 {% macro spark__type_double() -%}
-    double
+double
 {%- endmacro %}
 
 {#- A condition that is true, or stops the query with `message` when `condition` holds
     (a guard for limits a model cannot exceed without giving wrong results). -#}
 {% macro raise_error_if(condition, message) -%}
-    {{ return(adapter.dispatch('raise_error_if', 'upgrade_warehouse')(condition, message)) }}
+{{ return(adapter.dispatch('raise_error_if', 'upgrade_warehouse')(condition, message)) }}
 {%- endmacro %}
 
 {% macro default__raise_error_if(condition, message) -%}
-    (case when {{ condition }} then cast(raise_error('{{ message }}') as boolean) else true end)
+(case when {{ condition }} then cast(raise_error('{{ message }}') as boolean) else true end)
 {%- endmacro %}
 
 {% macro duckdb__raise_error_if(condition, message) -%}
-    (case when {{ condition }} then cast(error('{{ message }}') as boolean) else true end)
+(case when {{ condition }} then cast(error('{{ message }}') as boolean) else true end)
 {%- endmacro %}

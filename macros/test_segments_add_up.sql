@@ -20,7 +20,7 @@ by_dimension as (
     select
         {{ key_list }},
         segment_dimension
-        {%- for column in counts %},
+{%- for column in counts %},
         sum({{ column }}) as {{ column }}
         {%- endfor %}
     from {{ model }}
@@ -37,7 +37,7 @@ all_accounts as (
 
 final as (
 
-    {%- for column in counts %}
+{%- for column in counts %}
     select
         {%- for key in keys %}
         by_dimension.{{ key }},
@@ -54,7 +54,7 @@ final as (
     union all
     {%- endif %}
     {%- endfor %}
-    {%- if not counts %}
+{%- if not counts %}
     select 1 as no_counts where 1 = 0
     {%- endif %}
 

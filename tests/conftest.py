@@ -19,6 +19,7 @@ def run_cli(*args: str, env: dict | None = None, timeout: int = 600) -> subproce
     """Run ``upgrade-warehouse ARGS`` in a subprocess, as a user would."""
     return subprocess.run(
         [CLI, *map(str, args)],
+        check=False,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -68,7 +68,8 @@ def assert_no_exception(page):
 
 def metric_value(page, label: str):
     metric = page.locator("[data-testid='stMetric']").filter(
-        has=page.locator("[data-testid='stMetricLabel']", has_text=label))
+        has=page.locator("[data-testid='stMetricLabel']", has_text=label)
+    )
     return metric.first.locator("[data-testid='stMetricValue']")
 
 
@@ -123,8 +124,7 @@ def test_winback_lists_the_accounts_and_explains_one(served, page):
     # equal probabilities (no model on so little history): account id order, F4 first
     expect(main).to_contain_text("F4 ·")
     expect(main).to_contain_text("the top account; select a row to see another")
-    expect(main.get_by_role("button", name=re.compile("Download these accounts"))
-           ).to_be_visible()
+    expect(main.get_by_role("button", name=re.compile("Download these accounts"))).to_be_visible()
     expect(main).to_contain_text("How good is the model")
 
 
@@ -155,8 +155,9 @@ def test_simulator_shows_worked_example_1(served, page):
     fill("Change at", "2026-03-16T12:00:00Z")
     assert_no_exception(page)
     main = page.locator("[data-testid='stMain']")
-    expect(main.get_by_role("heading", name=re.compile("Pro \\(monthly\\) × 3 → Business"))
-           ).to_be_visible()
+    expect(
+        main.get_by_role("heading", name=re.compile("Pro \\(monthly\\) × 3 → Business"))
+    ).to_be_visible()
     lines = main.locator("[data-testid='stTable']").first
     expect(lines).to_contain_text("proration_credit")
     expect(lines).to_contain_text("-30.00 USD")
@@ -212,7 +213,8 @@ def test_a_filter_changes_a_number(served, page):
     expect(value).to_have_text(expected)
     assert expected != before
     expect(metric_value(page, "Self-serve share")).to_have_text(
-        format_value(months[first]["self_serve_share"], "rate", "USD"))
+        format_value(months[first]["self_serve_share"], "rate", "USD")
+    )
 
 
 # ----------------------------------------------------------------------------- segments
@@ -254,7 +256,8 @@ def pick_dimension(page, label: str) -> None:
 
 def pick(page, select_label: str, option: str | re.Pattern) -> None:
     page.locator("[data-testid='stSelectbox']").filter(
-        has=page.locator("label", has_text=select_label)).first.click()
+        has=page.locator("label", has_text=select_label)
+    ).first.click()
     page.get_by_role("option", name=option).first.click()
     settle(page)
 
@@ -267,8 +270,13 @@ def by_persona(path) -> dict:
     return json.loads(proc.stdout)
 
 
-FUNNEL_KPIS = ["attempts_started", "upgrade_conversion_rate", "self_serve_completion_rate",
-               "escalation_rate", "intent_to_activation_hours_p50"]
+FUNNEL_KPIS = [
+    "attempts_started",
+    "upgrade_conversion_rate",
+    "self_serve_completion_rate",
+    "escalation_rate",
+    "intent_to_activation_hours_p50",
+]
 
 
 def test_funnel_by_persona_shows_what_metrics_by_persona_gives(every_rate_served, page):
@@ -282,15 +290,18 @@ def test_funnel_by_persona_shows_what_metrics_by_persona_gives(every_rate_served
     pick_dimension(page, "Persona")
     pick(page, "Month", "Mar 2026")
     checked = 0
-    for value, option in (("founder", re.compile(r"^founder \(\d")),
-                          (None, re.compile(r"^\(none\) \(\d"))):
+    for value, option in (
+        ("founder", re.compile(r"^founder \(\d")),
+        (None, re.compile(r"^\(none\) \(\d")),
+    ):
         pick(page, "Segment", option)
         expected = segments[value]["2026-03"]
         assert expected["attempts_started"] > 0  # a segment with attempts that month
         for metric_id in FUNNEL_KPIS:
             meta = catalog[metric_id]
             expect(metric_value(page, meta.label)).to_have_text(
-                format_value(expected[metric_id], meta.unit, "USD"))
+                format_value(expected[metric_id], meta.unit, "USD")
+            )
             checked += 1
         assert_no_exception(page)
     assert checked == 2 * len(FUNNEL_KPIS)
@@ -300,8 +311,9 @@ def test_funnel_compare_mode_shows_both_segments(every_rate_served, page):
     from playwright.sync_api import expect
 
     server, path = every_rate_served
-    segments = {s["segment"]: {m["month"]: m for m in s["months"]}
-                for s in by_persona(path)["segments"]}
+    segments = {
+        s["segment"]: {m["month"]: m for m in s["months"]} for s in by_persona(path)["segments"]
+    }
     open_page(page, server.url, "funnel")
     pick_dimension(page, "Persona")
     pick(page, "Month", "Mar 2026")
@@ -319,7 +331,7 @@ def test_funnel_compare_mode_shows_both_segments(every_rate_served, page):
     expect(grid.nth(1)).to_have_text(str(a["attempts_started"]))  # heading: wait for it
     expect(grid.nth(2)).to_have_text(str(b["attempts_started"]))
     cells = [c.inner_text() for c in grid.all()]
-    rows = {cells[i]: cells[i + 1:i + 5] for i in range(0, len(cells), 5)}
+    rows = {cells[i]: cells[i + 1 : i + 5] for i in range(0, len(cells), 5)}
     conversion = rows["Upgrade conversion rate"]
     assert conversion[0].startswith(format_value(a["upgrade_conversion_rate"], "rate", ""))
     assert conversion[1].startswith(format_value(b["upgrade_conversion_rate"], "rate", ""))

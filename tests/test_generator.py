@@ -140,7 +140,7 @@ def funnel_attempts(events: pl.DataFrame, as_of) -> pl.DataFrame:
     """Attempts of metrics.md: one row per attempt with its outcome."""
     steps = {name: i for i, name in enumerate(FUNNEL)}
     ev = (
-        events.filter(pl.col("event_name").is_in(list(FUNNEL) + ["sales_contact_requested"]))
+        events.filter(pl.col("event_name").is_in([*list(FUNNEL), "sales_contact_requested"]))
         .filter(pl.col("occurred_at") <= as_of)
         .sort("account_id", "occurred_at", "event_id")
         .select("account_id", "event_name", pl.col("occurred_at").dt.epoch("s").alias("t"))

@@ -29,9 +29,8 @@ STEPS = [
 AS_OF = datetime(2026, 6, 30, 12, 0, 0)
 HORIZON = 30
 
-ZERO_COUNTS = {
-    c: 0
-    for c in (
+ZERO_COUNTS = dict.fromkeys(
+    (
         "seats",
         "active_users_30d",
         "usage_events_14d",
@@ -55,8 +54,9 @@ ZERO_COUNTS = {
         "upsell_offers_no_response",
         "payment_failures_total",
         "payment_failures_30d",
-    )
-}
+    ),
+    0,
+)
 
 
 def snapshot(i: int, offset: int, **values) -> dict:

@@ -45,23 +45,24 @@ def rows_for(metric_id: str, meta: dict) -> list[dict]:
                 "metric id": f"{metric_id}.{key}",
                 month_label(month): format_value((value or {}).get(key), unit, cur),
                 "previous": format_value((prev or {}).get(key), unit, cur),
-                "change": ui.change_text((value or {}).get(key), (prev or {}).get(key), unit,
-                                         cur),
+                "change": ui.change_text((value or {}).get(key), (prev or {}).get(key), unit, cur),
                 "target": "",
                 "definition": meta["definition"],
             }
             for key in keys
         ]
-    return [{
-        "section": meta["section"],
-        "metric": meta["label"],
-        "metric id": metric_id,
-        month_label(month): format_value(value, unit, cur),
-        "previous": format_value(prev, unit, cur),
-        "change": ui.change_text(value, prev, unit, cur),
-        "target": ui.target_badge(cfg, metric_id, value, unit, cur),
-        "definition": meta["definition"],
-    }]
+    return [
+        {
+            "section": meta["section"],
+            "metric": meta["label"],
+            "metric id": metric_id,
+            month_label(month): format_value(value, unit, cur),
+            "previous": format_value(prev, unit, cur),
+            "change": ui.change_text(value, prev, unit, cur),
+            "target": ui.target_badge(cfg, metric_id, value, unit, cur),
+            "definition": meta["definition"],
+        }
+    ]
 
 
 table = pd.DataFrame([r_ for mid, meta in catalog.items() for r_ in rows_for(mid, meta)])
@@ -106,7 +107,8 @@ for metric_id, meta in catalog.items():
             wide["metric id"].append(f"{metric_id}.{key}")
             for m in months:
                 wide[month_label(m["month"])].append(
-                    format_value((m.get(metric_id) or {}).get(key), meta["unit"], cur))
+                    format_value((m.get(metric_id) or {}).get(key), meta["unit"], cur)
+                )
         continue
     wide["metric"].append(meta["label"])
     wide["metric id"].append(metric_id)

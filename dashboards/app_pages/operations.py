@@ -14,8 +14,13 @@ def metric_label(metric_id: str) -> str:
 
 
 st.title("Operations")
-month = ui.month_select(r, key="operations_month", include_all=True, default=None,
-                        label="Month of the change / attempt / check")
+month = ui.month_select(
+    r,
+    key="operations_month",
+    include_all=True,
+    default=None,
+    label="Month of the change / attempt / check",
+)
 label = md_escape(month_label(month))
 
 sync_tab, pay_tab, elig_tab, order_tab = st.tabs(
@@ -33,16 +38,22 @@ with sync_tab:
             st.info("No handoffs in this period.")
         else:
             st.dataframe(
-                targets, hide_index=True, width="stretch",
+                targets,
+                hide_index=True,
+                width="stretch",
                 column_config={
                     "sync_failure_rate": st.column_config.NumberColumn(
-                        metric_label("sync_failure_rate"), format="percent"),
+                        metric_label("sync_failure_rate"), format="percent"
+                    ),
                     "sync_unresolved_rate": st.column_config.NumberColumn(
-                        metric_label("sync_unresolved_rate"), format="percent"),
+                        metric_label("sync_unresolved_rate"), format="percent"
+                    ),
                     "sync_manual_override_rate": st.column_config.NumberColumn(
-                        metric_label("sync_manual_override_rate"), format="percent"),
+                        metric_label("sync_manual_override_rate"), format="percent"
+                    ),
                     "time_to_sync_seconds_p50": st.column_config.NumberColumn(
-                        metric_label("time_to_sync_seconds_p50"), format="%.1f"),
+                        metric_label("time_to_sync_seconds_p50"), format="%.1f"
+                    ),
                 },
             )
             st.subheader("Unresolved handoffs")
@@ -52,9 +63,14 @@ with sync_tab:
             else:
                 st.caption(f"{len(unresolved):,} handoffs to act on, oldest first.")
                 st.dataframe(
-                    unresolved, hide_index=True, width="stretch",
-                    column_config={"unresolved_age_days": st.column_config.NumberColumn(
-                        "age (days)", format="%.1f")},
+                    unresolved,
+                    hide_index=True,
+                    width="stretch",
+                    column_config={
+                        "unresolved_age_days": st.column_config.NumberColumn(
+                            "age (days)", format="%.1f"
+                        )
+                    },
                 )
 
 with pay_tab:
@@ -67,15 +83,25 @@ with pay_tab:
             with left:
                 st.subheader("By payment method")
                 st.altair_chart(
-                    charts.bars(methods, "payment_method", "success_rate", unit="rate",
-                                title=f"{metric_label('payment_success_rate_by_method')}, "
-                                      f"{month_label(month)}"),
+                    charts.bars(
+                        methods,
+                        "payment_method",
+                        "success_rate",
+                        unit="rate",
+                        title=f"{metric_label('payment_success_rate_by_method')}, "
+                        f"{month_label(month)}",
+                    ),
                     width="stretch",
                 )
                 st.dataframe(
-                    methods, hide_index=True, width="stretch",
-                    column_config={"success_rate": st.column_config.NumberColumn(
-                        metric_label("payment_success_rate"), format="percent")},
+                    methods,
+                    hide_index=True,
+                    width="stretch",
+                    column_config={
+                        "success_rate": st.column_config.NumberColumn(
+                            metric_label("payment_success_rate"), format="percent"
+                        )
+                    },
                 )
             with right:
                 st.subheader("Failures by code")
@@ -84,8 +110,9 @@ with pay_tab:
                     st.success("No failed payments.")
                 else:
                     st.altair_chart(
-                        charts.stacked_bars(failures, "failure_code", "failed",
-                                            "payment_method", horizontal=True),
+                        charts.stacked_bars(
+                            failures, "failure_code", "failed", "payment_method", horizontal=True
+                        ),
                         width="stretch",
                     )
                     st.dataframe(failures, hide_index=True, width="stretch")
@@ -104,14 +131,18 @@ with elig_tab:
         else:
             left, right = st.columns(2)
             left.altair_chart(
-                charts.bars(reasons, "rejection_reason", "rejected",
-                            title="Rejections by reason"),
+                charts.bars(reasons, "rejection_reason", "rejected", title="Rejections by reason"),
                 width="stretch",
             )
             right.dataframe(
-                reasons, hide_index=True, width="stretch",
-                column_config={"false_positive_reject_rate": st.column_config.NumberColumn(
-                    metric_label("false_positive_reject_rate"), format="percent")},
+                reasons,
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "false_positive_reject_rate": st.column_config.NumberColumn(
+                        metric_label("false_positive_reject_rate"), format="percent"
+                    )
+                },
             )
 
 with order_tab:
@@ -130,9 +161,14 @@ with order_tab:
                 width="stretch",
             )
             right.dataframe(
-                status, hide_index=True, width="stretch",
-                column_config={"oldest_open_days": st.column_config.NumberColumn(
-                    "oldest open (days)", format="%.1f")},
+                status,
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "oldest_open_days": st.column_config.NumberColumn(
+                        "oldest open (days)", format="%.1f"
+                    )
+                },
             )
             st.subheader(metric_label("orders_open"))
             open_ = data.open_orders(r)
@@ -140,7 +176,10 @@ with order_tab:
                 st.success("No open orders.")
             else:
                 st.dataframe(
-                    open_, hide_index=True, width="stretch",
-                    column_config={"age_days": st.column_config.NumberColumn(
-                        "age (days)", format="%.1f")},
+                    open_,
+                    hide_index=True,
+                    width="stretch",
+                    column_config={
+                        "age_days": st.column_config.NumberColumn("age (days)", format="%.1f")
+                    },
                 )

@@ -42,8 +42,10 @@ def long_frame(metric_ids: list[str], value_name: str) -> pd.DataFrame:
     """month, <catalog label>, value of several metrics of the segment, in the range."""
     records = [
         {"month": m, "series": catalog[k]["label"], value_name: rows[(segment, m)].get(k)}
-        for (s, m) in rows if s == segment and filters.in_range(m)
-        for k in metric_ids if rows[(s, m)].get(k) is not None
+        for (s, m) in rows
+        if s == segment and filters.in_range(m)
+        for k in metric_ids
+        if rows[(s, m)].get(k) is not None
     ]
     return pd.DataFrame(records, columns=["month", "series", value_name])
 
@@ -51,21 +53,36 @@ def long_frame(metric_ids: list[str], value_name: str) -> pd.DataFrame:
 if filters.compare:
     a, b = filters.segments
     st.subheader(f"{month_label(month)}: {a.label} (A) vs {b.label} (B)")
-    ui.show_compare(ui.compare_table(r, [*KPIS, *BRIDGE, "attribution_accuracy"],
-                                     rows.get((a, month)), rows.get((b, month)),
-                                     filters.min_count))
+    ui.show_compare(
+        ui.compare_table(
+            r,
+            [*KPIS, *BRIDGE, "attribution_accuracy"],
+            rows.get((a, month)),
+            rows.get((b, month)),
+            filters.min_count,
+        )
+    )
     cols = st.columns(2)
     for col, metric_id in zip(cols, ["net_new_mrr", "self_serve_share"]):
         meta = catalog[metric_id]
         frame = ui.trend_frame(rows, filters.segments, metric_id, filters, meta)
         if frame.empty:
-            col.info(f"{md_escape(meta['label'])}: no values in these months" + (
-                f" (rates need {filters.min_count} cases)" if filters.segmented else "") + ".")
+            col.info(
+                f"{md_escape(meta['label'])}: no values in these months"
+                + (f" (rates need {filters.min_count} cases)" if filters.segmented else "")
+                + "."
+            )
         else:
-            col.altair_chart(charts.trend(frame, meta["unit"], meta["label"],
-                                          series="segment",
-                                          series_order=[s.label for s in filters.segments]),
-                          width="stretch")
+            col.altair_chart(
+                charts.trend(
+                    frame,
+                    meta["unit"],
+                    meta["label"],
+                    series="segment",
+                    series_order=[s.label for s in filters.segments],
+                ),
+                width="stretch",
+            )
     st.stop()
 
 cols = st.columns(4)
@@ -75,10 +92,12 @@ for col, metric_id in zip(cols, KPIS):
 left, right = st.columns(2)
 with left:
     st.subheader(f"MRR bridge, {month_label(month)}")
-    bridge = pd.DataFrame({
-        "step": [catalog[m]["label"] for m in BRIDGE],
-        "amount": [ui.metric_value(row, m) for m in BRIDGE],
-    })
+    bridge = pd.DataFrame(
+        {
+            "step": [catalog[m]["label"] for m in BRIDGE],
+            "amount": [ui.metric_value(row, m) for m in BRIDGE],
+        }
+    )
     if bridge["amount"].isna().all():
         st.info("No revenue movements this month.")
     else:
@@ -96,8 +115,7 @@ with right:
         st.info("No revenue movements in these months.")
     else:
         st.altair_chart(
-            charts.stacked_bars(movements, "month", "amount", "series", unit="money",
-                                y_title=cur),
+            charts.stacked_bars(movements, "month", "amount", "series", unit="money", y_title=cur),
             width="stretch",
         )
 
@@ -108,8 +126,9 @@ with left:
     if channels.empty:
         st.info("No upgrades in these months.")
     else:
-        st.altair_chart(charts.stacked_bars(channels, "month", "upgrades", "series"),
-                        width="stretch")
+        st.altair_chart(
+            charts.stacked_bars(channels, "month", "upgrades", "series"), width="stretch"
+        )
 with right:
     st.subheader("Changes by movement and kind")
     kinds = data.upgrades_by_kind(r, month, segment)
@@ -117,9 +136,14 @@ with right:
         st.info("No subscription changes with a movement this month.")
     else:
         st.dataframe(
-            kinds, hide_index=True, width="stretch",
-            column_config={"mrr_delta_reporting": st.column_config.NumberColumn(
-                f"MRR change ({cur})", format="%.2f")},
+            kinds,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "mrr_delta_reporting": st.column_config.NumberColumn(
+                    f"MRR change ({cur})", format="%.2f"
+                )
+            },
         )
 
 st.header("Attribution")
@@ -136,24 +160,33 @@ if ui.no_data_loaded(r, "crm_opportunities"):
             st.info("No attributed changes in these months.")
         else:
             st.altair_chart(
-                charts.trend(accuracy, "rate", meta["label"],
-                             target=target.minimum if target else None),
+                charts.trend(
+                    accuracy, "rate", meta["label"], target=target.minimum if target else None
+                ),
                 width="stretch",
             )
     with right:
         reasons = pd.DataFrame(
-            [{"month": b["month"], "reason": b["breakdown_key"], "changes": b["metric_value"]}
-             for b in data.segment_breakdowns(r, (segment,))
-             if b["metric_id"] == "attribution_mismatches" and filters.in_range(b["month"])
-             and b["metric_value"]],
+            [
+                {"month": b["month"], "reason": b["breakdown_key"], "changes": b["metric_value"]}
+                for b in data.segment_breakdowns(r, (segment,))
+                if b["metric_id"] == "attribution_mismatches"
+                and filters.in_range(b["month"])
+                and b["metric_value"]
+            ],
             columns=["month", "reason", "changes"],
         )
         if reasons.empty:
             st.info("No mismatches in these months.")
         else:
             st.altair_chart(
-                charts.stacked_bars(reasons, "month", "changes", "reason",
-                                    title=catalog["attribution_mismatches"]["label"]),
+                charts.stacked_bars(
+                    reasons,
+                    "month",
+                    "changes",
+                    "reason",
+                    title=catalog["attribution_mismatches"]["label"],
+                ),
                 width="stretch",
             )
 
@@ -163,8 +196,9 @@ if ui.no_data_loaded(r, "crm_opportunities"):
         st.success("Every attributed change of this month matches its CRM record.")
     else:
         reasons_found = sorted(mismatches["mismatch_reason"].dropna().unique())
-        picked = st.multiselect("Reasons", reasons_found, default=reasons_found,
-                                key="revenue_reasons")
+        picked = st.multiselect(
+            "Reasons", reasons_found, default=reasons_found, key="revenue_reasons"
+        )
         shown = mismatches[mismatches["mismatch_reason"].isin(picked)]
         st.caption(
             f"{len(shown):,} of {len(mismatches):,} mismatched changes. The CRM amount "
@@ -173,8 +207,10 @@ if ui.no_data_loaded(r, "crm_opportunities"):
         )
         st.dataframe(shown, hide_index=True, width="stretch")
         st.download_button(
-            "Download mismatches (CSV)", shown.to_csv(index=False),
-            file_name=f"attribution-mismatches-{month}.csv", mime="text/csv",
+            "Download mismatches (CSV)",
+            shown.to_csv(index=False),
+            file_name=f"attribution-mismatches-{month}.csv",
+            mime="text/csv",
             icon=":material/download:",
         )
 
@@ -183,8 +219,7 @@ checks = data.proration_checks(r, month, segment)
 if checks is None:
     ui.not_built(
         "The proration-check mart (marts.fct_proration_checks)",
-        "It is added by a newer build; rebuild the warehouse to see billed vs expected "
-        "proration.",
+        "It is added by a newer build; rebuild the warehouse to see billed vs expected proration.",
     )
 elif ui.no_data_loaded(r, "invoice_lines"):
     if checks.empty:

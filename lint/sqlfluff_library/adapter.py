@@ -3,7 +3,7 @@ our engine-specific macros as a call of a function of the same name (a type for 
 `type_*` macros), which is the shape dbt renders them to."""
 
 
-def dispatch(name, package=None):  # noqa: ARG001
+def dispatch(name, package=None):
     def render(*args, **kwargs):
         if name == "raise_error_if":  # (condition, message): an error call when true
             return f"case when {args[0]} then error('{name}') end"
@@ -15,5 +15,5 @@ def dispatch(name, package=None):  # noqa: ARG001
     return render
 
 
-def get_columns_in_relation(relation):  # noqa: ARG001
+def get_columns_in_relation(relation):
     return []

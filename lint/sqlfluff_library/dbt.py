@@ -42,11 +42,11 @@ def date_trunc(datepart, date):
     return f"date_trunc('{datepart}', {date})"
 
 
-def hash(field):  # noqa: A001 - the macro's name
+def hash(field):
     return f"md5(cast({field} as varchar))"
 
 
-def safe_cast(field, type):  # noqa: A002 - the macro's argument
+def safe_cast(field, type):
     return f"cast({field} as {type})"
 
 

@@ -11,7 +11,7 @@ build_info as (
 final as (
 
     select
-        {% if var('as_of', none) -%}
+            {% if var('as_of', none) -%}
         cast('{{ var("as_of") }}' as {{ dbt.type_timestamp() }}) as as_of
         {%- else -%}
         max(as_of) as as_of

@@ -12,15 +12,15 @@ first_dates as (
 
     select min(occurred_at) as first_at from {{ ref('stg_product__events') }}
     union all
-    select min(changed_at) from {{ ref('stg_billing__subscription_changes') }}
+    select min(changed_at) as first_at from {{ ref('stg_billing__subscription_changes') }}
     union all
-    select min(attempted_at) from {{ ref('stg_billing__payment_attempts') }}
+    select min(attempted_at) as first_at from {{ ref('stg_billing__payment_attempts') }}
     union all
-    select min(checked_at) from {{ ref('stg_product__eligibility_checks') }}
+    select min(checked_at) as first_at from {{ ref('stg_product__eligibility_checks') }}
     union all
-    select min(offered_at) from {{ ref('stg_product__upsell_offers') }}
+    select min(offered_at) as first_at from {{ ref('stg_product__upsell_offers') }}
     union all
-    select min(occurred_at) from {{ ref('stg_orders__order_status_events') }}
+    select min(occurred_at) as first_at from {{ ref('stg_orders__order_status_events') }}
 
 ),
 
@@ -44,7 +44,9 @@ numbers as (
 final as (
 
     select
-        cast({{ dbt.dateadd('month', 'numbers.generated_number - 1', 'bounds.first_month') }} as date)
+        cast(
+            {{ dbt.dateadd('month', 'numbers.generated_number - 1', 'bounds.first_month') }} as date
+        )
             as month
     from bounds
     cross join numbers

@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
 import duckdb
 import typer
@@ -44,6 +45,7 @@ import typer
 from . import loader, quality, winback
 from .dbt_runner import DbtFailed, run_dbt_build
 from .errors import UserError
+from .formats import BuildFormat
 from .params import Parameters, parse_vars
 from .paths import DEFAULT_WAREHOUSE, project_dir
 from .progress import Progress
@@ -181,13 +183,14 @@ class Building:
         self.path = building_path(warehouse)
         self.on_signal: list = []  # callables run before exiting on a signal
 
-    def __enter__(self) -> Building:  # noqa: PYI034
+    def __enter__(self) -> Building:
         self.warehouse.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_builds(self.warehouse)
         _remove_path(self.dir)
         self.dir.mkdir()
-        self._previous = {s: signal.signal(s, self._exit_on_signal)
-                          for s in (signal.SIGTERM, signal.SIGINT)}
+        self._previous = {
+            s: signal.signal(s, self._exit_on_signal) for s in (signal.SIGTERM, signal.SIGINT)
+        }
         return self
 
     def _exit_on_signal(self, signum, frame) -> None:
@@ -291,8 +294,10 @@ def expectations_phase(
     if gate.blocking_failures:
         gate.docs_dir = worker.docs()
         docs = quality.publish_docs(gate, warehouse.parent / "data_docs_failed")
-        lines = [f"- {o.suite}: {o.expectation} on {o.column} ({o.details})"
-                 for o in gate.blocking_failures]
+        lines = [
+            f"- {o.suite}: {o.expectation} on {o.column} ({o.details})"
+            for o in gate.blocking_failures
+        ]
         raise BuildFailed(
             f"{len(lines)} blocking data expectation(s) failed; the serving warehouse was "
             f"not replaced (Data Docs: {docs}).\n" + "\n".join(lines)
@@ -332,7 +337,10 @@ def build(
         worker.close()
     _write_profile(profile, progress, time.monotonic() - started)
     return BuildResult(
-        warehouse, params.as_of, tables, {"passed": gate.passed, "failed": gate.failed},
+        warehouse,
+        params.as_of,
+        tables,
+        {"passed": gate.passed, "failed": gate.failed},
         warnings=[f"{o.suite}: {o.expectation} on {o.column} ({o.details})" for o in gate.warnings],
         data_docs=docs,
     )
@@ -361,8 +369,13 @@ def _write_profile(profile: dict, progress: Progress, total: float) -> None:
         "total_seconds": round(total, 3),
         "cpu_seconds": round(time.process_time(), 3),
         "phases": [
-            {"phase": p.name, "seconds": round(p.seconds, 3), "cpu_seconds": round(p.cpu_seconds, 3),
-             "amount": p.amount, "unit": p.unit}
+            {
+                "phase": p.name,
+                "seconds": round(p.seconds, 3),
+                "cpu_seconds": round(p.cpu_seconds, 3),
+                "amount": p.amount,
+                "unit": p.unit,
+            }
             for p in progress.phases
         ],
         **profile,
@@ -386,7 +399,9 @@ def default_data_dir(progress: Progress) -> Path:
     if manifest.is_file():
         params = json.loads(manifest.read_text()).get("parameters", {})
         if (params.get("accounts"), params.get("months"), params.get("seed")) == (
-            DEMO_ACCOUNTS, DEMO_MONTHS, DEMO_SEED
+            DEMO_ACCOUNTS,
+            DEMO_MONTHS,
+            DEMO_SEED,
         ):
             return out
     progress.update(f"generating the demo data set ({DEMO_ACCOUNTS} accounts) in {out}")
@@ -395,23 +410,27 @@ def default_data_dir(progress: Progress) -> Path:
 
 
 def build_command(
-    data_dir: Path = typer.Option(
-        None, "--data-dir", help="Directory of raw exports (default: the demo data set)."
-    ),
-    warehouse: Path = typer.Option(
-        DEFAULT_WAREHOUSE, "--warehouse", help="Where to publish the DuckDB warehouse."
-    ),
-    var: list[str] = typer.Option(
-        [], "--var", help="Metric parameter NAME=VALUE (lists comma separated). Repeatable."
-    ),
-    output_format: str = typer.Option("text", "--format", help="text or json."),
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Directory of raw exports (default: the demo data set)."),
+    ] = None,
+    warehouse: Annotated[
+        Path, typer.Option("--warehouse", help="Where to publish the DuckDB warehouse.")
+    ] = DEFAULT_WAREHOUSE,
+    var: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--var", help="Metric parameter NAME=VALUE (lists comma separated). Repeatable."
+        ),
+    ] = None,
+    output_format: Annotated[
+        BuildFormat, typer.Option("--format", help="The report: text or json.")
+    ] = BuildFormat.text,
 ) -> None:
     """Load raw exports, quarantine bad rows, run the dbt models and tests, publish atomically."""
-    if output_format not in ("text", "json"):
-        raise UserError(f"--format must be text or json, not {output_format!r}")
-    json_mode = output_format == "json"
+    json_mode = output_format is BuildFormat.json
     try:
-        params = parse_vars(var)
+        params = parse_vars(var or [])
         with Progress(enabled=True) as progress:
             result = build(data_dir or default_data_dir(progress), warehouse, params, progress)
     except (UserError, BuildFailed) as exc:
@@ -436,16 +455,23 @@ def print_report(result: BuildResult) -> None:
     console = Console()
     table = Table(title=f"Published {result.warehouse} (as_of {format_ts(result.as_of)})")
     for col in ("table", "read", "accepted", "quarantined", "by reason"):
-        table.add_column(col, justify="right" if col in ("read", "accepted", "quarantined") else "left")
+        table.add_column(
+            col, justify="right" if col in ("read", "accepted", "quarantined") else "left"
+        )
     for name, t in result.tables.items():
         reasons = ", ".join(f"{r} {n:,}" for r, n in t["quarantined_by_reason"].items())
-        table.add_row(name, f"{t['read']:,}", f"{t['accepted']:,}", f"{t['quarantined']:,}", reasons)
+        table.add_row(
+            name, f"{t['read']:,}", f"{t['accepted']:,}", f"{t['quarantined']:,}", reasons
+        )
     console.print(table)
     e = result.expectations
     console.print(
         f"Data expectations: {e['passed']} passed, {e['failed']} failed"
-        + (f" (warnings only; Data Docs: {result.data_docs})" if e["failed"] else
-           f" (Data Docs: {result.data_docs})")
+        + (
+            f" (warnings only; Data Docs: {result.data_docs})"
+            if e["failed"]
+            else f" (Data Docs: {result.data_docs})"
+        )
     )
     quarantined = sum(t["quarantined"] for t in result.tables.values())
     if quarantined:

@@ -214,9 +214,7 @@ TABLES: tuple[Table, ...] = (
         False,
         (
             Column("sync_event_id", required=True),
-            Column(
-                "change_id", required=True, references=("subscription_changes", "change_id")
-            ),
+            Column("change_id", required=True, references=("subscription_changes", "change_id")),
             Column("target_system", required=True),
             Column("attempt_number", INT, required=True, min_value=1),
             Column("attempted_at", TS, required=True),

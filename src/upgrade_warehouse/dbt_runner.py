@@ -125,7 +125,7 @@ def _load_manifest(path: Path):
         from dbt.contracts.graph.manifest import Manifest
 
         return Manifest(**pickle.loads(path.read_bytes()))
-    except Exception:  # noqa: BLE001 - any unreadable cache entry means: parse again
+    except Exception:
         return None
 
 

@@ -73,8 +73,11 @@ def discover(data_dir: Path) -> list[SourceFile]:
         raise UserError(f"data directory not found: {data_dir}")
     found: list[SourceFile] = []
     for table in contract.TABLES:
-        candidates = [p for p in (data_dir / f"{table.name}.csv", data_dir / f"{table.name}.parquet")
-                      if p.is_file()]
+        candidates = [
+            p
+            for p in (data_dir / f"{table.name}.csv", data_dir / f"{table.name}.parquet")
+            if p.is_file()
+        ]
         if len(candidates) == 2:
             raise UserError(
                 f"{candidates[0]} and {candidates[1]}: table {table.name!r} is given twice "
@@ -113,7 +116,9 @@ def read_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         raise UserError(f"{path}: cannot read the file: {_first_line(exc)}") from None
 
 
-def check_headers(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> dict[str, list[str]]:
+def check_headers(
+    con: duckdb.DuckDBPyConnection, sources: list[SourceFile]
+) -> dict[str, list[str]]:
     """Every supplied file must carry every contract column (extra columns are allowed)."""
     headers: dict[str, list[str]] = {}
     for src in sources:
@@ -197,7 +202,9 @@ def column_exprs(column: Column, col: str, source_type: str) -> tuple[str, str]:
         if column.type == TS:
             # What the text round trip gives (UTC wall time), without its cost: a finite
             # instant's microseconds since the epoch are the UTC timestamp's.
-            as_tz = col if source_type == "TIMESTAMP WITH TIME ZONE" else f"cast({col} as timestamptz)"
+            as_tz = (
+                col if source_type == "TIMESTAMP WITH TIME ZONE" else f"cast({col} as timestamptz)"
+            )
             return (
                 f"case when isfinite({col}) then make_timestamp(epoch_us({col})) "
                 f"else timezone('UTC', {as_tz}) end"
@@ -223,7 +230,9 @@ def _bad_value_conditions(table: Table) -> list[tuple[str, str]]:
             op = "<=" if c.min_exclusive else "<"
             out.append((f"{v} {op} {c.min_value}", c.name))
         if c.pattern is not None:
-            out.append((f"{v} is not null and not regexp_full_match({v}, {lit(c.pattern)})", c.name))
+            out.append(
+                (f"{v} is not null and not regexp_full_match({v}, {lit(c.pattern)})", c.name)
+            )
         if c.currency:
             out.append(
                 (f"{v} is not null and {v} not in (select currency from _currencies)", c.name)
@@ -313,7 +322,9 @@ def _open_source(con: duckdb.DuckDBPyConnection, src: SourceFile, header: list[s
             return _Source("_land as l", "l.rowid + 1", dict.fromkeys(header, "VARCHAR"), rows)
         path = lit(str(src.path))
         types = dict(
-            con.execute(f"select column_name, column_type from (describe select * from read_parquet({path}))").fetchall()
+            con.execute(
+                f"select column_name, column_type from (describe select * from read_parquet({path}))"
+            ).fetchall()
         )
         rows = con.execute(f"select count(*) from read_parquet({path})").fetchone()[0]
         return _Source(
@@ -343,7 +354,9 @@ def _checked_sql(table: Table, source: _Source, header: list[str], raw: bool = F
             f" left join {RAW_SCHEMA}.plans as tp on tp.plan_id = p.to_plan_id"
         )
     checks = row_checks(table)
-    check = "case " + " ".join(f"when {c} then {i}" for i, (c, _, _) in enumerate(checks, 1)) + " end"
+    check = (
+        "case " + " ".join(f"when {c} then {i}" for i, (c, _, _) in enumerate(checks, 1)) + " end"
+    )
     keep = ", ".join(f"p.{q(c.name)}" for c in table.columns)
     if raw:
         keep += ", " + ", ".join(f"p.{q('__raw_' + h)}" for h in header)
@@ -411,7 +424,8 @@ def _load_table(
     n_unknown = 0
     if refs:
         n_unknown = con.execute(
-            f"select count(*) from {target} as t where " + " or ".join(f"({u})" for u in unknown_sql)
+            f"select count(*) from {target} as t where "
+            + " or ".join(f"({u})" for u in unknown_sql)
         ).fetchone()[0]
     lap("references")
     passed = con.execute(f"select count(*) from {target}").fetchone()[0]
@@ -511,7 +525,7 @@ class _Watch:
                 if share >= 0:
                     self.on_rows(share / 100.0)
 
-    def __enter__(self) -> _Watch:  # noqa: PYI034
+    def __enter__(self) -> _Watch:
         self._thread.start()
         return self
 
@@ -599,9 +613,10 @@ def load_data_dir(
             done += read[name]
             progress.set(done, name)
         if profile is not None:
-            profile[src.table.name] = {"rows": read[src.table.name], **{
-                k: round(v, 3) for k, v in timings.items()
-            }}
+            profile[src.table.name] = {
+                "rows": read[src.table.name],
+                **{k: round(v, 3) for k, v in timings.items()},
+            }
 
     report: dict[str, dict] = {}
     rows = []
@@ -628,8 +643,14 @@ def load_data_dir(
             "quarantined_by_reason": by_reason,
         }
         rows.append(
-            (name, src.path is not None, src.path.name if src.path else None,
-             n_read, accepted, quarantined)
+            (
+                name,
+                src.path is not None,
+                src.path.name if src.path else None,
+                n_read,
+                accepted,
+                quarantined,
+            )
         )
     con.execute(
         f"create table {RAW_SCHEMA}.load_report (table_name varchar, loaded boolean, "

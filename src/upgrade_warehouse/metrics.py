@@ -68,8 +68,7 @@ def _check_month(month: str | None) -> None:
         raise UserError(f"--month must be YYYY-MM, not {month!r}")
 
 
-def _read(warehouse: Path, month: str | None, by: str | None = None
-          ) -> tuple[dict, list[Metric]]:
+def _read(warehouse: Path, month: str | None, by: str | None = None) -> tuple[dict, list[Metric]]:
     """The metrics JSON object and the catalog, from one read-only connection."""
     _check_month(month)
     with connect(warehouse) as con:
@@ -89,8 +88,7 @@ def _read(warehouse: Path, month: str | None, by: str | None = None
         if month not in available:
             span = f"{available[0]} to {available[-1]}" if available else "none"
             raise UserError(f"--month {month}: not in the warehouse (months: {span})")
-        segments = {s: [m for m in months if m["month"] == month]
-                    for s, months in segments.items()}
+        segments = {s: [m for m in months if m["month"] == month] for s, months in segments.items()}
     parameters = build.parameters
     result = {
         "as_of": parameters["as_of"],
@@ -105,8 +103,9 @@ def _read(warehouse: Path, month: str | None, by: str | None = None
     return result, metrics
 
 
-def _segment_months(con: duckdb.DuckDBPyConnection, metrics: list[Metric],
-                    by: str | None) -> dict[str | None, list[dict]]:
+def _segment_months(
+    con: duckdb.DuckDBPyConnection, metrics: list[Metric], by: str | None
+) -> dict[str | None, list[dict]]:
     """segment value -> its month objects, segments by value (null last), months in order.
     Without ``by`` the one key is None (all accounts, from fct_monthly_metrics)."""
     scalar_ids = [m.metric_id for m in metrics if not m.keyed]
@@ -185,8 +184,9 @@ def to_csv(result: dict, metrics: list[Metric]) -> str:
         writer.writerow([result["dimension"], "month", *ids])
         for segment in result["segments"]:
             for month in segment["months"]:
-                writer.writerow([_cell(segment["segment"]), month["month"],
-                                 *[_cell(month[i]) for i in ids]])
+                writer.writerow(
+                    [_cell(segment["segment"]), month["month"], *[_cell(month[i]) for i in ids]]
+                )
         return buf.getvalue()
     writer.writerow(["month", *ids])
     for month in result["months"]:
@@ -212,12 +212,16 @@ def _add_metric_rows(table, metrics: list[Metric], columns: list[dict], currency
             for k in keys:
                 table.add_row(
                     f"  {k}",
-                    *[format_value((column[m.metric_id] or {}).get(k), m.unit, currency)
-                      for column in columns],
+                    *[
+                        format_value((column[m.metric_id] or {}).get(k), m.unit, currency)
+                        for column in columns
+                    ],
                 )
         else:
-            table.add_row(m.label, *[format_value(column[m.metric_id], m.unit, currency)
-                                     for column in columns])
+            table.add_row(
+                m.label,
+                *[format_value(column[m.metric_id], m.unit, currency) for column in columns],
+            )
 
 
 def print_table(result: dict, metrics: list[Metric], last: int = 6) -> None:
@@ -231,8 +235,9 @@ def print_table(result: dict, metrics: list[Metric], last: int = 6) -> None:
     months = result["months"][-last:]
     table = Table(
         title=f"Monthly metrics (as_of {result['as_of']}, {currency})",
-        caption=None if len(result["months"]) <= last else
-        f"latest {last} of {len(result['months'])} months; --month YYYY-MM or --format csv for others",
+        caption=None
+        if len(result["months"]) <= last
+        else f"latest {last} of {len(result['months'])} months; --month YYYY-MM or --format csv for others",
     )
     table.add_column("metric")
     for month in months:
@@ -272,14 +277,21 @@ def print_segment_table(result: dict, metrics: list[Metric]) -> None:
 
 def metrics_command(
     warehouse: Annotated[Path, typer.Option("--warehouse", help="The warehouse file.")] = (
-        DEFAULT_WAREHOUSE),
+        DEFAULT_WAREHOUSE
+    ),
     month: Annotated[str | None, typer.Option("--month", help="Only this month (YYYY-MM).")] = None,
-    by: Annotated[str | None, typer.Option(
-        "--by", metavar="DIM",
-        help="Split every metric by an account attribute: persona, acquisition_source, "
-             "segment or country (metrics.md \"Segments\").")] = None,
-    output_format: Annotated[OutputFormat, typer.Option(
-        "--format", help="table, json or csv.")] = OutputFormat.table,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            metavar="DIM",
+            help="Split every metric by an account attribute: persona, acquisition_source, "
+            'segment or country (metrics.md "Segments").',
+        ),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="table, json or csv.")
+    ] = OutputFormat.table,
 ) -> None:
     """The monthly metrics of metrics.md (table, json or csv), optionally by segment."""
     result, metrics = _read(warehouse, month, by)

@@ -73,9 +73,11 @@ class Parameters:
             if isinstance(value, tuple):
                 value = list(value)
             elif isinstance(value, datetime):
-                value = value.strftime("%Y-%m-%dT%H:%M:%S") + (
-                    f".{value.microsecond:06d}" if value.microsecond else ""
-                ) + "Z"
+                value = (
+                    value.strftime("%Y-%m-%dT%H:%M:%S")
+                    + (f".{value.microsecond:06d}" if value.microsecond else "")
+                    + "Z"
+                )
             out[name] = value
         return out
 

@@ -85,9 +85,12 @@ def catalog_rate_columns() -> list[str]:
 
 
 def _rate_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in con.execute(
-        "select metric_id from reference.metric_catalog where unit = 'rate'"
-    ).fetchall()]
+    return [
+        r[0]
+        for r in con.execute(
+            "select metric_id from reference.metric_catalog where unit = 'rate'"
+        ).fetchall()
+    ]
 
 
 def frame_queries(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -171,13 +174,20 @@ def frame_queries(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 def _funnel_steps_query(con: duckdb.DuckDBPyConnection) -> str:
     """Attempts reaching each step per month, from each step's own reached_at column."""
-    columns = [r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'marts' "
-        "and table_name = 'fct_upgrade_attempts' and column_name like 'step\\_%\\_reached\\_at' "
-        "escape '\\' order by ordinal_position"
-    ).fetchall()]
-    steps = ["select attempt_month as month, 1 as step_index, count(*) as attempts_reaching "
-             "from marts.fct_upgrade_attempts group by attempt_month"]
+    columns = [
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'marts' "
+            "and table_name = 'fct_upgrade_attempts' and column_name like 'step\\_%\\_reached\\_at' "
+            "escape '\\' order by ordinal_position"
+        ).fetchall()
+    ]
+    steps = [
+        (
+            "select attempt_month as month, 1 as step_index, count(*) as attempts_reaching "
+            "from marts.fct_upgrade_attempts group by attempt_month"
+        )
+    ]
     for col in columns:
         k = int(col.split("_")[1])
         steps.append(
@@ -185,7 +195,7 @@ def _funnel_steps_query(con: duckdb.DuckDBPyConnection) -> str:
             "group by attempt_month"
         )
     return f"""
-        with reached as ({' union all '.join(steps)})
+        with reached as ({" union all ".join(steps)})
         select month, step_index, attempts_reaching,
             coalesce(lead(attempts_reaching) over (partition by month order by step_index), 0)
                 as attempts_reaching_next_step
@@ -201,9 +211,12 @@ def rate_expectations(rate_columns: list[str]) -> list:
     committed suite, so that a metric added to the catalog needs no other edit)."""
     import great_expectations as gx
 
-    return [gx.expectations.ExpectColumnValuesToBeBetween(
-                column=c, min_value=0, max_value=1, meta={"severity": BLOCKING})
-            for c in rate_columns]
+    return [
+        gx.expectations.ExpectColumnValuesToBeBetween(
+            column=c, min_value=0, max_value=1, meta={"severity": BLOCKING}
+        )
+        for c in rate_columns
+    ]
 
 
 def build_suites() -> list[dict]:
@@ -219,32 +232,61 @@ def build_suites() -> list[dict]:
         "monthly_metrics": [
             exp(E.ExpectColumnValuesToBeUnique, column="month"),
             exp(E.ExpectColumnValuesToNotBeNull, column="month"),
-            exp(E.ExpectColumnValuesToBeBetween, column="channel_sum_minus_upgrades",
-                min_value=0, max_value=0),
-            exp(E.ExpectColumnValuesToBeBetween, column="movements_minus_net_new_mrr",
-                min_value=-EPSILON, max_value=EPSILON),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                column="channel_sum_minus_upgrades",
+                min_value=0,
+                max_value=0,
+            ),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                column="movements_minus_net_new_mrr",
+                min_value=-EPSILON,
+                max_value=EPSILON,
+            ),
         ],
         "keyed_rates": [
             exp(E.ExpectColumnValuesToBeBetween, column="metric_value", min_value=0, max_value=1),
         ],
         "abandonment_shares": [
-            exp(E.ExpectColumnValuesToBeBetween, column="share_sum",
-                min_value=1 - 1e-9, max_value=1 + 1e-9),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                column="share_sum",
+                min_value=1 - 1e-9,
+                max_value=1 + 1e-9,
+            ),
         ],
         "funnel_steps": [
-            exp(E.ExpectColumnPairValuesAToBeGreaterThanB, column_A="attempts_reaching",
-                column_B="attempts_reaching_next_step", or_equal=True),
+            exp(
+                E.ExpectColumnPairValuesAToBeGreaterThanB,
+                column_A="attempts_reaching",
+                column_B="attempts_reaching_next_step",
+                or_equal=True,
+            ),
         ],
         "attribution": [
-            exp(E.ExpectColumnValuesToBeBetween, column="mismatches_minus_inaccurate",
-                min_value=0, max_value=0),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                column="mismatches_minus_inaccurate",
+                min_value=0,
+                max_value=0,
+            ),
         ],
         "load_report": [
-            exp(E.ExpectColumnValuesToBeBetween, column="read_minus_accepted_quarantined",
-                min_value=0, max_value=0),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                column="read_minus_accepted_quarantined",
+                min_value=0,
+                max_value=0,
+            ),
             exp(E.ExpectColumnValuesToBeUnique, column="table_name"),
-            exp(E.ExpectColumnValuesToBeBetween, WARNING, column="quarantined_share",
-                min_value=0, max_value=QUARANTINE_MAX_SHARE),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                WARNING,
+                column="quarantined_share",
+                min_value=0,
+                max_value=QUARANTINE_MAX_SHARE,
+            ),
         ],
         "mart_keys": [
             exp(E.ExpectCompoundColumnsToBeUnique, column_list=["mart", "key_value"]),
@@ -255,8 +297,12 @@ def build_suites() -> list[dict]:
         ],
         "freshness": [
             exp(E.ExpectColumnValuesToNotBeNull, column="as_of"),
-            exp(E.ExpectColumnValuesToBeBetween, WARNING, column="as_of_age_days",
-                max_value=FRESHNESS_MAX_DAYS),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                WARNING,
+                column="as_of_age_days",
+                max_value=FRESHNESS_MAX_DAYS,
+            ),
         ],
     }
     out = []
@@ -270,7 +316,9 @@ def build_suites() -> list[dict]:
     return out
 
 
-def write_suites(directory: Path | None = None, con: duckdb.DuckDBPyConnection | None = None) -> list[Path]:
+def write_suites(
+    directory: Path | None = None, con: duckdb.DuckDBPyConnection | None = None
+) -> list[Path]:
     """Regenerate the committed suite files (``make expectations``)."""
     directory = directory or expectations_dir()
     directory.mkdir(parents=True, exist_ok=True)
@@ -394,17 +442,21 @@ class Gate:
                 for r in run.results:
                     cfg = r.expectation_config
                     kwargs = cfg.kwargs
-                    column = kwargs.get("column") or kwargs.get("column_A") or (
-                        ",".join(kwargs["column_list"]) if kwargs.get("column_list") else None
+                    column = (
+                        kwargs.get("column")
+                        or kwargs.get("column_A")
+                        or (",".join(kwargs["column_list"]) if kwargs.get("column_list") else None)
                     )
-                    result.outcomes.append(ExpectationOutcome(
-                        suite=name,
-                        expectation=cfg.type,
-                        column=column,
-                        severity=(cfg.meta or {}).get("severity", BLOCKING),
-                        success=bool(r.success),
-                        details=_describe(r),
-                    ))
+                    result.outcomes.append(
+                        ExpectationOutcome(
+                            suite=name,
+                            expectation=cfg.type,
+                            column=column,
+                            severity=(cfg.meta or {}).get("severity", BLOCKING),
+                            success=bool(r.success),
+                            details=_describe(r),
+                        )
+                    )
         if docs:
             result.docs_dir = self.render_docs()
         return result
@@ -438,8 +490,10 @@ def store_results(db_path: Path, result: GateResult) -> None:
         )
         con.executemany(
             "insert into quality.expectation_results values (?, ?, ?, ?, ?, ?)",
-            [(o.suite, o.expectation, o.column, o.severity, o.success, o.details)
-             for o in result.outcomes],
+            [
+                (o.suite, o.expectation, o.column, o.severity, o.success, o.details)
+                for o in result.outcomes
+            ],
         )
 
 
@@ -524,5 +578,5 @@ def _worker_main(conn) -> None:
             gate = gate or Gate()
             conn.send((True, gate.run(Path(db_path), docs=False)))
             conn.send((True, gate.render_docs()))
-        except Exception as exc:  # noqa: BLE001 - sent to the build, which fails with it
+        except Exception as exc:
             conn.send((False, f"{type(exc).__name__}: {exc}"))

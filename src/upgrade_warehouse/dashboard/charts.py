@@ -41,10 +41,14 @@ SERIES_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
 def _series_color(series: str, order: list[str] | None) -> alt.Color:
     """One color per series value; with ``order``, the first value gets the first color
     on every chart (segment A is always the same color)."""
-    scale = alt.Scale(domain=order, range=SERIES_COLORS[:len(order)]) if order else (
-        alt.Undefined)
-    return alt.Color(f"{series}:N", title=None, scale=scale, sort=order,
-                     legend=alt.Legend(orient="bottom", labelLimit=240))
+    scale = alt.Scale(domain=order, range=SERIES_COLORS[: len(order)]) if order else (alt.Undefined)
+    return alt.Color(
+        f"{series}:N",
+        title=None,
+        scale=scale,
+        sort=order,
+        legend=alt.Legend(orient="bottom", labelLimit=240),
+    )
 
 
 def _months(frame: pd.DataFrame, column: str = "month") -> pd.DataFrame:
@@ -53,9 +57,16 @@ def _months(frame: pd.DataFrame, column: str = "month") -> pd.DataFrame:
     return frame
 
 
-def trend(frame: pd.DataFrame, unit: str, title: str, *, target: float | None = None,
-          height: int = 220, series: str | None = None,
-          series_order: list[str] | None = None) -> alt.Chart:
+def trend(
+    frame: pd.DataFrame,
+    unit: str,
+    title: str,
+    *,
+    target: float | None = None,
+    height: int = 220,
+    series: str | None = None,
+    series_order: list[str] | None = None,
+) -> alt.Chart:
     """One metric by month (``month`` YYYY-MM, ``value``), with an optional target line;
     one line per value of ``series`` when given (e.g. the segments compared)."""
     frame = _months(frame)
@@ -77,18 +88,30 @@ def trend(frame: pd.DataFrame, unit: str, title: str, *, target: float | None = 
     )
     layers = [line]
     if target is not None:
-        rule = alt.Chart(pd.DataFrame({"target": [target]})).mark_rule(
-            strokeDash=[6, 4], color="#d62728"
-        ).encode(y="target:Q", tooltip=[alt.Tooltip("target:Q", format=tooltip_format(unit))])
+        rule = (
+            alt.Chart(pd.DataFrame({"target": [target]}))
+            .mark_rule(strokeDash=[6, 4], color="#d62728")
+            .encode(y="target:Q", tooltip=[alt.Tooltip("target:Q", format=tooltip_format(unit))])
+        )
         layers.append(rule)
     return alt.layer(*layers).properties(title=title, height=height)
 
 
-def stacked_bars(frame: pd.DataFrame, x: str, y: str, color: str, *, unit: str = "count",
-                 title: str = "", x_title: str | None = None, y_title: str | None = None,
-                 sort: list | None = None, horizontal: bool = False,
-                 height: int | str = 260, colors: dict[str, str] | None = None
-                 ) -> alt.Chart:
+def stacked_bars(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    color: str,
+    *,
+    unit: str = "count",
+    title: str = "",
+    x_title: str | None = None,
+    y_title: str | None = None,
+    sort: list | None = None,
+    horizontal: bool = False,
+    height: int | str = 260,
+    colors: dict[str, str] | None = None,
+) -> alt.Chart:
     """Bars of ``y`` by ``x`` stacked by ``color`` (``month`` columns are YYYY-MM text).
     ``height="fit"``: as tall as the categories of horizontal bars need."""
     if height == "fit":
@@ -101,29 +124,56 @@ def stacked_bars(frame: pd.DataFrame, x: str, y: str, color: str, *, unit: str =
     y_enc = alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=axis_format(unit)))
     enc = {"x": x_enc, "y": y_enc}
     if horizontal:
-        enc = {"y": alt.Y(f"{x}:N", title=x_title, sort=sort, axis=alt.Axis(labelLimit=220)),
-               "x": alt.X(f"{y}:Q", title=y_title, axis=alt.Axis(format=axis_format(unit)))}
-    return alt.Chart(frame).mark_bar().encode(
-        **enc,
-        color=alt.Color(f"{color}:N", title=None, scale=alt.Scale(
-            domain=list(colors), range=list(colors.values())) if colors else alt.Undefined),
-        tooltip=[x, color, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
-    ).properties(title=title, height=height)
+        enc = {
+            "y": alt.Y(f"{x}:N", title=x_title, sort=sort, axis=alt.Axis(labelLimit=220)),
+            "x": alt.X(f"{y}:Q", title=y_title, axis=alt.Axis(format=axis_format(unit))),
+        }
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            **enc,
+            color=alt.Color(
+                f"{color}:N",
+                title=None,
+                scale=alt.Scale(domain=list(colors), range=list(colors.values()))
+                if colors
+                else alt.Undefined,
+            ),
+            tooltip=[x, color, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
+        )
+        .properties(title=title, height=height)
+    )
 
 
-def bars(frame: pd.DataFrame, x: str, y: str, *, unit: str = "count", title: str = "",
-         sort: list | str | None = "-x", height: int = 240, color: str | None = None,
-         series: str | None = None, series_order: list[str] | None = None) -> alt.Chart:
+def bars(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    unit: str = "count",
+    title: str = "",
+    sort: list | str | None = "-x",
+    height: int = 240,
+    color: str | None = None,
+    series: str | None = None,
+    series_order: list[str] | None = None,
+) -> alt.Chart:
     """Horizontal bars: category ``x`` on the y axis, value ``y``; with ``series``, one
     bar per series value in each category (side by side)."""
     encoding = {}
     tooltip = [x, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))]
     if series:
-        encoding = {"color": _series_color(series, series_order),
-                    "yOffset": alt.YOffset(f"{series}:N", sort=series_order)}
+        encoding = {
+            "color": _series_color(series, series_order),
+            "yOffset": alt.YOffset(f"{series}:N", sort=series_order),
+        }
         tooltip.insert(0, series)
-    mark = alt.Chart(frame).mark_bar() if series else alt.Chart(frame).mark_bar(
-        color=color or "#4c78a8")
+    mark = (
+        alt.Chart(frame).mark_bar()
+        if series
+        else alt.Chart(frame).mark_bar(color=color or "#4c78a8")
+    )
     chart = mark.encode(
         y=alt.Y(f"{x}:N", title=None, sort=sort, axis=alt.Axis(labelLimit=220)),
         x=alt.X(f"{y}:Q", title=None, axis=value_axis(unit)),
@@ -137,8 +187,11 @@ def bars(frame: pd.DataFrame, x: str, y: str, *, unit: str = "count", title: str
 
 
 OUTCOME_COLORS = {
-    "accepted": "#2ca02c", "deferred": "#f2b701", "rejected": "#d62728",
-    "no_response": "#9e9e9e", "pending": "#9ecae9",
+    "accepted": "#2ca02c",
+    "deferred": "#f2b701",
+    "rejected": "#d62728",
+    "no_response": "#9e9e9e",
+    "pending": "#9ecae9",
 }
 
 
@@ -150,31 +203,70 @@ def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
     frame["start"] = frame["end"] - frame["amount"]
     frame["kind"] = ["gain" if a >= 0 else "loss" for a in frame["amount"]]
     total = float(frame["amount"].sum())
-    frame = pd.concat([frame, pd.DataFrame([{
-        "step": "Net new", "amount": total, "start": 0.0, "end": total, "kind": "net",
-    }])], ignore_index=True)
-    order = list(frame["step"])
-    color = alt.Color("kind:N", title=None, scale=alt.Scale(
-        domain=["gain", "loss", "net"], range=["#2ca02c", "#d62728", "#4c78a8"]))
-    bars_ = alt.Chart(frame).mark_bar().encode(
-        x=alt.X("step:N", sort=order, title=None,
-                axis=alt.Axis(labelAngle=-30, labelOverlap=False, labelLimit=160)),
-        y=alt.Y("start:Q", title=currency, axis=alt.Axis(format=",.0f")),
-        y2="end:Q",
-        color=color,
-        tooltip=["step", alt.Tooltip("amount:Q", format=",.2f", title=currency)],
+    frame = pd.concat(
+        [
+            frame,
+            pd.DataFrame(
+                [
+                    {
+                        "step": "Net new",
+                        "amount": total,
+                        "start": 0.0,
+                        "end": total,
+                        "kind": "net",
+                    }
+                ]
+            ),
+        ],
+        ignore_index=True,
     )
-    labels = alt.Chart(frame).mark_text(dy=-6).encode(
-        x=alt.X("step:N", sort=order),
-        y=alt.Y("end:Q"),
-        text=alt.Text("amount:Q", format=",.0f"),
+    order = list(frame["step"])
+    color = alt.Color(
+        "kind:N",
+        title=None,
+        scale=alt.Scale(domain=["gain", "loss", "net"], range=["#2ca02c", "#d62728", "#4c78a8"]),
+    )
+    bars_ = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "step:N",
+                sort=order,
+                title=None,
+                axis=alt.Axis(labelAngle=-30, labelOverlap=False, labelLimit=160),
+            ),
+            y=alt.Y("start:Q", title=currency, axis=alt.Axis(format=",.0f")),
+            y2="end:Q",
+            color=color,
+            tooltip=["step", alt.Tooltip("amount:Q", format=",.2f", title=currency)],
+        )
+    )
+    labels = (
+        alt.Chart(frame)
+        .mark_text(dy=-6)
+        .encode(
+            x=alt.X("step:N", sort=order),
+            y=alt.Y("end:Q"),
+            text=alt.Text("amount:Q", format=",.0f"),
+        )
     )
     return (bars_ + labels).properties(title=title, height=300)
 
 
-def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, title: str = "",
-            unit: str = "rate", height: int | None = None, shown: str | None = None,
-            note: str = "too few", y_sort: list | None = None) -> alt.Chart:
+def heatmap(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    value: str,
+    title: str = "",
+    unit: str = "rate",
+    height: int | None = None,
+    shown: str | None = None,
+    note: str = "too few",
+    y_sort: list | None = None,
+) -> alt.Chart:
     """A colored grid with the formatted value in each cell (``month`` x is YYYY-MM).
 
     ``shown``: a boolean column; cells where it is false are grey and say ``note``
@@ -189,54 +281,103 @@ def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, title: str = "",
         x=alt.X(f"{x}:O", title=None, axis=alt.Axis(labelAngle=-45)),
         y=alt.Y(f"{y}:N", title=None, sort=y_sort, axis=alt.Axis(labelLimit=220)),
     )
-    tooltip = [x, y, alt.Tooltip(f"{value}:Q", format=tooltip_format(unit)),
-               *[c for c in frame.columns if c not in (x, y, value, shown, "_note")]]
+    tooltip = [
+        x,
+        y,
+        alt.Tooltip(f"{value}:Q", format=tooltip_format(unit)),
+        *[c for c in frame.columns if c not in (x, y, value, shown, "_note")],
+    ]
     any_shown = bool(frame[shown].any())
-    cells = base.mark_rect().encode(
-        color=alt.Color(f"{value}:Q", title=None, scale=alt.Scale(scheme="blues"),
-                        legend=alt.Legend(format=axis_format(unit)) if any_shown else None),
-        tooltip=tooltip,
-    ).transform_filter(f"datum.{shown}")
-    grey = base.mark_rect(color="#e0e0e0").encode(tooltip=tooltip).transform_filter(
-        f"!datum.{shown}")
-    text = base.mark_text(fontSize=11).encode(
-        text=alt.Text(f"{value}:Q", format=".0%" if unit == "rate" else ",d"),
-        color=alt.condition(f"datum.{value} > 0.5", alt.value("white"), alt.value("black")),
-    ).transform_filter(f"datum.{shown}")
+    cells = (
+        base.mark_rect()
+        .encode(
+            color=alt.Color(
+                f"{value}:Q",
+                title=None,
+                scale=alt.Scale(scheme="blues"),
+                legend=alt.Legend(format=axis_format(unit)) if any_shown else None,
+            ),
+            tooltip=tooltip,
+        )
+        .transform_filter(f"datum.{shown}")
+    )
+    grey = (
+        base.mark_rect(color="#e0e0e0").encode(tooltip=tooltip).transform_filter(f"!datum.{shown}")
+    )
+    text = (
+        base.mark_text(fontSize=11)
+        .encode(
+            text=alt.Text(f"{value}:Q", format=".0%" if unit == "rate" else ",d"),
+            color=alt.condition(f"datum.{value} > 0.5", alt.value("white"), alt.value("black")),
+        )
+        .transform_filter(f"datum.{shown}")
+    )
     layers = [cells, grey, text]
     if note:
-        layers.append(base.mark_text(fontSize=10, color="#757575").encode(
-            text=alt.Text("_note:N")).transform_filter(f"!datum.{shown}"))
-    return alt.layer(*layers).properties(
-        title=title, height=height or 110 + 28 * rows)
+        layers.append(
+            base.mark_text(fontSize=10, color="#757575")
+            .encode(text=alt.Text("_note:N"))
+            .transform_filter(f"!datum.{shown}")
+        )
+    return alt.layer(*layers).properties(title=title, height=height or 110 + 28 * rows)
 
 
-def histogram(frame: pd.DataFrame, field: str, *, title: str = "", x_title: str = "",
-              maxbins: int = 30, color: str | None = None,
-              color_order: list[str] | None = None) -> alt.Chart:
+def histogram(
+    frame: pd.DataFrame,
+    field: str,
+    *,
+    title: str = "",
+    x_title: str = "",
+    maxbins: int = 30,
+    color: str | None = None,
+    color_order: list[str] | None = None,
+) -> alt.Chart:
     enc = {}
     if color:
-        enc["color"] = (_series_color(color, color_order) if color_order
-                        else alt.Color(f"{color}:N", title=None))
-    return alt.Chart(frame).mark_bar().encode(
-        x=alt.X(f"{field}:Q", bin=alt.Bin(maxbins=maxbins), title=x_title),
-        y=alt.Y("count():Q", title="attempts"),
-        tooltip=[alt.Tooltip(f"{field}:Q", bin=alt.Bin(maxbins=maxbins), format=",.1f"),
-                 "count():Q"],
-        **enc,
-    ).properties(title=title, height=240)
+        enc["color"] = (
+            _series_color(color, color_order)
+            if color_order
+            else alt.Color(f"{color}:N", title=None)
+        )
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{field}:Q", bin=alt.Bin(maxbins=maxbins), title=x_title),
+            y=alt.Y("count():Q", title="attempts"),
+            tooltip=[
+                alt.Tooltip(f"{field}:Q", bin=alt.Bin(maxbins=maxbins), format=",.1f"),
+                "count():Q",
+            ],
+            **enc,
+        )
+        .properties(title=title, height=240)
+    )
 
 
-def series_lines(frame: pd.DataFrame, x: str, y: str, series: str, *, unit: str = "count",
-                 title: str = "", height: int = 280) -> alt.Chart:
+def series_lines(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    series: str,
+    *,
+    unit: str = "count",
+    title: str = "",
+    height: int = 280,
+) -> alt.Chart:
     """Lines of ``y`` by ``x`` (ordinal), one per ``series``."""
-    return alt.Chart(frame).mark_line(point=True).encode(
-        x=alt.X(f"{x}:O", title=None, sort=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=axis_format(unit))),
-        color=alt.Color(f"{series}:N", title=None),
-        strokeDash=alt.StrokeDash(f"{series}:N", legend=None),
-        tooltip=[x, series, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
-    ).properties(title=title, height=height)
+    return (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{x}:O", title=None, sort=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=axis_format(unit))),
+            color=alt.Color(f"{series}:N", title=None),
+            strokeDash=alt.StrokeDash(f"{series}:N", legend=None),
+            tooltip=[x, series, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
+        )
+        .properties(title=title, height=height)
+    )
 
 
 def calibration(frame: pd.DataFrame, *, height: int = 260) -> alt.Chart:
@@ -244,19 +385,33 @@ def calibration(frame: pd.DataFrame, *, height: int = 260) -> alt.Chart:
     ``accounts``, ``mean_probability``, ``observed_rate``), with the diagonal of a
     perfectly calibrated model."""
     top = float(max(frame["mean_probability"].max(), frame["observed_rate"].max(), 0.01))
-    diagonal = alt.Chart(pd.DataFrame({"p": [0.0, top]})).mark_line(
-        strokeDash=[6, 4], color="#999999"
-    ).encode(x="p:Q", y="p:Q")
-    points = alt.Chart(frame).mark_line(point=True).encode(
-        x=alt.X("mean_probability:Q", title="mean predicted probability",
-                axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, top])),
-        y=alt.Y("observed_rate:Q", title="observed upgrade rate",
-                axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, top])),
-        tooltip=[
-            alt.Tooltip("bin:O", title="bin"),
-            alt.Tooltip("accounts:Q", format=",d"),
-            alt.Tooltip("mean_probability:Q", title="predicted", format=".2%"),
-            alt.Tooltip("observed_rate:Q", title="observed", format=".2%"),
-        ],
+    diagonal = (
+        alt.Chart(pd.DataFrame({"p": [0.0, top]}))
+        .mark_line(strokeDash=[6, 4], color="#999999")
+        .encode(x="p:Q", y="p:Q")
+    )
+    points = (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(
+                "mean_probability:Q",
+                title="mean predicted probability",
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, top]),
+            ),
+            y=alt.Y(
+                "observed_rate:Q",
+                title="observed upgrade rate",
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, top]),
+            ),
+            tooltip=[
+                alt.Tooltip("bin:O", title="bin"),
+                alt.Tooltip("accounts:Q", format=",d"),
+                alt.Tooltip("mean_probability:Q", title="predicted", format=".2%"),
+                alt.Tooltip("observed_rate:Q", title="observed", format=".2%"),
+            ],
+        )
     )
     return alt.layer(diagonal, points).properties(height=height)

@@ -130,8 +130,10 @@ def _segments_filter(segments: tuple[Segment, ...], params: dict, prefix: str = 
     parts = []
     for i, segment in enumerate(segments):
         params[f"sd{i}"], params[f"sv{i}"] = segment.dimension, segment.value
-        parts.append(f"({prefix}segment_dimension = $sd{i} and "
-                     f"{prefix}segment_value is not distinct from $sv{i})")
+        parts.append(
+            f"({prefix}segment_dimension = $sd{i} and "
+            f"{prefix}segment_value is not distinct from $sv{i})"
+        )
     return "(" + " or ".join(parts) + ")"
 
 
@@ -143,8 +145,10 @@ def _accounts_of(ref: Ref, segment: Segment, params: dict, column: str = "accoun
         raise ValueError(f"unknown segment dimension {segment.dimension!r}")
     name = f"account_value{len(params)}"
     params[name] = segment.value
-    return (f"{column} in (select account_id from marts.dim_accounts "
-            f"where {segment.dimension} is not distinct from ${name})")
+    return (
+        f"{column} in (select account_id from marts.dim_accounts "
+        f"where {segment.dimension} is not distinct from ${name})"
+    )
 
 
 # ------------------------------------------------------------------------- the warehouse
@@ -292,14 +296,15 @@ def funnel_steps(ref: Ref, segments: tuple[Segment, ...], month: str | None) -> 
         """,
         params,
     )
-    frame["segment"] = [Segment(d, None if pd.isna(v) else v).label
-                        for d, v in zip(frame["segment_dimension"], frame["segment_value"])]
+    frame["segment"] = [
+        Segment(d, None if pd.isna(v) else v).label
+        for d, v in zip(frame["segment_dimension"], frame["segment_value"])
+    ]
     return frame
 
 
 @_cache
-def activation_hours(ref: Ref, segments: tuple[Segment, ...], month: str | None
-                     ) -> pd.DataFrame:
+def activation_hours(ref: Ref, segments: tuple[Segment, ...], month: str | None) -> pd.DataFrame:
     """Hours from attempt start to activation, one row per activated attempt of these
     segments (the values behind intent_to_activation_hours_p50 / _p90)."""
     params: dict = {"month": _month_param(month)}
@@ -372,8 +377,7 @@ def upgrades_by_kind(ref: Ref, month: str | None, segment: Segment = ALL) -> pd.
 
 
 @_cache
-def attribution_mismatches(ref: Ref, month: str | None, segment: Segment = ALL
-                           ) -> pd.DataFrame:
+def attribution_mismatches(ref: Ref, month: str | None, segment: Segment = ALL) -> pd.DataFrame:
     """Changes whose CRM record does not match the derived movement (the list to fix)."""
     params: dict = {"month": _month_param(month)}
     return _df(
@@ -393,8 +397,7 @@ def attribution_mismatches(ref: Ref, month: str | None, segment: Segment = ALL
 
 
 @_cache
-def proration_checks(ref: Ref, month: str | None, segment: Segment = ALL
-                     ) -> pd.DataFrame | None:
+def proration_checks(ref: Ref, month: str | None, segment: Segment = ALL) -> pd.DataFrame | None:
     """Billed vs expected proration per change (None when the mart is not built)."""
     if not has_table(ref, "marts.fct_proration_checks"):
         return None
@@ -655,8 +658,9 @@ def quarantine_by_table_and_reason(ref: Ref) -> pd.DataFrame:
 
 
 @_cache
-def quarantined_rows(ref: Ref, table: str | None, reason: str | None,
-                     limit: int = 200) -> pd.DataFrame:
+def quarantined_rows(
+    ref: Ref, table: str | None, reason: str | None, limit: int = 200
+) -> pd.DataFrame:
     return _df(
         ref,
         """
@@ -720,7 +724,6 @@ def data_docs_path(ref: Ref) -> Path | None:
     """The Data Docs index when it exists."""
     path = data_docs_path_expected(ref)
     return path if path.is_file() else None
-
 
 
 # ---------------------------------------------------------------------------- what-if
@@ -808,11 +811,20 @@ def winback_plays(scores: pd.DataFrame) -> pd.DataFrame:
     expected upgrades (sum of probabilities) and mean probability, most expected first."""
     return (
         scores.groupby(["play_trigger", "play_owner", "play_channel"], dropna=False)
-        .agg(accounts=("account_id", "size"), expected_upgrades=("probability", "sum"),
-             mean_probability=("probability", "mean"))
+        .agg(
+            accounts=("account_id", "size"),
+            expected_upgrades=("probability", "sum"),
+            mean_probability=("probability", "mean"),
+        )
         .reset_index()
         .sort_values(["expected_upgrades", "accounts"], ascending=False)
-        .rename(columns={"play_trigger": "trigger", "play_owner": "owner",
-                         "play_channel": "channel", "expected_upgrades": "expected upgrades",
-                         "mean_probability": "mean probability"})
+        .rename(
+            columns={
+                "play_trigger": "trigger",
+                "play_owner": "owner",
+                "play_channel": "channel",
+                "expected_upgrades": "expected upgrades",
+                "mean_probability": "mean probability",
+            }
+        )
     )

@@ -59,8 +59,10 @@ def format_delta(delta: float | None, unit: str, currency: str) -> str | None:
 def format_target(target, unit: str, currency: str) -> str:
     """``≥ 90.0%``, ``≤ 2.0 s``, ``90.0% – 95.0%``."""
     if target.minimum is not None and target.maximum is not None:
-        return (f"{format_value(target.minimum, unit, currency)} – "
-                f"{format_value(target.maximum, unit, currency)}")
+        return (
+            f"{format_value(target.minimum, unit, currency)} – "
+            f"{format_value(target.maximum, unit, currency)}"
+        )
     if target.minimum is not None:
         return f"≥ {format_value(target.minimum, unit, currency)}"
     return f"≤ {format_value(target.maximum, unit, currency)}"

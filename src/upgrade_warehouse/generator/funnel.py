@@ -29,7 +29,7 @@ FUNNEL_STEPS = DEFAULT_FUNNEL_STEPS  # the metric parameter's default (dbt_proje
 EV_INTENT, EV_PLAN, EV_PREVIEW, EV_METHOD, EV_SUBMIT, EV_COMPLETED = range(6)
 EV_ESCALATION = 6
 EV_ACTIVATED = 7
-EVENT_NAMES = FUNNEL_STEPS + ("sales_contact_requested", "activated") + m.USAGE_NAMES
+EVENT_NAMES = (*FUNNEL_STEPS, "sales_contact_requested", "activated", *m.USAGE_NAMES)
 USAGE_BASE = 8
 
 ENTRY_POINTS = (

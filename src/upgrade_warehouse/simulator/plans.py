@@ -72,7 +72,7 @@ def load_warehouse_plans(warehouse: str | Path) -> dict[str, Plan]:
             frame = pl.from_arrow(
                 con.sql(f"select {columns} from raw.plans order by plan_id").to_arrow_table()
             )
-        except Exception as exc:  # noqa: BLE001 - not a warehouse of ours
+        except Exception as exc:
             raise UserError(f"{warehouse}: has no plans table ({exc})") from None
     return plans_from_frame(frame, source=f"{warehouse} (raw.plans)")
 
@@ -87,7 +87,7 @@ def read_table(path: Path, what: str) -> pl.DataFrame:
             return pl.read_csv(path, infer_schema=False)
         if suffix == ".parquet":
             return pl.read_parquet(path)
-    except Exception as exc:  # noqa: BLE001 - any read failure is bad input
+    except Exception as exc:
         raise UserError(f"{what} {path} cannot be read: {exc}") from None
     raise UserError(f"{what} {path} must be a .csv or .parquet file")
 
