@@ -46,7 +46,7 @@ else:
     segment = filters.segment
     row = rows.get((segment, month))
     previous = rows.get((segment, previous_month)) if previous_month else None
-    per_row = 4
+    per_row = 3  # whole labels and values at 1280 px
     for start in range(0, len(headline), per_row):
         cols = st.columns(per_row)
         for col, metric_id in zip(cols, headline[start:start + per_row]):

@@ -17,7 +17,14 @@ from ..errors import UserError
 from . import data, stats
 from .config import DashboardConfig, load_config
 from .data import ALL, Segment
-from .fmt import format_delta, format_target, format_value, md_escape, month_label
+from .fmt import (
+    format_delta,
+    format_headline,
+    format_target,
+    format_value,
+    md_escape,
+    month_label,
+)
 
 DIRECTION_COLORS = {"higher": "normal", "lower": "inverse", "neutral": "off"}
 
@@ -188,14 +195,16 @@ def kpi(container, r: data.Ref, cfg: DashboardConfig, metric_id: str, row: dict 
             help_text += f". Target: {md_escape(target.note)}"
     spark = [v for v in (history or []) if v is not None]
     box = container.container(border=True)
+    text = metric_text(value, meta, cur, n, min_count)
+    if not too_few and value is not None:
+        text = format_headline(value, unit, cur)  # money in whole units: fits at 1280 px
     box.metric(
         md_escape(meta["label"]),
-        metric_text(value, meta, cur, n, min_count),
-        delta=format_delta(delta, unit, cur),
+        text,
+        delta=format_delta(delta, unit, cur, whole=True),
         delta_color=DIRECTION_COLORS.get(meta["direction"], "off"),
         help=help_text,
         chart_data=spark if len(spark) > 1 else None,
-        delta_description="vs previous month" if delta is not None else None,
     )
     box.caption(target_line)
 

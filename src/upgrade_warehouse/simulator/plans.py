@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from ..currencies import currency_exponent  # noqa: F401 - the seed's exponents
 from ..errors import UserError
 
 SAMPLE_PLANS_PATH = Path(__file__).with_name("sample_plans.csv")
@@ -26,41 +27,6 @@ PLAN_COLUMNS = (
     "entitlements",
 )
 REQUIRED_PLAN_COLUMNS = PLAN_COLUMNS[:7]
-
-# ISO 4217 minor-unit exponents (used only to display amounts; default 2).
-CURRENCY_EXPONENTS = {
-    "BHD": 3,
-    "BIF": 0,
-    "CLF": 4,
-    "CLP": 0,
-    "DJF": 0,
-    "GNF": 0,
-    "IQD": 3,
-    "ISK": 0,
-    "JOD": 3,
-    "JPY": 0,
-    "KMF": 0,
-    "KRW": 0,
-    "KWD": 3,
-    "LYD": 3,
-    "OMR": 3,
-    "PYG": 0,
-    "RWF": 0,
-    "TND": 3,
-    "UGX": 0,
-    "UYI": 0,
-    "UYW": 4,
-    "VND": 0,
-    "VUV": 0,
-    "XAF": 0,
-    "XOF": 0,
-    "XPF": 0,
-}
-
-
-def currency_exponent(currency: str) -> int:
-    return CURRENCY_EXPONENTS.get(currency, 2)
-
 
 @dataclass(frozen=True)
 class Plan:
