@@ -96,12 +96,13 @@ else:
 st.subheader("Totals over all cohorts")
 totals["rate"] = [ui.metric_text(v, meta, "", n, filters.min_count)
                   for v, n in zip(totals[RATE], totals["matured_activated_accounts"])]
-st.dataframe(
+ui.table(
     totals.sort_values("matured_activated_accounts", ascending=False)[
         ["dimension_value", "activated_accounts", "matured_activated_accounts",
          "converted_matured_accounts", "rate"]],
-    hide_index=True, width="stretch",
-    column_config={
+    units={"rate": "text"},
+    column_config={"rate": st.column_config.TextColumn(meta["label"], alignment="right")},
+    labels={
         "dimension_value": name,
         "activated_accounts": catalog["activated_accounts"]["label"],
         "matured_activated_accounts": catalog["matured_activated_accounts"]["label"],
@@ -113,7 +114,8 @@ st.caption("All cohorts together: the same definition over every activation mont
            "(computed in dbt, not added up here).")
 
 with st.expander("Cohort table"):
-    st.dataframe(
-        by_month.drop(columns=["enough"]), hide_index=True, width="stretch",
-        column_config={RATE: st.column_config.NumberColumn(meta["label"], format="percent")},
-    )
+    ui.table(by_month.drop(columns=["enough"]), labels={
+        "month": "Activation month", "dimension_value": name,
+        "activated_accounts": catalog["activated_accounts"]["label"],
+        "matured_activated_accounts": catalog["matured_activated_accounts"]["label"],
+        "converted_matured_accounts": "Converted matured accounts", RATE: meta["label"]})

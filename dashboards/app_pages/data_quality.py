@@ -12,10 +12,12 @@ r = ui.ref()
 info = data.build_info(r)
 
 st.title("Data quality")
-cols = st.columns([3, 2, 2])
-cols[0].metric("as_of", format_ts(info["as_of"]), border=True,
-               help="Events after as_of are ignored by every metric.")
-cols[1].metric("Reporting currency", info["reporting_currency"], border=True)
+cols = st.columns([3, 1.4, 2.6])
+cols[0].metric("Data as of (UTC)", info["as_of"].strftime("%Y-%m-%d %H:%M"), border=True,
+               help="Events after as_of are ignored by every metric. Exactly: "
+                    + format_ts(info["as_of"]) + ".")
+cols[1].metric("Currency", info["reporting_currency"], border=True,
+               help="The reporting currency of every money figure.")
 cols[2].metric("Published", info["published_at"].strftime("%Y-%m-%d %H:%M"), border=True,
                help="When this warehouse file was published by `upgrade-warehouse build`.")
 with st.expander("Build parameters"):
@@ -24,11 +26,9 @@ with st.expander("Build parameters"):
 # ---------------------------------------------------------------------- load report
 st.subheader("Load report")
 report = data.load_report(r)
-st.dataframe(
-    report, hide_index=True, width="stretch", height=38 + 35 * len(report),
-    column_config={"accepted_share": st.column_config.NumberColumn("accepted share",
-                                                                   format="percent")},
-)
+ui.table(report, height=38 + 35 * len(report),
+         labels={"table_name": "Table", "rows_read": "Read", "rows_accepted": "Accepted",
+                 "rows_quarantined": "Quarantined", "accepted_share": "Accepted share"})
 not_loaded = list(report.loc[~report["loaded"], "table_name"])
 if not_loaded:
     st.caption("No data loaded for " + ", ".join(md_escape(t) for t in not_loaded)
@@ -48,7 +48,7 @@ else:
                             title="Quarantined rows by table and reason"),
         width="stretch",
     )
-    right.dataframe(reasons, hide_index=True, width="stretch")
+    ui.table(reasons, labels={"table_name": "Table", "reason_code": "Reason"}, container=right)
 
     st.markdown("**Quarantined rows** (as they came, to fix and reload)")
     fcols = st.columns(2)
@@ -60,8 +60,8 @@ else:
                                 format_func=lambda c: "All reasons" if c is None else c)
     rows = data.quarantined_rows(r, table, reason)
     st.caption(f"First {len(rows):,} rows (file order). Row 1 is the first data row.")
-    st.dataframe(rows, hide_index=True, width="stretch",
-                 column_config={"raw_row": st.column_config.TextColumn(width="large")})
+    ui.table(rows, widths={"raw_row": "large"},
+             labels={"table_name": "Table", "reason_code": "Reason", "raw_row": "Row as it came"})
 
 # --------------------------------------------------------------------- expectations
 st.subheader("Expectation results")
@@ -81,11 +81,11 @@ else:
     cols[0].metric("Expectations", f"{len(results):,}", border=True)
     cols[1].metric("Failed (warning)", f"{len(failed) - len(blocking):,}", border=True)
     cols[2].metric("Failed (blocking)", f"{len(blocking):,}", border=True)
-    st.dataframe(data.expectation_summary(r), hide_index=True, width="stretch")
+    ui.table(data.expectation_summary(r))
     shown = results.copy()
-    shown["details"] = [d if isinstance(d, str) else json.dumps(d) for d in shown["details"]]
-    st.dataframe(shown, hide_index=True, width="stretch",
-                 column_config={"details": st.column_config.TextColumn(width="large")})
+    shown["details"] = [d if isinstance(d, str) or d is None else json.dumps(d)
+                        for d in shown["details"]]
+    ui.table(shown, widths={"details": "large"}, labels={"success": "Passed"})
 
 st.subheader("Data Docs")
 docs = data.data_docs_path(r)

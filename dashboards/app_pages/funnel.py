@@ -1,9 +1,10 @@
 """Funnel and abandonment: step conversion, drop-off points, time to convert, escalation;
 for all accounts, one segment, or two segments compared."""
 
+import pandas as pd
 import streamlit as st
 
-from upgrade_warehouse.dashboard import charts, data, ui
+from upgrade_warehouse.dashboard import charts, data, palette, ui
 from upgrade_warehouse.dashboard.fmt import format_ts, md_escape, month_label
 
 HEADLINE = ["attempts_started", "upgrade_conversion_rate", "self_serve_completion_rate",
@@ -50,7 +51,7 @@ if filters.compare:
     ui.show_compare(ui.compare_table(r, HEADLINE, picked[a], picked[b], filters.min_count))
 else:
     row = picked[filters.segment]
-    cols = st.columns(len(HEADLINE))
+    cols = [c for start in range(0, len(HEADLINE), 3) for c in st.columns(3)]
     for col, metric_id in zip(cols, HEADLINE):
         meta = catalog[metric_id]
         n = ui.cases(row, metric_id)
@@ -112,16 +113,12 @@ with left:
             ui.metric_text(v, {"unit": "rate"}, cur, n, min_count)
             for v, n in zip(steps_frame["step_conversion_rate"],
                             steps_frame["step_conversion_rate__denominator"])]
-        st.dataframe(
-            shown, hide_index=True, width="stretch",
-            column_config={
-                "step": st.column_config.TextColumn(width="medium"),
-                "attempts_reached": st.column_config.NumberColumn("reached", width="small"),
-                "step_reach_rate": st.column_config.TextColumn("of started", width="small"),
-                "step_conversion_rate": st.column_config.TextColumn("from previous",
-                                                                    width="small"),
-            },
-        )
+        ui.table(shown, units={"step_reach_rate": "text", "step_conversion_rate": "text"},
+                 labels={"step": "Step", "attempts_reached": "Reached",
+                         "step_reach_rate": "Of started", "step_conversion_rate": "From previous"},
+                 column_config={c: st.column_config.TextColumn(label, alignment="right")
+                                for c, label in (("step_reach_rate", "Of started"),
+                                                 ("step_conversion_rate", "From previous"))})
 
 with right:
     st.subheader("Drop-off points")
@@ -131,7 +128,7 @@ with right:
     else:
         st.altair_chart(
             charts.bars(abandoned, "step", "abandonment_by_step", unit="rate",
-                        sort=step_labels, color="#d62728",
+                        sort=step_labels, color=palette.LOSS,
                         series="segment" if filters.compare else None,
                         series_order=order,
                         title="Abandoned attempts by the last step reached"),
@@ -151,7 +148,7 @@ with left:
         st.info("No attempt of this period has activated yet.")
     else:
         st.altair_chart(
-            charts.histogram(hours, "hours", x_title="hours from first step to activation",
+            charts.histogram(hours, "hours", x_title="Hours from first step to activation",
                              color="segment" if filters.compare else "outcome",
                              color_order=order if filters.compare else None),
             width="stretch",
@@ -174,7 +171,7 @@ with right:
     else:
         st.altair_chart(
             charts.bars(escalations, "step", "attempts_escalated", sort=step_labels,
-                        color="#ff7f0e", series="segment" if filters.compare else None,
+                        color=palette.WARN, series="segment" if filters.compare else None,
                         series_order=order,
                         title="Escalated attempts by the last step reached"),
             width="stretch",
@@ -184,18 +181,20 @@ with right:
             for v, n in zip(escalations["step_escalation_rate"],
                             escalations["step_escalation_rate__denominator"])]
         columns = ["step", "attempts_stopped", "attempts_escalated", "step_escalation_rate"]
-        st.dataframe(
-            escalations[(["segment"] if filters.compare else []) + columns],
-            hide_index=True, width="stretch",
-            column_config={"attempts_stopped": "attempts", "attempts_escalated": "escalated",
-                           "step_escalation_rate": "escalation share"},
-        )
+        ui.table(escalations[(["segment"] if filters.compare else []) + columns],
+                 units={"step_escalation_rate": "text"},
+                 labels={"segment": "Segment", "step": "Step", "attempts_stopped": "Attempts",
+                         "attempts_escalated": "Escalated",
+                         "step_escalation_rate": "Escalation share"},
+                 column_config={"step_escalation_rate": st.column_config.TextColumn(
+                     "Escalation share", alignment="right")})
 
 st.subheader("Outcomes")
 OUTCOMES = ["completed_self_serve", "completed_assisted", "escalated", "abandoned",
             "in_progress"]
-st.dataframe(
-    [{"outcome": o, **{s.label: ui.metric_value(picked[s], f"attempts_{o}")
-                       for s in filters.segments}} for o in OUTCOMES],
-    hide_index=True,
+ui.table(
+    pd.DataFrame([{"outcome": o.replace("_", " ").capitalize(),
+                   **{s.label: ui.metric_value(picked[s], f"attempts_{o}")
+                      for s in filters.segments}} for o in OUTCOMES]),
+    units={s.label: "count" for s in filters.segments}, width="content",
 )

@@ -4,7 +4,7 @@ mismatched changes, proration checks; for all accounts, one segment, or two comp
 import pandas as pd
 import streamlit as st
 
-from upgrade_warehouse.dashboard import charts, data, ui
+from upgrade_warehouse.dashboard import charts, data, palette, ui
 from upgrade_warehouse.dashboard.fmt import format_value, md_escape, month_label
 
 BRIDGE = ["mrr_new", "mrr_expansion", "mrr_reactivation", "mrr_contraction", "mrr_churn"]
@@ -68,9 +68,8 @@ if filters.compare:
                           width="stretch")
     st.stop()
 
-cols = st.columns(4)
-for col, metric_id in zip(cols, KPIS):
-    ui.kpi(col, r, cfg, metric_id, row, previous, min_count=min_count)
+ui.kpi_grid(r, cfg, KPIS, rows, segment, month, all_months, per_row=4, min_count=min_count)
+fx_missing = ui.fx_note(r, month, segment)
 
 left, right = st.columns(2)
 with left:
@@ -86,9 +85,11 @@ with left:
         st.caption(
             f"{md_escape(catalog['net_new_mrr']['label'])} "
             f"{format_value(ui.metric_value(row, 'net_new_mrr'), 'money', cur)} = new + "
-            "expansion + reactivation + contraction + churn, in the reporting currency "
-            "(changes without an fx rate are left out)."
+            "expansion + reactivation + contraction + churn, in the reporting currency."
         )
+        if fx_missing:
+            st.warning(f"{md_escape(fx_missing)}: their MRR is not in these figures "
+                       "(add the rates to fx_rates and rebuild).", icon=":material/warning:")
 with right:
     st.subheader("MRR movements by month")
     movements = long_frame(BRIDGE, "amount")
@@ -97,7 +98,7 @@ with right:
     else:
         st.altair_chart(
             charts.stacked_bars(movements, "month", "amount", "series", unit="money",
-                                y_title=cur),
+                                y_title=cur, colors=palette.MOVEMENT_COLORS),
             width="stretch",
         )
 
@@ -108,7 +109,8 @@ with left:
     if channels.empty:
         st.info("No upgrades in these months.")
     else:
-        st.altair_chart(charts.stacked_bars(channels, "month", "upgrades", "series"),
+        st.altair_chart(charts.stacked_bars(channels, "month", "upgrades", "series",
+                                            colors=palette.CHANNEL_COLORS),
                         width="stretch")
 with right:
     st.subheader("Changes by movement and kind")
@@ -116,17 +118,14 @@ with right:
     if kinds.empty:
         st.info("No subscription changes with a movement this month.")
     else:
-        st.dataframe(
-            kinds, hide_index=True, width="stretch",
-            column_config={"mrr_delta_reporting": st.column_config.NumberColumn(
-                f"MRR change ({cur})", format="%.2f")},
-        )
+        ui.table(kinds, currency=cur, units={"mrr_delta_reporting": "money"},
+                 labels={"mrr_delta_reporting": "MRR change",
+                         "unconverted": "Without an fx rate"})
 
 st.header("Attribution")
 if ui.no_data_loaded(r, "crm_opportunities"):
-    cols = st.columns(4)
-    for col, metric_id in zip(cols, ["attributed_changes", "attribution_accuracy"]):
-        ui.kpi(col, r, cfg, metric_id, row, previous, min_count=min_count)
+    ui.kpi_grid(r, cfg, ["attributed_changes", "attribution_accuracy"], rows, segment,
+                month, all_months, per_row=4, min_count=min_count)
     left, right = st.columns(2)
     with left:
         meta = catalog["attribution_accuracy"]
@@ -167,13 +166,23 @@ if ui.no_data_loaded(r, "crm_opportunities"):
                                 key="revenue_reasons")
         shown = mismatches[mismatches["mismatch_reason"].isin(picked)]
         st.caption(
-            f"{len(shown):,} of {len(mismatches):,} mismatched changes. The CRM amount "
-            "is in minor units as coded; the derived MRR change is in minor units of the "
-            "plan currency."
+            f"{len(shown):,} of {len(mismatches):,} mismatched changes. Amounts in the "
+            "plan's currency (the derived MRR change) and as coded in the CRM."
         )
-        st.dataframe(shown, hide_index=True, width="stretch")
+        labels = {"changed_at": "Changed at (UTC)", "change_id": "Change",
+                  "account_id": "Account", "mismatch_reason": "Reason",
+                  "movement": "Movement", "crm_movement_type": "CRM movement",
+                  "mrr_delta": "MRR change", "crm_mrr_delta_minor": "CRM MRR change",
+                  "opportunity_id": "Opportunity", "crm_origin": "CRM origin",
+                  "crm_owner_id": "CRM owner", "channel": "Channel",
+                  "currency": "Currency", "crm_currency": "CRM currency"}
+        money = {"mrr_delta": "minor", "crm_mrr_delta_minor": "minor"}
+        money_of = {"mrr_delta": "currency", "crm_mrr_delta_minor": "crm_currency"}
+        ui.table(shown, labels=labels, units=money, currency=cur, currency_columns=money_of)
         st.download_button(
-            "Download mismatches (CSV)", shown.to_csv(index=False),
+            "Download mismatches (CSV)",
+            ui.table_csv(shown, labels=labels, units=money, currency=cur,
+                         currency_columns=money_of),
             file_name=f"attribution-mismatches-{month}.csv", mime="text/csv",
             icon=":material/download:",
         )
@@ -197,4 +206,10 @@ elif ui.no_data_loaded(r, "invoice_lines"):
             f"{len(wrong):,} billed outside the tolerance. {md_escape(meta['label'])}: "
             f"{ui.metric_text(ui.metric_value(row, meta['metric_id']), meta, cur)}."
         )
-        st.dataframe(wrong if len(wrong) else checks, hide_index=True, width="stretch")
+        ui.table(wrong if len(wrong) else checks, currency=cur, labels={
+            "changed_at": "Changed at (UTC)", "change_id": "Change", "account_id": "Account",
+            "proration_behavior": "Proration behavior", "currency": "Currency",
+            "billed_net_minor": "Billed", "expected_net_minor": "Expected",
+            "difference_minor": "Difference", "tolerance_minor": "Tolerance",
+            "check_status": "Status", "is_accurate": "Accurate"},
+            units={"tolerance_minor": "minor", "expected_net_minor": "minor"})

@@ -49,7 +49,7 @@ def mrr(value, currency) -> str:
 
 def show_quote(q, entitlements: pd.DataFrame | None, ent_title: str) -> None:
     cur = q.currency
-    cols = st.columns(4)
+    cols = [*st.columns(2), *st.columns(2)]  # exact amounts fit whole at 1280 px
     cols[0].metric("Due now", format_minor(q.amount_due_now_minor, cur), border=True,
                    help="The lines invoiced now (never below zero: a negative total "
                         "becomes credit for the next invoice).")
@@ -322,14 +322,18 @@ def render_whatif() -> None:
             chart_data["month_index"].astype(str))
         st.altair_chart(
             charts.series_lines(chart_data, "month", "value", "series", unit="money",
-                                title=f"Cumulative expansion MRR ({cur})"),
+                                title=f"Cumulative expansion MRR ({cur})",
+                                series_order=["scenario", "baseline"]),
             width="stretch",
         )
     with st.expander("Projection by month"):
         wide = records.pivot(index=["month_index", "month"], columns="series",
                              values=["completed_upgrades", "expansion_mrr"])
-        wide.columns = [f"{a} ({b})" for a, b in wide.columns]
-        st.dataframe(wide.reset_index(), hide_index=True, width="stretch")
+        wide.columns = [f"{a}_{b}" for a, b in wide.columns]
+        money = {c: "money" for c in wide.columns if c.startswith("expansion_mrr")}
+        ui.table(wide.reset_index(), currency=cur,
+                 units={**money, **{c: "number" for c in wide.columns if c not in money}},
+                 labels={"month_index": "Month #", "month": "Month"})
 
 
 def _pp(delta: float) -> str | None:

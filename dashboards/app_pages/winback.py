@@ -105,8 +105,8 @@ table = pd.DataFrame({
     "reasons": [" · ".join(reasons) for reasons in shown["reasons"]],
     "play": [f"{t} · {o} · {c}" for t, o, c in
              zip(shown["play_trigger"], shown["play_owner"], shown["play_channel"])],
-    "segment": shown["segment"],
-    "plan": shown["plan_id"],
+    "segment": shown["segment"].fillna("–"),
+    "plan": shown["plan_id"].fillna("–"),
 })
 top = float(scores["probability"].max()) if scores["probability"].notna().any() else 1.0
 event = st.dataframe(
@@ -165,13 +165,7 @@ st.download_button(
 
 st.subheader("Suggested plays")
 plays = data.winback_plays(shown)
-st.dataframe(
-    plays, hide_index=True, width="stretch",
-    column_config={
-        "expected upgrades": st.column_config.NumberColumn(format="%.1f"),
-        "mean probability": st.column_config.NumberColumn(format="percent"),
-    },
-)
+ui.table(plays, units={"expected upgrades": "number", "mean probability": "rate"})
 with st.expander("How a play is chosen"):
     st.markdown(
         "Triggers, owners and channels are the upsell catalog's (`upsell_offers`). "

@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 
 from ..metrics import COUNT_UNITS
+from . import palette
 
 
 def value_axis(unit: str) -> alt.Axis:
@@ -35,7 +36,7 @@ def tooltip_format(unit: str) -> str:
     return ",.1f"
 
 
-SERIES_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+SERIES_COLORS = palette.SERIES
 
 
 def _series_color(series: str, order: list[str] | None) -> alt.Color:
@@ -78,8 +79,9 @@ def trend(frame: pd.DataFrame, unit: str, title: str, *, target: float | None = 
     layers = [line]
     if target is not None:
         rule = alt.Chart(pd.DataFrame({"target": [target]})).mark_rule(
-            strokeDash=[6, 4], color="#d62728"
-        ).encode(y="target:Q", tooltip=[alt.Tooltip("target:Q", format=tooltip_format(unit))])
+            strokeDash=[6, 4], color=palette.TARGET
+        ).encode(y="target:Q", tooltip=[alt.Tooltip("target:Q", title="target",
+                                                     format=tooltip_format(unit))])
         layers.append(rule)
     return alt.layer(*layers).properties(title=title, height=height)
 
@@ -106,7 +108,8 @@ def stacked_bars(frame: pd.DataFrame, x: str, y: str, color: str, *, unit: str =
     return alt.Chart(frame).mark_bar().encode(
         **enc,
         color=alt.Color(f"{color}:N", title=None, scale=alt.Scale(
-            domain=list(colors), range=list(colors.values())) if colors else alt.Undefined),
+            domain=list(colors), range=list(colors.values())) if colors
+            else alt.Scale(range=palette.SERIES)),
         tooltip=[x, color, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
     ).properties(title=title, height=height)
 
@@ -136,14 +139,13 @@ def bars(frame: pd.DataFrame, x: str, y: str, *, unit: str = "count", title: str
     return (chart + text).properties(title=title, height=height)
 
 
-OUTCOME_COLORS = {
-    "accepted": "#2ca02c", "deferred": "#f2b701", "rejected": "#d62728",
-    "no_response": "#9e9e9e", "pending": "#9ecae9",
-}
+OUTCOME_COLORS = palette.OUTCOME_COLORS
 
 
 def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
-    """MRR bridge: ``step`` and ``amount`` rows, then a ``Net new MRR`` total bar."""
+    """MRR bridge: ``step`` and ``amount`` rows, then a ``Net new MRR`` total bar. Gains
+    green, losses red, the total blue; each bar's signed amount above it, the step names
+    horizontal on two lines."""
     frame = frame.copy()
     frame["amount"] = frame["amount"].fillna(0.0)
     frame["end"] = frame["amount"].cumsum()
@@ -151,23 +153,29 @@ def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
     frame["kind"] = ["gain" if a >= 0 else "loss" for a in frame["amount"]]
     total = float(frame["amount"].sum())
     frame = pd.concat([frame, pd.DataFrame([{
-        "step": "Net new", "amount": total, "start": 0.0, "end": total, "kind": "net",
+        "step": "Net new MRR", "amount": total, "start": 0.0, "end": total, "kind": "net",
     }])], ignore_index=True)
-    order = list(frame["step"])
-    color = alt.Color("kind:N", title=None, scale=alt.Scale(
-        domain=["gain", "loss", "net"], range=["#2ca02c", "#d62728", "#4c78a8"]))
+    frame["top"] = frame[["start", "end"]].max(axis=1)
+    frame["label"] = [f"{a:+,.0f}" if k != "net" else f"{a:,.0f}"
+                      for a, k in zip(frame["amount"], frame["kind"])]
+    frame["name"] = [s.replace(" MRR", "") for s in frame["step"]]
+    order = list(frame["name"])
+    color = alt.Color("kind:N", title=None, legend=alt.Legend(orient="bottom"),
+                      scale=alt.Scale(domain=["gain", "loss", "net"],
+                                      range=[palette.GAIN, palette.LOSS, palette.NET]))
+    x = alt.X("name:N", sort=order, title=None,
+              axis=alt.Axis(labelAngle=0, labelOverlap=False, labelLimit=120))
     bars_ = alt.Chart(frame).mark_bar().encode(
-        x=alt.X("step:N", sort=order, title=None,
-                axis=alt.Axis(labelAngle=-30, labelOverlap=False, labelLimit=160)),
+        x=x,
         y=alt.Y("start:Q", title=currency, axis=alt.Axis(format=",.0f")),
         y2="end:Q",
         color=color,
         tooltip=["step", alt.Tooltip("amount:Q", format=",.2f", title=currency)],
     )
-    labels = alt.Chart(frame).mark_text(dy=-6).encode(
-        x=alt.X("step:N", sort=order),
-        y=alt.Y("end:Q"),
-        text=alt.Text("amount:Q", format=",.0f"),
+    labels = alt.Chart(frame).mark_text(dy=-7, fontSize=11).encode(
+        x=alt.X("name:N", sort=order),
+        y=alt.Y("top:Q"),
+        text=alt.Text("label:N"),
     )
     return (bars_ + labels).properties(title=title, height=300)
 
@@ -228,13 +236,19 @@ def histogram(frame: pd.DataFrame, field: str, *, title: str = "", x_title: str 
 
 
 def series_lines(frame: pd.DataFrame, x: str, y: str, series: str, *, unit: str = "count",
-                 title: str = "", height: int = 280) -> alt.Chart:
+                 title: str = "", height: int = 280,
+                 series_order: list[str] | None = None) -> alt.Chart:
     """Lines of ``y`` by ``x`` (ordinal), one per ``series``."""
     return alt.Chart(frame).mark_line(point=True).encode(
         x=alt.X(f"{x}:O", title=None, sort=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=axis_format(unit))),
-        color=alt.Color(f"{series}:N", title=None),
-        strokeDash=alt.StrokeDash(f"{series}:N", legend=None),
+        color=alt.Color(f"{series}:N", title=None, sort=series_order,
+                        scale=alt.Scale(domain=series_order,
+                                        range=palette.SERIES[:len(series_order)])
+                        if series_order else alt.Undefined,
+                        legend=alt.Legend(orient="bottom", labelLimit=240)),
+        strokeDash=alt.StrokeDash(f"{series}:N", sort=series_order,
+                                  legend=alt.Legend(orient="bottom", title=None)),
         tooltip=[x, series, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
     ).properties(title=title, height=height)
 

@@ -372,6 +372,26 @@ def upgrades_by_kind(ref: Ref, month: str | None, segment: Segment = ALL) -> pd.
 
 
 @_cache
+def unconverted_changes(ref: Ref, month: str | None, segment: Segment = ALL) -> pd.DataFrame:
+    """Changes with a movement that have no fx rate (left out of every MRR figure), by
+    currency, in a month (None: all months): currency, changes."""
+    params: dict = {"month": _month_param(month)}
+    return _df(
+        ref,
+        f"""
+        select currency, count(*) as changes
+        from marts.fct_subscription_changes
+        where not is_converted and movement <> 'none'
+          and coalesce(change_month = cast($month as date), true)
+          and {_accounts_of(ref, segment, params)}
+        group by currency
+        order by changes desc, currency
+        """,
+        params,
+    )
+
+
+@_cache
 def attribution_mismatches(ref: Ref, month: str | None, segment: Segment = ALL
                            ) -> pd.DataFrame:
     """Changes whose CRM record does not match the derived movement (the list to fix)."""
