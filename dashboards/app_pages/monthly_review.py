@@ -35,7 +35,8 @@ table = review.review_table(rows, month, previous_month, cur)
 sections = list(dict.fromkeys(table["Section"]))
 picked = st.multiselect("Sections", sections, default=sections, key="review_sections")
 shown = table[table["Section"].isin(picked)]
-numbers = {c: st.column_config.TextColumn(c, alignment="right", width="small")
+# Widths in pixels: whole values and targets at 1280 px; the definition last (scroll).
+numbers = {c: st.column_config.TextColumn(c, alignment="right", width=110)
            for c in table.columns[2:5]}
 st.dataframe(
     shown.drop(columns=["Metric id"]),
@@ -43,10 +44,10 @@ st.dataframe(
     width="stretch",
     height=min(38 + 35 * len(shown), 900),
     column_config={
-        "Section": st.column_config.TextColumn(width="small"),
-        "Metric": st.column_config.TextColumn(width="medium"),
+        "Section": st.column_config.TextColumn(width=90),
+        "Metric": st.column_config.TextColumn(width=280),
         **numbers,
-        "Target": st.column_config.TextColumn(width="small"),
+        "Target": st.column_config.TextColumn(width=160),
         "Definition": st.column_config.TextColumn(width="large"),
     },
 )
@@ -99,7 +100,7 @@ for metric_id, meta in catalog.items():
         wide[month_label(m["month"])].append(format_value(m.get(metric_id), meta["unit"], cur))
 st.dataframe(
     pd.DataFrame(wide), hide_index=True, width="stretch",
-    column_config={"Metric": st.column_config.TextColumn(width="medium", pinned=True),
+    column_config={"Metric": st.column_config.TextColumn(width=280, pinned=True),
                    **{month_label(m["month"]): st.column_config.TextColumn(alignment="right")
                       for m in months}},
 )

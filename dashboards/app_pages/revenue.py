@@ -102,25 +102,23 @@ with right:
             width="stretch",
         )
 
-left, right = st.columns(2)
-with left:
-    st.subheader("Upgrades by channel")
-    channels = long_frame(CHANNELS, "upgrades")
-    if channels.empty:
-        st.info("No upgrades in these months.")
-    else:
-        st.altair_chart(charts.stacked_bars(channels, "month", "upgrades", "series",
-                                            colors=palette.CHANNEL_COLORS),
-                        width="stretch")
-with right:
-    st.subheader("Changes by movement and kind")
-    kinds = data.upgrades_by_kind(r, month, segment)
-    if kinds.empty:
-        st.info("No subscription changes with a movement this month.")
-    else:
-        ui.table(kinds, currency=cur, units={"mrr_delta_reporting": "money"},
-                 labels={"mrr_delta_reporting": "MRR change",
-                         "unconverted": "Without an fx rate"})
+st.subheader("Upgrades by channel")
+channels = long_frame(CHANNELS, "upgrades")
+if channels.empty:
+    st.info("No upgrades in these months.")
+else:
+    st.altair_chart(charts.stacked_bars(channels, "month", "upgrades", "series",
+                                        colors=palette.CHANNEL_COLORS, height=240),
+                    width="stretch")
+
+st.subheader(f"Changes by movement and kind, {month_label(month)}")
+kinds = data.upgrades_by_kind(r, month, segment)
+if kinds.empty:
+    st.info("No subscription changes with a movement this month.")
+else:
+    ui.table(kinds, currency=cur, units={"mrr_delta_reporting": "money"},
+             labels={"mrr_delta_reporting": "MRR change",
+                     "unconverted": "Without an fx rate"})
 
 st.header("Attribution")
 if ui.no_data_loaded(r, "crm_opportunities"):

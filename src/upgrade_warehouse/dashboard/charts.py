@@ -18,7 +18,7 @@ def value_axis(unit: str) -> alt.Axis:
 
 def axis_format(unit: str) -> str:
     if unit in ("rate", "rate_by_key"):
-        return ".0%"
+        return ".1~%"  # 5%, 0.5% (small rates keep their decimal: no "1% 1% 1%" axis)
     if unit in COUNT_UNITS:
         return ",d"
     if unit == "money":
@@ -145,7 +145,7 @@ OUTCOME_COLORS = palette.OUTCOME_COLORS
 def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
     """MRR bridge: ``step`` and ``amount`` rows, then a ``Net new MRR`` total bar. Gains
     green, losses red, the total blue; each bar's signed amount above it, the step names
-    horizontal on two lines."""
+    at an angle so that they never overlap."""
     frame = frame.copy()
     frame["amount"] = frame["amount"].fillna(0.0)
     frame["end"] = frame["amount"].cumsum()
@@ -164,7 +164,8 @@ def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
                       scale=alt.Scale(domain=["gain", "loss", "net"],
                                       range=[palette.GAIN, palette.LOSS, palette.NET]))
     x = alt.X("name:N", sort=order, title=None,
-              axis=alt.Axis(labelAngle=0, labelOverlap=False, labelLimit=120))
+              axis=alt.Axis(labelAngle=-35, labelOverlap=False, labelLimit=120,
+                            labelAlign="right"))
     bars_ = alt.Chart(frame).mark_bar().encode(
         x=x,
         y=alt.Y("start:Q", title=currency, axis=alt.Axis(format=",.0f")),

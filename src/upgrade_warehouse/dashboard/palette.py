@@ -27,6 +27,9 @@ CHANNEL_COLORS = {
     "Automatic upgrades": "#b0bec5",
 }
 OUTCOME_COLORS = {
-    "accepted": GAIN, "deferred": WARN, "rejected": LOSS, "no_response": NEUTRAL,
+    "accepted": GAIN,
+    "deferred": WARN,
+    "rejected": LOSS,
+    "no_response": NEUTRAL,
     "pending": "#90caf9",
 }

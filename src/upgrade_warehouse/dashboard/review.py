@@ -58,8 +58,9 @@ def _target_text(cfg: DashboardConfig, metric_id: str, value, unit: str, cur: st
     return f"{format_target(target, unit, cur)}: {mark}"
 
 
-def review_rows(result: dict, catalog: dict[str, dict], month: str, cfg: DashboardConfig,
-                currency: str) -> list[ReviewRow]:
+def review_rows(
+    result: dict, catalog: dict[str, dict], month: str, cfg: DashboardConfig, currency: str
+) -> list[ReviewRow]:
     """The rows of ``month`` (against the month before) from a ``metrics`` result."""
     months = result["months"]
     index = next(i for i, m in enumerate(months) if m["month"] == month)
@@ -72,34 +73,55 @@ def review_rows(result: dict, catalog: dict[str, dict], month: str, cfg: Dashboa
             keys = list((value or {}).keys())
             keys += [k for k in (prev or {}) if k not in keys]
             out.extend(
-                ReviewRow(meta["section"], f"{metric_id}.{key}", f"{meta['label']} · {key}",
-                          unit.removesuffix("_by_key"), (value or {}).get(key),
-                          (prev or {}).get(key), "", meta["definition"])
+                ReviewRow(
+                    meta["section"],
+                    f"{metric_id}.{key}",
+                    f"{meta['label']} · {key}",
+                    unit.removesuffix("_by_key"),
+                    (value or {}).get(key),
+                    (prev or {}).get(key),
+                    "",
+                    meta["definition"],
+                )
                 for key in keys
             )
             continue
-        out.append(ReviewRow(meta["section"], metric_id, meta["label"], unit, value, prev,
-                             _target_text(cfg, metric_id, value, unit, currency),
-                             meta["definition"]))
+        out.append(
+            ReviewRow(
+                meta["section"],
+                metric_id,
+                meta["label"],
+                unit,
+                value,
+                prev,
+                _target_text(cfg, metric_id, value, unit, currency),
+                meta["definition"],
+            )
+        )
     return out
 
 
-def review_table(rows: list[ReviewRow], month: str, previous_month: str | None,
-                 currency: str) -> pd.DataFrame:
+def review_table(
+    rows: list[ReviewRow], month: str, previous_month: str | None, currency: str
+) -> pd.DataFrame:
     """The rows as shown: Section, Metric, <month>, <previous month>, Change, Target,
     Definition (formatted text, "–" for no value); the metric id last."""
-    this, before = month_label(month), (month_label(previous_month) if previous_month
-                                        else "Previous month")
-    return pd.DataFrame({
-        "Section": [section_title(r.section) for r in rows],
-        "Metric": [r.label for r in rows],
-        this: [format_value(r.value, r.unit, currency) for r in rows],
-        before: [format_value(r.previous, r.unit, currency) for r in rows],
-        "Change": [format_delta(r.change, r.unit, currency) or "–" for r in rows],
-        "Target": [r.target or "–" for r in rows],
-        "Definition": [r.definition for r in rows],
-        "Metric id": [r.metric_id for r in rows],
-    })
+    this, before = (
+        month_label(month),
+        (month_label(previous_month) if previous_month else "Previous month"),
+    )
+    return pd.DataFrame(
+        {
+            "Section": [section_title(r.section) for r in rows],
+            "Metric": [r.label for r in rows],
+            this: [format_value(r.value, r.unit, currency) for r in rows],
+            before: [format_value(r.previous, r.unit, currency) for r in rows],
+            "Change": [format_delta(r.change, r.unit, currency) or "–" for r in rows],
+            "Target": [r.target or "–" for r in rows],
+            "Definition": [r.definition for r in rows],
+            "Metric id": [r.metric_id for r in rows],
+        }
+    )
 
 
 def _unicode_minus(text):
@@ -124,7 +146,7 @@ def number_format(unit: str, currency: str) -> str:
         return "#,##0"
     if unit == "money":
         digits = currency_exponent(currency)
-        return (f'#,##0.{"0" * digits} "{currency}"' if digits else f'#,##0 "{currency}"')
+        return f'#,##0.{"0" * digits} "{currency}"' if digits else f'#,##0 "{currency}"'
     if unit in UNIT_SUFFIX:
         return f'#,##0.0 "{UNIT_SUFFIX[unit]}"'
     return "#,##0.00"
@@ -138,8 +160,9 @@ def change_format(unit: str, currency: str) -> str:
     return f"+{positive};-{positive};{positive}"
 
 
-def review_xlsx(rows: list[ReviewRow], month: str, previous_month: str | None,
-                currency: str, as_of: str) -> bytes:
+def review_xlsx(
+    rows: list[ReviewRow], month: str, previous_month: str | None, currency: str, as_of: str
+) -> bytes:
     """The month as an Excel workbook: "About", then one sheet per section."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -161,9 +184,15 @@ def review_xlsx(rows: list[ReviewRow], month: str, previous_month: str | None,
     about.column_dimensions["A"].width = 22
     about.column_dimensions["B"].width = 60
 
-    headers = ["Metric", month_label(month),
-               month_label(previous_month) if previous_month else "Previous month",
-               "Change", "Target", "Definition", "Metric id"]
+    headers = [
+        "Metric",
+        month_label(month),
+        month_label(previous_month) if previous_month else "Previous month",
+        "Change",
+        "Target",
+        "Definition",
+        "Metric id",
+    ]
     sections = list(dict.fromkeys(r.section for r in rows))
     for section in sections:
         sheet = book.create_sheet(section_title(section)[:31])
@@ -174,8 +203,17 @@ def review_xlsx(rows: list[ReviewRow], month: str, previous_month: str | None,
             change = r.change
             if change is not None and r.unit == "rate":
                 change = change * 100  # percentage points
-            sheet.append([safe_text(r.label), r.value, r.previous, change,
-                          safe_text(r.target or None), safe_text(r.definition), r.metric_id])
+            sheet.append(
+                [
+                    safe_text(r.label),
+                    r.value,
+                    r.previous,
+                    change,
+                    safe_text(r.target or None),
+                    safe_text(r.definition),
+                    r.metric_id,
+                ]
+            )
             line = sheet.max_row
             for column in (2, 3):
                 sheet.cell(line, column).number_format = number_format(r.unit, currency)

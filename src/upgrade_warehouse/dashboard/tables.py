@@ -26,8 +26,18 @@ MISSING = "–"
 # Units a table column can have (besides the catalog's: rate, count, money, seconds,
 # hours, days): ``minor`` = integer minor units of the row's currency, ``number``,
 # ``text``, ``bool``, ``ts``, ``delta_*`` = a signed change in one of the units.
-NUMERIC_UNITS = {"rate", "count", "money", "minor", "number", "seconds", "hours", "days",
-                 "count_by_key", "rate_by_key"}
+NUMERIC_UNITS = {
+    "rate",
+    "count",
+    "money",
+    "minor",
+    "number",
+    "seconds",
+    "hours",
+    "days",
+    "count_by_key",
+    "rate_by_key",
+}
 
 
 def label_of(column: str) -> str:
@@ -82,7 +92,7 @@ def cell(value, unit: str, currency: str) -> str:
     if is_missing(value):
         return MISSING
     if unit.startswith("delta_"):
-        return format_delta(float(value), unit[len("delta_"):], currency) or MISSING
+        return format_delta(float(value), unit[len("delta_") :], currency) or MISSING
     if unit == "minor":
         exponent = currency_exponent(currency)
         return f"{int(value) / 10**exponent:,.{exponent}f} {currency}".rstrip()
@@ -101,10 +111,14 @@ def cell(value, unit: str, currency: str) -> str:
     return str(value)
 
 
-def formatted(frame: pd.DataFrame, *, labels: dict[str, str] | None = None,
-              units: dict[str, str] | None = None, currency: str = "",
-              currency_columns: dict[str, str] | None = None
-              ) -> tuple[pd.DataFrame, dict[str, str]]:
+def formatted(
+    frame: pd.DataFrame,
+    *,
+    labels: dict[str, str] | None = None,
+    units: dict[str, str] | None = None,
+    currency: str = "",
+    currency_columns: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """(the frame as text with labelled headers, label -> unit of each column).
 
     ``currency_columns``: column -> the column holding its rows' currency (amounts in
@@ -118,8 +132,10 @@ def formatted(frame: pd.DataFrame, *, labels: dict[str, str] | None = None,
         if source is None and unit == "minor" and "currency" in frame.columns:
             source = "currency"
         if source is not None:
-            texts = [cell(v, unit, c if isinstance(c, str) else currency)
-                     for v, c in zip(frame[column], frame[source])]
+            texts = [
+                cell(v, unit, c if isinstance(c, str) else currency)
+                for v, c in zip(frame[column], frame[source])
+            ]
         else:
             texts = [cell(v, unit, currency) for v in frame[column]]
         label = labels.get(column) or label_of(str(column))

@@ -602,3 +602,28 @@ def table_csv(frame: pd.DataFrame, **kwargs) -> str:
 
     shown, _ = formatted(frame, **kwargs)
     return safe_pandas(shown).to_csv(index=False)
+
+
+def default_page_alias(pages: dict[str, list]) -> None:
+    """Let the default page also open at its own url_path (``/overview``).
+
+    ``st.navigation`` serves the first page at ``/`` and gives it the path "", so a link
+    or bookmark to ``/overview`` (the url_path the login config and the docs use) would
+    show "Page not found". When the browser asks for the default page by its url_path,
+    the intent is reset to the default page before ``st.navigation`` resolves it. (This
+    uses Streamlit's page manager; if that changes, the page still opens at ``/``.)
+    """
+    first = next((p for group in pages.values() for p in group), None)
+    if first is None:
+        return
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        manager = ctx.pages_manager if ctx is not None else None
+        wanted = getattr(first, "_url_path", None)
+        if (manager is not None and wanted and not manager.intended_page_script_hash
+                and manager.intended_page_name == wanted):
+            manager.set_script_intent("", "")
+    except (AttributeError, ImportError, TypeError):  # another Streamlit version
+        return
