@@ -109,6 +109,51 @@ def test_every_page_renders(served, page, tmp_path):
             assert shot.stat().st_size > 20_000
 
 
+CUT_OFF = """() => {
+  const found = [];
+  const selector = ['stMetricLabel', 'stMetricValue', 'stMetricDelta']
+    .map(id => `[data-testid=${id}], [data-testid=${id}] *`).join(', ');
+  for (const el of document.querySelectorAll(selector)) {
+    if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth) {
+      found.push(`${el.closest('[data-testid^=stMetric]').dataset.testid}: ` +
+                 `${el.innerText} (${el.scrollWidth} > ${el.clientWidth} px)`);
+    }
+  }
+  return found;
+}"""
+RAW_MISSING = re.compile(r"\b(None|nan|NaN|NaT)\b")
+
+
+def test_every_page_is_whole_at_1280_px(served, browser):
+    """At 1280 px no metric label, value or delta is cut off (its element's scrollWidth
+    fits its clientWidth) and no page shows "None", "nan" or "NaN" (AppTest checks the
+    data behind every dataframe: test_dashboard_apptest.raw_missing)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        for path in PAGES:
+            render(page, served, path)
+            assert page.locator("[data-testid='stMetric']").count() > 0 or path in (
+                "cohorts", "monthly-review"), path
+            assert page.evaluate(CUT_OFF) == [], PAGES[path]
+            text = page.locator("[data-testid='stMain']").inner_text()
+            assert not RAW_MISSING.search(text), (PAGES[path], RAW_MISSING.search(text))
+    finally:
+        context.close()
+
+
+def test_overview_opens_at_its_url_path(served, page):
+    """/overview (the url_path of the login config and the docs) opens the Overview, not
+    a "Page not found" dialog."""
+    page.goto(f"{served.url}/overview")
+    wait_rendered(page, "Overview")
+    assert_no_exception(page)
+    assert page.get_by_text("Page not found").count() == 0
+    page.goto(f"{served.url}/no-such-page")  # a wrong path still says so
+    wait_rendered(page, "Overview")
+    assert page.get_by_text("Page not found").count() == 1
+
+
 def test_winback_lists_the_accounts_and_explains_one(served, page):
     """The fixture warehouse lists F4 and F6 (tests/test_winback.py derives it); the page
     shows both, the detail of the top one and the CSV download."""
