@@ -40,12 +40,18 @@ GOAL_MEDIAN_MS, GOAL_MAX_MS = 300, 500
 
 
 def _code_hash() -> str:
-    """The code a warehouse depends on: generator, loader, models, seeds, macros."""
+    """The code a warehouse depends on (not the dashboard's): the generator, the loader,
+    the build and its gate, the win-back model, models, macros, seeds."""
     digest = hashlib.sha256()
-    for folder in ("src/upgrade_warehouse", "models", "macros", "seeds"):
-        for path in sorted((ROOT / folder).rglob("*")):
-            if path.is_file() and path.suffix in (".py", ".sql", ".csv", ".yml"):
-                digest.update(path.read_bytes())
+    package = ROOT / "src" / "upgrade_warehouse"
+    paths = [*sorted((package / "generator").rglob("*.py")),
+             *sorted((package / "winback").rglob("*.py")),
+             *[package / f for f in ("loader.py", "build.py", "quality.py", "contract.py")]]
+    for folder in ("models", "macros", "seeds"):
+        paths += sorted(p for p in (ROOT / folder).rglob("*") if p.is_file())
+    for path in [*paths, ROOT / "dbt_project.yml"]:
+        if path.is_file():
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:10]
 
 

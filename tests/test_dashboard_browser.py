@@ -26,6 +26,7 @@ from dashboard_support import (
     start_publishing,
     wait_rendered,
 )
+from upgrade_warehouse.dashboard.fmt import format_headline
 from upgrade_warehouse.metrics import format_value, read_metrics
 
 pytestmark = pytest.mark.slow
@@ -237,7 +238,7 @@ def test_keeps_serving_while_build_publishes(served, page):
     sidebar = page.locator("[data-testid='stSidebar']")
     assert sidebar.get_by_text("2026-03-31 00:00 UTC").count() == 1, sidebar.inner_text()
     open_page(page, served.url, "data-quality")
-    assert metric_value(page, "as_of").inner_text() == "2026-03-31 00:00 UTC"
+    assert metric_value(page, "Data as of (UTC)").inner_text() == "2026-03-31 00:00"
 
 
 def test_a_filter_changes_a_number(served, page):
@@ -249,11 +250,11 @@ def test_a_filter_changes_a_number(served, page):
     latest, first = max(months), min(months)
     open_page(page, served.url, "")
     value = metric_value(page, "Net new MRR")
-    expect(value).to_have_text(format_value(months[latest]["net_new_mrr"], "money", "USD"))
+    expect(value).to_have_text(format_headline(months[latest]["net_new_mrr"], "money", "USD"))
     before = value.inner_text()
     page.locator("[data-testid='stSelectbox']").filter(has_text="Month").first.click()
     page.get_by_role("option", name="Jan 2026").click()
-    expected = format_value(months[first]["net_new_mrr"], "money", "USD")
+    expected = format_headline(months[first]["net_new_mrr"], "money", "USD")
     expect(value).to_have_text(expected)
     assert expected != before
     expect(metric_value(page, "Self-serve share")).to_have_text(

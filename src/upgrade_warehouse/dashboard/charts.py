@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
+import functools
+import os
+
 import altair as alt
 import pandas as pd
 
 from ..metrics import COUNT_UNITS
 from . import palette
+
+# Streamlit serialises a chart with ``to_dict()``, which validates the whole spec against
+# the Vega-Lite JSON schema: about 0.1-0.2 s of CPU per chart, most of a page's time on
+# the Overview (six trends). The charts are built here only and are validated by the
+# tests (tests/conftest.py sets this variable), so a page skips the check.
+VALIDATE_ENV = "UPGRADE_WAREHOUSE_VALIDATE_CHARTS"
+
+
+def unvalidated(chart):
+    """The chart, serialised without the schema check unless ``$VALIDATE_ENV`` is set."""
+    if os.environ.get(VALIDATE_ENV):
+        return chart
+    to_dict = chart.to_dict
+
+    def fast_to_dict(*args, **kwargs):
+        kwargs.setdefault("validate", False)
+        return to_dict(*args, **kwargs)
+
+    object.__setattr__(chart, "to_dict", fast_to_dict)
+    return chart
+
+
+def _fast(build):
+    """A chart builder whose charts skip the schema check at render time."""
+
+    @functools.wraps(build)
+    def wrapper(*args, **kwargs):
+        return unvalidated(build(*args, **kwargs))
+
+    return wrapper
 
 
 def value_axis(unit: str) -> alt.Axis:
@@ -54,6 +87,7 @@ def _months(frame: pd.DataFrame, column: str = "month") -> pd.DataFrame:
     return frame
 
 
+@_fast
 def trend(frame: pd.DataFrame, unit: str, title: str, *, target: float | None = None,
           height: int = 220, series: str | None = None,
           series_order: list[str] | None = None) -> alt.Chart:
@@ -86,6 +120,7 @@ def trend(frame: pd.DataFrame, unit: str, title: str, *, target: float | None = 
     return alt.layer(*layers).properties(title=title, height=height)
 
 
+@_fast
 def stacked_bars(frame: pd.DataFrame, x: str, y: str, color: str, *, unit: str = "count",
                  title: str = "", x_title: str | None = None, y_title: str | None = None,
                  sort: list | None = None, horizontal: bool = False,
@@ -114,6 +149,7 @@ def stacked_bars(frame: pd.DataFrame, x: str, y: str, color: str, *, unit: str =
     ).properties(title=title, height=height)
 
 
+@_fast
 def bars(frame: pd.DataFrame, x: str, y: str, *, unit: str = "count", title: str = "",
          sort: list | str | None = "-x", height: int = 240, color: str | None = None,
          series: str | None = None, series_order: list[str] | None = None) -> alt.Chart:
@@ -142,6 +178,7 @@ def bars(frame: pd.DataFrame, x: str, y: str, *, unit: str = "count", title: str
 OUTCOME_COLORS = palette.OUTCOME_COLORS
 
 
+@_fast
 def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
     """MRR bridge: ``step`` and ``amount`` rows, then a ``Net new MRR`` total bar. Gains
     green, losses red, the total blue; each bar's signed amount above it, the step names
@@ -181,6 +218,7 @@ def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
     return (bars_ + labels).properties(title=title, height=300)
 
 
+@_fast
 def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, title: str = "",
             unit: str = "rate", height: int | None = None, shown: str | None = None,
             note: str = "too few", y_sort: list | None = None) -> alt.Chart:
@@ -220,6 +258,7 @@ def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, title: str = "",
         title=title, height=height or 110 + 28 * rows)
 
 
+@_fast
 def histogram(frame: pd.DataFrame, field: str, *, title: str = "", x_title: str = "",
               maxbins: int = 30, color: str | None = None,
               color_order: list[str] | None = None) -> alt.Chart:
@@ -236,6 +275,7 @@ def histogram(frame: pd.DataFrame, field: str, *, title: str = "", x_title: str 
     ).properties(title=title, height=240)
 
 
+@_fast
 def series_lines(frame: pd.DataFrame, x: str, y: str, series: str, *, unit: str = "count",
                  title: str = "", height: int = 280,
                  series_order: list[str] | None = None) -> alt.Chart:
@@ -254,6 +294,7 @@ def series_lines(frame: pd.DataFrame, x: str, y: str, series: str, *, unit: str 
     ).properties(title=title, height=height)
 
 
+@_fast
 def calibration(frame: pd.DataFrame, *, height: int = 260) -> alt.Chart:
     """Mean predicted probability against the observed rate per bin (``bin``,
     ``accounts``, ``mean_probability``, ``observed_rate``), with the diagonal of a
