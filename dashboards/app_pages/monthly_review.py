@@ -55,7 +55,7 @@ st.dataframe(
 downloads = st.columns(3)
 downloads[0].download_button(
     f"{month_label(month)} as shown (CSV)",
-    review.review_csv(table),
+    lambda: review.review_csv(table),  # made when clicked: no cost on a page run
     file_name=f"monthly-review-{month}.csv",
     mime="text/csv",
     icon=":material/download:",
@@ -64,7 +64,7 @@ downloads[0].download_button(
 )
 downloads[1].download_button(
     f"{month_label(month)} workbook (Excel)",
-    review.review_xlsx(rows, month, previous_month, cur, format_ts(info["as_of"])),
+    lambda: review.review_xlsx(rows, month, previous_month, cur, format_ts(info["as_of"])),
     file_name=f"monthly-review-{month}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/table_view:",
@@ -72,7 +72,7 @@ downloads[1].download_button(
 )
 downloads[2].download_button(
     "All months, raw (CSV)",
-    ui.metrics_csv(r, None),
+    lambda: ui.metrics_csv(r, None),
     file_name="metrics.csv",
     mime="text/csv",
     icon=":material/download:",

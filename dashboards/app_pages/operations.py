@@ -41,7 +41,7 @@ ui.kpi_grid(r, cfg, KPIS, rows, ALL, month, all_months)
 
 
 def trends(*metric_ids: str) -> None:
-    cols = st.columns(len(metric_ids))
+    cols = st.columns(2)  # half width each: a trend reads at 1280 px
     for col, metric_id in zip(cols, metric_ids):
         ui.trend_chart(col, r, cfg, rows, metric_id, every_month)
 
@@ -52,7 +52,7 @@ sync_tab, pay_tab, elig_tab, order_tab = st.tabs(
 
 with sync_tab:
     if ui.no_data_loaded(r, "sync_events"):
-        trends("sync_failure_rate", "sync_unresolved_rate", "time_to_sync_seconds_p50")
+        trends("sync_failure_rate", "sync_unresolved_rate")
         st.caption(
             f"Handoffs of changes made in {label}: one per (change, target system). A "
             "handoff is resolved by its first succeeded or manual_override attempt."
@@ -104,7 +104,7 @@ with pay_tab:
 
 with elig_tab:
     if ui.no_data_loaded(r, "eligibility_checks"):
-        trends("eligibility_rejection_rate", "false_positive_reject_rate")
+        trends("false_positive_reject_rate")
         totals = data.eligibility_totals(r, month)
         reasons = data.eligibility_rejections(r, month)
         st.caption(
@@ -125,7 +125,6 @@ with elig_tab:
 
 with order_tab:
     if ui.no_data_loaded(r, "order_status_events"):
-        trends("orders_placed", "order_completion_days_p50")
         st.caption(
             "Post-purchase orders (such as device returns) by their status at as_of, "
             "whatever the month picked."

@@ -179,8 +179,8 @@ if ui.no_data_loaded(r, "crm_opportunities"):
         ui.table(shown, labels=labels, units=money, currency=cur, currency_columns=money_of)
         st.download_button(
             "Download mismatches (CSV)",
-            ui.table_csv(shown, labels=labels, units=money, currency=cur,
-                         currency_columns=money_of),
+            lambda: ui.table_csv(shown, labels=labels, units=money, currency=cur,
+                                 currency_columns=money_of),
             file_name=f"attribution-mismatches-{month}.csv", mime="text/csv",
             icon=":material/download:",
         )

@@ -500,12 +500,16 @@ def compare_legend() -> None:
 def table(frame: pd.DataFrame, *, labels: dict[str, str] | None = None,
           units: dict[str, str] | None = None, currency: str = "",
           currency_columns: dict[str, str] | None = None, widths: dict[str, str] | None = None,
-          container=st, **kwargs):
+          container=st, limit: int | None = 1000, **kwargs):
     """``st.dataframe`` of the frame as people read it (:mod:`.tables`: every cell
     formatted, "–" for no value, labels as headers, numbers right-aligned). ``widths``
-    and ``kwargs["column_config"]`` are keyed by the frame's column names."""
+    and ``kwargs["column_config"]`` are keyed by the frame's column names. At most
+    ``limit`` rows are sent to the browser (a caption says so; downloads have them all)."""
     from .tables import NUMERIC_UNITS, formatted
 
+    if limit is not None and len(frame) > limit:
+        container.caption(f"The first {limit:,} of {len(frame):,} rows.")
+        frame = frame.head(limit)
     labels = dict(labels or {})
     shown, shown_units = formatted(frame, labels=labels, units=units, currency=currency,
                                    currency_columns=currency_columns)
