@@ -269,7 +269,7 @@ def test_whatif_projection_applies_the_scenario(warehouse, monkeypatch):
     assert not at.exception, [e.message for e in at.exception]
     shown = {unescape(m.label): m.value for m in at.metric}
     assert shown["Completion rate"] == "3.1%"  # 0.5 ** 5
-    assert "Expansion MRR added over 12 months" in shown
+    assert "Expansion MRR in 12 months" in shown
 
 
 def test_simulator_reports_invalid_input(warehouse, monkeypatch):

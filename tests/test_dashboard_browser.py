@@ -139,6 +139,10 @@ def test_every_page_is_whole_at_1280_px(served, browser):
             assert page.evaluate(CUT_OFF) == [], PAGES[path]
             text = page.locator("[data-testid='stMain']").inner_text()
             assert not RAW_MISSING.search(text), (PAGES[path], RAW_MISSING.search(text))
+            if path == "simulator":  # the other tab's cards
+                page.get_by_role("tab", name="What-if projection").click()
+                page.get_by_text("Completion rate").first.wait_for()
+                assert page.evaluate(CUT_OFF) == [], "What-if projection"
     finally:
         context.close()
 

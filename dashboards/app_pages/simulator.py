@@ -309,7 +309,7 @@ def render_whatif() -> None:
                    delta=f"{change:+,.1f}" if abs(change) >= 0.05 else None, border=True)
     total, base_total = scen.total_expansion_mrr, base.total_expansion_mrr
     cols[2].metric(
-        f"Expansion MRR added over {horizon} months",
+        f"Expansion MRR in {horizon} months",
         format_value(total, "money", cur),
         delta=None if total is None or base_total is None or abs(total - base_total) < 0.005
         else f"{total - base_total:+,.2f} {cur}",
