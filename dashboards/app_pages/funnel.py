@@ -114,6 +114,7 @@ with left:
             for v, n in zip(steps_frame["step_conversion_rate"],
                             steps_frame["step_conversion_rate__denominator"])]
         ui.table(shown, units={"step_reach_rate": "text", "step_conversion_rate": "text"},
+                 widths={"step": 170},
                  labels={"step": "Step", "attempts_reached": "Reached",
                          "step_reach_rate": "Of started", "step_conversion_rate": "From previous"},
                  column_config={c: st.column_config.TextColumn(label, alignment="right")
@@ -148,9 +149,9 @@ with left:
         st.info("No attempt of this period has activated yet.")
     else:
         st.altair_chart(
-            charts.histogram(hours, "hours", x_title="Hours from first step to activation",
-                             color="segment" if filters.compare else "outcome",
-                             color_order=order if filters.compare else None),
+            charts.binned_histogram(hours, x_title="Hours from first step to activation",
+                                    color="segment" if filters.compare else "outcome",
+                                    color_order=order if filters.compare else None),
             width="stretch",
         )
         p50, p90 = (catalog["intent_to_activation_hours_p50"],
@@ -182,7 +183,7 @@ with right:
                             escalations["step_escalation_rate__denominator"])]
         columns = ["step", "attempts_stopped", "attempts_escalated", "step_escalation_rate"]
         ui.table(escalations[(["segment"] if filters.compare else []) + columns],
-                 units={"step_escalation_rate": "text"},
+                 units={"step_escalation_rate": "text"}, widths={"step": 170},
                  labels={"segment": "Segment", "step": "Step", "attempts_stopped": "Attempts",
                          "attempts_escalated": "Escalated",
                          "step_escalation_rate": "Escalation share"},

@@ -276,6 +276,29 @@ def histogram(frame: pd.DataFrame, field: str, *, title: str = "", x_title: str 
 
 
 @_fast
+def binned_histogram(frame: pd.DataFrame, *, x_title: str = "", color: str | None = None,
+                     color_order: list[str] | None = None, height: int = 240) -> alt.Chart:
+    """Bars of counted bins (``bin_start``, ``bin_end``, ``attempts``), stacked by
+    ``color``: the histogram of values binned in the warehouse."""
+    enc = {}
+    if color:
+        enc["color"] = (_series_color(color, color_order) if color_order
+                        else alt.Color(f"{color}:N", title=None,
+                                       scale=alt.Scale(range=palette.SERIES),
+                                       legend=alt.Legend(orient="bottom")))
+    return alt.Chart(frame).mark_bar(binSpacing=1).encode(
+        x=alt.X("bin_start:Q", title=x_title, bin="binned"),
+        x2="bin_end:Q",
+        y=alt.Y("sum(attempts):Q", title="attempts"),
+        tooltip=[alt.Tooltip("bin_start:Q", title="from", format=",.1f"),
+                 alt.Tooltip("bin_end:Q", title="to", format=",.1f"),
+                 *([color] if color else []),
+                 alt.Tooltip("sum(attempts):Q", title="attempts", format=",d")],
+        **enc,
+    ).properties(height=height)
+
+
+@_fast
 def series_lines(frame: pd.DataFrame, x: str, y: str, series: str, *, unit: str = "count",
                  title: str = "", height: int = 280,
                  series_order: list[str] | None = None) -> alt.Chart:
