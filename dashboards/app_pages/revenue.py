@@ -38,6 +38,11 @@ previous = rows.get((segment, previous_month)) if previous_month else None
 min_count = filters.min_count if filters.segmented else None
 
 
+def by_label(colors: dict[str, str]) -> dict[str, str]:
+    """Colours keyed by metric id -> keyed by the catalog's labels (the series names)."""
+    return {catalog[k]["label"]: c for k, c in colors.items()}
+
+
 def long_frame(metric_ids: list[str], value_name: str) -> pd.DataFrame:
     """month, <catalog label>, value of several metrics of the segment, in the range."""
     records = [
@@ -81,7 +86,8 @@ with left:
     if bridge["amount"].isna().all():
         st.info("No revenue movements this month.")
     else:
-        st.altair_chart(charts.waterfall(bridge, cur), width="stretch")
+        st.altair_chart(charts.waterfall(bridge, cur, total=catalog["net_new_mrr"]["label"]),
+                        width="stretch")
         st.caption(
             f"{md_escape(catalog['net_new_mrr']['label'])} "
             f"{format_value(ui.metric_value(row, 'net_new_mrr'), 'money', cur)} = new + "
@@ -98,7 +104,7 @@ with right:
     else:
         st.altair_chart(
             charts.stacked_bars(movements, "month", "amount", "series", unit="money",
-                                y_title=cur, colors=palette.MOVEMENT_COLORS),
+                                y_title=cur, colors=by_label(palette.MOVEMENT_COLORS)),
             width="stretch",
         )
 
@@ -108,7 +114,7 @@ if channels.empty:
     st.info("No upgrades in these months.")
 else:
     st.altair_chart(charts.stacked_bars(channels, "month", "upgrades", "series",
-                                        colors=palette.CHANNEL_COLORS, height=240),
+                                        colors=by_label(palette.CHANNEL_COLORS), height=240),
                     width="stretch")
 
 st.subheader(f"Changes by movement and kind, {month_label(month)}")

@@ -179,7 +179,8 @@ OUTCOME_COLORS = palette.OUTCOME_COLORS
 
 
 @_fast
-def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
+def waterfall(frame: pd.DataFrame, currency: str, title: str = "", *,
+              total: str = "Net new") -> alt.Chart:
     """MRR bridge: ``step`` and ``amount`` rows, then a ``Net new MRR`` total bar. Gains
     green, losses red, the total blue; each bar's signed amount above it, the step names
     at an angle so that they never overlap."""
@@ -188,9 +189,9 @@ def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
     frame["end"] = frame["amount"].cumsum()
     frame["start"] = frame["end"] - frame["amount"]
     frame["kind"] = ["gain" if a >= 0 else "loss" for a in frame["amount"]]
-    total = float(frame["amount"].sum())
+    net = float(frame["amount"].sum())
     frame = pd.concat([frame, pd.DataFrame([{
-        "step": "Net new MRR", "amount": total, "start": 0.0, "end": total, "kind": "net",
+        "step": total, "amount": net, "start": 0.0, "end": net, "kind": "net",
     }])], ignore_index=True)
     frame["top"] = frame[["start", "end"]].max(axis=1)
     frame["label"] = [f"{a:+,.0f}" if k != "net" else f"{a:,.0f}"

@@ -11,20 +11,21 @@ NEUTRAL = "#9e9e9e"  # grey: no response, no news
 WARN = "#f2a900"  # amber: deferred, escalated
 TARGET = "#616161"  # the dashed target line (not red: a target is not bad news)
 
-# The MRR movements: gains in greens, losses in reds (darkest = the largest kind).
+# The MRR movements by metric id: gains in greens, losses in reds (the pages key them by
+# the catalog's labels).
 MOVEMENT_COLORS = {
-    "New MRR": "#1b5e20",
-    "Expansion MRR": "#43a047",
-    "Reactivation MRR": "#a5d6a7",
-    "Contraction MRR": "#ef9a9a",
-    "Churned MRR": "#b71c1c",
+    "mrr_new": "#1b5e20",
+    "mrr_expansion": "#43a047",
+    "mrr_reactivation": "#a5d6a7",
+    "mrr_contraction": "#ef9a9a",
+    "mrr_churn": "#b71c1c",
 }
 # Categories (channels, reasons, methods, segments A / B): Okabe-Ito / Tableau blues.
 SERIES = ["#1f5f9e", "#e69f00", "#56b4e9", "#009e73", "#cc79a7", "#8c564b"]
 CHANNEL_COLORS = {
-    "Self-serve upgrades": "#1f5f9e",
-    "Sales-assisted upgrades": "#56b4e9",
-    "Automatic upgrades": "#b0bec5",
+    "self_serve_upgrades": "#1f5f9e",
+    "sales_assisted_upgrades": "#56b4e9",
+    "automatic_upgrades": "#b0bec5",
 }
 OUTCOME_COLORS = {
     "accepted": GAIN,

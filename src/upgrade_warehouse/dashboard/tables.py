@@ -4,7 +4,7 @@
 counts with thousands separators, rates as percentages with one decimal, money in major
 units with the currency's exponent (amounts in minor units too), durations in s / min /
 h / d, timestamps in UTC, yes / no, and "–" for a missing value (never "None" or "nan").
-Headers are labels ("Time to sync median"), never snake_case ids. The unit of a column
+Headers are labels ("Accepted share"), never snake_case ids. The unit of a column
 comes from ``units`` or from its name and type (:func:`guess_unit`).
 
 The shown frame holds text, so the grid sorts columns as text; the CSV downloads carry
