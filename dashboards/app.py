@@ -93,7 +93,9 @@ PAGES = {
 }
 
 viewer = login.gate(PAGES)  # None without a login; stops on the login / "not allowed" page
-page = st.navigation(login.visible(PAGES, viewer))
+visible = login.visible(PAGES, viewer)
+ui.default_page_alias(visible)  # /overview opens Overview, not "Page not found"
+page = st.navigation(visible)
 
 ref = ui.ref()
 info = data.build_info(ref)

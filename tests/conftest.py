@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# The dashboard's charts are checked against the Vega-Lite schema in the tests (the app,
+# and the servers the tests start, skip the check for speed: dashboard/charts.py).
+os.environ.setdefault("UPGRADE_WAREHOUSE_VALIDATE_CHARTS", "1")
 FIXTURES = REPO / "tests" / "fixtures"
 CLI = str(Path(sys.executable).with_name("upgrade-warehouse"))
 

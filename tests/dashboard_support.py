@@ -89,6 +89,9 @@ def ops_warehouse(tmp_path_factory) -> tuple[Path, Path]:
         path = tmp_path_factory.mktemp("dashboard-wh") / "ops.duckdb"
         proc = run_cli("build", "--data-dir", data, "--warehouse", path)
         assert proc.returncode == 0, proc.stderr
+        # the build report, for the tests of what it says (tests/test_dashboard_exports.py)
+        (path.parent / "build.out").write_text(proc.stdout)
+        (path.parent / "build.err").write_text(proc.stderr)
         _built["ops"] = (path, data)
     return _built["ops"]
 

@@ -26,6 +26,7 @@ from dashboard_support import (
     start_publishing,
     wait_rendered,
 )
+from upgrade_warehouse.dashboard.fmt import format_headline
 from upgrade_warehouse.metrics import format_value, read_metrics
 
 pytestmark = pytest.mark.slow
@@ -108,6 +109,57 @@ def test_every_page_renders(served, page, tmp_path):
             page.screenshot(path=str(shot))
             assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
             assert shot.stat().st_size > 20_000
+
+
+CUT_OFF = """() => {
+  const found = [];
+  const selector = ['stMetricLabel', 'stMetricValue', 'stMetricDelta']
+    .map(id => `[data-testid=${id}], [data-testid=${id}] *`).join(', ');
+  for (const el of document.querySelectorAll(selector)) {
+    if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth) {
+      found.push(`${el.closest('[data-testid^=stMetric]').dataset.testid}: ` +
+                 `${el.innerText} (${el.scrollWidth} > ${el.clientWidth} px)`);
+    }
+  }
+  return found;
+}"""
+RAW_MISSING = re.compile(r"\b(None|nan|NaN|NaT)\b")
+
+
+def test_every_page_is_whole_at_1280_px(served, browser):
+    """At 1280 px no metric label, value or delta is cut off (its element's scrollWidth
+    fits its clientWidth) and no page shows "None", "nan" or "NaN" (AppTest checks the
+    data behind every dataframe: test_dashboard_apptest.raw_missing)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        for path in PAGES:
+            render(page, served, path)
+            assert page.locator("[data-testid='stMetric']").count() > 0 or path in (
+                "cohorts",
+                "monthly-review",
+            ), path
+            assert page.evaluate(CUT_OFF) == [], PAGES[path]
+            text = page.locator("[data-testid='stMain']").inner_text()
+            assert not RAW_MISSING.search(text), (PAGES[path], RAW_MISSING.search(text))
+            if path == "simulator":  # the other tab's cards
+                page.get_by_role("tab", name="What-if projection").click()
+                page.get_by_text("Completion rate").first.wait_for()
+                assert page.evaluate(CUT_OFF) == [], "What-if projection"
+    finally:
+        context.close()
+
+
+def test_overview_opens_at_its_url_path(served, page):
+    """/overview (the url_path of the login config and the docs) opens the Overview, not
+    a "Page not found" dialog."""
+    page.goto(f"{served.url}/overview")
+    wait_rendered(page, "Overview")
+    assert_no_exception(page)
+    assert page.get_by_text("Page not found").count() == 0
+    page.goto(f"{served.url}/no-such-page")  # a wrong path still says so
+    wait_rendered(page, "Overview")
+    assert page.get_by_text("Page not found").count() == 1
 
 
 def test_winback_lists_the_accounts_and_explains_one(served, page):
@@ -193,7 +245,7 @@ def test_keeps_serving_while_build_publishes(served, page):
     sidebar = page.locator("[data-testid='stSidebar']")
     assert sidebar.get_by_text("2026-03-31 00:00 UTC").count() == 1, sidebar.inner_text()
     open_page(page, served.url, "data-quality")
-    assert metric_value(page, "as_of").inner_text() == "2026-03-31 00:00 UTC"
+    assert metric_value(page, "Data as of (UTC)").inner_text() == "2026-03-31 00:00"
 
 
 def test_a_filter_changes_a_number(served, page):
@@ -205,11 +257,11 @@ def test_a_filter_changes_a_number(served, page):
     latest, first = max(months), min(months)
     open_page(page, served.url, "")
     value = metric_value(page, "Net new MRR")
-    expect(value).to_have_text(format_value(months[latest]["net_new_mrr"], "money", "USD"))
+    expect(value).to_have_text(format_headline(months[latest]["net_new_mrr"], "money", "USD"))
     before = value.inner_text()
     page.locator("[data-testid='stSelectbox']").filter(has_text="Month").first.click()
     page.get_by_role("option", name="Jan 2026").click()
-    expected = format_value(months[first]["net_new_mrr"], "money", "USD")
+    expected = format_headline(months[first]["net_new_mrr"], "money", "USD")
     expect(value).to_have_text(expected)
     assert expected != before
     expect(metric_value(page, "Self-serve share")).to_have_text(

@@ -25,6 +25,10 @@ def gated(tmp_path_factory):
         shutil.copy(FIXTURES / "golden" / f"{table}.csv", data)
     for path in (FIXTURES / "operations").glob("*.csv"):
         shutil.copy(path, data)
+    # A GBP rate for c11 (the fixture's only GBP change), so that every change converts
+    # and fx_coverage passes here (test_a_missing_fx_rate_is_a_warning breaks it).
+    with (data / "fx_rates.csv").open("a") as fx:
+        fx.write("2026-01-01,GBP,1.25\n")
     path = tmp_path_factory.mktemp("q") / "wh.duckdb"
     proc = run_cli("build", "--data-dir", data, "--warehouse", path, "--format", "json")
     assert proc.returncode == 0, proc.stderr
@@ -40,7 +44,7 @@ def test_committed_suites_are_what_the_code_generates(tmp_path):
     generated = {p.name: json.loads(p.read_text()) for p in tmp_path.glob("*.json")}
     committed = {p.name: json.loads(p.read_text()) for p in (REPO / "expectations").glob("*.json")}
     assert generated == committed
-    assert len(committed) == 9
+    assert len(committed) == 10
 
 
 def test_clean_build_passes_every_expectation_but_freshness(gated):
@@ -188,6 +192,30 @@ def test_warning_expectations_do_not_block(tmp_path, gated):
     result = quality.run_gate(copy, now=FRESH_NOW, docs=False)
     assert [(o.suite, o.column) for o in result.warnings] == [("load_report", "quarantined_share")]
     assert result.blocking_failures == []
+
+
+def test_a_missing_fx_rate_is_a_warning(tmp_path, gated):
+    """Changes that cannot be converted to the reporting currency: a warning that names
+    each currency with its number of changes (they are left out of every MRR figure)."""
+    copy = tmp_path / "fx.duckdb"
+    shutil.copy(gated[0], copy)
+    with duckdb.connect(str(copy)) as con:
+        # c11 (GBP, new) and the two EUR changes of A2 lose their rate
+        con.execute(
+            "update marts.fct_subscription_changes set is_converted = false "
+            "where currency in ('GBP', 'EUR') and movement <> 'none'"
+        )
+        eur = con.execute(
+            "select count(*) from marts.fct_subscription_changes "
+            "where currency = 'EUR' and movement <> 'none'"
+        ).fetchone()[0]
+    result = quality.run_gate(copy, now=FRESH_NOW, docs=False)
+    assert result.blocking_failures == []
+    [warning] = result.warnings
+    assert (warning.suite, warning.column) == ("fx_coverage", "changes_without_fx_rate")
+    plural = "change" if eur == 1 else "changes"
+    assert f"EUR: {eur} {plural} without an fx rate" in warning.details
+    assert "GBP: 1 change without an fx rate" in warning.details
 
 
 def test_failing_gate_keeps_the_serving_warehouse(tmp_path, gated):

@@ -115,7 +115,7 @@ totals["rate"] = [
     ui.metric_text(v, meta, "", n, filters.min_count)
     for v, n in zip(totals[RATE], totals["matured_activated_accounts"])
 ]
-st.dataframe(
+ui.table(
     totals.sort_values("matured_activated_accounts", ascending=False)[
         [
             "dimension_value",
@@ -125,9 +125,9 @@ st.dataframe(
             "rate",
         ]
     ],
-    hide_index=True,
-    width="stretch",
-    column_config={
+    units={"rate": "text"},
+    column_config={"rate": st.column_config.TextColumn(meta["label"], alignment="right")},
+    labels={
         "dimension_value": name,
         "activated_accounts": catalog["activated_accounts"]["label"],
         "matured_activated_accounts": catalog["matured_activated_accounts"]["label"],
@@ -141,9 +141,14 @@ st.caption(
 )
 
 with st.expander("Cohort table"):
-    st.dataframe(
+    ui.table(
         by_month.drop(columns=["enough"]),
-        hide_index=True,
-        width="stretch",
-        column_config={RATE: st.column_config.NumberColumn(meta["label"], format="percent")},
+        labels={
+            "month": "Activation month",
+            "dimension_value": name,
+            "activated_accounts": catalog["activated_accounts"]["label"],
+            "matured_activated_accounts": catalog["matured_activated_accounts"]["label"],
+            "converted_matured_accounts": "Converted matured accounts",
+            RATE: meta["label"],
+        },
     )

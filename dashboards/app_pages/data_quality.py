@@ -12,14 +12,21 @@ r = ui.ref()
 info = data.build_info(r)
 
 st.title("Data quality")
-cols = st.columns([3, 2, 2])
+cols = st.columns([3, 1.4, 2.6])
 cols[0].metric(
-    "as_of",
-    format_ts(info["as_of"]),
+    "Data as of (UTC)",
+    info["as_of"].strftime("%Y-%m-%d %H:%M"),
     border=True,
-    help="Events after as_of are ignored by every metric.",
+    help="Events after as_of are ignored by every metric. Exactly: "
+    + format_ts(info["as_of"])
+    + ".",
 )
-cols[1].metric("Reporting currency", info["reporting_currency"], border=True)
+cols[1].metric(
+    "Currency",
+    info["reporting_currency"],
+    border=True,
+    help="The reporting currency of every money figure.",
+)
 cols[2].metric(
     "Published",
     info["published_at"].strftime("%Y-%m-%d %H:%M"),
@@ -32,13 +39,15 @@ with st.expander("Build parameters"):
 # ---------------------------------------------------------------------- load report
 st.subheader("Load report")
 report = data.load_report(r)
-st.dataframe(
+ui.table(
     report,
-    hide_index=True,
-    width="stretch",
     height=38 + 35 * len(report),
-    column_config={
-        "accepted_share": st.column_config.NumberColumn("accepted share", format="percent")
+    labels={
+        "table_name": "Table",
+        "rows_read": "Read",
+        "rows_accepted": "Accepted",
+        "rows_quarantined": "Quarantined",
+        "accepted_share": "Accepted share",
     },
 )
 not_loaded = list(report.loc[~report["loaded"], "table_name"])
@@ -69,7 +78,7 @@ else:
         ),
         width="stretch",
     )
-    right.dataframe(reasons, hide_index=True, width="stretch")
+    ui.table(reasons, labels={"table_name": "Table", "reason_code": "Reason"}, container=right)
 
     st.markdown("**Quarantined rows** (as they came, to fix and reload)")
     fcols = st.columns(2)
@@ -89,11 +98,10 @@ else:
     )
     rows = data.quarantined_rows(r, table, reason)
     st.caption(f"First {len(rows):,} rows (file order). Row 1 is the first data row.")
-    st.dataframe(
+    ui.table(
         rows,
-        hide_index=True,
-        width="stretch",
-        column_config={"raw_row": st.column_config.TextColumn(width="large")},
+        widths={"raw_row": "large"},
+        labels={"table_name": "Table", "reason_code": "Reason", "raw_row": "Row as it came"},
     )
 
 # --------------------------------------------------------------------- expectations
@@ -114,15 +122,12 @@ else:
     cols[0].metric("Expectations", f"{len(results):,}", border=True)
     cols[1].metric("Failed (warning)", f"{len(failed) - len(blocking):,}", border=True)
     cols[2].metric("Failed (blocking)", f"{len(blocking):,}", border=True)
-    st.dataframe(data.expectation_summary(r), hide_index=True, width="stretch")
+    ui.table(data.expectation_summary(r))
     shown = results.copy()
-    shown["details"] = [d if isinstance(d, str) else json.dumps(d) for d in shown["details"]]
-    st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
-        column_config={"details": st.column_config.TextColumn(width="large")},
-    )
+    shown["details"] = [
+        d if isinstance(d, str) or d is None else json.dumps(d) for d in shown["details"]
+    ]
+    ui.table(shown, widths={"details": "large"}, labels={"success": "Passed"})
 
 st.subheader("Data Docs")
 docs = data.data_docs_path(r)

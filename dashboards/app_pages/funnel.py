@@ -1,9 +1,10 @@
 """Funnel and abandonment: step conversion, drop-off points, time to convert, escalation;
 for all accounts, one segment, or two segments compared."""
 
+import pandas as pd
 import streamlit as st
 
-from upgrade_warehouse.dashboard import charts, data, ui
+from upgrade_warehouse.dashboard import charts, data, palette, ui
 from upgrade_warehouse.dashboard.fmt import format_ts, md_escape, month_label
 
 HEADLINE = [
@@ -55,7 +56,7 @@ if filters.compare:
     ui.show_compare(ui.compare_table(r, HEADLINE, picked[a], picked[b], filters.min_count))
 else:
     row = picked[filters.segment]
-    cols = st.columns(len(HEADLINE))
+    cols = [c for start in range(0, len(HEADLINE), 3) for c in st.columns(3)]
     for col, metric_id in zip(cols, HEADLINE):
         meta = catalog[metric_id]
         n = ui.cases(row, metric_id)
@@ -137,15 +138,22 @@ with left:
                 steps_frame["step_conversion_rate__denominator"],
             )
         ]
-        st.dataframe(
+        ui.table(
             shown,
-            hide_index=True,
-            width="stretch",
+            units={"step_reach_rate": "text", "step_conversion_rate": "text"},
+            widths={"step": 170},
+            labels={
+                "step": "Step",
+                "attempts_reached": "Reached",
+                "step_reach_rate": "Of started",
+                "step_conversion_rate": "From previous",
+            },
             column_config={
-                "step": st.column_config.TextColumn(width="medium"),
-                "attempts_reached": st.column_config.NumberColumn("reached", width="small"),
-                "step_reach_rate": st.column_config.TextColumn("of started", width="small"),
-                "step_conversion_rate": st.column_config.TextColumn("from previous", width="small"),
+                c: st.column_config.TextColumn(label, alignment="right")
+                for c, label in (
+                    ("step_reach_rate", "Of started"),
+                    ("step_conversion_rate", "From previous"),
+                )
             },
         )
 
@@ -162,7 +170,7 @@ with right:
                 "abandonment_by_step",
                 unit="rate",
                 sort=step_labels,
-                color="#d62728",
+                color=palette.LOSS,
                 series="segment" if filters.compare else None,
                 series_order=order,
                 title="Abandoned attempts by the last step reached",
@@ -183,10 +191,9 @@ with left:
         st.info("No attempt of this period has activated yet.")
     else:
         st.altair_chart(
-            charts.histogram(
+            charts.binned_histogram(
                 hours,
-                "hours",
-                x_title="hours from first step to activation",
+                x_title="Hours from first step to activation",
                 color="segment" if filters.compare else "outcome",
                 color_order=order if filters.compare else None,
             ),
@@ -219,7 +226,7 @@ with right:
                 "step",
                 "attempts_escalated",
                 sort=step_labels,
-                color="#ff7f0e",
+                color=palette.WARN,
                 series="segment" if filters.compare else None,
                 series_order=order,
                 title="Escalated attempts by the last step reached",
@@ -234,26 +241,36 @@ with right:
             )
         ]
         columns = ["step", "attempts_stopped", "attempts_escalated", "step_escalation_rate"]
-        st.dataframe(
+        ui.table(
             escalations[(["segment"] if filters.compare else []) + columns],
-            hide_index=True,
-            width="stretch",
+            units={"step_escalation_rate": "text"},
+            widths={"step": 170},
+            labels={
+                "segment": "Segment",
+                "step": "Step",
+                "attempts_stopped": "Attempts",
+                "attempts_escalated": "Escalated",
+                "step_escalation_rate": "Escalation share",
+            },
             column_config={
-                "attempts_stopped": "attempts",
-                "attempts_escalated": "escalated",
-                "step_escalation_rate": "escalation share",
+                "step_escalation_rate": st.column_config.TextColumn(
+                    "Escalation share", alignment="right"
+                )
             },
         )
 
 st.subheader("Outcomes")
 OUTCOMES = ["completed_self_serve", "completed_assisted", "escalated", "abandoned", "in_progress"]
-st.dataframe(
-    [
-        {
-            "outcome": o,
-            **{s.label: ui.metric_value(picked[s], f"attempts_{o}") for s in filters.segments},
-        }
-        for o in OUTCOMES
-    ],
-    hide_index=True,
+ui.table(
+    pd.DataFrame(
+        [
+            {
+                "outcome": o.replace("_", " ").capitalize(),
+                **{s.label: ui.metric_value(picked[s], f"attempts_{o}") for s in filters.segments},
+            }
+            for o in OUTCOMES
+        ]
+    ),
+    units={s.label: "count" for s in filters.segments},
+    width="content",
 )

@@ -51,7 +51,7 @@ def mrr(value, currency) -> str:
 
 def show_quote(q, entitlements: pd.DataFrame | None, ent_title: str) -> None:
     cur = q.currency
-    cols = st.columns(4)
+    cols = [*st.columns(2), *st.columns(2)]  # exact amounts fit whole at 1280 px
     cols[0].metric(
         "Due now",
         format_minor(q.amount_due_now_minor, cur),
@@ -423,7 +423,7 @@ def render_whatif() -> None:
     )
     total, base_total = scen.total_expansion_mrr, base.total_expansion_mrr
     cols[2].metric(
-        f"Expansion MRR added over {horizon} months",
+        f"Expansion MRR in {horizon} months",
         format_value(total, "money", cur),
         delta=None
         if total is None or base_total is None or abs(total - base_total) < 0.005
@@ -444,6 +444,7 @@ def render_whatif() -> None:
                 "series",
                 unit="money",
                 title=f"Cumulative expansion MRR ({cur})",
+                series_order=["scenario", "baseline"],
             ),
             width="stretch",
         )
@@ -453,8 +454,14 @@ def render_whatif() -> None:
             columns="series",
             values=["completed_upgrades", "expansion_mrr"],
         )
-        wide.columns = [f"{a} ({b})" for a, b in wide.columns]
-        st.dataframe(wide.reset_index(), hide_index=True, width="stretch")
+        wide.columns = [f"{a}_{b}" for a, b in wide.columns]
+        money = {c: "money" for c in wide.columns if c.startswith("expansion_mrr")}
+        ui.table(
+            wide.reset_index(),
+            currency=cur,
+            units={**money, **{c: "number" for c in wide.columns if c not in money}},
+            labels={"month_index": "Month #", "month": "Month"},
+        )
 
 
 def _pp(delta: float) -> str | None:

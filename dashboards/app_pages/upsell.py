@@ -53,12 +53,11 @@ for dimension in data.upsell_dimensions(r):
         ),
         width="stretch",
     )
-    right.dataframe(
-        frame.rename(columns={"value": dimension}),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            rate: st.column_config.NumberColumn(catalog[rate]["label"], format="percent")
-            for rate in ("upsell_acceptance_rate", "upsell_deferral_rate")
+    ui.table(
+        frame,
+        container=right,
+        labels={
+            "value": dimension.replace("_", " ").capitalize(),
+            **{c: catalog[c]["label"] for c in frame.columns if c in catalog},
         },
     )

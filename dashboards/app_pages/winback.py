@@ -98,23 +98,26 @@ for column, values in chosen.items():
     mask &= picked(scores, column, values)
 shown = scores[mask]
 expected = format_number(data.winback_expected_upgrades(shown))
+LISTED = 500  # rows sent to the browser; the CSV download has every account shown
 st.caption(
     f"{len(shown):,} of {len(scores):,} accounts · expected self-serve upgrades {expected} · "
     "highest probability first"
+    + (f" · the first {LISTED:,} listed (download the CSV for all)" if len(shown) > LISTED else "")
 )
+listed = shown.head(LISTED)
 
 table = pd.DataFrame(
     {
-        "#": shown["rank"],
-        "account": shown["account_id"],
-        "probability": shown["probability"],
-        "reasons": [" · ".join(reasons) for reasons in shown["reasons"]],
+        "#": listed["rank"],
+        "account": listed["account_id"],
+        "probability": listed["probability"],
+        "reasons": [" · ".join(reasons) for reasons in listed["reasons"]],
         "play": [
             f"{t} · {o} · {c}"
-            for t, o, c in zip(shown["play_trigger"], shown["play_owner"], shown["play_channel"])
+            for t, o, c in zip(listed["play_trigger"], listed["play_owner"], listed["play_channel"])
         ],
-        "segment": shown["segment"],
-        "plan": shown["plan_id"],
+        "segment": listed["segment"].fillna("–"),
+        "plan": listed["plan_id"].fillna("–"),
     }
 )
 top = float(scores["probability"].max()) if scores["probability"].notna().any() else 1.0
@@ -140,7 +143,7 @@ event = st.dataframe(
     },
 )
 rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
-account = shown.iloc[rows[0]] if rows else (shown.iloc[0] if len(shown) else None)
+account = listed.iloc[rows[0]] if rows else (listed.iloc[0] if len(listed) else None)
 if account is not None:
     with st.container(border=True):
         head, side = st.columns([3, 2])
@@ -177,7 +180,7 @@ if account is not None:
         )
 st.download_button(
     "Download these accounts (CSV)",
-    to_csv(shown.to_dict("records")),
+    lambda: to_csv(shown.to_dict("records")),  # made when clicked
     file_name=f"winback-{model['as_of']:%Y-%m-%d}.csv",
     mime="text/csv",
     icon=":material/download:",
@@ -186,15 +189,7 @@ st.download_button(
 
 st.subheader("Suggested plays")
 plays = data.winback_plays(shown)
-st.dataframe(
-    plays,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "expected upgrades": st.column_config.NumberColumn(format="%.1f"),
-        "mean probability": st.column_config.NumberColumn(format="percent"),
-    },
-)
+ui.table(plays, units={"expected upgrades": "number", "mean probability": "rate"})
 with st.expander("How a play is chosen"):
     st.markdown(
         "Triggers, owners and channels are the upsell catalog's (`upsell_offers`). "

@@ -387,22 +387,31 @@ def _write_profile(profile: dict, progress: Progress, total: float) -> None:
 DEMO_ACCOUNTS = 3000
 DEMO_MONTHS = 13
 DEMO_SEED = 42
+# A small share of bad rows (docs/generator.md "Bad rows"), so that the demo's Data
+# quality page shows quarantined rows; the valid rows are the same without them.
+DEMO_BAD_ROW_RATE = 0.01
 
 
 def default_data_dir(progress: Progress) -> Path:
     """The generated demo data set under data/demo (generated once, then reused)."""
-    from .generator import GeneratorConfig, generate
+    from .generator import GENERATOR_VERSION, GeneratorConfig, generate
 
     out = project_dir() / "data" / "demo"
-    cfg = GeneratorConfig(accounts=DEMO_ACCOUNTS, months=DEMO_MONTHS, seed=DEMO_SEED).validate()
+    cfg = GeneratorConfig(
+        accounts=DEMO_ACCOUNTS, months=DEMO_MONTHS, seed=DEMO_SEED, bad_row_rate=DEMO_BAD_ROW_RATE
+    ).validate()
     manifest = out / "manifest.json"
     if manifest.is_file():
-        params = json.loads(manifest.read_text()).get("parameters", {})
-        if (params.get("accounts"), params.get("months"), params.get("seed")) == (
-            DEMO_ACCOUNTS,
-            DEMO_MONTHS,
-            DEMO_SEED,
-        ):
+        # Regenerated when the parameters or the generator's version changed.
+        written = json.loads(manifest.read_text())
+        params = written.get("parameters", {})
+        if (
+            params.get("accounts"),
+            params.get("months"),
+            params.get("seed"),
+            params.get("bad_row_rate"),
+            written.get("generator_version"),
+        ) == (DEMO_ACCOUNTS, DEMO_MONTHS, DEMO_SEED, DEMO_BAD_ROW_RATE, GENERATOR_VERSION):
             return out
     progress.update(f"generating the demo data set ({DEMO_ACCOUNTS} accounts) in {out}")
     generate(out, cfg, progress.update)

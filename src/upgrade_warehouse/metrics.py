@@ -40,6 +40,8 @@ __all__ = [
     "KEYED_UNITS",
     "RATE_UNITS",
     "Metric",
+    "format_duration",
+    "format_money",
     "format_value",
     "number",
     "read_metrics",
@@ -156,18 +158,42 @@ def _segment_months(
 # ----------------------------------------------------------------------------- formats
 
 
+# Duration units of the catalog, in seconds.
+DURATION_SECONDS = {"seconds": 1, "hours": 3600, "days": 86400}
+
+
+def format_duration(seconds: float) -> str:
+    """A duration in the unit people read it in: 0.8 s, 12.5 min, 3.2 h, 4.1 d (one
+    decimal; a value that rounds up to the next unit's size uses the next unit)."""
+    magnitude = abs(seconds)
+    for size, next_size, suffix in ((1, 60, "s"), (60, 3600, "min"), (3600, 86400, "h")):
+        if round(magnitude / size, 1) < next_size / size:
+            return f"{seconds / size:,.1f} {suffix}"
+    return f"{seconds / 86400:,.1f} d"
+
+
+def format_money(value: float, currency: str, *, whole: bool = False) -> str:
+    """Major units with the currency's exponent (the currency seed): 1,234.50 USD, 1,235
+    JPY; ``whole`` rounds to whole units (headline cards: 5,013 USD)."""
+    from .currencies import currency_exponent
+
+    digits = 0 if whole else currency_exponent(currency)
+    return f"{value:,.{digits}f} {currency}".rstrip()
+
+
 def format_value(value, unit: str, currency: str) -> str:
-    """A number as people read it: 12.5%, 1,234, 45.00 USD, 3.2 h."""
-    if value is None:
+    """A number as people read it: 12.5%, 1,234, 45.00 USD, 1.8 s, 3.2 h, 2.5 d."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if unit in RATE_UNITS:
         return f"{value:.1%}"
     if unit in COUNT_UNITS:
-        return f"{value:,}"
+        return f"{int(value):,}"
     if unit == "money":
-        return f"{value:,.2f} {currency}"
-    suffix = {"hours": " h", "seconds": " s", "days": " d"}.get(unit, "")
-    return f"{value:,.1f}{suffix}"
+        return format_money(value, currency)
+    if unit in DURATION_SECONDS:
+        return format_duration(value * DURATION_SECONDS[unit])
+    return f"{value:,.1f}"
 
 
 def _cell(value) -> object:

@@ -165,6 +165,21 @@ def frame_queries(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
                 epoch(t.latest_at) - epoch(b.as_of) as seconds_after_as_of
             from ({timestamps}) as t
             cross join raw.build_info as b""",
+        # One row: the currencies of changes with a movement that have no fx rate, with
+        # their counts ("GBP: 199 changes, JPY: 3 changes"), null when every change
+        # converts. Such changes are left out of every MRR figure.
+        "fx_coverage": """
+            select string_agg(
+                    currency || ': ' || changes || case when changes = 1 then ' change'
+                        else ' changes' end || ' without an fx rate',
+                    ', ' order by changes desc, currency
+                ) as changes_without_fx_rate
+            from (
+                select currency, count(*) as changes
+                from marts.fct_subscription_changes
+                where not is_converted and movement <> 'none'
+                group by currency
+            ) as unconverted""",
         "freshness": """
             select as_of,
                 (epoch(cast(? as timestamp)) - epoch(as_of)) / 86400.0 as as_of_age_days
@@ -294,6 +309,9 @@ def build_suites() -> list[dict]:
         ],
         "timestamps": [
             exp(E.ExpectColumnValuesToBeBetween, column="seconds_after_as_of", max_value=0),
+        ],
+        "fx_coverage": [
+            exp(E.ExpectColumnValuesToBeNull, WARNING, column="changes_without_fx_rate"),
         ],
         "freshness": [
             exp(E.ExpectColumnValuesToNotBeNull, column="as_of"),

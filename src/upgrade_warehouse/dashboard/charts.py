@@ -2,10 +2,44 @@
 
 from __future__ import annotations
 
+import functools
+import os
+
 import altair as alt
 import pandas as pd
 
 from ..metrics import COUNT_UNITS
+from . import palette
+
+# Streamlit serialises a chart with ``to_dict()``, which validates the whole spec against
+# the Vega-Lite JSON schema: about 0.1-0.2 s of CPU per chart, most of a page's time on
+# the Overview (six trends). The charts are built here only and are validated by the
+# tests (tests/conftest.py sets this variable), so a page skips the check.
+VALIDATE_ENV = "UPGRADE_WAREHOUSE_VALIDATE_CHARTS"
+
+
+def unvalidated(chart):
+    """The chart, serialised without the schema check unless ``$VALIDATE_ENV`` is set."""
+    if os.environ.get(VALIDATE_ENV):
+        return chart
+    to_dict = chart.to_dict
+
+    def fast_to_dict(*args, **kwargs):
+        kwargs.setdefault("validate", False)
+        return to_dict(*args, **kwargs)
+
+    object.__setattr__(chart, "to_dict", fast_to_dict)
+    return chart
+
+
+def _fast(build):
+    """A chart builder whose charts skip the schema check at render time."""
+
+    @functools.wraps(build)
+    def wrapper(*args, **kwargs):
+        return unvalidated(build(*args, **kwargs))
+
+    return wrapper
 
 
 def value_axis(unit: str) -> alt.Axis:
@@ -17,7 +51,7 @@ def value_axis(unit: str) -> alt.Axis:
 
 def axis_format(unit: str) -> str:
     if unit in ("rate", "rate_by_key"):
-        return ".0%"
+        return ".1~%"  # 5%, 0.5% (small rates keep their decimal: no "1% 1% 1%" axis)
     if unit in COUNT_UNITS:
         return ",d"
     if unit == "money":
@@ -35,7 +69,7 @@ def tooltip_format(unit: str) -> str:
     return ",.1f"
 
 
-SERIES_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+SERIES_COLORS = palette.SERIES
 
 
 def _series_color(series: str, order: list[str] | None) -> alt.Color:
@@ -57,6 +91,7 @@ def _months(frame: pd.DataFrame, column: str = "month") -> pd.DataFrame:
     return frame
 
 
+@_fast
 def trend(
     frame: pd.DataFrame,
     unit: str,
@@ -90,13 +125,17 @@ def trend(
     if target is not None:
         rule = (
             alt.Chart(pd.DataFrame({"target": [target]}))
-            .mark_rule(strokeDash=[6, 4], color="#d62728")
-            .encode(y="target:Q", tooltip=[alt.Tooltip("target:Q", format=tooltip_format(unit))])
+            .mark_rule(strokeDash=[6, 4], color=palette.TARGET)
+            .encode(
+                y="target:Q",
+                tooltip=[alt.Tooltip("target:Q", title="target", format=tooltip_format(unit))],
+            )
         )
         layers.append(rule)
     return alt.layer(*layers).properties(title=title, height=height)
 
 
+@_fast
 def stacked_bars(
     frame: pd.DataFrame,
     x: str,
@@ -138,7 +177,7 @@ def stacked_bars(
                 title=None,
                 scale=alt.Scale(domain=list(colors), range=list(colors.values()))
                 if colors
-                else alt.Undefined,
+                else alt.Scale(range=palette.SERIES),
             ),
             tooltip=[x, color, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
         )
@@ -146,6 +185,7 @@ def stacked_bars(
     )
 
 
+@_fast
 def bars(
     frame: pd.DataFrame,
     x: str,
@@ -186,33 +226,32 @@ def bars(
     return (chart + text).properties(title=title, height=height)
 
 
-OUTCOME_COLORS = {
-    "accepted": "#2ca02c",
-    "deferred": "#f2b701",
-    "rejected": "#d62728",
-    "no_response": "#9e9e9e",
-    "pending": "#9ecae9",
-}
+OUTCOME_COLORS = palette.OUTCOME_COLORS
 
 
-def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
-    """MRR bridge: ``step`` and ``amount`` rows, then a ``Net new MRR`` total bar."""
+@_fast
+def waterfall(
+    frame: pd.DataFrame, currency: str, title: str = "", *, total: str = "Net new"
+) -> alt.Chart:
+    """MRR bridge: ``step`` and ``amount`` rows, then a ``Net new MRR`` total bar. Gains
+    green, losses red, the total blue; each bar's signed amount above it, the step names
+    at an angle so that they never overlap."""
     frame = frame.copy()
     frame["amount"] = frame["amount"].fillna(0.0)
     frame["end"] = frame["amount"].cumsum()
     frame["start"] = frame["end"] - frame["amount"]
     frame["kind"] = ["gain" if a >= 0 else "loss" for a in frame["amount"]]
-    total = float(frame["amount"].sum())
+    net = float(frame["amount"].sum())
     frame = pd.concat(
         [
             frame,
             pd.DataFrame(
                 [
                     {
-                        "step": "Net new",
-                        "amount": total,
+                        "step": total,
+                        "amount": net,
                         "start": 0.0,
-                        "end": total,
+                        "end": net,
                         "kind": "net",
                     }
                 ]
@@ -220,22 +259,31 @@ def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
         ],
         ignore_index=True,
     )
-    order = list(frame["step"])
+    frame["top"] = frame[["start", "end"]].max(axis=1)
+    frame["label"] = [
+        f"{a:+,.0f}" if k != "net" else f"{a:,.0f}" for a, k in zip(frame["amount"], frame["kind"])
+    ]
+    frame["name"] = [s.replace(" MRR", "") for s in frame["step"]]
+    order = list(frame["name"])
     color = alt.Color(
         "kind:N",
         title=None,
-        scale=alt.Scale(domain=["gain", "loss", "net"], range=["#2ca02c", "#d62728", "#4c78a8"]),
+        legend=alt.Legend(orient="bottom"),
+        scale=alt.Scale(
+            domain=["gain", "loss", "net"], range=[palette.GAIN, palette.LOSS, palette.NET]
+        ),
+    )
+    x = alt.X(
+        "name:N",
+        sort=order,
+        title=None,
+        axis=alt.Axis(labelAngle=-35, labelOverlap=False, labelLimit=120, labelAlign="right"),
     )
     bars_ = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X(
-                "step:N",
-                sort=order,
-                title=None,
-                axis=alt.Axis(labelAngle=-30, labelOverlap=False, labelLimit=160),
-            ),
+            x=x,
             y=alt.Y("start:Q", title=currency, axis=alt.Axis(format=",.0f")),
             y2="end:Q",
             color=color,
@@ -244,16 +292,17 @@ def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
     )
     labels = (
         alt.Chart(frame)
-        .mark_text(dy=-6)
+        .mark_text(dy=-7, fontSize=11)
         .encode(
-            x=alt.X("step:N", sort=order),
-            y=alt.Y("end:Q"),
-            text=alt.Text("amount:Q", format=",.0f"),
+            x=alt.X("name:N", sort=order),
+            y=alt.Y("top:Q"),
+            text=alt.Text("label:N"),
         )
     )
     return (bars_ + labels).properties(title=title, height=300)
 
 
+@_fast
 def heatmap(
     frame: pd.DataFrame,
     *,
@@ -322,6 +371,7 @@ def heatmap(
     return alt.layer(*layers).properties(title=title, height=height or 110 + 28 * rows)
 
 
+@_fast
 def histogram(
     frame: pd.DataFrame,
     field: str,
@@ -355,6 +405,49 @@ def histogram(
     )
 
 
+@_fast
+def binned_histogram(
+    frame: pd.DataFrame,
+    *,
+    x_title: str = "",
+    color: str | None = None,
+    color_order: list[str] | None = None,
+    height: int = 240,
+) -> alt.Chart:
+    """Bars of counted bins (``bin_start``, ``bin_end``, ``attempts``), stacked by
+    ``color``: the histogram of values binned in the warehouse."""
+    enc = {}
+    if color:
+        enc["color"] = (
+            _series_color(color, color_order)
+            if color_order
+            else alt.Color(
+                f"{color}:N",
+                title=None,
+                scale=alt.Scale(range=palette.SERIES),
+                legend=alt.Legend(orient="bottom"),
+            )
+        )
+    return (
+        alt.Chart(frame)
+        .mark_bar(binSpacing=1)
+        .encode(
+            x=alt.X("bin_start:Q", title=x_title, bin="binned"),
+            x2="bin_end:Q",
+            y=alt.Y("sum(attempts):Q", title="attempts"),
+            tooltip=[
+                alt.Tooltip("bin_start:Q", title="from", format=",.1f"),
+                alt.Tooltip("bin_end:Q", title="to", format=",.1f"),
+                *([color] if color else []),
+                alt.Tooltip("sum(attempts):Q", title="attempts", format=",d"),
+            ],
+            **enc,
+        )
+        .properties(height=height)
+    )
+
+
+@_fast
 def series_lines(
     frame: pd.DataFrame,
     x: str,
@@ -364,6 +457,7 @@ def series_lines(
     unit: str = "count",
     title: str = "",
     height: int = 280,
+    series_order: list[str] | None = None,
 ) -> alt.Chart:
     """Lines of ``y`` by ``x`` (ordinal), one per ``series``."""
     return (
@@ -372,14 +466,25 @@ def series_lines(
         .encode(
             x=alt.X(f"{x}:O", title=None, sort=None, axis=alt.Axis(labelAngle=0)),
             y=alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=axis_format(unit))),
-            color=alt.Color(f"{series}:N", title=None),
-            strokeDash=alt.StrokeDash(f"{series}:N", legend=None),
+            color=alt.Color(
+                f"{series}:N",
+                title=None,
+                sort=series_order,
+                scale=alt.Scale(domain=series_order, range=palette.SERIES[: len(series_order)])
+                if series_order
+                else alt.Undefined,
+                legend=alt.Legend(orient="bottom", labelLimit=240),
+            ),
+            strokeDash=alt.StrokeDash(
+                f"{series}:N", sort=series_order, legend=alt.Legend(orient="bottom", title=None)
+            ),
             tooltip=[x, series, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
         )
         .properties(title=title, height=height)
     )
 
 
+@_fast
 def calibration(frame: pd.DataFrame, *, height: int = 260) -> alt.Chart:
     """Mean predicted probability against the observed rate per bin (``bin``,
     ``accounts``, ``mean_probability``, ``observed_rate``), with the diagonal of a

@@ -303,10 +303,25 @@ def funnel_steps(ref: Ref, segments: tuple[Segment, ...], month: str | None) -> 
     return frame
 
 
+HOUR_BINS = 30  # bars of the time-to-convert histogram
+
+
+def _nice(width: float) -> float:
+    """The smallest of 1, 2, 2.5 or 5 x 10^k hours at least ``width`` (readable edges)."""
+    import math
+
+    if width <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(width))
+    return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= width)
+
+
 @_cache
 def activation_hours(ref: Ref, segments: tuple[Segment, ...], month: str | None) -> pd.DataFrame:
-    """Hours from attempt start to activation, one row per activated attempt of these
-    segments (the values behind intent_to_activation_hours_p50 / _p90)."""
+    """Hours from attempt start to activation of these segments' activated attempts (the
+    values behind intent_to_activation_hours_p50 / _p90), counted in about 30 bins of a
+    readable width: segment, outcome, bin_start, bin_end, attempts (tens of rows
+    whatever the warehouse's size, for the histogram)."""
     params: dict = {"month": _month_param(month)}
     parts = []
     for i, segment in enumerate(segments):
@@ -318,9 +333,27 @@ def activation_hours(ref: Ref, segments: tuple[Segment, ...], month: str | None)
             "and coalesce(attempt_month = cast($month as date), true) "
             f"and {_accounts_of(ref, segment, params)}"
         )
+    columns = ["segment", "outcome", "bin_start", "bin_end", "attempts"]
     if not parts:
-        return pd.DataFrame(columns=["segment", "outcome", "hours"])
-    return _df(ref, " union all ".join(parts), params)
+        return pd.DataFrame(columns=columns)
+    values = " union all ".join(parts)
+    with warehouse.connect(ref.path) as con:
+        top = con.execute(f"select max(hours) from ({values}) as v", params).fetchone()[0]
+        if top is None:
+            return pd.DataFrame(columns=columns)
+        params["width"] = _nice(float(top) / HOUR_BINS)
+        return con.execute(
+            f"""
+            select segment, outcome,
+                   floor(hours / $width) * $width as bin_start,
+                   (floor(hours / $width) + 1) * $width as bin_end,
+                   count(*) as attempts
+            from ({values}) as v
+            group by all
+            order by bin_start, segment, outcome
+            """,
+            params,
+        ).df()
 
 
 # ----------------------------------------------------------------------------- cohorts
@@ -371,6 +404,26 @@ def upgrades_by_kind(ref: Ref, month: str | None, segment: Segment = ALL) -> pd.
           and {_accounts_of(ref, segment, params)}
         group by all
         order by movement, kind, channel
+        """,
+        params,
+    )
+
+
+@_cache
+def unconverted_changes(ref: Ref, month: str | None, segment: Segment = ALL) -> pd.DataFrame:
+    """Changes with a movement that have no fx rate (left out of every MRR figure), by
+    currency, in a month (None: all months): currency, changes."""
+    params: dict = {"month": _month_param(month)}
+    return _df(
+        ref,
+        f"""
+        select currency, count(*) as changes
+        from marts.fct_subscription_changes
+        where not is_converted and movement <> 'none'
+          and coalesce(change_month = cast($month as date), true)
+          and {_accounts_of(ref, segment, params)}
+        group by currency
+        order by changes desc, currency
         """,
         params,
     )

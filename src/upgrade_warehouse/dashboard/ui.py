@@ -17,7 +17,14 @@ from ..errors import UserError
 from . import data, stats
 from .config import DashboardConfig, load_config
 from .data import ALL, Segment
-from .fmt import format_delta, format_target, format_value, md_escape, month_label
+from .fmt import (
+    format_delta,
+    format_headline,
+    format_target,
+    format_value,
+    md_escape,
+    month_label,
+)
 
 DIRECTION_COLORS = {"higher": "normal", "lower": "inverse", "neutral": "off"}
 
@@ -177,6 +184,7 @@ def kpi(
     *,
     history: list | None = None,
     min_count: int | None = None,
+    note: str | None = None,
 ) -> None:
     """One headline KPI: value, month-over-month change, target, definition. With
     ``min_count`` (a segment view) a rate over fewer cases says "too few"."""
@@ -212,16 +220,20 @@ def kpi(
             help_text += f". Target: {md_escape(target.note)}"
     spark = [v for v in (history or []) if v is not None]
     box = container.container(border=True)
+    text = metric_text(value, meta, cur, n, min_count)
+    if not too_few and value is not None:
+        text = format_headline(value, unit, cur)  # money in whole units: fits at 1280 px
     box.metric(
         md_escape(meta["label"]),
-        metric_text(value, meta, cur, n, min_count),
-        delta=format_delta(delta, unit, cur),
+        text,
+        delta=format_delta(delta, unit, cur, whole=True),
         delta_color=DIRECTION_COLORS.get(meta["direction"], "off"),
         help=help_text,
         chart_data=spark if len(spark) > 1 else None,
-        delta_description="vs previous month" if delta is not None else None,
     )
     box.caption(target_line)
+    if note:
+        box.caption(f":orange[:material/warning:] {md_escape(note)}")
 
 
 def target_badge(cfg: DashboardConfig, metric_id: str, value, unit: str, cur: str) -> str:
@@ -571,3 +583,198 @@ def compare_legend() -> None:
         "the two rates do not overlap; *too few*: one of them is over fewer cases than "
         "the minimum count of dashboards/config.toml."
     )
+
+
+def table(
+    frame: pd.DataFrame,
+    *,
+    labels: dict[str, str] | None = None,
+    units: dict[str, str] | None = None,
+    currency: str = "",
+    currency_columns: dict[str, str] | None = None,
+    widths: dict[str, str] | None = None,
+    container=st,
+    limit: int | None = 1000,
+    **kwargs,
+):
+    """``st.dataframe`` of the frame as people read it (:mod:`.tables`: every cell
+    formatted, "–" for no value, labels as headers, numbers right-aligned). ``widths``
+    and ``kwargs["column_config"]`` are keyed by the frame's column names. At most
+    ``limit`` rows are sent to the browser (a caption says so; downloads have them all)."""
+    from .tables import NUMERIC_UNITS, formatted
+
+    if limit is not None and len(frame) > limit:
+        container.caption(f"The first {limit:,} of {len(frame):,} rows.")
+        frame = frame.head(limit)
+    labels = dict(labels or {})
+    shown, shown_units = formatted(
+        frame, labels=labels, units=units, currency=currency, currency_columns=currency_columns
+    )
+    label_for = {c: labels.get(c) or list(shown.columns)[i] for i, c in enumerate(frame.columns)}
+    config = {}
+    for column, label in label_for.items():
+        unit = shown_units[label]
+        numeric = unit in NUMERIC_UNITS or unit.startswith("delta_")
+        config[label] = st.column_config.TextColumn(
+            label, width=(widths or {}).get(column), alignment="right" if numeric else None
+        )
+    for column, value in (kwargs.pop("column_config", None) or {}).items():
+        config[label_for.get(column, column)] = value
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    return container.dataframe(shown, column_config=config, **kwargs)
+
+
+MONEY_OF_CHANGES = (
+    "net_new_mrr",
+    "arpu_per_upgrade",
+    "mrr_new",
+    "mrr_expansion",
+    "mrr_reactivation",
+    "mrr_contraction",
+    "mrr_churn",
+)
+
+
+def fx_note(r: data.Ref, month: str | None, segment: Segment = ALL) -> str | None:
+    """ "Excludes 199 changes in GBP without an fx rate" when changes of the month (None:
+    all months) could not be converted to the reporting currency, else None."""
+    missing = data.unconverted_changes(r, month, segment)
+    if missing.empty:
+        return None
+    parts = [
+        f"{int(n):,} {'change' if int(n) == 1 else 'changes'} in {c}"
+        for c, n in zip(missing["currency"], missing["changes"])
+    ]
+    return "Excludes " + ", ".join(parts) + " without an fx rate"
+
+
+def kpi_grid(
+    r: data.Ref,
+    cfg: DashboardConfig,
+    metric_ids: list[str],
+    rows: dict[tuple, dict],
+    segment: Segment,
+    month: str | None,
+    all_months: list[str],
+    *,
+    per_row: int = 3,
+    min_count: int | None = None,
+) -> None:
+    """Headline cards, ``per_row`` a row (three: whole labels and values at 1280 px),
+    each with the change against the month before, a 12-month sparkline and its
+    target; money built from subscription changes says which changes it leaves out."""
+    cat = catalog(r)
+    index = all_months.index(month) if month in all_months else None
+    row = rows.get((segment, month))
+    previous = (
+        rows.get((segment, all_months[index - 1])) if index is not None and index > 0 else None
+    )
+    months_shown = all_months[: index + 1][-12:] if index is not None else []
+    note = None
+    if any(m in MONEY_OF_CHANGES for m in metric_ids):
+        note = fx_note(r, month, segment)
+    for start in range(0, len(metric_ids), per_row):
+        cols = st.columns(per_row)
+        for col, metric_id in zip(cols, metric_ids[start : start + per_row]):
+            meta = cat.get(metric_id, {"unit": ""})
+            spark = history(rows, segment, months_shown, metric_id, meta, min_count)
+            kpi(
+                col,
+                r,
+                cfg,
+                metric_id,
+                row,
+                previous,
+                history=spark,
+                min_count=min_count,
+                note=note if metric_id in MONEY_OF_CHANGES else None,
+            )
+
+
+def trend_chart(
+    container,
+    r: data.Ref,
+    cfg: DashboardConfig,
+    rows: dict[tuple, dict],
+    metric_id: str,
+    filters: Filters,
+) -> None:
+    """One metric by month over the filters' range, its target as a dashed line."""
+    from . import charts
+
+    meta = catalog(r)[metric_id]
+    frame = trend_frame(rows, filters.segments, metric_id, filters, meta)
+    target = cfg.target(metric_id)
+    line = None
+    if target is not None:
+        line = target.minimum if target.minimum is not None else target.maximum
+    if frame.empty:
+        container.info(
+            f"{md_escape(meta['label'])}: no values in these months"
+            + (f" (rates need {filters.min_count} cases)" if filters.segmented else "")
+            + "."
+        )
+        return
+    container.altair_chart(
+        charts.trend(
+            frame,
+            meta["unit"],
+            meta["label"],
+            target=line,
+            series="segment" if filters.compare else None,
+            series_order=[s.label for s in filters.segments],
+        ),
+        width="stretch",
+    )
+
+
+def all_accounts(months: list[str]) -> Filters:
+    """The filters of a page without a filter bar: all accounts, every month."""
+    return Filters(
+        dimension="all",
+        segments=(ALL,),
+        compare=False,
+        month_from=months[0] if months else None,
+        month_to=months[-1] if months else None,
+        min_count=config().min_count,
+    )
+
+
+def table_csv(frame: pd.DataFrame, **kwargs) -> str:
+    """The table as shown (labels, formatted values) as CSV, spreadsheet formulas
+    neutralised (:mod:`..exports`)."""
+    from ..exports import safe_pandas
+    from .tables import formatted
+
+    shown, _ = formatted(frame, **kwargs)
+    return safe_pandas(shown).to_csv(index=False)
+
+
+def default_page_alias(pages: dict[str, list]) -> None:
+    """Let the default page also open at its own url_path (``/overview``).
+
+    ``st.navigation`` serves the first page at ``/`` and gives it the path "", so a link
+    or bookmark to ``/overview`` (the url_path the login config and the docs use) would
+    show "Page not found". When the browser asks for the default page by its url_path,
+    the intent is reset to the default page before ``st.navigation`` resolves it. (This
+    uses Streamlit's page manager; if that changes, the page still opens at ``/``.)
+    """
+    first = next((p for group in pages.values() for p in group), None)
+    if first is None:
+        return
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        manager = ctx.pages_manager if ctx is not None else None
+        wanted = getattr(first, "_url_path", None)
+        if (
+            manager is not None
+            and wanted
+            and not manager.intended_page_script_hash
+            and manager.intended_page_name == wanted
+        ):
+            manager.set_script_intent("", "")
+    except (AttributeError, ImportError, TypeError):  # another Streamlit version
+        return

@@ -93,6 +93,19 @@ def _lognormal(rng, median, sigma, size):
     return np.exp(rng.normal(np.log(median), sigma, size))
 
 
+def _processing_latency(rng, size):
+    """Seconds from a self-serve payment's confirmation (card or wallet) to the plan
+    change: mostly under 2 s (lognormal, median 1.2 s), with a tail of 4% slow ones
+    (3-D Secure challenges, a slow processor or a queued change: lognormal, median 6 s,
+    at most 10 min). Drawn from a stream of its own so that nothing else moves."""
+    fast = _lognormal(rng, 1.2, 0.45, size)
+    slow = np.minimum(_lognormal(rng, 6.0, 1.1, size), 600.0)
+    return np.where(rng.random(size) < PROCESSING_TAIL_P, slow, fast)
+
+
+PROCESSING_TAIL_P = 0.04
+
+
 def _methods(rng, first_purchase, currency, segment):
     k = first_purchase.size
     u = rng.random(k)
@@ -164,7 +177,7 @@ def build_funnel(
         f = alive & (rng.random(k) < m.PAYMENT_FAIL_P[method])
         n_fail += f
         alive = f
-    gap_pay = rng.uniform(2, 20, k)  # success -> change
+    gap_pay = _processing_latency(streams.get("processing_latency"), k)  # success -> change
     fail_gaps = rng.uniform(20, 300, (k, 3)) * (np.arange(3)[None, :] < n_fail[:, None])
     gap_submit = np.where(needs_pay, rng.uniform(1, 4, k), rng.uniform(3, 30, k))
     g45 = _lognormal(rng, 35, 0.8, k)

@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from ..currencies import minor_unit_exponent
+from ..currencies import currency_exponent  # noqa: F401 - the seed's exponents
 from ..errors import UserError
 
 SAMPLE_PLANS_PATH = Path(__file__).with_name("sample_plans.csv")
@@ -27,11 +27,6 @@ PLAN_COLUMNS = (
     "entitlements",
 )
 REQUIRED_PLAN_COLUMNS = PLAN_COLUMNS[:7]
-
-
-def currency_exponent(currency: str) -> int:
-    """ISO 4217 minor-unit digits (seeds/currencies.csv), to display amounts."""
-    return minor_unit_exponent(currency)
 
 
 @dataclass(frozen=True)
