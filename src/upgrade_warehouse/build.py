@@ -236,8 +236,9 @@ def load_phase(
         params = params.with_as_of(as_of)
         con.execute(
             "create table raw.build_info as select ? as as_of, ? as reporting_currency, "
-            "? as parameters_json",
-            [as_of, params.reporting_currency, json.dumps(params.as_json(), sort_keys=True)],
+            "? as parameters_json, ? as as_of_from_data",
+            [as_of, params.reporting_currency, json.dumps(params.as_json(), sort_keys=True),
+             params.as_of is None],
         )
         quarantined = sum(t["quarantined"] for t in tables.values())
         phase.finish(f"{quarantined:,} rows quarantined")

@@ -31,7 +31,7 @@ loaded as (
 mismatch_reasons as (
 
     {%- for reason in reasons %}
-    select cast('{{ reason }}' as {{ dbt.type_string() }}) as mismatch_reason, {{ loop.index }} as reason_order
+    select cast({{ sql_string(reason) }} as {{ dbt.type_string() }}) as mismatch_reason, {{ loop.index }} as reason_order
     {%- if not loop.last %}
     union all
     {%- endif %}

@@ -33,7 +33,7 @@ attempts as (
 steps as (
 
     {%- for step in steps %}
-    select {{ loop.index }} as step_index, cast('{{ step }}' as {{ dbt.type_string() }}) as step_name
+    select {{ loop.index }} as step_index, cast({{ sql_string(step) }} as {{ dbt.type_string() }}) as step_name
     {%- if not loop.last %}
     union all
     {%- endif %}
