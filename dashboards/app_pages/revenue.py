@@ -6,6 +6,7 @@ import streamlit as st
 
 from upgrade_warehouse.dashboard import charts, data, ui
 from upgrade_warehouse.dashboard.fmt import format_value, md_escape, month_label
+from upgrade_warehouse.exports import safe_pandas
 
 BRIDGE = ["mrr_new", "mrr_expansion", "mrr_reactivation", "mrr_contraction", "mrr_churn"]
 CHANNELS = ["self_serve_upgrades", "sales_assisted_upgrades", "automatic_upgrades"]
@@ -173,7 +174,7 @@ if ui.no_data_loaded(r, "crm_opportunities"):
         )
         st.dataframe(shown, hide_index=True, width="stretch")
         st.download_button(
-            "Download mismatches (CSV)", shown.to_csv(index=False),
+            "Download mismatches (CSV)", safe_pandas(shown).to_csv(index=False),
             file_name=f"attribution-mismatches-{month}.csv", mime="text/csv",
             icon=":material/download:",
         )
