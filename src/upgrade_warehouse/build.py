@@ -287,6 +287,7 @@ def load_phase(
         settings.apply(con)
         phase = progress.phase("load", loader.input_rows(con, loader.discover(data_dir)), "rows")
         tables = loader.load_data_dir(data_dir, con, progress=phase, profile=profile["load"])
+        from_data = params.as_of is None  # an explicit --var as_of is the user's choice
         as_of = params.as_of or loader.compute_as_of(con)
         if as_of is None:
             raise UserError(
@@ -298,7 +299,7 @@ def load_phase(
             "create table raw.build_info as select ? as as_of, ? as reporting_currency, "
             "? as parameters_json, ? as as_of_from_data",
             [as_of, params.reporting_currency, json.dumps(params.as_json(), sort_keys=True),
-             params.as_of is None],
+             from_data],
         )
         quarantined = sum(t["quarantined"] for t in tables.values())
         phase.finish(f"{quarantined:,} rows quarantined")
