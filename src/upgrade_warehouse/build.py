@@ -144,25 +144,42 @@ def build_lock(warehouse: Path):
     """One build per warehouse at a time: an exclusive ``fcntl`` lock on
     ``.<name>.lock`` beside it, held for the whole build. A second build exits at once
     (exit 1) naming the process that holds it; the lock goes with the process, even on a
-    SIGKILL, so a killed build never blocks the next one."""
+    SIGKILL, so a killed build never blocks the next one.
+
+    The holder removes the file when it is done (still holding the lock); a build that
+    locked a file which is no longer at the path (removed meanwhile) tries again, so two
+    builds never hold locks on two different files."""
     path = warehouse.with_name(f".{warehouse.name}.lock")
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise UserError(f"--warehouse {warehouse}: cannot create {path} ({exc.strerror})") from None
-    try:
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UserError(
+                f"--warehouse {warehouse}: cannot create {path} ({exc.strerror})"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
             raise BuildLocked(
                 f"another build of {warehouse} is running (pid {holder}); the serving "
                 "warehouse was not touched: try again when it ends"
             ) from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
         os.close(fd)
 
 
