@@ -173,10 +173,14 @@ def build_lock(warehouse: Path):
         if same:
             break
         os.close(fd)
+    def remove_file() -> None:  # also run on SIGTERM/SIGINT, which leave with os._exit
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield
+        yield remove_file
     finally:
         with contextlib.suppress(OSError):
             os.unlink(path)
@@ -391,13 +395,18 @@ def build(
     check_target(warehouse)
     with duckdb.connect() as probe:  # load errors are found before anything is written
         loader.check_headers(probe, loader.discover(data_dir))
-    with build_lock(warehouse):
+    with build_lock(warehouse) as remove_lock_file:
         remove_stale_temp()
-        return _build(data_dir, warehouse, params, progress, started)
+        return _build(data_dir, warehouse, params, progress, started, remove_lock_file)
 
 
 def _build(
-    data_dir: Path, warehouse: Path, params: Parameters, progress: Progress, started: float
+    data_dir: Path,
+    warehouse: Path,
+    params: Parameters,
+    progress: Progress,
+    started: float,
+    remove_lock_file=None,
 ) -> BuildResult:
     profile: dict = {"load": {}}
     worker = quality.GateWorker()  # prepares Great Expectations while we load and run dbt
@@ -407,6 +416,8 @@ def _build(
     try:
         with Building(warehouse) as new:
             new.on_signal.append(worker.kill)
+            if remove_lock_file is not None:
+                new.on_signal.append(remove_lock_file)
             settings = DuckDBSettings.prepare(new.path)
             tables, params = load_phase(data_dir, new.path, params, settings, progress, profile)
             dbt_phase(new.path, params, settings, progress, profile)
