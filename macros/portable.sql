@@ -67,9 +67,24 @@ cast({{ dbt.date_trunc('month', ts) }} as date)
 {{ return(value) }}
 {%- endmacro %}
 
+{#- A value as a SQL string literal: the only way a parameter reaches SQL
+    (docs/security.md). The quote is doubled (ANSI); Spark SQL also reads a backslash as
+    an escape, so there both are escaped with one. -#}
+{% macro sql_string(value) -%}
+{{ return(adapter.dispatch('sql_string', 'upgrade_warehouse')(value)) }}
+{%- endmacro %}
+
+{% macro default__sql_string(value) -%}
+'{{ value | string | replace("'", "''") }}'
+{%- endmacro %}
+
+{% macro spark__sql_string(value) -%}
+'{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
+{%- endmacro %}
+
 {#- `expr in ('a', 'b')` for a list parameter. -#}
 {% macro in_list(expression, values) -%}
-{{ expression }} in ({% for v in values %}'{{ v | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %})
+{{ expression }} in ({% for v in values %}{{ sql_string(v) }}{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endmacro %}
 
 {#- Twelve times the MRR of (plan, quantity), an exact integer: monthly price * 12, or

@@ -238,7 +238,7 @@ def test_rebuild_while_a_reader_holds_the_file_gives_identical_tables(tmp_path, 
     after = table_contents(serving)
     assert after == before
     assert len(after) >= 30  # raw tables, staging views, the currencies seed
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data_docs", "serving.duckdb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["serving.duckdb", "serving_data_docs"]
 
 
 def test_a_failing_model_leaves_the_previous_warehouse_serving(tmp_path, basic_dir, served):
@@ -270,7 +270,7 @@ def test_a_failing_model_leaves_the_previous_warehouse_serving(tmp_path, basic_d
     assert "zz_broken" in proc.stderr
     assert sha256(serving) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["project", "serving.duckdb"]
-    assert not (tmp_path / "data_docs").exists()
+    assert not (tmp_path / "serving_data_docs").exists()
 
 
 def test_a_killed_build_leaves_the_previous_warehouse_serving(tmp_path, basic_dir, served):

@@ -31,6 +31,7 @@ from upgrade_warehouse.dashboard.fmt import (
     md_escape,
 )
 from upgrade_warehouse.errors import UserError
+from upgrade_warehouse.paths import docs_folder
 
 pytestmark = pytest.mark.slow
 APP = REPO / "dashboards" / "app.py"
@@ -336,7 +337,7 @@ def test_data_quality_reads_the_load_report_and_expectations(warehouse, monkeypa
         ).fetchone()[0]
     if has_results:
         assert metric_values(at)["Expectations"] != "0"
-        assert (warehouse.parent / "data_docs" / "index.html").is_file()
+        assert (docs_folder(warehouse) / "index.html").is_file()
         assert any(b.label == "Open Data Docs" for b in at.get("link_button"))
 
 

@@ -57,7 +57,7 @@ def test_clean_build_passes_every_expectation_but_freshness(gated):
             "select suite, severity, success from quality.expectation_results where not success"
         ).fetchall()
     assert rows == [("freshness", "warning", False)]
-    assert (path.parent / "data_docs" / "index.html").is_file()
+    assert (quality.docs_folder(path) / "index.html").is_file()
     assert quality.run_gate(path, now=FRESH_NOW, docs=False).failed == 0
 
 
@@ -249,5 +249,5 @@ def test_failing_gate_keeps_the_serving_warehouse(tmp_path, gated):
     assert "movements_minus_net_new_mrr" in proc.stderr
     assert json.loads(proc.stdout)["status"] == "error"
     assert sha256(serving) == before
-    assert (tmp_path / "data_docs_failed" / "index.html").is_file()
+    assert (tmp_path / "serving_data_docs_failed" / "index.html").is_file()
     assert not any(p.name.startswith(".serving") for p in tmp_path.iterdir())

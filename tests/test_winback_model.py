@@ -11,11 +11,12 @@ import polars as pl
 import pytest
 
 from upgrade_warehouse.errors import UserError
+from upgrade_warehouse.exports import safe_text as neutralise
 from upgrade_warehouse.params import Parameters, parse_vars
 from upgrade_warehouse.winback import features as ft
 from upgrade_warehouse.winback import train
 from upgrade_warehouse.winback.plays import suggest
-from upgrade_warehouse.winback.reader import neutralise, to_csv
+from upgrade_warehouse.winback.reader import to_csv
 from upgrade_warehouse.winback.reasons import days_ago, times, top_reasons
 
 STEPS = [

@@ -5,6 +5,8 @@ our engine-specific macros as a call of a function of the same name (a type for 
 
 def dispatch(name, package=None):
     def render(*args, **kwargs):
+        if name == "sql_string":  # (value): a quoted literal
+            return "'" + str(args[0]).replace("'", "''") + "'"
         if name == "raise_error_if":  # (condition, message): an error call when true
             return f"case when {args[0]} then error('{name}') end"
         if name.startswith("type_"):

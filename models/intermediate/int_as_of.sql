@@ -12,7 +12,7 @@ final as (
 
     select
             {% if var('as_of', none) -%}
-        cast('{{ var("as_of") }}' as {{ dbt.type_timestamp() }}) as as_of
+        cast({{ sql_string(var("as_of")) }} as {{ dbt.type_timestamp() }}) as as_of
         {%- else -%}
         max(as_of) as as_of
         {%- endif %}

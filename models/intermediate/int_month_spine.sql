@@ -35,9 +35,23 @@ bounds as (
 
 ),
 
+{# The loader keeps every timestamp within 1970-01-01 .. 2100-01-01 (docs/loader.md) and
+    `--var as_of` is held to the same range: at most 1,561 months. More would be cut off,
+    so the build stops instead of dropping months silently. -#}
+checked_bounds as (
+
+    select *
+    from bounds
+    where {{ raise_error_if(
+        dbt.datediff('bounds.first_month', 'bounds.last_month', 'month') ~ ' >= 1600',
+        'int_month_spine: more than 1600 months between the first dated fact and as_of',
+    ) }}
+
+),
+
 numbers as (
 
-    {{ dbt.generate_series(1200) }}
+    {{ dbt.generate_series(1600) }}
 
 ),
 
@@ -48,7 +62,7 @@ final as (
             {{ dbt.dateadd('month', 'numbers.generated_number - 1', 'bounds.first_month') }} as date
         )
             as month
-    from bounds
+    from checked_bounds as bounds
     cross join numbers
     where numbers.generated_number - 1
         <= {{ dbt.datediff('bounds.first_month', 'bounds.last_month', 'month') }}

@@ -26,6 +26,7 @@ table and pass, dbt per node).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -55,6 +56,10 @@ DEFAULT_MEMORY_LIMIT = "40%"  # of the machine's memory: room for dbt, GX, the O
 
 class BuildFailed(Exception):
     """The build ran but a model or test failed (exit 1; the serving warehouse is kept)."""
+
+
+class BuildLocked(BuildFailed):
+    """Another build of the same warehouse is running (exit 1, nothing done)."""
 
 
 @dataclass
@@ -106,6 +111,85 @@ def remove_stale_builds(target: Path) -> None:
         if pid_text.isdigit() and int(pid_text) != os.getpid() and _pid_alive(int(pid_text)):
             continue
         _remove_path(path)
+
+
+def remove_stale_temp() -> None:
+    """Delete the temporary dbt and Great Expectations folders (``uw-dbt-<pid>-*``,
+    ``uw-gx-<pid>-*``) of builds that were killed (their process is gone)."""
+    for path in Path(tempfile.gettempdir()).glob("uw-[dg][bx]*-*"):
+        parts = path.name.split("-")
+        if len(parts) >= 4 and parts[1] in ("dbt", "gx") and parts[2].isdigit():
+            pid = int(parts[2])
+            if pid != os.getpid() and not _pid_alive(pid):
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def check_target(warehouse: Path) -> None:
+    """The warehouse path must be a file we can write beside: a load error otherwise,
+    found before anything is read or written (docs/security.md)."""
+    if warehouse.is_dir():
+        raise UserError(
+            f"--warehouse {warehouse}: is a directory (give the path of a .duckdb file)"
+        )
+    if warehouse.exists() and not warehouse.is_file():
+        raise UserError(f"--warehouse {warehouse}: not a regular file")
+    try:
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"--warehouse {warehouse}: cannot create its folder {warehouse.parent} ({exc.strerror})"
+        ) from None
+    if not os.access(warehouse.parent, os.W_OK | os.X_OK):
+        raise UserError(f"--warehouse {warehouse}: its folder {warehouse.parent} is not writable")
+
+
+@contextlib.contextmanager
+def build_lock(warehouse: Path):
+    """One build per warehouse at a time: an exclusive ``fcntl`` lock on
+    ``.<name>.lock`` beside it, held for the whole build. A second build exits at once
+    (exit 1) naming the process that holds it; the lock goes with the process, even on a
+    SIGKILL, so a killed build never blocks the next one.
+
+    The holder removes the file when it is done (still holding the lock); a build that
+    locked a file which is no longer at the path (removed meanwhile) tries again, so two
+    builds never hold locks on two different files."""
+    path = warehouse.with_name(f".{warehouse.name}.lock")
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UserError(
+                f"--warehouse {warehouse}: cannot create {path} ({exc.strerror})"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise BuildLocked(
+                f"another build of {warehouse} is running (pid {holder}); the serving "
+                "warehouse was not touched: try again when it ends"
+            ) from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+
+    def remove_file() -> None:  # also run on SIGTERM/SIGINT, which leave with os._exit
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield remove_file
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -230,6 +314,7 @@ def load_phase(
         settings.apply(con)
         phase = progress.phase("load", loader.input_rows(con, loader.discover(data_dir)), "rows")
         tables = loader.load_data_dir(data_dir, con, progress=phase, profile=profile["load"])
+        from_data = params.as_of is None  # an explicit --var as_of is the user's choice
         as_of = params.as_of or loader.compute_as_of(con)
         if as_of is None:
             raise UserError(
@@ -239,8 +324,13 @@ def load_phase(
         params = params.with_as_of(as_of)
         con.execute(
             "create table raw.build_info as select ? as as_of, ? as reporting_currency, "
-            "? as parameters_json",
-            [as_of, params.reporting_currency, json.dumps(params.as_json(), sort_keys=True)],
+            "? as parameters_json, ? as as_of_from_data",
+            [
+                as_of,
+                params.reporting_currency,
+                json.dumps(params.as_json(), sort_keys=True),
+                from_data,
+            ],
         )
         quarantined = sum(t["quarantined"] for t in tables.values())
         phase.finish(f"{quarantined:,} rows quarantined")
@@ -293,7 +383,7 @@ def expectations_phase(
     quality.store_results(building, gate)
     if gate.blocking_failures:
         gate.docs_dir = worker.docs()
-        docs = quality.publish_docs(gate, warehouse.parent / "data_docs_failed")
+        docs = quality.publish_docs(gate, quality.docs_folder(warehouse, failed=True))
         lines = [
             f"- {o.suite}: {o.expectation} on {o.column} ({o.details})"
             for o in gate.blocking_failures
@@ -314,8 +404,22 @@ def build(
 ) -> BuildResult:
     warehouse = warehouse.resolve()
     started = time.monotonic()
+    check_target(warehouse)
     with duckdb.connect() as probe:  # load errors are found before anything is written
         loader.check_headers(probe, loader.discover(data_dir))
+    with build_lock(warehouse) as remove_lock_file:
+        remove_stale_temp()
+        return _build(data_dir, warehouse, params, progress, started, remove_lock_file)
+
+
+def _build(
+    data_dir: Path,
+    warehouse: Path,
+    params: Parameters,
+    progress: Progress,
+    started: float,
+    remove_lock_file=None,
+) -> BuildResult:
     profile: dict = {"load": {}}
     worker = quality.GateWorker()  # prepares Great Expectations while we load and run dbt
     # Importing dbt costs seconds of Python; the loader's queries leave the interpreter
@@ -324,6 +428,8 @@ def build(
     try:
         with Building(warehouse) as new:
             new.on_signal.append(worker.kill)
+            if remove_lock_file is not None:
+                new.on_signal.append(remove_lock_file)
             settings = DuckDBSettings.prepare(new.path)
             tables, params = load_phase(data_dir, new.path, params, settings, progress, profile)
             dbt_phase(new.path, params, settings, progress, profile)
@@ -332,16 +438,27 @@ def build(
             progress.update("publishing")
             new.publish()
         gate.docs_dir = worker.docs()
-        docs = quality.publish_docs(gate, warehouse.parent / "data_docs")
+        docs_target = quality.docs_folder(warehouse)
+        docs = quality.publish_docs(gate, docs_target)
     finally:
         worker.close()
     _write_profile(profile, progress, time.monotonic() - started)
+    warnings = [
+        f"data expectation failed (not blocking): {o.suite}: {o.expectation} on "
+        f"{o.column} ({o.details})"
+        for o in gate.warnings
+    ]
+    if docs is None and quality.foreign_folder(docs_target):
+        warnings.append(
+            f"Data Docs not written: {docs_target} exists and was not created by "
+            "upgrade-warehouse (left as it is)"
+        )
     return BuildResult(
         warehouse,
         params.as_of,
         tables,
         {"passed": gate.passed, "failed": gate.failed},
-        warnings=[f"{o.suite}: {o.expectation} on {o.column} ({o.details})" for o in gate.warnings],
+        warnings=warnings,
         data_docs=docs,
     )
 
@@ -450,7 +567,7 @@ def build_command(
             raise typer.Exit(1) from None
         raise
     for warning in result.warnings:
-        print(f"warning: data expectation failed (not blocking): {warning}", file=sys.stderr)
+        print(f"warning: {warning}", file=sys.stderr)
     if json_mode:
         print(json.dumps(result.to_json(), indent=2))
     else:

@@ -196,7 +196,10 @@ def run_dbt_build(
             run.seconds.setdefault("first_node", time.monotonic() - started)
             on_node(state["done"], state["total"], event.data.node_info.node_name)
 
-    with tempfile.TemporaryDirectory(prefix="uw-dbt-") as tmp, contextlib.chdir(db_path.parent):
+    with (
+        tempfile.TemporaryDirectory(prefix=f"uw-dbt-{os.getpid()}-") as tmp,
+        contextlib.chdir(db_path.parent),
+    ):
         target = Path(tmp) / "target"
         common = [
             "--project-dir",

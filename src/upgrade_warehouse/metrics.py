@@ -21,6 +21,7 @@ import duckdb
 import typer
 
 from .errors import UserError
+from .exports import safe_text
 from .formats import OutputFormat
 from .paths import DEFAULT_WAREHOUSE
 from .warehouse import (
@@ -197,7 +198,11 @@ def format_value(value, unit: str, currency: str) -> str:
 
 
 def _cell(value) -> object:
-    return "" if value is None else json.dumps(value) if isinstance(value, dict) else value
+    """A CSV cell: empty for null, a keyed metric as JSON, text made safe for spreadsheets
+    (segment values come from the exports: exports.safe_text)."""
+    if value is None:
+        return ""
+    return json.dumps(value) if isinstance(value, dict) else safe_text(value)
 
 
 def to_csv(result: dict, metrics: list[Metric]) -> str:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from . import contract
 from .errors import UserError
 from .paths import currencies_file, project_dir
 
@@ -45,6 +46,13 @@ PARAM_NAMES = (
     "escalation_events",
     "amount_tolerance_minor",
 )
+# An event or step name in a list parameter (docs/security.md): letters and digits of any
+# script, then also spaces and . : / - _ ' ( ) + & @ #, at most 200 characters. Real event
+# names have dots, spaces, colons and slashes; an apostrophe is allowed too (the models
+# escape every parameter as a SQL literal). Quotes, backslashes, semicolons, braces,
+# control characters and anything else are rejected (exit 2) before dbt sees them.
+EVENT_NAME_PATTERN = r"[\w$][\w .:/'()+&@#$-]{0,199}"
+
 # Not metric parameters: accepted by `build --var`, passed to dbt, reported elsewhere.
 WINBACK_PARAM_NAMES = ("horizon_days",)
 
@@ -89,6 +97,10 @@ class Parameters:
         return out
 
 
+TS_MIN = datetime.fromisoformat(contract.TS_MIN)
+TS_MAX = datetime.fromisoformat(contract.TS_MAX)
+
+
 def parse_timestamp(text: str, what: str) -> datetime:
     """An ISO 8601 timestamp; with an offset converted to UTC, without one taken as UTC."""
     try:
@@ -97,6 +109,11 @@ def parse_timestamp(text: str, what: str) -> datetime:
         raise UserError(f"{what}: not an ISO 8601 timestamp: {text!r}") from None
     if ts.tzinfo is not None:
         ts = ts.astimezone(UTC).replace(tzinfo=None)
+    if not TS_MIN <= ts < TS_MAX:
+        raise UserError(
+            f"{what}: {text!r} is outside the plausible range "
+            f"{TS_MIN:%Y-%m-%d} to {TS_MAX:%Y-%m-%d} (docs/loader.md)"
+        )
     return ts
 
 
@@ -125,6 +142,12 @@ def parse_vars(items: list[str]) -> Parameters:
             parts = tuple(p.strip() for p in value.split(","))
             if not value or any(not p for p in parts):
                 raise UserError(f"--var {name}: expected a comma-separated list of names")
+            for part in parts:
+                if not re.fullmatch(EVENT_NAME_PATTERN, part):
+                    raise UserError(
+                        f"--var {name}: {part!r} is not an event name (letters, digits, then "
+                        "spaces and . : / - _ ' ( ) + & @ #, at most 200 characters)"
+                    )
             values[name] = parts
         elif name == "as_of":
             values[name] = parse_timestamp(value, "--var as_of")

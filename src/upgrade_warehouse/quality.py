@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 
 from . import warehouse
-from .paths import project_dir
+from .paths import docs_folder, project_dir  # noqa: F401 - docs_folder is re-exported
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
@@ -37,6 +37,10 @@ BLOCKING = "blocking"
 WARNING = "warning"
 EPSILON = 1e-9  # relative: the movements and net new MRR are rounded to 6 decimals
 FRESHNESS_MAX_DAYS = 3
+# An as_of computed from the data more than this many days after the build's clock means
+# a row dated in the future (docs/loader.md): blocking. An explicit --var as_of is the
+# user's choice and is not held to it.
+AS_OF_MAX_DAYS_AHEAD = 2
 QUARANTINE_MAX_SHARE = 0.05
 
 
@@ -182,7 +186,10 @@ def frame_queries(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
             ) as unconverted""",
         "freshness": """
             select as_of,
-                (epoch(cast(? as timestamp)) - epoch(as_of)) / 86400.0 as as_of_age_days
+                (epoch(cast(? as timestamp)) - epoch(as_of)) / 86400.0 as as_of_age_days,
+                case when coalesce(as_of_from_data, true)
+                    then (epoch(as_of) - epoch(cast(? as timestamp))) / 86400.0
+                end as as_of_days_ahead_of_build
             from raw.build_info""",
     }
 
@@ -321,6 +328,11 @@ def build_suites() -> list[dict]:
                 column="as_of_age_days",
                 max_value=FRESHNESS_MAX_DAYS,
             ),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                column="as_of_days_ahead_of_build",
+                max_value=AS_OF_MAX_DAYS_AHEAD,
+            ),
         ],
     }
     out = []
@@ -412,7 +424,12 @@ class Gate:
 
         logging.getLogger("great_expectations").setLevel(logging.ERROR)
         self.suites = load_suites()
-        self.site_root = Path(tempfile.mkdtemp(prefix="uw-gx-"))
+        # Named after the build's process (the worker's parent), so that the next build
+        # removes it if that build was killed (build.remove_stale_temp).
+        import multiprocessing
+
+        owner = os.getppid() if multiprocessing.parent_process() else os.getpid()
+        self.site_root = Path(tempfile.mkdtemp(prefix=f"uw-gx-{owner}-"))
         self.validations = {}
         # GX prints progress bars and notices: keep the build's output clean.
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -450,7 +467,7 @@ class Gate:
             frames = {}
             for suite in self.suites:
                 sql = queries[suite["name"]]
-                params = [now] if "?" in sql else []
+                params = [now] * sql.count("?")
                 frames[suite["name"]] = con.execute(sql, params).df()
 
         result = GateResult()
@@ -515,12 +532,30 @@ def store_results(db_path: Path, result: GateResult) -> None:
         )
 
 
+# A file the build writes into every Data Docs folder it publishes: a folder by that
+# name without it was not made by the build and is never replaced or removed.
+DOCS_MARKER = ".upgrade-warehouse-data-docs"
+
+
+def foreign_folder(target: Path) -> bool:
+    """Whether something is at ``target`` that the build did not create."""
+    return (target.exists() or target.is_symlink()) and not (
+        target.is_dir() and not target.is_symlink() and (target / DOCS_MARKER).is_file()
+    )
+
+
 def publish_docs(result: GateResult, target: Path) -> Path | None:
-    """Move the Data Docs site to ``target`` (replacing what was there)."""
+    """Move the Data Docs site to ``target``, replacing the build's previous one. A folder
+    (or file) there that the build did not create is left alone: None, no docs."""
     if result.docs_dir is None:
         return None
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
+    if foreign_folder(target):
+        shutil.rmtree(result.docs_dir.parent, ignore_errors=True)
+        return None
+    (result.docs_dir / DOCS_MARKER).write_text(
+        "Data Docs written by upgrade-warehouse build; replaced by the next build.\n"
+    )
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
     if target.exists():
         target.rename(old)
     shutil.move(str(result.docs_dir), target)

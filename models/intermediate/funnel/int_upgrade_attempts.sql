@@ -402,7 +402,7 @@ final as (
         attempts.last_step_index,
         case attempts.last_step_index
             {%- for step in steps %}
-            when {{ loop.index }} then '{{ step }}'
+            when {{ loop.index }} then {{ sql_string(step) }}
             {%- endfor %}
         end as last_step,
         {%- for k in range(2, n_steps + 1) %}

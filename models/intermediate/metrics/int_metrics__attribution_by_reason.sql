@@ -32,7 +32,7 @@ mismatch_reasons as (
 
     {%- for reason in reasons %}
     select
-        cast('{{ reason }}' as {{ dbt.type_string() }}) as mismatch_reason,
+        cast({{ sql_string(reason) }} as {{ dbt.type_string() }}) as mismatch_reason,
         {{ loop.index }} as reason_order
     {%- if not loop.last %}
     union all

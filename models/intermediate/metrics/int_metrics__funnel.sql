@@ -51,7 +51,8 @@ aggregated as (
         sum(case when outcome in ('completed_assisted', 'escalated') then 1 else 0 end)
             as escalated_attempts,
         {%- for outcome in outcomes %}
-        sum(case when outcome = '{{ outcome }}' then 1 else 0 end) as outcome_{{ outcome }},
+        sum(case when outcome = {{ sql_string(outcome) }} then 1 else 0 end)
+            as outcome_{{ outcome }},
         {%- endfor %}
         {{ percentile_cont('intent_to_activation_hours', 0.5) }} as intent_to_activation_hours_p50,
         {{ percentile_cont('intent_to_activation_hours', 0.9) }} as intent_to_activation_hours_p90

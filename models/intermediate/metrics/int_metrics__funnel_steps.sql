@@ -34,7 +34,8 @@ steps as (
 
     {%- for step in steps %}
     select
-        {{ loop.index }} as step_index, cast('{{ step }}' as {{ dbt.type_string() }}) as step_name
+        {{ loop.index }} as step_index,
+        cast({{ sql_string(step) }} as {{ dbt.type_string() }}) as step_name
     {%- if not loop.last %}
     union all
     {%- endif %}

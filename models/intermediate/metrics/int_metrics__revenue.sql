@@ -58,7 +58,9 @@ aggregated as (
         sum(case when is_upgrade then mrr_delta_reporting end) as converted_upgrade_mrr,
         count(case when is_upgrade then mrr_delta_reporting end) as converted_upgrades,
         {%- for movement in movements %}
-        coalesce(sum(case when movement = '{{ movement }}' then mrr_delta_reporting end), 0)
+        coalesce(
+            sum(case when movement = {{ sql_string(movement) }} then mrr_delta_reporting end), 0
+        )
             as mrr_{{ movement }},
         {%- endfor %}
         {{ percentile_cont('processing_latency_seconds', 0.5) }} as processing_latency_seconds_p50,

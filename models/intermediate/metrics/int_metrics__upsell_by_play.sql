@@ -23,7 +23,7 @@ by_play as (
     select
         offer_month,
         account_id,
-        cast('{{ play }}' as {{ dbt.type_string() }}) as play_dimension,
+        cast({{ sql_string(play) }} as {{ dbt.type_string() }}) as play_dimension,
         cast({{ play }} as {{ dbt.type_string() }}) as play_value,
         outcome,
         has_outcome,

@@ -136,25 +136,25 @@ signals as (
     select
         account_id,
         cutoff_at,
-        sum(case when signal_kind = 'funnel_step' and signal_name = '{{ steps[0] }}'
+        sum(case when signal_kind = 'funnel_step' and signal_name = {{ sql_string(steps[0]) }}
                 then count_total
             else 0
         end) as attempts_total,
-        sum(case when signal_kind = 'funnel_step' and signal_name = '{{ steps[0] }}'
+        sum(case when signal_kind = 'funnel_step' and signal_name = {{ sql_string(steps[0]) }}
                 then count_30d
             else 0
         end) as attempts_30d,
         max(case when signal_kind = 'funnel_step' then
                 case signal_name
                     {%- for step in steps %}
-                    when '{{ step }}' then {{ loop.index }}
+                    when {{ sql_string(step) }} then {{ loop.index }}
                     {%- endfor %}
                 end
         end) as furthest_step_index,
         max(case when signal_kind = 'funnel_step' and count_30d > 0 then
                 case signal_name
                     {%- for step in steps %}
-                    when '{{ step }}' then {{ loop.index }}
+                    when {{ sql_string(step) }} then {{ loop.index }}
                     {%- endfor %}
                 end
         end) as furthest_step_index_30d,
@@ -237,7 +237,9 @@ upsell as (
             else 0
         end) as upsell_offers_pending,
         {%- for outcome in ['rejected', 'deferred', 'no_response'] %}
-        sum(case when offers.outcome_at <= snapshots.cutoff_at and offers.outcome = '{{ outcome }}'
+        sum(case
+            when offers.outcome_at <= snapshots.cutoff_at
+                and offers.outcome = {{ sql_string(outcome) }}
                 then 1
             else 0
         end) as upsell_offers_{{ outcome }},

@@ -115,7 +115,7 @@ step_signals as (
         account_id,
         cutoff_at,
         'funnel_step' as signal_kind,
-        '{{ step }}' as signal_name,
+        {{ sql_string(step) }} as signal_name,
         cast(
             sum(case when age_day < cutoff_offset_days + 14 then reached_{{ k }} else 0 end)
             as {{ dbt.type_bigint() }}

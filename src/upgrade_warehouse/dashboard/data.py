@@ -762,8 +762,11 @@ def expectation_summary(ref: Ref) -> pd.DataFrame | None:
 
 
 def data_docs_path_expected(ref: Ref) -> Path:
-    """Where ``build`` writes the Data Docs: ``<warehouse dir>/data_docs/index.html``."""
-    return Path(ref.path).parent / "data_docs" / "index.html"
+    """Where ``build`` writes the Data Docs: ``<warehouse dir>/<stem>_data_docs/index.html``
+    (paths.docs_folder)."""
+    from ..paths import docs_folder
+
+    return docs_folder(Path(ref.path)) / "index.html"
 
 
 def dbt_docs_url() -> str:

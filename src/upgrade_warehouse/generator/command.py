@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -56,6 +57,13 @@ def generate_command(
     ).validate()
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} exists and is not a directory")
+    try:  # a folder that cannot be made or written to is bad input, found before any work
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write there ({exc.strerror})") from None
     with Progress(enabled=not quiet) as progress:
         manifest = generate(out, cfg, progress.update)
     total = sum(manifest["row_counts"].values())
