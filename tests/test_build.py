@@ -322,3 +322,12 @@ def test_leftovers_of_killed_builds_are_removed(tmp_path):
     remove_stale_builds(target)
     assert not stale.exists()
     assert live.exists()
+
+
+def test_spark_engine_is_refused_with_one_message(tmp_path):
+    target = tmp_path / "w.duckdb"
+    proc = run_cli("build", "--engine", "spark", "--warehouse", target, "--format", "json")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert json.loads(proc.stdout)["status"] == "error"
+    assert "--engine spark is not in this release" in proc.stderr
+    assert not target.exists()
