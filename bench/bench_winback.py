@@ -216,9 +216,11 @@ def main() -> int:
             f" UTC; as_of {as_of_text} ({args.days_before_end} days before the end)"
         )
         train_s = time_training_step(warehouse, work / "retrain.duckdb", model["horizon_days"])
-        print(f"build: {build_s:.1f} s in total; the win-back training step (read the "
-              f"features, validate, train, score, store) run again alone: {train_s:.1f} s "
-              f"({train_s / build_s:.0%} of the build)")
+        print(
+            f"build: {build_s:.1f} s in total; the win-back training step (read the "
+            f"features, validate, train, score, store) run again alone: {train_s:.1f} s "
+            f"({train_s / build_s:.0%} of the build)"
+        )
         print(
             f"model: {model['model_kind']}, C = {model['regularization_c']}, "
             f"{model['features']} inputs, trained on {model['training_rows']:,} "

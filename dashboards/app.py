@@ -26,37 +26,76 @@ st.set_page_config(
 
 PAGES = {
     "Leadership": [
-        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:",
-                url_path="overview"),
+        st.Page(
+            "app_pages/overview.py",
+            title="Overview",
+            icon=":material/dashboard:",
+            url_path="overview",
+        ),
     ],
     "Review": [
-        st.Page("app_pages/monthly_review.py", title="Monthly review",
-                icon=":material/calendar_month:", url_path="monthly-review"),
-        st.Page("app_pages/funnel.py", title="Funnel and abandonment",
-                icon=":material/filter_alt:", url_path="funnel"),
-        st.Page("app_pages/cohorts.py", title="Cohorts", icon=":material/grid_on:",
-                url_path="cohorts"),
-        st.Page("app_pages/revenue.py", title="Revenue and attribution",
-                icon=":material/payments:", url_path="revenue"),
+        st.Page(
+            "app_pages/monthly_review.py",
+            title="Monthly review",
+            icon=":material/calendar_month:",
+            url_path="monthly-review",
+        ),
+        st.Page(
+            "app_pages/funnel.py",
+            title="Funnel and abandonment",
+            icon=":material/filter_alt:",
+            url_path="funnel",
+        ),
+        st.Page(
+            "app_pages/cohorts.py", title="Cohorts", icon=":material/grid_on:", url_path="cohorts"
+        ),
+        st.Page(
+            "app_pages/revenue.py",
+            title="Revenue and attribution",
+            icon=":material/payments:",
+            url_path="revenue",
+        ),
     ],
     "Operations": [
-        st.Page("app_pages/operations.py", title="Operations", icon=":material/sync_alt:",
-                url_path="operations"),
-        st.Page("app_pages/upsell.py", title="Upsell plays", icon=":material/campaign:",
-                url_path="upsell"),
-        st.Page("app_pages/winback.py", title="Win-back", icon=":material/person_search:",
-                url_path="winback"),
+        st.Page(
+            "app_pages/operations.py",
+            title="Operations",
+            icon=":material/sync_alt:",
+            url_path="operations",
+        ),
+        st.Page(
+            "app_pages/upsell.py",
+            title="Upsell plays",
+            icon=":material/campaign:",
+            url_path="upsell",
+        ),
+        st.Page(
+            "app_pages/winback.py",
+            title="Win-back",
+            icon=":material/person_search:",
+            url_path="winback",
+        ),
     ],
     "Tools": [
-        st.Page("app_pages/simulator.py", title="Simulator", icon=":material/calculate:",
-                url_path="simulator"),
-        st.Page("app_pages/data_quality.py", title="Data quality",
-                icon=":material/fact_check:", url_path="data-quality"),
+        st.Page(
+            "app_pages/simulator.py",
+            title="Simulator",
+            icon=":material/calculate:",
+            url_path="simulator",
+        ),
+        st.Page(
+            "app_pages/data_quality.py",
+            title="Data quality",
+            icon=":material/fact_check:",
+            url_path="data-quality",
+        ),
     ],
 }
 
 viewer = login.gate(PAGES)  # None without a login; stops on the login / "not allowed" page
-page = st.navigation(login.visible(PAGES, viewer))
+visible = login.visible(PAGES, viewer)
+ui.default_page_alias(visible)  # /overview opens Overview, not "Page not found"
+page = st.navigation(visible)
 
 ref = ui.ref()
 info = data.build_info(ref)
@@ -67,8 +106,11 @@ with st.sidebar:
         f"{md_escape(info['published_at'].strftime('%Y-%m-%d %H:%M %Z'))}"
     )
     st.caption(f"Warehouse: {md_escape(ref.path)}")
-    if st.button("Reload data", icon=":material/refresh:",
-                 help="Clear the cached query results and read the warehouse again."):
+    if st.button(
+        "Reload data",
+        icon=":material/refresh:",
+        help="Clear the cached query results and read the warehouse again.",
+    ):
         st.cache_data.clear()
         st.rerun()
     login.account(viewer)

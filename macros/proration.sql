@@ -22,43 +22,43 @@
 
 {#- Whole seconds since 1970-01-01T00:00:00 of a UTC timestamp, floored. -#}
 {% macro epoch_seconds(ts) -%}
-    {{ return(adapter.dispatch('epoch_seconds', 'upgrade_warehouse')(ts)) }}
+{{ return(adapter.dispatch('epoch_seconds', 'upgrade_warehouse')(ts)) }}
 {%- endmacro %}
 
 {% macro default__epoch_seconds(ts) -%}
-    cast(floor(extract(epoch from {{ ts }})) as {{ dbt.type_bigint() }})
+cast(floor(extract(epoch from {{ ts }})) as {{ dbt.type_bigint() }})
 {%- endmacro %}
 
 {% macro duckdb__epoch_seconds(ts) -%}
     {#- date_trunc floors (the microseconds of a timestamp are never negative), then the
         whole-second microsecond count divides exactly. epoch() would be a double. -#}
-    (epoch_us(date_trunc('second', {{ ts }})) // 1000000)
+(epoch_us(date_trunc('second', {{ ts }})) // 1000000)
 {%- endmacro %}
 
 {% macro spark__epoch_seconds(ts) -%}
-    {#- unix_seconds truncates sub-seconds with a floor division (Math.floorDiv). -#}
-    unix_seconds({{ ts }})
+{#- unix_seconds truncates sub-seconds with a floor division (Math.floorDiv). -#}
+unix_seconds({{ ts }})
 {%- endmacro %}
 
 
 {#- Integer division n / d for n >= 0 and d > 0 (both bigint), exact. -#}
 {% macro int_div(n, d) -%}
-    {{ return(adapter.dispatch('int_div', 'upgrade_warehouse')(n, d)) }}
+{{ return(adapter.dispatch('int_div', 'upgrade_warehouse')(n, d)) }}
 {%- endmacro %}
 
 {#- Engines where bigint / bigint is integer division (Postgres, Redshift, Trino, SQL
     Server). An engine whose `/` returns a decimal or a double needs its own version:
     floor(n / d) in floating point is not exact beyond 2^53. -#}
 {% macro default__int_div(n, d) -%}
-    (cast({{ n }} as {{ dbt.type_bigint() }}) / cast({{ d }} as {{ dbt.type_bigint() }}))
+(cast({{ n }} as {{ dbt.type_bigint() }}) / cast({{ d }} as {{ dbt.type_bigint() }}))
 {%- endmacro %}
 
 {% macro duckdb__int_div(n, d) -%}
-    (({{ n }}) // ({{ d }}))
+(({{ n }}) // ({{ d }}))
 {%- endmacro %}
 
 {% macro spark__int_div(n, d) -%}
-    (({{ n }}) div ({{ d }}))
+(({{ n }}) div ({{ d }}))
 {%- endmacro %}
 
 
@@ -66,10 +66,10 @@
     amount >= 0, 0 <= remaining <= total, 0 < total, and the bounds above. The
     arguments are expressions; each is repeated in the output, so pass columns. -#}
 {% macro prorated_minor(amount, remaining_seconds, total_seconds) -%}
-    {%- set q = int_div(amount, total_seconds) -%}
-    {%- set r = '(' ~ amount ~ ' - ' ~ total_seconds ~ ' * ' ~ q ~ ')' -%}
-    {%- set rr = '(' ~ r ~ ' * ' ~ remaining_seconds ~ ')' -%}
-    {%- set q2 = int_div(rr, total_seconds) -%}
+{%- set q = int_div(amount, total_seconds) -%}
+{%- set r = '(' ~ amount ~ ' - ' ~ total_seconds ~ ' * ' ~ q ~ ')' -%}
+{%- set rr = '(' ~ r ~ ' * ' ~ remaining_seconds ~ ')' -%}
+{%- set q2 = int_div(rr, total_seconds) -%}
     (
         {{ q }} * {{ remaining_seconds }}
         + {{ q2 }}
@@ -92,7 +92,7 @@
 
 {#- A null proration_behavior means the simulator's default, create_prorations. -#}
 {% macro effective_proration_behavior(proration_behavior) -%}
-    coalesce({{ proration_behavior }}, 'create_prorations')
+coalesce({{ proration_behavior }}, 'create_prorations')
 {%- endmacro %}
 
 

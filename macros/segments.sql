@@ -12,25 +12,25 @@
 
 {#- The account attributes a metric can be split by, in display order. -#}
 {% macro segment_dimensions() -%}
-    {{ return(['persona', 'acquisition_source', 'segment', 'country']) }}
+{{ return(['persona', 'acquisition_source', 'segment', 'country']) }}
 {%- endmacro %}
 
 {#- `a = b` where null equals null (segment values and the all-months period are null). -#}
 {% macro null_safe_equals(a, b) -%}
-    {{ return(adapter.dispatch('null_safe_equals', 'upgrade_warehouse')(a, b)) }}
+{{ return(adapter.dispatch('null_safe_equals', 'upgrade_warehouse')(a, b)) }}
 {%- endmacro %}
 
 {% macro default__null_safe_equals(a, b) -%}
-    ({{ a }} is not distinct from {{ b }})
+({{ a }} is not distinct from {{ b }})
 {%- endmacro %}
 
 {% macro spark__null_safe_equals(a, b) -%}
-    ({{ a }} <=> {{ b }})
+({{ a }} <=> {{ b }})
 {%- endmacro %}
 
 {#- The join condition of two relations at the period x segment grain. -#}
 {% macro same_period_and_segment(left, right) -%}
-    {{ left }}.segment_dimension = {{ right }}.segment_dimension
+{{ left }}.segment_dimension = {{ right }}.segment_dimension
         and {{ null_safe_equals(left ~ '.segment_value', right ~ '.segment_value') }}
         and {{ null_safe_equals(left ~ '.month', right ~ '.month') }}
 {%- endmacro %}
@@ -39,8 +39,8 @@
     month and one for all months (the month column is null in that one). The month
     column of the facts must not be null (filter those rows out first). -#}
 {% macro group_by_period_and_segment(month_column, keys=[]) -%}
-    {%- set inner = (['segment_dimension', 'segment_value'] + keys) | join(', ') -%}
-    group by grouping sets (({{ month_column }}, {{ inner }}), ({{ inner }}))
+{%- set inner = (['segment_dimension', 'segment_value'] + keys) | join(', ') -%}
+group by grouping sets (({{ month_column }}, {{ inner }}), ({{ inner }}))
 {%- endmacro %}
 
 {#- A rate metric and the two counts it is made of, as three columns:
@@ -50,57 +50,57 @@
     condition under which the metric is defined at all (its source table was loaded):
     otherwise all three are null. -#}
 {% macro rate(metric_id, numerator, denominator, when=none) -%}
-    {%- set num = 'cast(coalesce(' ~ numerator ~ ', 0) as ' ~ dbt.type_bigint() ~ ')' -%}
-    {%- set den = 'cast(coalesce(' ~ denominator ~ ', 0) as ' ~ dbt.type_bigint() ~ ')' -%}
-    {%- if when -%}
+{%- set num = 'cast(coalesce(' ~ numerator ~ ', 0) as ' ~ dbt.type_bigint() ~ ')' -%}
+{%- set den = 'cast(coalesce(' ~ denominator ~ ', 0) as ' ~ dbt.type_bigint() ~ ')' -%}
+{%- if when -%}
         case when {{ when }} then {{ safe_ratio(numerator, denominator) }} end as {{ metric_id }},
         case when {{ when }} then {{ num }} end as {{ metric_id }}__numerator,
         case when {{ when }} then {{ den }} end as {{ metric_id }}__denominator
     {%- else -%}
-        {{ safe_ratio(numerator, denominator) }} as {{ metric_id }},
+{{ safe_ratio(numerator, denominator) }} as {{ metric_id }},
         {{ num }} as {{ metric_id }}__numerator,
         {{ den }} as {{ metric_id }}__denominator
-    {%- endif -%}
+{%- endif -%}
 {%- endmacro %}
 
 {#- A count metric: 0 when there is nothing to count, null when its source was not loaded. -#}
 {% macro count_metric(metric_id, expression, when=none) -%}
-    {%- if when -%}
+{%- if when -%}
         case when {{ when }} then cast(coalesce({{ expression }}, 0) as {{ dbt.type_bigint() }}) end
             as {{ metric_id }}
     {%- else -%}
-        cast(coalesce({{ expression }}, 0) as {{ dbt.type_bigint() }}) as {{ metric_id }}
-    {%- endif -%}
+cast(coalesce({{ expression }}, 0) as {{ dbt.type_bigint() }}) as {{ metric_id }}
+{%- endif -%}
 {%- endmacro %}
 
 {#- Every column of `relation` except `except` (at parse time, before the relation
     exists, `*`). The marts use it to take every metric column of the section models, so
     that adding a metric touches its section model only. -#}
 {% macro star_except(relation, except=[], relation_alias=none) -%}
-    {%- if not execute -%}
-        {{ return('*') }}
-    {%- endif -%}
-    {%- set excluded = except | map('lower') | list -%}
-    {%- set names = [] -%}
-    {%- for column in adapter.get_columns_in_relation(relation) -%}
-        {%- if column.name | lower not in excluded -%}
-            {%- do names.append((relation_alias ~ '.' if relation_alias else '') ~ column.quoted) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(names | join(',\n        ')) }}
+{%- if not execute -%}
+{{ return('*') }}
+{%- endif -%}
+{%- set excluded = except | map('lower') | list -%}
+{%- set names = [] -%}
+{%- for column in adapter.get_columns_in_relation(relation) -%}
+{%- if column.name | lower not in excluded -%}
+{%- do names.append((relation_alias ~ '.' if relation_alias else '') ~ column.quoted) -%}
+{%- endif -%}
+{%- endfor -%}
+{{ return(names | join(',\n        ')) }}
 {%- endmacro %}
 
 {#- The scalar metric ids of the catalog seed, in catalog order (the columns of
     fct_monthly_metrics). -#}
 {% macro catalog_metric_ids(keyed=false) -%}
-    {%- if not execute -%}
-        {{ return([]) }}
-    {%- endif -%}
-    {%- set units = "('rate_by_key', 'count_by_key')" -%}
-    {%- set sql -%}
-        select metric_id from {{ ref('metric_catalog') }}
+{%- if not execute -%}
+{{ return([]) }}
+{%- endif -%}
+{%- set units = "('rate_by_key', 'count_by_key')" -%}
+{%- set sql -%}
+select metric_id from {{ ref('metric_catalog') }}
         where unit {{ '' if keyed else 'not ' }}in {{ units }}
-    {%- endset -%}
-    {%- set result = run_query(sql) -%}
-    {{ return(result.columns[0].values() | list) }}
+{%- endset -%}
+{%- set result = run_query(sql) -%}
+{{ return(result.columns[0].values() | list) }}
 {%- endmacro %}

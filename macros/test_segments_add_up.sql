@@ -20,7 +20,7 @@ by_dimension as (
     select
         {{ key_list }},
         segment_dimension
-        {%- for column in counts %},
+{%- for column in counts %},
         sum({{ column }}) as {{ column }}
         {%- endfor %}
     from {{ model }}

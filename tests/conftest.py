@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# The dashboard's charts are checked against the Vega-Lite schema in the tests (the app,
+# and the servers the tests start, skip the check for speed: dashboard/charts.py).
+os.environ.setdefault("UPGRADE_WAREHOUSE_VALIDATE_CHARTS", "1")
 FIXTURES = REPO / "tests" / "fixtures"
 CLI = str(Path(sys.executable).with_name("upgrade-warehouse"))
 
@@ -20,6 +23,7 @@ def run_cli(*args: str, env: dict | None = None, timeout: int = 600) -> subproce
     """Run ``upgrade-warehouse ARGS`` in a subprocess, as a user would."""
     return subprocess.run(
         [CLI, *map(str, args)],
+        check=False,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -38,11 +42,11 @@ def basic_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def golden(tmp_path_factory) -> Path:
-    """The golden data set (tests/fixtures/golden) built once per session."""
+def golden_warehouse(tmp_path_factory) -> Path:
+    """The golden data set built once per test session (read it, never write to it)."""
     path = tmp_path_factory.mktemp("golden") / "golden.duckdb"
     proc = run_cli("build", "--data-dir", FIXTURES / "golden", "--warehouse", path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     return path
 
 
@@ -54,8 +58,17 @@ def spark_golden(tmp_path_factory) -> tuple[Path, dict, str]:
 
     path = tmp_path_factory.mktemp("spark-golden") / "golden.duckdb"
     proc = run_cli(
-        "build", "--engine", "spark", "--data-dir", FIXTURES / "golden", "--warehouse", path,
-        "--format", "json", env=SPARK_ENV, timeout=1400,
+        "build",
+        "--engine",
+        "spark",
+        "--data-dir",
+        FIXTURES / "golden",
+        "--warehouse",
+        path,
+        "--format",
+        "json",
+        env=SPARK_ENV,
+        timeout=1400,
     )
     assert proc.returncode == 0, proc.stderr
     return path, json.loads(proc.stdout), proc.stderr

@@ -33,8 +33,14 @@ from conftest import CLI, FIXTURES, REPO, run_cli
 GOLDEN_TABLES = ("accounts", "plans", "subscription_changes", "product_events", "fx_rates")
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 WAREHOUSE_ENV = "UPGRADE_WAREHOUSE_DASHBOARD_WAREHOUSE"
 
@@ -83,6 +89,9 @@ def ops_warehouse(tmp_path_factory) -> tuple[Path, Path]:
         path = tmp_path_factory.mktemp("dashboard-wh") / "ops.duckdb"
         proc = run_cli("build", "--data-dir", data, "--warehouse", path)
         assert proc.returncode == 0, proc.stderr
+        # the build report, for the tests of what it says (tests/test_dashboard_exports.py)
+        (path.parent / "build.out").write_text(proc.stdout)
+        (path.parent / "build.err").write_text(proc.stderr)
         _built["ops"] = (path, data)
     return _built["ops"]
 
@@ -118,10 +127,14 @@ def non_loopback_address() -> str:
 def dashboard_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment of a test server: no warehouse or login setting from the caller's
     environment, and an empty config directory (not ~/.config/upgrade-warehouse)."""
-    env = {k: v for k, v in os.environ.items()
-           if k != WAREHOUSE_ENV and not k.startswith(("UPGRADE_WAREHOUSE_OIDC_",
-                                                       "UPGRADE_WAREHOUSE_ALLOWED_",
-                                                       "UPGRADE_WAREHOUSE_AUTH_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != WAREHOUSE_ENV
+        and not k.startswith(
+            ("UPGRADE_WAREHOUSE_OIDC_", "UPGRADE_WAREHOUSE_ALLOWED_", "UPGRADE_WAREHOUSE_AUTH_")
+        )
+    }
     env["XDG_CONFIG_HOME"] = str(home / "no-config")
     return {**env, **extra}
 
@@ -130,8 +143,9 @@ class DashboardServer:
     """``upgrade-warehouse dashboard`` in the background, as a user starts it (on
     127.0.0.1 by default; ``host`` and ``args`` for the login tests)."""
 
-    def __init__(self, warehouse: Path, log: Path, host: str = "127.0.0.1",
-                 args: tuple[str, ...] = ()):
+    def __init__(
+        self, warehouse: Path, log: Path, host: str = "127.0.0.1", args: tuple[str, ...] = ()
+    ):
         self.warehouse = warehouse
         self.host = host
         self.port = free_port(host)
@@ -145,18 +159,33 @@ class DashboardServer:
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self._log = log
         self.proc = subprocess.Popen(
-            [CLI, "dashboard", "--warehouse", str(self.warehouse), "--port", str(self.port),
-             "--host", self.host, *self.args],
-            stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
+            [
+                CLI,
+                "dashboard",
+                "--warehouse",
+                str(self.warehouse),
+                "--port",
+                str(self.port),
+                "--host",
+                self.host,
+                *self.args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            start_new_session=True,
             env=dashboard_env(self.log_path.parent),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the dashboard exited with {self.proc.returncode}:\n"
-                                   + self.log())
-            with (contextlib.suppress(OSError),
-                  urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r):
+                raise RuntimeError(
+                    f"the dashboard exited with {self.proc.returncode}:\n" + self.log()
+                )
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r,
+            ):
                 if r.status == 200:
                     return self
             time.sleep(0.25)
@@ -187,16 +216,25 @@ class PublishingBuild:
     """``upgrade-warehouse build`` publishing to the served path, in the background."""
 
     def __init__(self, data: Path, warehouse: Path, log: Path, as_of: str):
-        self.args = [CLI, "build", "--data-dir", str(data), "--warehouse", str(warehouse),
-                     "--var", f"as_of={as_of}"]
+        self.args = [
+            CLI,
+            "build",
+            "--data-dir",
+            str(data),
+            "--warehouse",
+            str(warehouse),
+            "--var",
+            f"as_of={as_of}",
+        ]
         self.log_path = log
         self.proc: subprocess.Popen | None = None
         self.rendered_during_build = 0  # pages a browser rendered while it ran
 
     def start(self) -> PublishingBuild:
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT,
-                                     cwd=REPO, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.args, stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True
+        )
         return self
 
     def running(self) -> bool:
@@ -246,8 +284,9 @@ def live_dashboard(request, tmp_path_factory) -> SimpleNamespace:
         server.start()
         build = PublishingBuild(data, path, home / "build.log", NEW_AS_OF)
         request.config.add_cleanup(build.stop)
-        _live["live"] = SimpleNamespace(server=server, url=server.url, path=path, data=data,
-                                        home=home, build=build)
+        _live["live"] = SimpleNamespace(
+            server=server, url=server.url, path=path, data=data, home=home, build=build
+        )
     return _live["live"]
 
 
@@ -270,8 +309,9 @@ def launch_chromium(playwright):
 def wait_rendered(page, title: str, timeout: float = 30_000) -> None:
     """Until the page's h1 is shown and its script run finished."""
     page.wait_for_selector(f"[data-testid='stMain'] h1:has-text('{title}')", timeout=timeout)
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
-                           timeout=timeout)
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout
+    )
 
 
 def open_page(page, base_url: str, path: str, timeout: float = 30_000) -> None:

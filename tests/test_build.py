@@ -96,8 +96,15 @@ def test_staging_models_hold_the_accepted_rows(served):
 
 def test_text_report_is_readable(tmp_path, basic_dir, served):
     # Reuses a load error-free path but a bad --var, so no dbt run is needed here.
-    proc = run_cli("build", "--data-dir", basic_dir, "--warehouse", tmp_path / "w.duckdb",
-                   "--var", "conversion_window_days=two")
+    proc = run_cli(
+        "build",
+        "--data-dir",
+        basic_dir,
+        "--warehouse",
+        tmp_path / "w.duckdb",
+        "--var",
+        "conversion_window_days=two",
+    )
     assert proc.returncode == 2
     assert "conversion_window_days" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "w.duckdb").exists()
@@ -134,7 +141,7 @@ def _drop_column(path: Path, column: str) -> None:
         rows = list(csv.reader(f))
     idx = rows[0].index(column)
     with open(path, "w", newline="") as f:
-        csv.writer(f).writerows([r[:idx] + r[idx + 1:] for r in rows])
+        csv.writer(f).writerows([r[:idx] + r[idx + 1 :] for r in rows])
 
 
 def _make_missing_file(d: Path) -> tuple[str, str]:
@@ -231,7 +238,7 @@ def test_rebuild_while_a_reader_holds_the_file_gives_identical_tables(tmp_path, 
     after = table_contents(serving)
     assert after == before
     assert len(after) >= 30  # raw tables, staging views, the currencies seed
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data_docs", "serving.duckdb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["serving.duckdb", "serving_data_docs"]
 
 
 def test_a_failing_model_leaves_the_previous_warehouse_serving(tmp_path, basic_dir, served):
@@ -248,7 +255,13 @@ def test_a_failing_model_leaves_the_previous_warehouse_serving(tmp_path, basic_d
     shutil.copy(served[0], serving)
     before = sha256(serving)
     proc = run_cli(
-        "build", "--data-dir", basic_dir, "--warehouse", serving, "--format", "json",
+        "build",
+        "--data-dir",
+        basic_dir,
+        "--warehouse",
+        serving,
+        "--format",
+        "json",
         env={"UPGRADE_WAREHOUSE_PROJECT_DIR": str(project)},
     )
     assert proc.returncode == 1, proc.stderr
@@ -257,7 +270,7 @@ def test_a_failing_model_leaves_the_previous_warehouse_serving(tmp_path, basic_d
     assert "zz_broken" in proc.stderr
     assert sha256(serving) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["project", "serving.duckdb"]
-    assert not (tmp_path / "data_docs").exists()
+    assert not (tmp_path / "serving_data_docs").exists()
 
 
 def test_a_killed_build_leaves_the_previous_warehouse_serving(tmp_path, basic_dir, served):
@@ -266,7 +279,10 @@ def test_a_killed_build_leaves_the_previous_warehouse_serving(tmp_path, basic_di
     before = sha256(serving)
     proc = subprocess.Popen(
         [CLI, "build", "--data-dir", str(basic_dir), "--warehouse", str(serving)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
         cwd=REPO,
     )
     try:

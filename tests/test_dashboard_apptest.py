@@ -5,6 +5,7 @@ the simulator's worked example, and the rules of the code (no SQL in pages, no H
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 
@@ -23,8 +24,14 @@ from dashboard_support import (
     unescape,
 )
 from upgrade_warehouse.dashboard.config import load_config, parse_config
-from upgrade_warehouse.dashboard.fmt import format_delta, format_value, md_escape
+from upgrade_warehouse.dashboard.fmt import (
+    format_delta,
+    format_headline,
+    format_value,
+    md_escape,
+)
 from upgrade_warehouse.errors import UserError
+from upgrade_warehouse.paths import docs_folder
 
 pytestmark = pytest.mark.slow
 APP = REPO / "dashboards" / "app.py"
@@ -62,18 +69,25 @@ def older_warehouse(warehouse, tmp_path_factory):
     with duckdb.connect(str(path)) as con:
         con.execute("drop table if exists marts.fct_proration_checks")
         con.execute("drop table if exists quality.expectation_results")
-        con.execute("update raw.load_report set loaded = false, source_file = null, "
-                    "rows_read = 0, rows_accepted = 0 where table_name = 'upsell_offers'")
+        con.execute(
+            "update raw.load_report set loaded = false, source_file = null, "
+            "rows_read = 0, rows_accepted = 0 where table_name = 'upsell_offers'"
+        )
         # the dashboard reads the load report and the plans through their marts
-        con.execute("update marts.fct_load_report set is_loaded = false, source_file = null, "
-                    "rows_read = 0, rows_accepted = 0, load_status = 'not_loaded' "
-                    "where table_name = 'upsell_offers'")
+        con.execute(
+            "update marts.fct_load_report set is_loaded = false, source_file = null, "
+            "rows_read = 0, rows_accepted = 0, load_status = 'not_loaded' "
+            "where table_name = 'upsell_offers'"
+        )
         con.execute("delete from marts.fct_upsell_offers")
         con.execute("delete from marts.fct_upsell_plays")
-        con.execute("update raw.plans set plan_name = '**Pro** <b>x</b> :red[big]' "
-                    "where plan_id = 'pro_m'")
-        con.execute("update marts.dim_plans set plan_name = '**Pro** <b>x</b> :red[big]' "
-                    "where plan_id = 'pro_m'")
+        con.execute(
+            "update raw.plans set plan_name = '**Pro** <b>x</b> :red[big]' where plan_id = 'pro_m'"
+        )
+        con.execute(
+            "update marts.dim_plans set plan_name = '**Pro** <b>x</b> :red[big]' "
+            "where plan_id = 'pro_m'"
+        )
     return path
 
 
@@ -93,8 +107,11 @@ def goto(at: AppTest, title: str) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "success",
-                                  "error", "subheader") for e in getattr(at, kind)]
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "info", "warning", "success", "error", "subheader")
+        for e in getattr(at, kind)
+    ]
     return unescape("\n".join(str(p) for p in parts))
 
 
@@ -102,15 +119,58 @@ def metric_values(at: AppTest) -> dict[str, str]:
     return {unescape(m.label): m.value for m in at.metric}
 
 
+RAW_MISSING = re.compile(r"\b(None|nan|NaN|NaT|<NA>)\b")
+
+
+def raw_missing(at: AppTest) -> list[str]:
+    """Every "None" / "nan" / "NaN" a page would show: the data behind each dataframe and
+    table (cell by cell, headers too), metric values and deltas, and the page's text."""
+    found = []
+    for kind in ("dataframe", "table"):
+        for element in getattr(at, kind):
+            frame = element.value
+            for column in frame.columns:
+                if RAW_MISSING.search(str(column)):
+                    found.append(f"{kind} header {column!r}")
+                for value in frame[column]:
+                    if (
+                        value is None
+                        or (isinstance(value, float) and math.isnan(value))
+                        or (RAW_MISSING.fullmatch(str(value)))
+                    ):
+                        found.append(f"{kind} column {column!r}: {value!r}")
+    for m in at.metric:
+        for text in (m.value, m.delta):
+            if text is not None and RAW_MISSING.search(str(text)):
+                found.append(f"metric {m.label!r}: {text!r}")
+    if RAW_MISSING.search(texts(at)):
+        found.append("text: " + RAW_MISSING.search(texts(at)).group(0))
+    return found
+
+
 @pytest.mark.parametrize("title", list(PAGE_FILES))
 def test_every_page_runs_without_exception(title, warehouse, monkeypatch):
     at = app(warehouse, monkeypatch, title)
-    assert "Data as of 2026-03-31 12:00 UTC" in unescape(
-        at.sidebar.markdown[0].value).replace("**", "")
+    assert "Data as of 2026-03-31 12:00 UTC" in unescape(at.sidebar.markdown[0].value).replace(
+        "**", ""
+    )
+    if title in ("Overview", "Revenue and attribution", "Operations", "Upsell plays"):
+        month_key = {
+            "Overview": "overview_month",
+            "Revenue and attribution": "revenue_month",
+            "Operations": "operations_month",
+            "Upsell plays": "upsell_month",
+        }[title]
+        assert raw_missing(at) == [], title
+        # a month with gaps (no previous month, empty populations)
+        at.selectbox(key=month_key).set_value("2026-01").run()
+    assert not at.exception
+    assert raw_missing(at) == [], title
 
 
 def test_overview_headline_numbers_equal_the_metrics_command(
-        warehouse, metrics_json, catalog, monkeypatch):
+    warehouse, metrics_json, catalog, monkeypatch
+):
     at = app(warehouse, monkeypatch)
     cfg = load_config()
     months = {m["month"]: m for m in metrics_json["months"]}
@@ -122,43 +182,49 @@ def test_overview_headline_numbers_equal_the_metrics_command(
         for metric_id in cfg.headline:
             meta = catalog[metric_id]
             value = months[month][metric_id]
-            assert shown[meta["label"]] == format_value(value, meta["unit"], cur), metric_id
+            assert shown[meta["label"]] == format_headline(value, meta["unit"], cur), metric_id
             kpi = next(m for m in at.metric if unescape(m.label) == meta["label"])
             prev = months[previous][metric_id] if previous else None
-            expected = None if value is None or prev is None else format_delta(
-                value - prev, meta["unit"], cur)
+            expected = (
+                None
+                if value is None or prev is None
+                else format_delta(value - prev, meta["unit"], cur, whole=True)
+            )
             assert (kpi.delta or None) == expected, metric_id
 
     assert at.selectbox(key="overview_month").value == "2026-03"  # the as_of month
     check("2026-03", "2026-02")
     assert metric_values(at)["Self-serve share"] == "75.0%"
-    assert metric_values(at)["Net new MRR"] == "100.00 USD"
+    assert metric_values(at)["Net new MRR"] == "100 USD"  # headline money: whole units
 
     at.selectbox(key="overview_month").set_value("2026-01").run()
     check("2026-01", None)
     assert metric_values(at)["Self-serve share"] == "80.0%"
-    assert metric_values(at)["Net new MRR"] == "129.60 USD"
+    assert metric_values(at)["Net new MRR"] == "130 USD"  # 129.60 USD
     captions = texts(at)
     assert "Target ≥ 90.0%" in captions and "Target ≤ 2.0 s" in captions
 
 
 def test_monthly_review_lists_every_metric_of_the_month(
-        warehouse, metrics_json, catalog, monkeypatch):
+    warehouse, metrics_json, catalog, monkeypatch
+):
     at = app(warehouse, monkeypatch, "Monthly review")
     cur = metrics_json["reporting_currency"]
     for month, label in (("2026-03", "Mar 2026"), ("2026-02", "Feb 2026")):
         if month != "2026-03":
             at.selectbox(key="review_month").set_value(month).run()
         table = at.dataframe[0].value
-        shown = dict(zip(table["metric id"], table[label]))
+        assert "Metric id" not in table.columns  # ids do not take the table's width
+        shown = dict(zip(table["Metric"], table[label]))
         row = next(m for m in metrics_json["months"] if m["month"] == month)
         for metric_id, meta in catalog.items():
             value = row[metric_id]
+            unit = meta["unit"].removesuffix("_by_key")
             if isinstance(value, dict):
                 for key, v in value.items():
-                    assert shown[f"{metric_id}.{key}"] == format_value(v, meta["unit"], cur)
+                    assert shown[f"{meta['label']} · {key}"] == format_value(v, unit, cur)
             elif not meta["unit"].endswith("_by_key"):
-                assert shown[metric_id] == format_value(value, meta["unit"], cur), metric_id
+                assert shown[meta["label"]] == format_value(value, unit, cur), metric_id
 
 
 def test_csv_download_is_the_metrics_command_csv(warehouse, monkeypatch):
@@ -180,12 +246,12 @@ def test_other_pages_show_the_metrics_of_the_month(warehouse, metrics_json, monk
     shown = metric_values(at)
     assert shown["Attempts started"] == format_value(mar["attempts_started"], "count", "")
     assert shown["Upgrade conversion rate"] == format_value(
-        mar["upgrade_conversion_rate"], "rate", "")
+        mar["upgrade_conversion_rate"], "rate", ""
+    )
     goto(at, "Revenue and attribution")
     shown = metric_values(at)
-    assert shown["Net new MRR"] == "100.00 USD"
-    assert shown["Attribution accuracy"] == format_value(
-        mar["attribution_accuracy"], "rate", "")
+    assert shown["Net new MRR"] == "100 USD"
+    assert shown["Attribution accuracy"] == format_value(mar["attribution_accuracy"], "rate", "")
     goto(at, "Cohorts")
     at.segmented_control(key="cohort_dimension").set_value("all").run()
     assert not at.exception
@@ -219,15 +285,20 @@ def test_simulator_shows_worked_example_1(warehouse, monkeypatch):
 
 def test_whatif_projection_applies_the_scenario(warehouse, monkeypatch):
     at = app(warehouse, monkeypatch, "Simulator")
-    steps = ["plan_selected", "proration_previewed", "payment_method_selected",
-             "payment_submitted", "upgrade_completed"]
+    steps = [
+        "plan_selected",
+        "proration_previewed",
+        "payment_method_selected",
+        "payment_submitted",
+        "upgrade_completed",
+    ]
     for step in steps:
         at.number_input(key=f"whatif_step_{step}").set_value(50.0).run()
     at.number_input(key="whatif_price").set_value(10.0).run()
     assert not at.exception, [e.message for e in at.exception]
     shown = {unescape(m.label): m.value for m in at.metric}
     assert shown["Completion rate"] == "3.1%"  # 0.5 ** 5
-    assert "Expansion MRR added over 12 months" in shown
+    assert "Expansion MRR in 12 months" in shown
 
 
 def test_simulator_reports_invalid_input(warehouse, monkeypatch):
@@ -243,7 +314,8 @@ def test_empty_states_of_an_older_warehouse(older_warehouse, monkeypatch):
     assert "No data loaded for upsell_offers" in texts(at)
     goto(at, "Revenue and attribution")
     assert "proration-check mart (marts.fct_proration_checks) is not in this warehouse" in (
-        texts(at))
+        texts(at)
+    )
     goto(at, "Data quality")
     page = texts(at)
     assert "quality.expectation_results) is not in this warehouse" in page
@@ -255,8 +327,8 @@ def test_empty_states_of_an_older_warehouse(older_warehouse, monkeypatch):
 def test_data_quality_reads_the_load_report_and_expectations(warehouse, monkeypatch):
     at = app(warehouse, monkeypatch, "Data quality")
     report = at.dataframe[0].value
-    assert set(report["table_name"]) >= {"accounts", "plans", "invoice_lines"}
-    assert dict(zip(report["table_name"], report["status"]))["invoice_lines"] == "not loaded"
+    assert set(report["Table"]) >= {"accounts", "plans", "invoice_lines"}
+    assert dict(zip(report["Table"], report["Status"]))["invoice_lines"] == "not loaded"
     assert "No data loaded for invoice_lines" in texts(at)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         has_results = con.execute(
@@ -265,7 +337,7 @@ def test_data_quality_reads_the_load_report_and_expectations(warehouse, monkeypa
         ).fetchone()[0]
     if has_results:
         assert metric_values(at)["Expectations"] != "0"
-        assert (warehouse.parent / "data_docs" / "index.html").is_file()
+        assert (docs_folder(warehouse) / "index.html").is_file()
         assert any(b.label == "Open Data Docs" for b in at.get("link_button"))
 
 
@@ -283,7 +355,8 @@ def test_user_text_is_escaped(older_warehouse, monkeypatch):
 
 def test_md_escape_and_formats():
     assert md_escape("a*b_c [x](javascript:alert(1)) <i>") == (
-        r"a\*b\_c \[x\]\(javascript\:alert\(1\)\) \<i\>")
+        r"a\*b\_c \[x\]\(javascript\:alert\(1\)\) \<i\>"
+    )
     assert format_delta(0.0321, "rate", "USD") == "+3.2 pp"
     assert format_delta(-0.0001, "rate", "USD") == "±0.0 pp"
     assert format_delta(-12, "count", "USD") == "-12"
@@ -298,17 +371,20 @@ def test_config_holds_the_targets():
     assert cfg.target("processing_latency_seconds_p95").met(1.9) is True
     assert cfg.target("self_serve_share").met(0.75) is False
     assert "self_serve_share" in cfg.headline
-    with pytest.raises(UserError, match="targets.x needs min or max"):
+    with pytest.raises(UserError, match=r"targets\.x needs min or max"):
         parse_config({"targets": {"x": {"note": "n"}}})
-    with pytest.raises(UserError, match="targets.x.min must be a number"):
+    with pytest.raises(UserError, match=r"targets\.x\.min must be a number"):
         parse_config({"targets": {"x": {"min": "high"}}})
 
 
 def test_pages_hold_no_sql_and_no_html():
     pages = sorted((REPO / "dashboards" / "app_pages").glob("*.py"))
     assert len(pages) == len(PAGE_FILES)
-    sql = re.compile(r"\b(select|insert|update|delete|create|drop)\b\s.*\b(from|into|table)\b"
-                     r"|duckdb|\.execute\(|\.sql\(", re.IGNORECASE)
+    sql = re.compile(
+        r"\b(select|insert|update|delete|create|drop)\b\s.*\b(from|into|table)\b"
+        r"|duckdb|\.execute\(|\.sql\(",
+        re.IGNORECASE,
+    )
     for path in [*pages, REPO / "dashboards" / "app.py"]:
         text = path.read_text()
         assert not sql.search(text), f"{path.name} has SQL or a connection"
@@ -323,4 +399,3 @@ def test_dashboard_command_needs_a_warehouse(tmp_path):
     assert proc.returncode == 2
     assert "no warehouse at" in proc.stderr and "upgrade-warehouse build" in proc.stderr
     assert "Traceback" not in proc.stderr
-

@@ -26,6 +26,7 @@ from dashboard_support import (
     start_publishing,
     wait_rendered,
 )
+from upgrade_warehouse.dashboard.fmt import format_headline
 from upgrade_warehouse.metrics import format_value, read_metrics
 
 pytestmark = pytest.mark.slow
@@ -68,7 +69,8 @@ def assert_no_exception(page):
 
 def metric_value(page, label: str):
     metric = page.locator("[data-testid='stMetric']").filter(
-        has=page.locator("[data-testid='stMetricLabel']", has_text=label))
+        has=page.locator("[data-testid='stMetricLabel']", has_text=label)
+    )
     return metric.first.locator("[data-testid='stMetricValue']")
 
 
@@ -109,6 +111,57 @@ def test_every_page_renders(served, page, tmp_path):
             assert shot.stat().st_size > 20_000
 
 
+CUT_OFF = """() => {
+  const found = [];
+  const selector = ['stMetricLabel', 'stMetricValue', 'stMetricDelta']
+    .map(id => `[data-testid=${id}], [data-testid=${id}] *`).join(', ');
+  for (const el of document.querySelectorAll(selector)) {
+    if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth) {
+      found.push(`${el.closest('[data-testid^=stMetric]').dataset.testid}: ` +
+                 `${el.innerText} (${el.scrollWidth} > ${el.clientWidth} px)`);
+    }
+  }
+  return found;
+}"""
+RAW_MISSING = re.compile(r"\b(None|nan|NaN|NaT)\b")
+
+
+def test_every_page_is_whole_at_1280_px(served, browser):
+    """At 1280 px no metric label, value or delta is cut off (its element's scrollWidth
+    fits its clientWidth) and no page shows "None", "nan" or "NaN" (AppTest checks the
+    data behind every dataframe: test_dashboard_apptest.raw_missing)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        for path in PAGES:
+            render(page, served, path)
+            assert page.locator("[data-testid='stMetric']").count() > 0 or path in (
+                "cohorts",
+                "monthly-review",
+            ), path
+            assert page.evaluate(CUT_OFF) == [], PAGES[path]
+            text = page.locator("[data-testid='stMain']").inner_text()
+            assert not RAW_MISSING.search(text), (PAGES[path], RAW_MISSING.search(text))
+            if path == "simulator":  # the other tab's cards
+                page.get_by_role("tab", name="What-if projection").click()
+                page.get_by_text("Completion rate").first.wait_for()
+                assert page.evaluate(CUT_OFF) == [], "What-if projection"
+    finally:
+        context.close()
+
+
+def test_overview_opens_at_its_url_path(served, page):
+    """/overview (the url_path of the login config and the docs) opens the Overview, not
+    a "Page not found" dialog."""
+    page.goto(f"{served.url}/overview")
+    wait_rendered(page, "Overview")
+    assert_no_exception(page)
+    assert page.get_by_text("Page not found").count() == 0
+    page.goto(f"{served.url}/no-such-page")  # a wrong path still says so
+    wait_rendered(page, "Overview")
+    assert page.get_by_text("Page not found").count() == 1
+
+
 def test_winback_lists_the_accounts_and_explains_one(served, page):
     """The fixture warehouse lists F4 and F6 (tests/test_winback.py derives it); the page
     shows both, the detail of the top one and the CSV download."""
@@ -123,8 +176,7 @@ def test_winback_lists_the_accounts_and_explains_one(served, page):
     # equal probabilities (no model on so little history): account id order, F4 first
     expect(main).to_contain_text("F4 ·")
     expect(main).to_contain_text("the top account; select a row to see another")
-    expect(main.get_by_role("button", name=re.compile("Download these accounts"))
-           ).to_be_visible()
+    expect(main.get_by_role("button", name=re.compile("Download these accounts"))).to_be_visible()
     expect(main).to_contain_text("How good is the model")
 
 
@@ -155,8 +207,9 @@ def test_simulator_shows_worked_example_1(served, page):
     fill("Change at", "2026-03-16T12:00:00Z")
     assert_no_exception(page)
     main = page.locator("[data-testid='stMain']")
-    expect(main.get_by_role("heading", name=re.compile("Pro \\(monthly\\) × 3 → Business"))
-           ).to_be_visible()
+    expect(
+        main.get_by_role("heading", name=re.compile("Pro \\(monthly\\) × 3 → Business"))
+    ).to_be_visible()
     lines = main.locator("[data-testid='stTable']").first
     expect(lines).to_contain_text("proration_credit")
     expect(lines).to_contain_text("-30.00 USD")
@@ -192,7 +245,7 @@ def test_keeps_serving_while_build_publishes(served, page):
     sidebar = page.locator("[data-testid='stSidebar']")
     assert sidebar.get_by_text("2026-03-31 00:00 UTC").count() == 1, sidebar.inner_text()
     open_page(page, served.url, "data-quality")
-    assert metric_value(page, "as_of").inner_text() == "2026-03-31 00:00 UTC"
+    assert metric_value(page, "Data as of (UTC)").inner_text() == "2026-03-31 00:00"
 
 
 def test_a_filter_changes_a_number(served, page):
@@ -204,15 +257,16 @@ def test_a_filter_changes_a_number(served, page):
     latest, first = max(months), min(months)
     open_page(page, served.url, "")
     value = metric_value(page, "Net new MRR")
-    expect(value).to_have_text(format_value(months[latest]["net_new_mrr"], "money", "USD"))
+    expect(value).to_have_text(format_headline(months[latest]["net_new_mrr"], "money", "USD"))
     before = value.inner_text()
     page.locator("[data-testid='stSelectbox']").filter(has_text="Month").first.click()
     page.get_by_role("option", name="Jan 2026").click()
-    expected = format_value(months[first]["net_new_mrr"], "money", "USD")
+    expected = format_headline(months[first]["net_new_mrr"], "money", "USD")
     expect(value).to_have_text(expected)
     assert expected != before
     expect(metric_value(page, "Self-serve share")).to_have_text(
-        format_value(months[first]["self_serve_share"], "rate", "USD"))
+        format_value(months[first]["self_serve_share"], "rate", "USD")
+    )
 
 
 # ----------------------------------------------------------------------------- segments
@@ -254,7 +308,8 @@ def pick_dimension(page, label: str) -> None:
 
 def pick(page, select_label: str, option: str | re.Pattern) -> None:
     page.locator("[data-testid='stSelectbox']").filter(
-        has=page.locator("label", has_text=select_label)).first.click()
+        has=page.locator("label", has_text=select_label)
+    ).first.click()
     page.get_by_role("option", name=option).first.click()
     settle(page)
 
@@ -267,8 +322,13 @@ def by_persona(path) -> dict:
     return json.loads(proc.stdout)
 
 
-FUNNEL_KPIS = ["attempts_started", "upgrade_conversion_rate", "self_serve_completion_rate",
-               "escalation_rate", "intent_to_activation_hours_p50"]
+FUNNEL_KPIS = [
+    "attempts_started",
+    "upgrade_conversion_rate",
+    "self_serve_completion_rate",
+    "escalation_rate",
+    "intent_to_activation_hours_p50",
+]
 
 
 def test_funnel_by_persona_shows_what_metrics_by_persona_gives(every_rate_served, page):
@@ -282,15 +342,18 @@ def test_funnel_by_persona_shows_what_metrics_by_persona_gives(every_rate_served
     pick_dimension(page, "Persona")
     pick(page, "Month", "Mar 2026")
     checked = 0
-    for value, option in (("founder", re.compile(r"^founder \(\d")),
-                          (None, re.compile(r"^\(none\) \(\d"))):
+    for value, option in (
+        ("founder", re.compile(r"^founder \(\d")),
+        (None, re.compile(r"^\(none\) \(\d")),
+    ):
         pick(page, "Segment", option)
         expected = segments[value]["2026-03"]
         assert expected["attempts_started"] > 0  # a segment with attempts that month
         for metric_id in FUNNEL_KPIS:
             meta = catalog[metric_id]
             expect(metric_value(page, meta.label)).to_have_text(
-                format_value(expected[metric_id], meta.unit, "USD"))
+                format_value(expected[metric_id], meta.unit, "USD")
+            )
             checked += 1
         assert_no_exception(page)
     assert checked == 2 * len(FUNNEL_KPIS)
@@ -300,8 +363,9 @@ def test_funnel_compare_mode_shows_both_segments(every_rate_served, page):
     from playwright.sync_api import expect
 
     server, path = every_rate_served
-    segments = {s["segment"]: {m["month"]: m for m in s["months"]}
-                for s in by_persona(path)["segments"]}
+    segments = {
+        s["segment"]: {m["month"]: m for m in s["months"]} for s in by_persona(path)["segments"]
+    }
     open_page(page, server.url, "funnel")
     pick_dimension(page, "Persona")
     pick(page, "Month", "Mar 2026")
@@ -319,7 +383,7 @@ def test_funnel_compare_mode_shows_both_segments(every_rate_served, page):
     expect(grid.nth(1)).to_have_text(str(a["attempts_started"]))  # heading: wait for it
     expect(grid.nth(2)).to_have_text(str(b["attempts_started"]))
     cells = [c.inner_text() for c in grid.all()]
-    rows = {cells[i]: cells[i + 1:i + 5] for i in range(0, len(cells), 5)}
+    rows = {cells[i]: cells[i + 1 : i + 5] for i in range(0, len(cells), 5)}
     conversion = rows["Upgrade conversion rate"]
     assert conversion[0].startswith(format_value(a["upgrade_conversion_rate"], "rate", ""))
     assert conversion[1].startswith(format_value(b["upgrade_conversion_rate"], "rate", ""))

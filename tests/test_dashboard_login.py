@@ -38,7 +38,8 @@ from dashboard_support import (
     unescape,
 )
 from upgrade_warehouse.dashboard import access
-from upgrade_warehouse.metrics import format_value, read_metrics
+from upgrade_warehouse.dashboard.fmt import format_headline
+from upgrade_warehouse.metrics import read_metrics
 
 pytestmark = pytest.mark.slow
 APP = REPO / "dashboards" / "app.py"
@@ -323,7 +324,7 @@ def test_leadership_sees_its_pages_and_no_other(served, page, warehouse):
         has=page.locator("[data-testid='stMetricLabel']", has_text="Net new MRR")
     )
     expect(metric.first.locator("[data-testid='stMetricValue']")).to_have_text(
-        format_value(months[-1]["net_new_mrr"], "money", "USD")
+        format_headline(months[-1]["net_new_mrr"], "money", "USD")
     )
     expect(page.locator("[data-testid='stSidebar']")).to_contain_text(
         "Logged in as lead@example.com"

@@ -44,7 +44,7 @@ def test_funnel_all_months_numbers_come_from_dbt(warehouse, metrics_json, monkey
         ("attempts_started", "Attempts started", "count"),
         ("upgrade_conversion_rate", "Upgrade conversion rate", "rate"),
         ("escalation_rate", "Escalation rate", "rate"),
-        ("intent_to_activation_hours_p50", "Intent to activation (median hours)", "hours"),
+        ("intent_to_activation_hours_p50", "Intent to activation median", "hours"),
     ):
         assert shown[label] == format_value(mar[metric_id], unit, ""), metric_id
 

@@ -44,8 +44,16 @@ def test_catalog_has_exactly_the_metric_ids_of_the_spec():
         for suffix in cells[1:]:
             spec_ids.append(base.rsplit("_", 1)[0] + suffix if suffix.startswith("_") else suffix)
     # Parameters are in a table too: keep metric ids only (those are in sections after it).
-    params = {"conversion_window_days", "activation_window_days", "as_of", "reporting_currency",
-              "funnel_steps", "activation_events", "escalation_events", "amount_tolerance_minor"}
+    params = {
+        "conversion_window_days",
+        "activation_window_days",
+        "as_of",
+        "reporting_currency",
+        "funnel_steps",
+        "activation_events",
+        "escalation_events",
+        "amount_tolerance_minor",
+    }
     spec_ids = [i for i in spec_ids if i not in params]
     assert sorted(spec_ids) == sorted(catalog_ids())
     assert len(catalog_ids()) == len(set(catalog_ids()))

@@ -203,7 +203,10 @@ def test_absent_optional_tables_are_empty_and_nothing_fails(tmp_path, basic_dir)
         if table.required:
             continue
         assert report[table.name] == {
-            "read": 0, "accepted": 0, "quarantined": 0, "quarantined_by_reason": {}
+            "read": 0,
+            "accepted": 0,
+            "quarantined": 0,
+            "quarantined_by_reason": {},
         }
         assert con.execute(f"select count(*) from raw.{table.name}").fetchone() == (0,)
     loaded_flags = dict(con.execute("select table_name, loaded from raw.load_report").fetchall())
@@ -245,23 +248,36 @@ def test_parquet_with_native_types(tmp_path):
     import datetime as dt
 
     pq.write_table(
-        pa.table({
-            "account_id": ["a1", "a2"],
-            "created_at": pa.array(
-                [dt.datetime(2026, 1, 1, 12), dt.datetime(2026, 1, 2, 12)], pa.timestamp("us")
-            ),
-            "persona": ["founder", None], "acquisition_source": [None, None],
-            "segment": [None, None], "country": ["FR", None], "account_manager_id": [None, None],
-        }),
+        pa.table(
+            {
+                "account_id": ["a1", "a2"],
+                "created_at": pa.array(
+                    [dt.datetime(2026, 1, 1, 12), dt.datetime(2026, 1, 2, 12)], pa.timestamp("us")
+                ),
+                "persona": ["founder", None],
+                "acquisition_source": [None, None],
+                "segment": [None, None],
+                "country": ["FR", None],
+                "account_manager_id": [None, None],
+            }
+        ),
         tmp_path / "accounts.parquet",
     )
     pq.write_table(
-        pa.table({
-            "plan_id": ["p"], "plan_name": ["P"], "tier_rank": pa.array([1], pa.int64()),
-            "billing_interval": ["month"], "unit_amount_minor": pa.array([1000], pa.int64()),
-            "currency": ["EUR"], "self_serve": [True], "min_seats": pa.array([None], pa.int64()),
-            "max_seats": pa.array([None], pa.int64()), "entitlements": [None],
-        }),
+        pa.table(
+            {
+                "plan_id": ["p"],
+                "plan_name": ["P"],
+                "tier_rank": pa.array([1], pa.int64()),
+                "billing_interval": ["month"],
+                "unit_amount_minor": pa.array([1000], pa.int64()),
+                "currency": ["EUR"],
+                "self_serve": [True],
+                "min_seats": pa.array([None], pa.int64()),
+                "max_seats": pa.array([None], pa.int64()),
+                "entitlements": [None],
+            }
+        ),
         tmp_path / "plans.parquet",
     )
     (tmp_path / "subscription_changes.csv").write_text(
@@ -276,7 +292,10 @@ def test_parquet_with_native_types(tmp_path):
     )
     con, report = load(tmp_path)
     assert {t: r["accepted"] for t, r in report.items() if r["read"]} == {
-        "accounts": 2, "plans": 1, "subscription_changes": 1, "product_events": 1,
+        "accounts": 2,
+        "plans": 1,
+        "subscription_changes": 1,
+        "product_events": 1,
     }
     assert con.execute("select created_at from raw.accounts order by 1").fetchall()[0][0] == (
         dt.datetime(2026, 1, 1, 12)

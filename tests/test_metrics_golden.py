@@ -16,11 +16,14 @@ import pytest
 from conftest import FIXTURES, run_cli
 
 pytestmark = pytest.mark.slow
-APPROX = dict(rel=1e-9, abs=1e-9)
+APPROX = {"rel": 1e-9, "abs": 1e-9}
 
 
-# The `golden` fixture (the golden data set built once per session) is in conftest.py:
+# The golden data set built once per session (conftest.golden_warehouse):
 # test_spark_golden.py runs these tests again on a build with --engine spark.
+@pytest.fixture(scope="session")
+def golden(golden_warehouse):
+    return golden_warehouse
 
 
 @pytest.fixture(scope="session")
@@ -52,8 +55,12 @@ def test_json_shape(metrics_json):
         "as_of": "2026-03-31T12:00:00Z",
         "reporting_currency": "USD",
         "funnel_steps": [
-            "upgrade_intent", "plan_selected", "proration_previewed",
-            "payment_method_selected", "payment_submitted", "upgrade_completed",
+            "upgrade_intent",
+            "plan_selected",
+            "proration_previewed",
+            "payment_method_selected",
+            "payment_submitted",
+            "upgrade_completed",
         ],
         "activation_events": ["activated"],
         "escalation_events": ["sales_contact_requested"],
@@ -61,8 +68,12 @@ def test_json_shape(metrics_json):
     }
     # Earliest fact (c1, 2026-01-05) to the as_of month, in order.
     assert [m["month"] for m in metrics_json["months"]] == ["2026-01", "2026-02", "2026-03"]
-    ids = [line.split(",")[0] for line in
-           (FIXTURES.parent.parent / "seeds" / "metric_catalog.csv").read_text().splitlines()[1:]]
+    ids = [
+        line.split(",")[0]
+        for line in (FIXTURES.parent.parent / "seeds" / "metric_catalog.csv")
+        .read_text()
+        .splitlines()[1:]
+    ]
     assert len(ids) == 46
     for m in metrics_json["months"]:
         assert list(m) == ["month", *ids]
@@ -98,7 +109,9 @@ def test_revenue_facts_per_change(golden):
 
 
 def test_currency_conversion(golden):
-    rows = dict(query(golden, "select change_id, mrr_delta_reporting from marts.fct_subscription_changes"))
+    rows = dict(
+        query(golden, "select change_id, mrr_delta_reporting from marts.fct_subscription_changes")
+    )
     assert rows["c9"] == pytest.approx(39.6)  # 3600 EUR minor = 36.00 EUR x 1.10 (rate of 01-01)
     assert rows["c10"] == pytest.approx(-21.6)  # -18.00 EUR x 1.20 (rate of 02-01)
     assert rows["c11"] is None  # GBP has no rate: unconverted
@@ -109,7 +122,11 @@ def test_january_revenue(metrics_json):
     jan = month(metrics_json, "2026-01")
     # Upgrades (delta > 0): c7 +2000, c2 +2000, c9 +3600 EUR, c5 +5000 (sales), c12a +2000.
     assert jan["upgrades"] == 5
-    assert (jan["self_serve_upgrades"], jan["sales_assisted_upgrades"], jan["automatic_upgrades"]) == (4, 1, 0)
+    assert (
+        jan["self_serve_upgrades"],
+        jan["sales_assisted_upgrades"],
+        jan["automatic_upgrades"],
+    ) == (4, 1, 0)
     assert jan["self_serve_share"] == pytest.approx(4 / 5)
     # USD: 20 + 20 + 39.60 + 50 + 20 = 149.60 over 5 upgrades.
     assert jan["arpu_per_upgrade"] == pytest.approx(149.6 / 5, **APPROX)
@@ -124,7 +141,11 @@ def test_february_revenue_with_an_unconverted_upgrade(metrics_json):
     feb = month(metrics_json, "2026-02")
     # Upgrades: c11 (GBP, no rate), c4 reactivation +40, c8 expansion +40 (system), f5a new +20.
     assert feb["upgrades"] == 4
-    assert (feb["self_serve_upgrades"], feb["sales_assisted_upgrades"], feb["automatic_upgrades"]) == (3, 0, 1)
+    assert (
+        feb["self_serve_upgrades"],
+        feb["sales_assisted_upgrades"],
+        feb["automatic_upgrades"],
+    ) == (3, 0, 1)
     assert feb["self_serve_share"] == pytest.approx(0.75)
     # c11 cannot be converted and is left out: (40 + 40 + 20) / 3.
     assert feb["arpu_per_upgrade"] == pytest.approx(100 / 3, rel=1e-6)
@@ -160,7 +181,9 @@ def test_march_revenue_and_latency(metrics_json):
 def test_attempts(golden):
     rows = {
         r[0]: r[1:]
-        for r in query(golden, "select attempt_id, last_step, outcome from marts.fct_upgrade_attempts")
+        for r in query(
+            golden, "select attempt_id, last_step, outcome from marts.fct_upgrade_attempts"
+        )
     }
     assert rows == {
         # Repeated intent f1_2 (10:05) is inside the open attempt; completes at 10:30.
@@ -190,14 +213,16 @@ def test_funnel_metrics(metrics_json):
     assert mar["self_serve_completion_rate"] == pytest.approx(2 / 7)  # f1_1, f7_1
     assert mar["escalation_rate"] == pytest.approx(2 / 7)  # f5_1 (completed), f6_1
     # Abandoned: f1_8 at upgrade_intent, f2_1 at plan_selected, f3_1 at payment_submitted.
-    assert mar["abandonment_by_step"] == pytest.approx({
-        "upgrade_intent": 1 / 3,
-        "plan_selected": 1 / 3,
-        "proration_previewed": 0.0,
-        "payment_method_selected": 0.0,
-        "payment_submitted": 1 / 3,
-        "upgrade_completed": 0.0,
-    })
+    assert mar["abandonment_by_step"] == pytest.approx(
+        {
+            "upgrade_intent": 1 / 3,
+            "plan_selected": 1 / 3,
+            "proration_previewed": 0.0,
+            "payment_method_selected": 0.0,
+            "payment_submitted": 1 / 3,
+            "upgrade_completed": 0.0,
+        }
+    )
     # f1_1: entitlements sync failed 10:31, succeeded 12:00 -> 12:00 - 10:00 = 2 h.
     # f5_1: f5c has no entitlements sync rows -> effective_at 10:00 - 09:00 = 1 h.
     # f7_1: f7c's only entitlements sync failed -> not activated yet, left out.
@@ -256,9 +281,16 @@ def test_metrics_of_absent_optional_tables_are_null(metrics_json):
     # The golden set has no eligibility_checks, upsell_offers, order_status_events or
     # invoice_lines: their metrics are null in every month, counts included.
     for m in metrics_json["months"]:
-        for key in ("eligibility_rejection_rate", "false_positive_reject_rate", "upsell_offers",
-                    "upsell_acceptance_rate", "orders_placed", "orders_open",
-                    "order_completion_days_p50", "proration_checked_changes"):
+        for key in (
+            "eligibility_rejection_rate",
+            "false_positive_reject_rate",
+            "upsell_offers",
+            "upsell_acceptance_rate",
+            "orders_placed",
+            "orders_open",
+            "order_completion_days_p50",
+            "proration_checked_changes",
+        ):
             assert m[key] is None, key
     # Its sync_events and crm_opportunities are there: those sections are filled.
     assert month(metrics_json, "2026-03")["handoffs"] == 3  # (f1c|f7c, entitlements), (f5c, crm)
@@ -304,9 +336,17 @@ def test_vars_change_the_numbers(tmp_path):
     """`build --var` reaches the models: a 1-day conversion window and an earlier as_of."""
     path = tmp_path / "w.duckdb"
     proc = run_cli(
-        "build", "--data-dir", FIXTURES / "golden", "--warehouse", path,
-        "--var", "conversion_window_days=1", "--var", "as_of=2026-03-20T00:00:00+00:00",
-        "--var", "funnel_steps=upgrade_intent,plan_selected",
+        "build",
+        "--data-dir",
+        FIXTURES / "golden",
+        "--warehouse",
+        path,
+        "--var",
+        "conversion_window_days=1",
+        "--var",
+        "as_of=2026-03-20T00:00:00+00:00",
+        "--var",
+        "funnel_steps=upgrade_intent,plan_selected",
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(run_cli("metrics", "--warehouse", path, "--format", "json").stdout)
@@ -347,13 +387,22 @@ def segment_month(by_persona, value, m):
 
 
 def test_by_persona_shape(by_persona, metrics_json):
-    assert list(by_persona) == ["as_of", "reporting_currency", "parameters", "dimension",
-                                "segments"]
+    assert list(by_persona) == [
+        "as_of",
+        "reporting_currency",
+        "parameters",
+        "dimension",
+        "segments",
+    ]
     assert by_persona["dimension"] == "persona"
     assert by_persona["parameters"] == metrics_json["parameters"]
     # One entry per persona among the accounts, by value, the accounts without one last.
     assert [s["segment"] for s in by_persona["segments"]] == [
-        "engineer", "founder", "marketer", None]
+        "engineer",
+        "founder",
+        "marketer",
+        None,
+    ]
     for segment in by_persona["segments"]:
         assert list(segment) == ["segment", "months"]
         # Every month of the unsegmented object, with every metric id, in the same order.
@@ -376,7 +425,11 @@ def test_by_persona_null_segment(by_persona):
     assert jan["handoffs"] == 0 and jan["sync_failure_rate"] is None
     assert jan["attributed_changes"] == 0 and jan["attribution_accuracy"] is None
     # February: f5a is F5's first MRR > 0: new, +2000 USD minor = 20.00; its only upgrade.
-    assert (feb["upgrades"], feb["self_serve_upgrades"], feb["sales_assisted_upgrades"]) == (1, 1, 0)
+    assert (feb["upgrades"], feb["self_serve_upgrades"], feb["sales_assisted_upgrades"]) == (
+        1,
+        1,
+        0,
+    )
     assert feb["self_serve_share"] == 1.0
     assert feb["arpu_per_upgrade"] == pytest.approx(20.0, **APPROX)
     assert feb["mrr_new"] == pytest.approx(20.0, **APPROX)
@@ -388,7 +441,11 @@ def test_by_persona_null_segment(by_persona):
     # f5a has no CRM record: missing_record.
     assert feb["attributed_changes"] == 1 and feb["attribution_accuracy"] == 0.0
     assert feb["attribution_mismatches"] == {
-        "missing_record": 1, "wrong_direction": 0, "wrong_movement": 0, "wrong_amount": 0}
+        "missing_record": 1,
+        "wrong_direction": 0,
+        "wrong_movement": 0,
+        "wrong_amount": 0,
+    }
     # March funnel: f5_1 only, resolved, completed and escalated.
     assert mar["attempts_started"] == 1
     assert mar["upgrade_conversion_rate"] == 1.0
@@ -410,8 +467,12 @@ def test_by_persona_null_segment(by_persona):
     assert mar["payment_success_rate_by_method"] == {"saved_card": 1.0}
     # (f5c, crm): first attempt succeeded, resolved 60 s after changed_at.
     assert mar["handoffs"] == 1
-    assert (mar["sync_failure_rate"], mar["sync_unresolved_rate"], mar["sync_dead_letters"],
-            mar["sync_manual_override_rate"]) == (0.0, 0.0, 0, 0.0)
+    assert (
+        mar["sync_failure_rate"],
+        mar["sync_unresolved_rate"],
+        mar["sync_dead_letters"],
+        mar["sync_manual_override_rate"],
+    ) == (0.0, 0.0, 0, 0.0)
     assert mar["time_to_sync_seconds_p50"] == pytest.approx(60.0, **APPROX)
     assert mar["attributed_changes"] == 1 and mar["attribution_accuracy"] == 0.0
     # Tables the golden set does not have stay null in every segment.
@@ -420,8 +481,9 @@ def test_by_persona_null_segment(by_persona):
 
 def test_by_persona_founder_segment(by_persona):
     """Founders A1 A3 F1 F2 F3 F6."""
-    jan, feb, mar = (segment_month(by_persona, "founder", m)
-                     for m in ("2026-01", "2026-02", "2026-03"))
+    jan, feb, mar = (
+        segment_month(by_persona, "founder", m) for m in ("2026-01", "2026-02", "2026-03")
+    )
     # January: c7 (A3, +20 new), c2 (A1, +20 new), both self-serve; c3 (A1) churn -20.
     assert (jan["upgrades"], jan["self_serve_upgrades"]) == (2, 2)
     assert jan["arpu_per_upgrade"] == pytest.approx(20.0, **APPROX)
@@ -444,10 +506,16 @@ def test_by_persona_founder_segment(by_persona):
     assert mar["upgrade_conversion_rate"] == pytest.approx(1 / 5)
     assert mar["self_serve_completion_rate"] == pytest.approx(1 / 5)
     assert mar["escalation_rate"] == pytest.approx(1 / 5)
-    assert mar["abandonment_by_step"] == pytest.approx({
-        "upgrade_intent": 1 / 3, "plan_selected": 1 / 3, "proration_previewed": 0.0,
-        "payment_method_selected": 0.0, "payment_submitted": 1 / 3, "upgrade_completed": 0.0,
-    })
+    assert mar["abandonment_by_step"] == pytest.approx(
+        {
+            "upgrade_intent": 1 / 3,
+            "plan_selected": 1 / 3,
+            "proration_previewed": 0.0,
+            "payment_method_selected": 0.0,
+            "payment_submitted": 1 / 3,
+            "upgrade_completed": 0.0,
+        }
+    )
     # f1_1: activated 12:00 (entitlements sync s2), started 10:00: the only value, 2 h.
     assert mar["intent_to_activation_hours_p50"] == pytest.approx(2.0, **APPROX)
     # p1 (new_card) failed, p2 (saved_card) succeeded: 1 / 2.
@@ -462,54 +530,86 @@ def test_by_persona_founder_segment(by_persona):
 
 
 def test_segment_counts_add_up_to_the_unsegmented_counts(by_persona, metrics_json):
-    counts = [k for k, v in metrics_json["months"][0].items()
-              if k != "month" and (isinstance(v, int) and not isinstance(v, bool))]
-    assert {"attempts_started", "upgrades", "activated_accounts", "handoffs",
-            "attributed_changes"} <= set(counts)
+    counts = [
+        k
+        for k, v in metrics_json["months"][0].items()
+        if k != "month" and (isinstance(v, int) and not isinstance(v, bool))
+    ]
+    assert {
+        "attempts_started",
+        "upgrades",
+        "activated_accounts",
+        "handoffs",
+        "attributed_changes",
+    } <= set(counts)
     for total in metrics_json["months"]:
         for metric_id in counts:
-            parts = [segment_month(by_persona, s["segment"], total["month"])[metric_id]
-                     for s in by_persona["segments"]]
+            parts = [
+                segment_month(by_persona, s["segment"], total["month"])[metric_id]
+                for s in by_persona["segments"]
+            ]
             assert sum(parts) == total[metric_id], (total["month"], metric_id)
         for reason, n in total["attribution_mismatches"].items():
-            assert sum(segment_month(by_persona, s["segment"], total["month"])
-                       ["attribution_mismatches"][reason]
-                       for s in by_persona["segments"]) == n
+            assert (
+                sum(
+                    segment_month(by_persona, s["segment"], total["month"])[
+                        "attribution_mismatches"
+                    ][reason]
+                    for s in by_persona["segments"]
+                )
+                == n
+            )
     # Money adds up too (the segments partition the changes).
     for total in metrics_json["months"]:
-        assert sum(segment_month(by_persona, s["segment"], total["month"])["net_new_mrr"]
-                   for s in by_persona["segments"]) == pytest.approx(total["net_new_mrr"])
+        assert sum(
+            segment_month(by_persona, s["segment"], total["month"])["net_new_mrr"]
+            for s in by_persona["segments"]
+        ) == pytest.approx(total["net_new_mrr"])
 
 
 def test_rates_are_not_averages_of_segment_rates(by_persona, metrics_json):
     # March conversion: 3 completed of 7 resolved. By persona: engineer 1/1 (f7_1; f4_1 is
     # in progress), founder 1/5, marketer no attempt (null), none 1/1 (f5_1).
     mar = month(metrics_json, "2026-03")
-    rates = {s["segment"]: segment_month(by_persona, s["segment"], "2026-03")
-             ["upgrade_conversion_rate"] for s in by_persona["segments"]}
-    assert rates == {"engineer": 1.0, "founder": pytest.approx(0.2), "marketer": None,
-                     None: 1.0}
+    rates = {
+        s["segment"]: segment_month(by_persona, s["segment"], "2026-03")["upgrade_conversion_rate"]
+        for s in by_persona["segments"]
+    }
+    assert rates == {"engineer": 1.0, "founder": pytest.approx(0.2), "marketer": None, None: 1.0}
     assert mar["upgrade_conversion_rate"] == pytest.approx(3 / 7)
     mean = (1.0 + 0.2 + 1.0) / 3
     assert abs(mar["upgrade_conversion_rate"] - mean) > 0.3  # 0.43 vs 0.73
     # February self-serve share: 3 of 4 upgrades; founder 1/2, engineer 1/1 (c11), none 1/1.
     feb = month(metrics_json, "2026-02")
-    shares = [segment_month(by_persona, s, "2026-02")["self_serve_share"]
-              for s in ("engineer", "founder", None)]
+    shares = [
+        segment_month(by_persona, s, "2026-02")["self_serve_share"]
+        for s in ("engineer", "founder", None)
+    ]
     assert shares == [1.0, 0.5, 1.0]
     assert feb["self_serve_share"] == pytest.approx(0.75)
     assert sum(shares) / 3 == pytest.approx(2.5 / 3)
     # February activation cohort: F6 and F1 (founders, 1 of 2 converted), F5 (no persona,
     # converted): 2 / 3 for all accounts, while the mean of the segment rates is 0.75.
-    rates = [segment_month(by_persona, s, "2026-02")["post_activation_self_serve_rate"]
-             for s in ("founder", None)]
+    rates = [
+        segment_month(by_persona, s, "2026-02")["post_activation_self_serve_rate"]
+        for s in ("founder", None)
+    ]
     assert rates == [0.5, 1.0]
     assert month(metrics_json, "2026-02")["post_activation_self_serve_rate"] == pytest.approx(2 / 3)
 
 
 def test_by_with_month_csv_table_and_bad_dimension(golden, by_persona):
-    proc = run_cli("metrics", "--warehouse", golden, "--by", "persona", "--month", "2026-02",
-                   "--format", "json")
+    proc = run_cli(
+        "metrics",
+        "--warehouse",
+        golden,
+        "--by",
+        "persona",
+        "--month",
+        "2026-02",
+        "--format",
+        "json",
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert [s["segment"] for s in out["segments"]] == ["engineer", "founder", "marketer", None]
@@ -528,7 +628,8 @@ def test_by_with_month_csv_table_and_bad_dimension(golden, by_persona):
     proc = run_cli("metrics", "--warehouse", golden, "--by", "plan")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "--by 'plan'" in proc.stderr and "persona, acquisition_source, segment, country" in (
-        proc.stderr)
+        proc.stderr
+    )
     for dimension in ("acquisition_source", "segment", "country"):
         proc = run_cli("metrics", "--warehouse", golden, "--by", dimension, "--format", "json")
         assert proc.returncode == 0, proc.stderr

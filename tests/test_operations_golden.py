@@ -48,7 +48,9 @@ def test_payments(ops_warehouse):
     # March: p1 failed (new_card); p2, p4, p5 saved_card and p3 invoice succeeded: 4 / 5.
     assert m["2026-03"]["payment_success_rate"] == pytest.approx(0.8)
     assert m["2026-03"]["payment_success_rate_by_method"] == {
-        "invoice": 1.0, "new_card": 0.0, "saved_card": 1.0,
+        "invoice": 1.0,
+        "new_card": 0.0,
+        "saved_card": 1.0,
     }
 
 
@@ -67,7 +69,9 @@ def test_sync(ops_warehouse):
     assert jan["sync_manual_override_rate"] == pytest.approx(1 / 5)
     assert jan["time_to_sync_seconds_p50"] == pytest.approx((120 + 600) / 2)  # [30,120,600,86400]
     feb = m["2026-02"]
-    assert feb["handoffs"] == 0 and feb["sync_failure_rate"] is None and feb["sync_dead_letters"] == 0
+    assert (
+        feb["handoffs"] == 0 and feb["sync_failure_rate"] is None and feb["sync_dead_letters"] == 0
+    )
     mar = m["2026-03"]
     # (f1c, entitlements) failed then succeeded at 12:00 (5400 s after 10:30); (f7c,
     # entitlements) failed, dead-lettered, then manual override a day later: resolved, so
@@ -78,8 +82,11 @@ def test_sync(ops_warehouse):
     assert mar["sync_dead_letters"] == 0
     assert mar["sync_manual_override_rate"] == pytest.approx(0.5)
     assert mar["time_to_sync_seconds_p50"] == pytest.approx((5400 + 86400) / 2)
-    unresolved = rows(path, "select change_id, target_system, account_id, last_attempt_status, "
-                            "last_error_code from marts.fct_sync_handoffs where not is_resolved")
+    unresolved = rows(
+        path,
+        "select change_id, target_system, account_id, last_attempt_status, "
+        "last_error_code from marts.fct_sync_handoffs where not is_resolved",
+    )
     assert unresolved == [("c5", "crm", "A2", "dead_lettered", "schema_error")]
 
 
@@ -94,7 +101,10 @@ def test_attribution(ops_warehouse):
     assert jan["attributed_changes"] == 6
     assert jan["attribution_accuracy"] == pytest.approx(3 / 6)
     assert jan["attribution_mismatches"] == {
-        "missing_record": 1, "wrong_direction": 1, "wrong_movement": 0, "wrong_amount": 1,
+        "missing_record": 1,
+        "wrong_direction": 1,
+        "wrong_movement": 0,
+        "wrong_amount": 1,
     }
     feb = m["2026-02"]
     # c11 no record; c4 reactivation coded new: wrong_movement (both gains); c8 coded in
@@ -103,25 +113,44 @@ def test_attribution(ops_warehouse):
     assert feb["attributed_changes"] == 6
     assert feb["attribution_accuracy"] == pytest.approx(2 / 6)
     assert feb["attribution_mismatches"] == {
-        "missing_record": 1, "wrong_direction": 0, "wrong_movement": 2, "wrong_amount": 1,
+        "missing_record": 1,
+        "wrong_direction": 0,
+        "wrong_movement": 2,
+        "wrong_amount": 1,
     }
     mar = m["2026-03"]
     # f1c and c12 accurate; f5c's only record is open: missing_record; f7c new coded
     # contraction: wrong_direction.
     assert mar["attribution_mismatches"] == {
-        "missing_record": 1, "wrong_direction": 1, "wrong_movement": 0, "wrong_amount": 0,
+        "missing_record": 1,
+        "wrong_direction": 1,
+        "wrong_movement": 0,
+        "wrong_amount": 0,
     }
     assert mar["attribution_accuracy"] == pytest.approx(0.5)
     # Mismatches add up to population minus accurate, every month.
     for month in m.values():
         accurate = round(month["attribution_accuracy"] * month["attributed_changes"])
-        assert sum(month["attribution_mismatches"].values()) == month["attributed_changes"] - accurate
-    listed = dict(rows(path, "select change_id, mismatch_reason from marts.fct_revenue_attribution "
-                             "where not is_accurate"))
+        assert (
+            sum(month["attribution_mismatches"].values()) == month["attributed_changes"] - accurate
+        )
+    listed = dict(
+        rows(
+            path,
+            "select change_id, mismatch_reason from marts.fct_revenue_attribution "
+            "where not is_accurate",
+        )
+    )
     assert listed == {
-        "c5": "wrong_amount", "c3": "wrong_direction", "c12a": "missing_record",
-        "c11": "missing_record", "c4": "wrong_movement", "c8": "wrong_amount",
-        "c10": "wrong_movement", "f5c": "missing_record", "f7c": "wrong_direction",
+        "c5": "wrong_amount",
+        "c3": "wrong_direction",
+        "c12a": "missing_record",
+        "c11": "missing_record",
+        "c4": "wrong_movement",
+        "c8": "wrong_amount",
+        "c10": "wrong_movement",
+        "f5c": "missing_record",
+        "f7c": "wrong_direction",
     }
 
 
@@ -149,7 +178,9 @@ def test_upsell(ops_warehouse):
     # March: u7's acceptance is recorded after as_of: pending at as_of.
     assert m["2026-03"]["upsell_offers"] == 1
     assert m["2026-03"]["upsell_acceptance_rate"] is None
-    later = rows(path, "select offer_id from marts.fct_upsell_offers where is_deferred_then_accepted")
+    later = rows(
+        path, "select offer_id from marts.fct_upsell_offers where is_deferred_then_accepted"
+    )
     assert later == [("u2",)]  # A2 accepted u3 after deferring u2
 
 
@@ -168,6 +199,8 @@ def test_orders(ops_warehouse):
     # Open at as_of: o4 (awaiting_return) and o5 (placed); reported on the as_of month only.
     assert mar["orders_open"] == 2
     assert jan["orders_open"] is None and m["2026-02"]["orders_open"] is None
-    open_orders = rows(path, "select order_id, current_status from marts.fct_orders "
-                             "where is_open order by order_id")
+    open_orders = rows(
+        path,
+        "select order_id, current_status from marts.fct_orders where is_open order by order_id",
+    )
     assert open_orders == [("o4", "awaiting_return"), ("o5", "placed")]

@@ -25,6 +25,10 @@ def gated(tmp_path_factory):
         shutil.copy(FIXTURES / "golden" / f"{table}.csv", data)
     for path in (FIXTURES / "operations").glob("*.csv"):
         shutil.copy(path, data)
+    # A GBP rate for c11 (the fixture's only GBP change), so that every change converts
+    # and fx_coverage passes here (test_a_missing_fx_rate_is_a_warning breaks it).
+    with (data / "fx_rates.csv").open("a") as fx:
+        fx.write("2026-01-01,GBP,1.25\n")
     path = tmp_path_factory.mktemp("q") / "wh.duckdb"
     proc = run_cli("build", "--data-dir", data, "--warehouse", path, "--format", "json")
     assert proc.returncode == 0, proc.stderr
@@ -40,7 +44,7 @@ def test_committed_suites_are_what_the_code_generates(tmp_path):
     generated = {p.name: json.loads(p.read_text()) for p in tmp_path.glob("*.json")}
     committed = {p.name: json.loads(p.read_text()) for p in (REPO / "expectations").glob("*.json")}
     assert generated == committed
-    assert len(committed) == 9
+    assert len(committed) == 10
 
 
 def test_clean_build_passes_every_expectation_but_freshness(gated):
@@ -53,7 +57,7 @@ def test_clean_build_passes_every_expectation_but_freshness(gated):
             "select suite, severity, success from quality.expectation_results where not success"
         ).fetchall()
     assert rows == [("freshness", "warning", False)]
-    assert (path.parent / "data_docs" / "index.html").is_file()
+    assert (quality.docs_folder(path) / "index.html").is_file()
     assert quality.run_gate(path, now=FRESH_NOW, docs=False).failed == 0
 
 
@@ -63,49 +67,107 @@ def _run(con, sql):
 
 # One tamper per blocking expectation: (suite, column or key, SQL that breaks it).
 TAMPERS = [
-    ("monthly_metrics", "upgrade_conversion_rate",
-     "update marts.fct_monthly_metrics set upgrade_conversion_rate = 1.5 where month = '2026-03-01'"),
-    ("monthly_metrics", "post_activation_self_serve_rate",
-     "update marts.fct_monthly_metrics set post_activation_self_serve_rate = -0.25 "
-     "where month = '2026-01-01'"),
-    ("monthly_metrics", "month",  # unique (also a mart key: mart_keys fails with it)
-     "insert into marts.fct_monthly_metrics select * from marts.fct_monthly_metrics "
-     "where month = '2026-02-01'"),
-    ("monthly_metrics", "channel_sum_minus_upgrades",
-     "update marts.fct_monthly_metrics set upgrades = upgrades + 1 where month = '2026-01-01'"),
-    ("monthly_metrics", "movements_minus_net_new_mrr",
-     "update marts.fct_monthly_metrics set net_new_mrr = net_new_mrr + 0.01 "
-     "where month = '2026-01-01'"),
-    ("keyed_rates", "metric_value",
-     "update marts.fct_monthly_metric_breakdowns set metric_value = 1.2 "
-     "where metric_id = 'payment_success_rate_by_method' and breakdown_key = 'wallet'"),
-    ("abandonment_shares", "share_sum",
-     "update marts.fct_monthly_metric_breakdowns set metric_value = 0.5 "
-     "where metric_id = 'abandonment_by_step' and breakdown_key = 'upgrade_intent' "
-     "and month = '2026-03-01'"),
-    ("funnel_steps", "attempts_reaching",
-     "update marts.fct_upgrade_attempts set step_2_reached_at = null"),
-    ("attribution", "mismatches_minus_inaccurate",
-     "update marts.fct_monthly_metric_breakdowns set metric_value = metric_value + 1 "
-     "where metric_id = 'attribution_mismatches' and breakdown_key = 'wrong_amount' "
-     "and month = '2026-01-01'"),
-    ("load_report", "read_minus_accepted_quarantined",
-     "update raw.load_report set rows_read = rows_read + 1 where table_name = 'accounts'"),
-    ("load_report", "table_name",
-     "insert into raw.load_report select * from raw.load_report where table_name = 'plans'"),
-    ("mart_keys", "mart,key_value",
-     "insert into marts.dim_accounts select * from marts.dim_accounts where account_id = 'A1'"),
-    ("mart_keys", "key_value",
-     "update marts.fct_subscription_changes set change_id = null where change_id = 'c1'"),
-    ("timestamps", "seconds_after_as_of",
-     "update marts.fct_payment_attempts set attempted_at = timestamp '2026-04-02 00:00:00' "
-     "where attempt_id = 'p1'"),
+    (
+        "monthly_metrics",
+        "upgrade_conversion_rate",
+        "update marts.fct_monthly_metrics set upgrade_conversion_rate = 1.5 where month = '2026-03-01'",
+    ),
+    (
+        "monthly_metrics",
+        "post_activation_self_serve_rate",
+        (
+            "update marts.fct_monthly_metrics set post_activation_self_serve_rate = -0.25 "
+            "where month = '2026-01-01'"
+        ),
+    ),
+    (
+        "monthly_metrics",
+        "month",  # unique (also a mart key: mart_keys fails with it)
+        (
+            "insert into marts.fct_monthly_metrics select * from marts.fct_monthly_metrics "
+            "where month = '2026-02-01'"
+        ),
+    ),
+    (
+        "monthly_metrics",
+        "channel_sum_minus_upgrades",
+        "update marts.fct_monthly_metrics set upgrades = upgrades + 1 where month = '2026-01-01'",
+    ),
+    (
+        "monthly_metrics",
+        "movements_minus_net_new_mrr",
+        (
+            "update marts.fct_monthly_metrics set net_new_mrr = net_new_mrr + 0.01 "
+            "where month = '2026-01-01'"
+        ),
+    ),
+    (
+        "keyed_rates",
+        "metric_value",
+        (
+            "update marts.fct_monthly_metric_breakdowns set metric_value = 1.2 "
+            "where metric_id = 'payment_success_rate_by_method' and breakdown_key = 'wallet'"
+        ),
+    ),
+    (
+        "abandonment_shares",
+        "share_sum",
+        (
+            "update marts.fct_monthly_metric_breakdowns set metric_value = 0.5 "
+            "where metric_id = 'abandonment_by_step' and breakdown_key = 'upgrade_intent' "
+            "and month = '2026-03-01'"
+        ),
+    ),
+    (
+        "funnel_steps",
+        "attempts_reaching",
+        "update marts.fct_upgrade_attempts set step_2_reached_at = null",
+    ),
+    (
+        "attribution",
+        "mismatches_minus_inaccurate",
+        (
+            "update marts.fct_monthly_metric_breakdowns set metric_value = metric_value + 1 "
+            "where metric_id = 'attribution_mismatches' and breakdown_key = 'wrong_amount' "
+            "and month = '2026-01-01'"
+        ),
+    ),
+    (
+        "load_report",
+        "read_minus_accepted_quarantined",
+        "update raw.load_report set rows_read = rows_read + 1 where table_name = 'accounts'",
+    ),
+    (
+        "load_report",
+        "table_name",
+        "insert into raw.load_report select * from raw.load_report where table_name = 'plans'",
+    ),
+    (
+        "mart_keys",
+        "mart,key_value",
+        "insert into marts.dim_accounts select * from marts.dim_accounts where account_id = 'A1'",
+    ),
+    (
+        "mart_keys",
+        "key_value",
+        "update marts.fct_subscription_changes set change_id = null where change_id = 'c1'",
+    ),
+    (
+        "timestamps",
+        "seconds_after_as_of",
+        (
+            "update marts.fct_payment_attempts set attempted_at = timestamp '2026-04-02 00:00:00' "
+            "where attempt_id = 'p1'"
+        ),
+    ),
     ("freshness", "as_of", "update raw.build_info set as_of = null"),
 ]
 
 
 @pytest.mark.parametrize("suite, column, sql", TAMPERS, ids=[f"{t[0]}-{t[1]}" for t in TAMPERS])
-def test_each_blocking_expectation_catches_its_broken_invariant(tmp_path, gated, suite, column, sql):
+def test_each_blocking_expectation_catches_its_broken_invariant(
+    tmp_path, gated, suite, column, sql
+):
     copy = tmp_path / "tampered.duckdb"
     shutil.copy(gated[0], copy)
     with duckdb.connect(str(copy)) as con:
@@ -123,11 +185,37 @@ def test_warning_expectations_do_not_block(tmp_path, gated):
     shutil.copy(gated[0], copy)
     with duckdb.connect(str(copy)) as con:
         # 10 of 13 accounts quarantined: far above the 5% warning threshold.
-        con.execute("update raw.load_report set rows_quarantined = 10, rows_read = rows_read + 10 "
-                    "where table_name = 'accounts'")
+        con.execute(
+            "update raw.load_report set rows_quarantined = 10, rows_read = rows_read + 10 "
+            "where table_name = 'accounts'"
+        )
     result = quality.run_gate(copy, now=FRESH_NOW, docs=False)
     assert [(o.suite, o.column) for o in result.warnings] == [("load_report", "quarantined_share")]
     assert result.blocking_failures == []
+
+
+def test_a_missing_fx_rate_is_a_warning(tmp_path, gated):
+    """Changes that cannot be converted to the reporting currency: a warning that names
+    each currency with its number of changes (they are left out of every MRR figure)."""
+    copy = tmp_path / "fx.duckdb"
+    shutil.copy(gated[0], copy)
+    with duckdb.connect(str(copy)) as con:
+        # c11 (GBP, new) and the two EUR changes of A2 lose their rate
+        con.execute(
+            "update marts.fct_subscription_changes set is_converted = false "
+            "where currency in ('GBP', 'EUR') and movement <> 'none'"
+        )
+        eur = con.execute(
+            "select count(*) from marts.fct_subscription_changes "
+            "where currency = 'EUR' and movement <> 'none'"
+        ).fetchone()[0]
+    result = quality.run_gate(copy, now=FRESH_NOW, docs=False)
+    assert result.blocking_failures == []
+    [warning] = result.warnings
+    assert (warning.suite, warning.column) == ("fx_coverage", "changes_without_fx_rate")
+    plural = "change" if eur == 1 else "changes"
+    assert f"EUR: {eur} {plural} without an fx rate" in warning.details
+    assert "GBP: 1 change without an fx rate" in warning.details
 
 
 def test_failing_gate_keeps_the_serving_warehouse(tmp_path, gated):
@@ -146,12 +234,20 @@ def test_failing_gate_keeps_the_serving_warehouse(tmp_path, gated):
     serving = tmp_path / "serving.duckdb"
     shutil.copy(gated[0], serving)
     before = sha256(serving)
-    proc = run_cli("build", "--data-dir", gated[3], "--warehouse", serving, "--format", "json",
-                   env={"UPGRADE_WAREHOUSE_PROJECT_DIR": str(project)})
+    proc = run_cli(
+        "build",
+        "--data-dir",
+        gated[3],
+        "--warehouse",
+        serving,
+        "--format",
+        "json",
+        env={"UPGRADE_WAREHOUSE_PROJECT_DIR": str(project)},
+    )
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "movements_minus_net_new_mrr" in proc.stderr
     assert json.loads(proc.stdout)["status"] == "error"
     assert sha256(serving) == before
-    assert (tmp_path / "data_docs_failed" / "index.html").is_file()
+    assert (tmp_path / "serving_data_docs_failed" / "index.html").is_file()
     assert not any(p.name.startswith(".serving") for p in tmp_path.iterdir())

@@ -335,7 +335,7 @@ def _frame(rows, as_text, offset_minutes=0):
             {**r, **{k: _iso(r[k], offset_minutes) for k in ("period_start", "period_end", "at")}}
             for r in rows
         ]
-        schema = {k: pl.Utf8 for k in ("period_start", "period_end", "at")}
+        schema = dict.fromkeys(("period_start", "period_end", "at"), pl.Utf8)
     else:
         schema = {k: pl.Datetime("us", "UTC") for k in ("period_start", "period_end", "at")}
     schema.update({"from_quantity": pl.Int64, "to_quantity": pl.Int64})

@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from conftest import CLI, FIXTURES
+from conftest import CLI, FIXTURES, run_cli
 
 EX1 = [
     "quote",
@@ -88,11 +88,13 @@ def runs(tmp_path_factory):
     (d / "cases.csv").write_text(CASES_CSV)
     # A case id crafted as a spreadsheet formula, and one that is a plain negative number.
     (d / "formula_cases.csv").write_text(
-        CASES_CSV.splitlines()[0] + "\n"
+        CASES_CSV.splitlines()[0]
+        + "\n"
         + "\n".join(
             f"{case_id},lite,1,max,1,2026-03-01T00:00:00Z,2026-04-01T00:00:00Z,2026-03-16T12:00:00Z,"
             for case_id in ("=1+2", "@SUM(A1)", "-7", "k4")
-        ) + "\n"
+        )
+        + "\n"
     )
     pl.read_csv(d / "plans.csv").write_parquet(d / "plans.parquet")
     (d / "bad_plans.csv").write_text(PLANS_CSV.replace("month,1000", "week,1000"))
@@ -116,17 +118,33 @@ def runs(tmp_path_factory):
         "unknown_plan": [*EX1[:6], "nope", *EX1[7:]],
         # The golden data set's plans in a warehouse: pro_m 2000/seat/month, biz_m 5000.
         "warehouse_plans": [
-            "quote", "--warehouse", str(_warehouse_with_golden_plans(d)),
-            "--from-plan", "pro_m", "--from-quantity", "3", "--to-plan", "biz_m",
-            *EX1[9:], "--format", "json",
+            "quote",
+            "--warehouse",
+            str(_warehouse_with_golden_plans(d)),
+            "--from-plan",
+            "pro_m",
+            "--from-quantity",
+            "3",
+            "--to-plan",
+            "biz_m",
+            *EX1[9:],
+            "--format",
+            "json",
         ],
         "warehouse_unknown_plan": [
-            "quote", "--warehouse", str(d / "plans_only.duckdb"), *EX1[1:],
+            "quote",
+            "--warehouse",
+            str(d / "plans_only.duckdb"),
+            *EX1[1:],
         ],
         "bad_quantity": [*EX1[:4], "abc", *EX1[5:]],
         "huge_quantity": [*EX1[:4], "9" * 5000, *EX1[5:]],
         "formula_csv": [
-            "quote", "--batch", str(d / "formula_cases.csv"), "--plans", str(d / "plans.csv"),
+            "quote",
+            "--batch",
+            str(d / "formula_cases.csv"),
+            "--plans",
+            str(d / "plans.csv"),
         ],
         "batch_csv": ["quote", "--batch", str(d / "cases.csv"), "--plans", str(d / "plans.csv")],
         "batch_json": [
@@ -283,6 +301,13 @@ def _invoke(args):
     return CliRunner().invoke(app, args)
 
 
+def test_unknown_format_is_a_usage_error_listing_the_choices():
+    proc = run_cli(*EX1, "--format", "xml")
+    assert proc.returncode == 2
+    text = " ".join(proc.stderr.replace("│", " ").split())
+    assert "'xml' is not one of 'table', 'json', 'csv'" in text and "Traceback" not in text
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -301,7 +326,7 @@ def _invoke(args):
             ["quote", "--batch", "{dir}/cases.csv", "--at", "2026-03-16"],
             "--at cannot be used with --batch",
         ),
-        ([*EX1, "--format", "xml"], "--format must be table or json"),
+        ([*EX1, "--format", "csv"], "--format must be table or json"),
         ([*EX1, "--granularity", "hour"], "unknown granularity 'hour'"),
     ],
 )

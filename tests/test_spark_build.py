@@ -25,6 +25,12 @@ from upgrade_warehouse.loader import load_data_dir
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
+@pytest.fixture(scope="session")
+def golden(golden_warehouse):
+    """The DuckDB build of the golden set (conftest), the reference of these tests."""
+    return golden_warehouse
+
+
 def tables(path: Path) -> dict[str, list[tuple[str, str]]]:
     """schema.table -> [(column, type)] of a warehouse."""
     with duckdb.connect(str(path), read_only=True) as con:
@@ -129,7 +135,7 @@ def test_published_layout(spark_golden):
     version = link.resolve()
     assert version.parent == path.parent and version.name.startswith(".golden.parquet-")
     assert sorted(p.name for p in path.parent.iterdir()) == sorted(
-        ["golden.duckdb", "golden.parquet", version.name, "data_docs"]
+        ["golden.duckdb", "golden.parquet", version.name, "golden_data_docs"]
     )
     with duckdb.connect(str(path), read_only=True) as con:
         for schema, table in con.execute(

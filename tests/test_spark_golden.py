@@ -13,7 +13,7 @@ import inspect
 import pytest
 
 import test_metrics_golden
-from test_metrics_golden import *  # the golden tests, collected here again
+from test_metrics_golden import *  # noqa: F403 - the golden tests, collected here again
 
 # The first test of the session that needs it builds the golden set on Spark (minutes
 # on a busy 2-core machine): more than the suite's 600 s per test.

@@ -17,23 +17,23 @@ from datetime import datetime
 
 import pytest
 
-from conftest import FIXTURES, run_cli
 from upgrade_warehouse.errors import UserError
 from upgrade_warehouse.simulator.whatif import Baseline, load_baseline, project
 
 STEPS = (
-    "upgrade_intent", "plan_selected", "proration_previewed",
-    "payment_method_selected", "payment_submitted", "upgrade_completed",
+    "upgrade_intent",
+    "plan_selected",
+    "proration_previewed",
+    "payment_method_selected",
+    "payment_submitted",
+    "upgrade_completed",
 )
 APPROX = {"rel": 1e-12, "abs": 1e-12}
 
 
 @pytest.fixture(scope="session")
-def golden_wh(tmp_path_factory):
-    path = tmp_path_factory.mktemp("whatif_golden") / "golden.duckdb"
-    proc = run_cli("build", "--data-dir", FIXTURES / "golden", "--warehouse", path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return path
+def golden_wh(golden_warehouse):
+    return golden_warehouse
 
 
 # ----------------------------------------------------------------------------- golden
@@ -51,13 +51,16 @@ def test_march_baseline(golden_wh):
     # Resolved attempts reaching step k: >=1: 7; >=2: f1_1 f5_1 f7_1 f3_1 f2_1 = 5;
     # >=3, >=4, >=5: f1_1 f5_1 f7_1 f3_1 = 4; >=6: 3.
     assert dict(b.steps_reached) == dict(zip(STEPS, [7, 5, 4, 4, 4, 3], strict=True))
-    assert b.step_conversion == pytest.approx({
-        "plan_selected": 5 / 7,
-        "proration_previewed": 4 / 5,
-        "payment_method_selected": 1.0,
-        "payment_submitted": 1.0,
-        "upgrade_completed": 3 / 4,
-    }, **APPROX)
+    assert b.step_conversion == pytest.approx(
+        {
+            "plan_selected": 5 / 7,
+            "proration_previewed": 4 / 5,
+            "payment_method_selected": 1.0,
+            "payment_submitted": 1.0,
+            "upgrade_completed": 3 / 4,
+        },
+        **APPROX,
+    )
     # The product telescopes to completed / resolved = 3/7 (upgrade_conversion_rate).
     assert b.completion_rate == pytest.approx(3 / 7, **APPROX)
     # March upgrades: f1c +20.00, c12 +30.00 (sales CRM opportunity), f5c +30.00, f7c +20.00.
@@ -137,7 +140,7 @@ def test_default_window_is_the_full_resolved_months(golden_wh):
     # Without baseline rates, a projection needs an override for every step.
     with pytest.raises(UserError, match="no baseline conversion for step 'plan_selected'"):
         project(b)
-    p = project(b, {s: 0.5 for s in STEPS[1:]})
+    p = project(b, dict.fromkeys(STEPS[1:], 0.5))
     assert p.completion_rate == pytest.approx(0.5**5, **APPROX)
     assert p.scenario.rows[0].completed_upgrades == 0.0  # 0 attempts a month
     assert p.delta.rows[0].expansion_mrr == 0.0
@@ -179,7 +182,9 @@ def test_project_hand_built_baseline():
     assert [(r.completed_upgrades, r.expansion_mrr) for r in p.baseline.rows] == [
         (pytest.approx(20.0), pytest.approx(1000.0))
     ] * 3
-    assert [r.cumulative_expansion_mrr for r in p.scenario.rows] == pytest.approx([1600, 3200, 4800])
+    assert [r.cumulative_expansion_mrr for r in p.scenario.rows] == pytest.approx(
+        [1600, 3200, 4800]
+    )
     assert [(r.completed_upgrades, r.expansion_mrr) for r in p.delta.rows] == [
         (pytest.approx(20.0), pytest.approx(600.0))
     ] * 3

@@ -182,7 +182,7 @@ def add_future_rows(data: Path, target: Path) -> Path:
     for name, rows in extra.items():
         columns = TABLES_BY_NAME[name].column_names
         frame = pl.DataFrame(
-            [{c: r.get(c) for c in columns} for r in rows], schema={c: pl.String for c in columns}
+            [{c: r.get(c) for c in columns} for r in rows], schema=dict.fromkeys(columns, pl.String)
         )
         pl.concat([read(name), frame]).write_csv(target / f"{name}.csv")
     return target

@@ -11,11 +11,12 @@ import polars as pl
 import pytest
 
 from upgrade_warehouse.errors import UserError
+from upgrade_warehouse.exports import safe_text as neutralise
 from upgrade_warehouse.params import Parameters, parse_vars
 from upgrade_warehouse.winback import features as ft
 from upgrade_warehouse.winback import train
 from upgrade_warehouse.winback.plays import suggest
-from upgrade_warehouse.winback.reader import neutralise, to_csv
+from upgrade_warehouse.winback.reader import to_csv
 from upgrade_warehouse.winback.reasons import days_ago, times, top_reasons
 
 STEPS = [
@@ -29,9 +30,8 @@ STEPS = [
 AS_OF = datetime(2026, 6, 30, 12, 0, 0)
 HORIZON = 30
 
-ZERO_COUNTS = {
-    c: 0
-    for c in (
+ZERO_COUNTS = dict.fromkeys(
+    (
         "seats",
         "active_users_30d",
         "usage_events_14d",
@@ -55,8 +55,9 @@ ZERO_COUNTS = {
         "upsell_offers_no_response",
         "payment_failures_total",
         "payment_failures_30d",
-    )
-}
+    ),
+    0,
+)
 
 
 def snapshot(i: int, offset: int, **values) -> dict:

@@ -28,8 +28,10 @@ if not available:
     st.info("No activated accounts yet.")
     st.stop()
 order = data.segment_dimensions(r)  # the account attributes first, then feature use
-breakdowns = sorted((d for d in available if d != "all"),
-                    key=lambda d: (order.index(d) if d in order else len(order), d))
+breakdowns = sorted(
+    (d for d in available if d != "all"),
+    key=lambda d: (order.index(d) if d in order else len(order), d),
+)
 frames = {d: data.cohorts(r, d) for d in available}
 
 
@@ -43,9 +45,16 @@ def values_of(dimension: str) -> list[tuple[str, int]]:
     return sorted(pairs, key=lambda pair: (pair[0] == NONE, pair[0]))
 
 
-filters = ui.filter_bar(r, "cohorts", trend=True, multi=True, dimensions=breakdowns,
-                        values_of=values_of, dimension_key="cohort_dimension",
-                        default_dimension="persona")
+filters = ui.filter_bar(
+    r,
+    "cohorts",
+    trend=True,
+    multi=True,
+    dimensions=breakdowns,
+    values_of=values_of,
+    dimension_key="cohort_dimension",
+    default_dimension="persona",
+)
 frame = frames[filters.dimension]
 if frame.empty:
     st.info("No activated accounts yet.")
@@ -53,8 +62,9 @@ if frame.empty:
 picked = [s.value for s in filters.segments]
 frame = frame[frame["dimension_value"].isin(picked)]
 by_month = frame[[filters.in_range(m) for m in frame["month"]]].copy()
-by_month["enough"] = [stats.enough(n, filters.min_count)
-                      for n in by_month["matured_activated_accounts"]]
+by_month["enough"] = [
+    stats.enough(n, filters.min_count) for n in by_month["matured_activated_accounts"]
+]
 totals = frame[frame["month"].isna()].copy()
 name = ui.dimension_label(filters.dimension)
 st.caption(
@@ -87,21 +97,37 @@ elif by_month.empty:
     st.info("No cohort in these months.")
 else:
     st.altair_chart(
-        charts.heatmap(by_month, x="month", y="dimension_value", value=RATE,
-                       shown="enough", note="", y_sort=picked,
-                       title=f"{meta['label']} by {name.lower()}"),
+        charts.heatmap(
+            by_month,
+            x="month",
+            y="dimension_value",
+            value=RATE,
+            shown="enough",
+            note="",
+            y_sort=picked,
+            title=f"{meta['label']} by {name.lower()}",
+        ),
         width="stretch",
     )
 
 st.subheader("Totals over all cohorts")
-totals["rate"] = [ui.metric_text(v, meta, "", n, filters.min_count)
-                  for v, n in zip(totals[RATE], totals["matured_activated_accounts"])]
-st.dataframe(
+totals["rate"] = [
+    ui.metric_text(v, meta, "", n, filters.min_count)
+    for v, n in zip(totals[RATE], totals["matured_activated_accounts"])
+]
+ui.table(
     totals.sort_values("matured_activated_accounts", ascending=False)[
-        ["dimension_value", "activated_accounts", "matured_activated_accounts",
-         "converted_matured_accounts", "rate"]],
-    hide_index=True, width="stretch",
-    column_config={
+        [
+            "dimension_value",
+            "activated_accounts",
+            "matured_activated_accounts",
+            "converted_matured_accounts",
+            "rate",
+        ]
+    ],
+    units={"rate": "text"},
+    column_config={"rate": st.column_config.TextColumn(meta["label"], alignment="right")},
+    labels={
         "dimension_value": name,
         "activated_accounts": catalog["activated_accounts"]["label"],
         "matured_activated_accounts": catalog["matured_activated_accounts"]["label"],
@@ -109,11 +135,20 @@ st.dataframe(
         "rate": meta["label"],
     },
 )
-st.caption("All cohorts together: the same definition over every activation month "
-           "(computed in dbt, not added up here).")
+st.caption(
+    "All cohorts together: the same definition over every activation month "
+    "(computed in dbt, not added up here)."
+)
 
 with st.expander("Cohort table"):
-    st.dataframe(
-        by_month.drop(columns=["enough"]), hide_index=True, width="stretch",
-        column_config={RATE: st.column_config.NumberColumn(meta["label"], format="percent")},
+    ui.table(
+        by_month.drop(columns=["enough"]),
+        labels={
+            "month": "Activation month",
+            "dimension_value": name,
+            "activated_accounts": catalog["activated_accounts"]["label"],
+            "matured_activated_accounts": catalog["matured_activated_accounts"]["label"],
+            "converted_matured_accounts": "Converted matured accounts",
+            RATE: meta["label"],
+        },
     )

@@ -12,27 +12,51 @@ r = ui.ref()
 info = data.build_info(r)
 
 st.title("Data quality")
-cols = st.columns([3, 2, 2])
-cols[0].metric("as_of", format_ts(info["as_of"]), border=True,
-               help="Events after as_of are ignored by every metric.")
-cols[1].metric("Reporting currency", info["reporting_currency"], border=True)
-cols[2].metric("Published", info["published_at"].strftime("%Y-%m-%d %H:%M"), border=True,
-               help="When this warehouse file was published by `upgrade-warehouse build`.")
+cols = st.columns([3, 1.4, 2.6])
+cols[0].metric(
+    "Data as of (UTC)",
+    info["as_of"].strftime("%Y-%m-%d %H:%M"),
+    border=True,
+    help="Events after as_of are ignored by every metric. Exactly: "
+    + format_ts(info["as_of"])
+    + ".",
+)
+cols[1].metric(
+    "Currency",
+    info["reporting_currency"],
+    border=True,
+    help="The reporting currency of every money figure.",
+)
+cols[2].metric(
+    "Published",
+    info["published_at"].strftime("%Y-%m-%d %H:%M"),
+    border=True,
+    help="When this warehouse file was published by `upgrade-warehouse build`.",
+)
 with st.expander("Build parameters"):
     st.json(info["parameters"])
 
 # ---------------------------------------------------------------------- load report
 st.subheader("Load report")
 report = data.load_report(r)
-st.dataframe(
-    report, hide_index=True, width="stretch", height=38 + 35 * len(report),
-    column_config={"accepted_share": st.column_config.NumberColumn("accepted share",
-                                                                   format="percent")},
+ui.table(
+    report,
+    height=38 + 35 * len(report),
+    labels={
+        "table_name": "Table",
+        "rows_read": "Read",
+        "rows_accepted": "Accepted",
+        "rows_quarantined": "Quarantined",
+        "accepted_share": "Accepted share",
+    },
 )
 not_loaded = list(report.loc[~report["loaded"], "table_name"])
 if not_loaded:
-    st.caption("No data loaded for " + ", ".join(md_escape(t) for t in not_loaded)
-               + ": optional tables; their metrics are null.")
+    st.caption(
+        "No data loaded for "
+        + ", ".join(md_escape(t) for t in not_loaded)
+        + ": optional tables; their metrics are null."
+    )
 
 # ----------------------------------------------------------------------- quarantine
 st.subheader("Quarantined rows by reason")
@@ -43,25 +67,42 @@ else:
     totals = data.quarantine_by_table_and_reason(r)
     left, right = st.columns(2)
     left.altair_chart(
-        charts.stacked_bars(totals, "table_name", "rows", "reason_code", horizontal=True,
-                            height="fit",
-                            title="Quarantined rows by table and reason"),
+        charts.stacked_bars(
+            totals,
+            "table_name",
+            "rows",
+            "reason_code",
+            horizontal=True,
+            height="fit",
+            title="Quarantined rows by table and reason",
+        ),
         width="stretch",
     )
-    right.dataframe(reasons, hide_index=True, width="stretch")
+    ui.table(reasons, labels={"table_name": "Table", "reason_code": "Reason"}, container=right)
 
     st.markdown("**Quarantined rows** (as they came, to fix and reload)")
     fcols = st.columns(2)
     tables = sorted(reasons["table_name"].unique())
-    table = fcols[0].selectbox("Table", [None, *tables], key="dq_table",
-                               format_func=lambda t: "All tables" if t is None else t)
+    table = fcols[0].selectbox(
+        "Table",
+        [None, *tables],
+        key="dq_table",
+        format_func=lambda t: "All tables" if t is None else t,
+    )
     codes = sorted(reasons["reason_code"].unique())
-    reason = fcols[1].selectbox("Reason", [None, *codes], key="dq_reason",
-                                format_func=lambda c: "All reasons" if c is None else c)
+    reason = fcols[1].selectbox(
+        "Reason",
+        [None, *codes],
+        key="dq_reason",
+        format_func=lambda c: "All reasons" if c is None else c,
+    )
     rows = data.quarantined_rows(r, table, reason)
     st.caption(f"First {len(rows):,} rows (file order). Row 1 is the first data row.")
-    st.dataframe(rows, hide_index=True, width="stretch",
-                 column_config={"raw_row": st.column_config.TextColumn(width="large")})
+    ui.table(
+        rows,
+        widths={"raw_row": "large"},
+        labels={"table_name": "Table", "reason_code": "Reason", "raw_row": "Row as it came"},
+    )
 
 # --------------------------------------------------------------------- expectations
 st.subheader("Expectation results")
@@ -81,18 +122,28 @@ else:
     cols[0].metric("Expectations", f"{len(results):,}", border=True)
     cols[1].metric("Failed (warning)", f"{len(failed) - len(blocking):,}", border=True)
     cols[2].metric("Failed (blocking)", f"{len(blocking):,}", border=True)
-    st.dataframe(data.expectation_summary(r), hide_index=True, width="stretch")
+    ui.table(data.expectation_summary(r))
     shown = results.copy()
-    shown["details"] = [d if isinstance(d, str) else json.dumps(d) for d in shown["details"]]
-    st.dataframe(shown, hide_index=True, width="stretch",
-                 column_config={"details": st.column_config.TextColumn(width="large")})
+    shown["details"] = [
+        d if isinstance(d, str) or d is None else json.dumps(d) for d in shown["details"]
+    ]
+    ui.table(shown, widths={"details": "large"}, labels={"success": "Passed"})
 
 st.subheader("Data Docs")
 docs = data.data_docs_path(r)
 if docs is None:
-    st.info("No Data Docs next to this warehouse yet (expected at "
-            f"{md_escape(str(data.data_docs_path_expected(r)))}).")
+    st.info(
+        "No Data Docs next to this warehouse yet (expected at "
+        f"{md_escape(str(data.data_docs_path_expected(r)))})."
+    )
 else:
     st.link_button("Open Data Docs", docs.as_uri(), icon=":material/open_in_new:")
     st.caption("Browsers may block file links from a web page: open this file instead.")
     st.code(str(docs), language=None)
+
+st.subheader("Model documentation")
+st.link_button("Open the dbt docs", data.dbt_docs_url(), icon=":material/account_tree:")
+st.caption(
+    "Every model, column, test and the lineage from the raw exports to each page, "
+    "served by `upgrade-warehouse docs` (or `make docs`) on this machine."
+)

@@ -1,13 +1,19 @@
 """Funnel and abandonment: step conversion, drop-off points, time to convert, escalation;
 for all accounts, one segment, or two segments compared."""
 
+import pandas as pd
 import streamlit as st
 
-from upgrade_warehouse.dashboard import charts, data, ui
+from upgrade_warehouse.dashboard import charts, data, palette, ui
 from upgrade_warehouse.dashboard.fmt import format_ts, md_escape, month_label
 
-HEADLINE = ["attempts_started", "upgrade_conversion_rate", "self_serve_completion_rate",
-            "escalation_rate", "intent_to_activation_hours_p50"]
+HEADLINE = [
+    "attempts_started",
+    "upgrade_conversion_rate",
+    "self_serve_completion_rate",
+    "escalation_rate",
+    "intent_to_activation_hours_p50",
+]
 
 r = ui.ref()
 cfg = ui.config()
@@ -50,18 +56,16 @@ if filters.compare:
     ui.show_compare(ui.compare_table(r, HEADLINE, picked[a], picked[b], filters.min_count))
 else:
     row = picked[filters.segment]
-    cols = st.columns(len(HEADLINE))
+    cols = [c for start in range(0, len(HEADLINE), 3) for c in st.columns(3)]
     for col, metric_id in zip(cols, HEADLINE):
         meta = catalog[metric_id]
         n = ui.cases(row, metric_id)
         col.metric(
             md_escape(meta["label"]),
             ui.metric_text(ui.metric_value(row, metric_id), meta, cur, n, min_count),
-            help=md_escape(meta["definition"]) + (f" (over {n:,} cases)" if n is not None
-                                                  else ""),
+            help=md_escape(meta["definition"]) + (f" (over {n:,} cases)" if n is not None else ""),
             border=True,
         )
-
 
 
 def two_columns():
@@ -76,50 +80,80 @@ with left:
         a, b = filters.segments
         pairs = []
         for step_index in range(1, len(steps) + 1):
-            sa = steps_frame[(steps_frame["step_index"] == step_index)
-                             & (steps_frame["segment"] == a.label)]
-            sb = steps_frame[(steps_frame["step_index"] == step_index)
-                             & (steps_frame["segment"] == b.label)]
-            pairs.append((
-                sa["step_conversion_rate"].iloc[0] if len(sa) else None,
-                int(sa["step_conversion_rate__denominator"].iloc[0]) if len(sa) else None,
-                sb["step_conversion_rate"].iloc[0] if len(sb) else None,
-                int(sb["step_conversion_rate__denominator"].iloc[0]) if len(sb) else None,
-            ))
+            sa = steps_frame[
+                (steps_frame["step_index"] == step_index) & (steps_frame["segment"] == a.label)
+            ]
+            sb = steps_frame[
+                (steps_frame["step_index"] == step_index) & (steps_frame["segment"] == b.label)
+            ]
+            pairs.append(
+                (
+                    sa["step_conversion_rate"].iloc[0] if len(sa) else None,
+                    int(sa["step_conversion_rate__denominator"].iloc[0]) if len(sa) else None,
+                    sb["step_conversion_rate"].iloc[0] if len(sb) else None,
+                    int(sb["step_conversion_rate__denominator"].iloc[0]) if len(sb) else None,
+                )
+            )
         st.altair_chart(
-            charts.bars(steps_frame, "step", "attempts_reached", sort=step_labels,
-                        series="segment", series_order=order,
-                        title="Attempts reaching each step"),
+            charts.bars(
+                steps_frame,
+                "step",
+                "attempts_reached",
+                sort=step_labels,
+                series="segment",
+                series_order=order,
+                title="Attempts reaching each step",
+            ),
             width="stretch",
         )
         st.caption("Conversion from the previous step, A vs B.")
         ui.show_compare(
             ui.rate_compare_table("step", step_labels[1:], pairs[1:], filters.min_count),
-            legend=False)
+            legend=False,
+        )
     else:
         st.altair_chart(
-            charts.bars(steps_frame, "step", "attempts_reached", sort=step_labels,
-                        title="Attempts reaching each step"),
+            charts.bars(
+                steps_frame,
+                "step",
+                "attempts_reached",
+                sort=step_labels,
+                title="Attempts reaching each step",
+            ),
             width="stretch",
         )
-        shown = steps_frame[["step", "attempts_reached", "step_reach_rate",
-                             "step_conversion_rate"]].copy()
+        shown = steps_frame[
+            ["step", "attempts_reached", "step_reach_rate", "step_conversion_rate"]
+        ].copy()
         shown["step_reach_rate"] = [
             ui.metric_text(v, {"unit": "rate"}, cur, n, min_count)
-            for v, n in zip(steps_frame["step_reach_rate"],
-                            steps_frame["step_reach_rate__denominator"])]
+            for v, n in zip(
+                steps_frame["step_reach_rate"], steps_frame["step_reach_rate__denominator"]
+            )
+        ]
         shown["step_conversion_rate"] = [
             ui.metric_text(v, {"unit": "rate"}, cur, n, min_count)
-            for v, n in zip(steps_frame["step_conversion_rate"],
-                            steps_frame["step_conversion_rate__denominator"])]
-        st.dataframe(
-            shown, hide_index=True, width="stretch",
+            for v, n in zip(
+                steps_frame["step_conversion_rate"],
+                steps_frame["step_conversion_rate__denominator"],
+            )
+        ]
+        ui.table(
+            shown,
+            units={"step_reach_rate": "text", "step_conversion_rate": "text"},
+            widths={"step": 170},
+            labels={
+                "step": "Step",
+                "attempts_reached": "Reached",
+                "step_reach_rate": "Of started",
+                "step_conversion_rate": "From previous",
+            },
             column_config={
-                "step": st.column_config.TextColumn(width="medium"),
-                "attempts_reached": st.column_config.NumberColumn("reached", width="small"),
-                "step_reach_rate": st.column_config.TextColumn("of started", width="small"),
-                "step_conversion_rate": st.column_config.TextColumn("from previous",
-                                                                    width="small"),
+                c: st.column_config.TextColumn(label, alignment="right")
+                for c, label in (
+                    ("step_reach_rate", "Of started"),
+                    ("step_conversion_rate", "From previous"),
+                )
             },
         )
 
@@ -130,11 +164,17 @@ with right:
         st.info("No abandoned attempts in this period.")
     else:
         st.altair_chart(
-            charts.bars(abandoned, "step", "abandonment_by_step", unit="rate",
-                        sort=step_labels, color="#d62728",
-                        series="segment" if filters.compare else None,
-                        series_order=order,
-                        title="Abandoned attempts by the last step reached"),
+            charts.bars(
+                abandoned,
+                "step",
+                "abandonment_by_step",
+                unit="rate",
+                sort=step_labels,
+                color=palette.LOSS,
+                series="segment" if filters.compare else None,
+                series_order=order,
+                title="Abandoned attempts by the last step reached",
+            ),
             width="stretch",
         )
         st.caption(
@@ -151,20 +191,28 @@ with left:
         st.info("No attempt of this period has activated yet.")
     else:
         st.altair_chart(
-            charts.histogram(hours, "hours", x_title="hours from first step to activation",
-                             color="segment" if filters.compare else "outcome",
-                             color_order=order if filters.compare else None),
+            charts.binned_histogram(
+                hours,
+                x_title="Hours from first step to activation",
+                color="segment" if filters.compare else "outcome",
+                color_order=order if filters.compare else None,
+            ),
             width="stretch",
         )
-        p50, p90 = (catalog["intent_to_activation_hours_p50"],
-                    catalog["intent_to_activation_hours_p90"])
-        st.caption(" · ".join(
-            f"{md_escape(s.label)}: {md_escape(p50['label'])} "
-            f"{ui.metric_text(ui.metric_value(picked[s], p50['metric_id']), p50, cur)}, "
-            f"{md_escape(p90['label'])} "
-            f"{ui.metric_text(ui.metric_value(picked[s], p90['metric_id']), p90, cur)}"
-            for s in filters.segments
-        ) + " (completed attempts whose change has activated).")
+        p50, p90 = (
+            catalog["intent_to_activation_hours_p50"],
+            catalog["intent_to_activation_hours_p90"],
+        )
+        st.caption(
+            " · ".join(
+                f"{md_escape(s.label)}: {md_escape(p50['label'])} "
+                f"{ui.metric_text(ui.metric_value(picked[s], p50['metric_id']), p50, cur)}, "
+                f"{md_escape(p90['label'])} "
+                f"{ui.metric_text(ui.metric_value(picked[s], p90['metric_id']), p90, cur)}"
+                for s in filters.segments
+            )
+            + " (completed attempts whose change has activated)."
+        )
 
 with right:
     st.subheader("Escalation by step")
@@ -173,29 +221,56 @@ with right:
         st.info("No attempts in this period.")
     else:
         st.altair_chart(
-            charts.bars(escalations, "step", "attempts_escalated", sort=step_labels,
-                        color="#ff7f0e", series="segment" if filters.compare else None,
-                        series_order=order,
-                        title="Escalated attempts by the last step reached"),
+            charts.bars(
+                escalations,
+                "step",
+                "attempts_escalated",
+                sort=step_labels,
+                color=palette.WARN,
+                series="segment" if filters.compare else None,
+                series_order=order,
+                title="Escalated attempts by the last step reached",
+            ),
             width="stretch",
         )
         escalations["step_escalation_rate"] = [
             ui.metric_text(v, {"unit": "rate"}, cur, n, min_count)
-            for v, n in zip(escalations["step_escalation_rate"],
-                            escalations["step_escalation_rate__denominator"])]
+            for v, n in zip(
+                escalations["step_escalation_rate"],
+                escalations["step_escalation_rate__denominator"],
+            )
+        ]
         columns = ["step", "attempts_stopped", "attempts_escalated", "step_escalation_rate"]
-        st.dataframe(
+        ui.table(
             escalations[(["segment"] if filters.compare else []) + columns],
-            hide_index=True, width="stretch",
-            column_config={"attempts_stopped": "attempts", "attempts_escalated": "escalated",
-                           "step_escalation_rate": "escalation share"},
+            units={"step_escalation_rate": "text"},
+            widths={"step": 170},
+            labels={
+                "segment": "Segment",
+                "step": "Step",
+                "attempts_stopped": "Attempts",
+                "attempts_escalated": "Escalated",
+                "step_escalation_rate": "Escalation share",
+            },
+            column_config={
+                "step_escalation_rate": st.column_config.TextColumn(
+                    "Escalation share", alignment="right"
+                )
+            },
         )
 
 st.subheader("Outcomes")
-OUTCOMES = ["completed_self_serve", "completed_assisted", "escalated", "abandoned",
-            "in_progress"]
-st.dataframe(
-    [{"outcome": o, **{s.label: ui.metric_value(picked[s], f"attempts_{o}")
-                       for s in filters.segments}} for o in OUTCOMES],
-    hide_index=True,
+OUTCOMES = ["completed_self_serve", "completed_assisted", "escalated", "abandoned", "in_progress"]
+ui.table(
+    pd.DataFrame(
+        [
+            {
+                "outcome": o.replace("_", " ").capitalize(),
+                **{s.label: ui.metric_value(picked[s], f"attempts_{o}") for s in filters.segments},
+            }
+            for o in OUTCOMES
+        ]
+    ),
+    units={s.label: "count" for s in filters.segments},
+    width="content",
 )

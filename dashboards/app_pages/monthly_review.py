@@ -3,14 +3,15 @@
 import pandas as pd
 import streamlit as st
 
-from upgrade_warehouse.dashboard import data, ui
-from upgrade_warehouse.dashboard.fmt import format_value, month_label
+from upgrade_warehouse.dashboard import data, review, ui
+from upgrade_warehouse.dashboard.fmt import format_ts, format_value, month_label
 
 r = ui.ref()
 cfg = ui.config()
 result = data.metrics(r)
 catalog = ui.catalog(r)
 cur = ui.currency(r)
+info = data.build_info(r)
 months = result["months"]
 
 st.title("Monthly review")
@@ -21,79 +22,67 @@ if not months:
 left, right = st.columns([1, 3])
 month = ui.month_select(r, key="review_month", container=left)
 index = next(i for i, m in enumerate(months) if m["month"] == month)
-row, previous = months[index], months[index - 1] if index > 0 else None
+previous_month = months[index - 1]["month"] if index > 0 else None
 right.caption(
     "Every metric of the catalog for the month picked, against the month before. "
-    "Rates are shares of their population, money is in the reporting currency "
-    f"({cur}); a dash means no value (empty population, or the source table was not "
-    "loaded)."
+    "Rates are shares of their population (changes in percentage points), money is in "
+    f"the reporting currency ({cur}); a dash means no value (empty population, or the "
+    "source table was not loaded)."
 )
 
-
-def rows_for(metric_id: str, meta: dict) -> list[dict]:
-    """One row per scalar metric, one per key of a keyed metric."""
-    unit = meta["unit"]
-    value = row.get(metric_id)
-    prev = previous.get(metric_id) if previous else None
-    if isinstance(value, dict) or isinstance(prev, dict) or meta["unit"].endswith("_by_key"):
-        keys = list((value or {}).keys())
-        keys += [k for k in (prev or {}) if k not in keys]
-        return [
-            {
-                "section": meta["section"],
-                "metric": f"{meta['label']} · {key}",
-                "metric id": f"{metric_id}.{key}",
-                month_label(month): format_value((value or {}).get(key), unit, cur),
-                "previous": format_value((prev or {}).get(key), unit, cur),
-                "change": ui.change_text((value or {}).get(key), (prev or {}).get(key), unit,
-                                         cur),
-                "target": "",
-                "definition": meta["definition"],
-            }
-            for key in keys
-        ]
-    return [{
-        "section": meta["section"],
-        "metric": meta["label"],
-        "metric id": metric_id,
-        month_label(month): format_value(value, unit, cur),
-        "previous": format_value(prev, unit, cur),
-        "change": ui.change_text(value, prev, unit, cur),
-        "target": ui.target_badge(cfg, metric_id, value, unit, cur),
-        "definition": meta["definition"],
-    }]
-
-
-table = pd.DataFrame([r_ for mid, meta in catalog.items() for r_ in rows_for(mid, meta)])
-sections = list(dict.fromkeys(table["section"]))
+rows = review.review_rows(result, catalog, month, cfg, cur)
+table = review.review_table(rows, month, previous_month, cur)
+sections = list(dict.fromkeys(table["Section"]))
 picked = st.multiselect("Sections", sections, default=sections, key="review_sections")
+shown = table[table["Section"].isin(picked)]
+# Widths in pixels: whole values and targets at 1280 px; the definition last (scroll).
+numbers = {
+    c: st.column_config.TextColumn(c, alignment="right", width=110) for c in table.columns[2:5]
+}
 st.dataframe(
-    table[table["section"].isin(picked)],
+    shown.drop(columns=["Metric id"]),
     hide_index=True,
     width="stretch",
-    height=min(38 + 35 * len(table), 900),
-    column_config={"definition": st.column_config.TextColumn(width="large")},
+    height=min(38 + 35 * len(shown), 900),
+    column_config={
+        "Section": st.column_config.TextColumn(width=90),
+        "Metric": st.column_config.TextColumn(width=280),
+        **numbers,
+        "Target": st.column_config.TextColumn(width=160),
+        "Definition": st.column_config.TextColumn(width="large"),
+    },
 )
 
-downloads = st.columns(2)
+downloads = st.columns(3)
 downloads[0].download_button(
-    f"Download {month_label(month)} (CSV)",
-    ui.metrics_csv(r, month),
-    file_name=f"metrics-{month}.csv",
+    f"{month_label(month)} as shown (CSV)",
+    lambda: review.review_csv(table),  # made when clicked: no cost on a page run
+    file_name=f"monthly-review-{month}.csv",
     mime="text/csv",
     icon=":material/download:",
+    help="The table above: labels, formatted values, change and target (one row per "
+    "metric, the metric id last).",
 )
 downloads[1].download_button(
-    "Download all months (CSV)",
-    ui.metrics_csv(r, None),
+    f"{month_label(month)} workbook (Excel)",
+    lambda: review.review_xlsx(rows, month, previous_month, cur, format_ts(info["as_of"])),
+    file_name=f"monthly-review-{month}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    icon=":material/table_view:",
+    help="One sheet per section; values are numbers with number formats.",
+)
+downloads[2].download_button(
+    "All months, raw (CSV)",
+    lambda: ui.metrics_csv(r, None),
     file_name="metrics.csv",
     mime="text/csv",
     icon=":material/download:",
-    help="The same file as `upgrade-warehouse metrics --format csv`.",
+    help="The same file as `upgrade-warehouse metrics --format csv` (metric ids, "
+    "fractions, major units): for scripts.",
 )
 
 st.subheader("All months")
-wide = {"metric": [], "metric id": []}
+wide = {"Metric": []}
 for m in months:
     wide[month_label(m["month"])] = []
 for metric_id, meta in catalog.items():
@@ -102,14 +91,21 @@ for metric_id, meta in catalog.items():
         for m in months:
             keys += [k for k in (m.get(metric_id) or {}) if k not in keys]
         for key in keys:
-            wide["metric"].append(f"{meta['label']} · {key}")
-            wide["metric id"].append(f"{metric_id}.{key}")
+            wide["Metric"].append(f"{meta['label']} · {key}")
             for m in months:
                 wide[month_label(m["month"])].append(
-                    format_value((m.get(metric_id) or {}).get(key), meta["unit"], cur))
+                    format_value((m.get(metric_id) or {}).get(key), meta["unit"], cur)
+                )
         continue
-    wide["metric"].append(meta["label"])
-    wide["metric id"].append(metric_id)
+    wide["Metric"].append(meta["label"])
     for m in months:
         wide[month_label(m["month"])].append(format_value(m.get(metric_id), meta["unit"], cur))
-st.dataframe(pd.DataFrame(wide), hide_index=True, width="stretch")
+st.dataframe(
+    pd.DataFrame(wide),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Metric": st.column_config.TextColumn(width=280, pinned=True),
+        **{month_label(m["month"]): st.column_config.TextColumn(alignment="right") for m in months},
+    },
+)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from upgrade_warehouse.dashboard import charts, data, ui
+from upgrade_warehouse.dashboard.data import ALL
 from upgrade_warehouse.dashboard.fmt import md_escape, month_label
 
 r = ui.ref()
@@ -13,10 +14,49 @@ def metric_label(metric_id: str) -> str:
     return catalog[metric_id]["label"]
 
 
+def labels(frame) -> dict[str, str]:
+    """The catalog's label of every column that is a metric id."""
+    return {c: catalog[c]["label"] for c in frame.columns if c in catalog}
+
+
+cfg = ui.config()
+all_months = ui.months(r)
+cur = ui.currency(r)
+KPIS = [
+    "sync_failure_rate",
+    "sync_unresolved_rate",
+    "time_to_sync_seconds_p50",
+    "payment_success_rate",
+    "false_positive_reject_rate",
+    "orders_open",
+]
+
 st.title("Operations")
-month = ui.month_select(r, key="operations_month", include_all=True, default=None,
-                        label="Month of the change / attempt / check")
+left, right = st.columns([1, 3])
+month = ui.month_select(
+    r,
+    key="operations_month",
+    include_all=True,
+    default=None,
+    label="Month of the change / attempt / check",
+    container=left,
+)
 label = md_escape(month_label(month))
+right.caption(
+    "KPIs of the month picked against the month before (all months: the whole period) "
+    "and the targets of dashboards/config.toml; each tab shows its trends over every "
+    "month, then the detail."
+)
+rows = ui.period_rows(r, (ALL,))
+every_month = ui.all_accounts(all_months)
+ui.kpi_grid(r, cfg, KPIS, rows, ALL, month, all_months)
+
+
+def trends(*metric_ids: str) -> None:
+    cols = st.columns(2)  # half width each: a trend reads at 1280 px
+    for col, metric_id in zip(cols, metric_ids):
+        ui.trend_chart(col, r, cfg, rows, metric_id, every_month)
+
 
 sync_tab, pay_tab, elig_tab, order_tab = st.tabs(
     ["Sync health", "Payments", "Eligibility", "Orders and returns"]
@@ -24,6 +64,7 @@ sync_tab, pay_tab, elig_tab, order_tab = st.tabs(
 
 with sync_tab:
     if ui.no_data_loaded(r, "sync_events"):
+        trends("sync_failure_rate", "sync_unresolved_rate")
         st.caption(
             f"Handoffs of changes made in {label}: one per (change, target system). A "
             "handoff is resolved by its first succeeded or manual_override attempt."
@@ -32,33 +73,18 @@ with sync_tab:
         if targets.empty:
             st.info("No handoffs in this period.")
         else:
-            st.dataframe(
-                targets, hide_index=True, width="stretch",
-                column_config={
-                    "sync_failure_rate": st.column_config.NumberColumn(
-                        metric_label("sync_failure_rate"), format="percent"),
-                    "sync_unresolved_rate": st.column_config.NumberColumn(
-                        metric_label("sync_unresolved_rate"), format="percent"),
-                    "sync_manual_override_rate": st.column_config.NumberColumn(
-                        metric_label("sync_manual_override_rate"), format="percent"),
-                    "time_to_sync_seconds_p50": st.column_config.NumberColumn(
-                        metric_label("time_to_sync_seconds_p50"), format="%.1f"),
-                },
-            )
+            ui.table(targets, labels=labels(targets))
             st.subheader("Unresolved handoffs")
             unresolved = data.unresolved_handoffs(r, month)
             if unresolved.empty:
                 st.success("Every handoff of this period is resolved.")
             else:
                 st.caption(f"{len(unresolved):,} handoffs to act on, oldest first.")
-                st.dataframe(
-                    unresolved, hide_index=True, width="stretch",
-                    column_config={"unresolved_age_days": st.column_config.NumberColumn(
-                        "age (days)", format="%.1f")},
-                )
+                ui.table(unresolved, labels={**labels(unresolved), "unresolved_age_days": "Age"})
 
 with pay_tab:
     if ui.no_data_loaded(r, "payment_attempts"):
+        trends("payment_success_rate")
         methods = data.payments_by_method(r, month)
         if methods.empty:
             st.info(f"No payment attempts in {label}.")
@@ -67,15 +93,22 @@ with pay_tab:
             with left:
                 st.subheader("By payment method")
                 st.altair_chart(
-                    charts.bars(methods, "payment_method", "success_rate", unit="rate",
-                                title=f"{metric_label('payment_success_rate_by_method')}, "
-                                      f"{month_label(month)}"),
+                    charts.bars(
+                        methods,
+                        "payment_method",
+                        "success_rate",
+                        unit="rate",
+                        title=f"{metric_label('payment_success_rate_by_method')}, "
+                        f"{month_label(month)}",
+                    ),
                     width="stretch",
                 )
-                st.dataframe(
-                    methods, hide_index=True, width="stretch",
-                    column_config={"success_rate": st.column_config.NumberColumn(
-                        metric_label("payment_success_rate"), format="percent")},
+                ui.table(
+                    methods,
+                    labels={
+                        **labels(methods),
+                        "success_rate": metric_label("payment_success_rate"),
+                    },
                 )
             with right:
                 st.subheader("Failures by code")
@@ -84,14 +117,16 @@ with pay_tab:
                     st.success("No failed payments.")
                 else:
                     st.altair_chart(
-                        charts.stacked_bars(failures, "failure_code", "failed",
-                                            "payment_method", horizontal=True),
+                        charts.stacked_bars(
+                            failures, "failure_code", "failed", "payment_method", horizontal=True
+                        ),
                         width="stretch",
                     )
-                    st.dataframe(failures, hide_index=True, width="stretch")
+                    ui.table(failures, labels=labels(failures))
 
 with elig_tab:
     if ui.no_data_loaded(r, "eligibility_checks"):
+        trends("false_positive_reject_rate")
         totals = data.eligibility_totals(r, month)
         reasons = data.eligibility_rejections(r, month)
         st.caption(
@@ -104,15 +139,10 @@ with elig_tab:
         else:
             left, right = st.columns(2)
             left.altair_chart(
-                charts.bars(reasons, "rejection_reason", "rejected",
-                            title="Rejections by reason"),
+                charts.bars(reasons, "rejection_reason", "rejected", title="Rejections by reason"),
                 width="stretch",
             )
-            right.dataframe(
-                reasons, hide_index=True, width="stretch",
-                column_config={"false_positive_reject_rate": st.column_config.NumberColumn(
-                    metric_label("false_positive_reject_rate"), format="percent")},
-            )
+            ui.table(reasons, labels=labels(reasons), container=right)
 
 with order_tab:
     if ui.no_data_loaded(r, "order_status_events"):
@@ -129,18 +159,14 @@ with order_tab:
                 charts.bars(status, "current_status", "orders", title="Orders by status"),
                 width="stretch",
             )
-            right.dataframe(
-                status, hide_index=True, width="stretch",
-                column_config={"oldest_open_days": st.column_config.NumberColumn(
-                    "oldest open (days)", format="%.1f")},
+            ui.table(
+                status,
+                labels={**labels(status), "oldest_open_days": "Oldest open"},
+                container=right,
             )
             st.subheader(metric_label("orders_open"))
             open_ = data.open_orders(r)
             if open_.empty:
                 st.success("No open orders.")
             else:
-                st.dataframe(
-                    open_, hide_index=True, width="stretch",
-                    column_config={"age_days": st.column_config.NumberColumn(
-                        "age (days)", format="%.1f")},
-                )
+                ui.table(open_, labels={**labels(open_), "age_days": "Age"})

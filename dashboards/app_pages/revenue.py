@@ -4,7 +4,7 @@ mismatched changes, proration checks; for all accounts, one segment, or two comp
 import pandas as pd
 import streamlit as st
 
-from upgrade_warehouse.dashboard import charts, data, ui
+from upgrade_warehouse.dashboard import charts, data, palette, ui
 from upgrade_warehouse.dashboard.fmt import format_value, md_escape, month_label
 
 BRIDGE = ["mrr_new", "mrr_expansion", "mrr_reactivation", "mrr_contraction", "mrr_churn"]
@@ -38,12 +38,19 @@ previous = rows.get((segment, previous_month)) if previous_month else None
 min_count = filters.min_count if filters.segmented else None
 
 
+def by_label(colors: dict[str, str]) -> dict[str, str]:
+    """Colours keyed by metric id -> keyed by the catalog's labels (the series names)."""
+    return {catalog[k]["label"]: c for k, c in colors.items()}
+
+
 def long_frame(metric_ids: list[str], value_name: str) -> pd.DataFrame:
     """month, <catalog label>, value of several metrics of the segment, in the range."""
     records = [
         {"month": m, "series": catalog[k]["label"], value_name: rows[(segment, m)].get(k)}
-        for (s, m) in rows if s == segment and filters.in_range(m)
-        for k in metric_ids if rows[(s, m)].get(k) is not None
+        for (s, m) in rows
+        if s == segment and filters.in_range(m)
+        for k in metric_ids
+        if rows[(s, m)].get(k) is not None
     ]
     return pd.DataFrame(records, columns=["month", "series", value_name])
 
@@ -51,44 +58,67 @@ def long_frame(metric_ids: list[str], value_name: str) -> pd.DataFrame:
 if filters.compare:
     a, b = filters.segments
     st.subheader(f"{month_label(month)}: {a.label} (A) vs {b.label} (B)")
-    ui.show_compare(ui.compare_table(r, [*KPIS, *BRIDGE, "attribution_accuracy"],
-                                     rows.get((a, month)), rows.get((b, month)),
-                                     filters.min_count))
+    ui.show_compare(
+        ui.compare_table(
+            r,
+            [*KPIS, *BRIDGE, "attribution_accuracy"],
+            rows.get((a, month)),
+            rows.get((b, month)),
+            filters.min_count,
+        )
+    )
     cols = st.columns(2)
     for col, metric_id in zip(cols, ["net_new_mrr", "self_serve_share"]):
         meta = catalog[metric_id]
         frame = ui.trend_frame(rows, filters.segments, metric_id, filters, meta)
         if frame.empty:
-            col.info(f"{md_escape(meta['label'])}: no values in these months" + (
-                f" (rates need {filters.min_count} cases)" if filters.segmented else "") + ".")
+            col.info(
+                f"{md_escape(meta['label'])}: no values in these months"
+                + (f" (rates need {filters.min_count} cases)" if filters.segmented else "")
+                + "."
+            )
         else:
-            col.altair_chart(charts.trend(frame, meta["unit"], meta["label"],
-                                          series="segment",
-                                          series_order=[s.label for s in filters.segments]),
-                          width="stretch")
+            col.altair_chart(
+                charts.trend(
+                    frame,
+                    meta["unit"],
+                    meta["label"],
+                    series="segment",
+                    series_order=[s.label for s in filters.segments],
+                ),
+                width="stretch",
+            )
     st.stop()
 
-cols = st.columns(4)
-for col, metric_id in zip(cols, KPIS):
-    ui.kpi(col, r, cfg, metric_id, row, previous, min_count=min_count)
+ui.kpi_grid(r, cfg, KPIS, rows, segment, month, all_months, per_row=4, min_count=min_count)
+fx_missing = ui.fx_note(r, month, segment)
 
 left, right = st.columns(2)
 with left:
     st.subheader(f"MRR bridge, {month_label(month)}")
-    bridge = pd.DataFrame({
-        "step": [catalog[m]["label"] for m in BRIDGE],
-        "amount": [ui.metric_value(row, m) for m in BRIDGE],
-    })
+    bridge = pd.DataFrame(
+        {
+            "step": [catalog[m]["label"] for m in BRIDGE],
+            "amount": [ui.metric_value(row, m) for m in BRIDGE],
+        }
+    )
     if bridge["amount"].isna().all():
         st.info("No revenue movements this month.")
     else:
-        st.altair_chart(charts.waterfall(bridge, cur), width="stretch")
+        st.altair_chart(
+            charts.waterfall(bridge, cur, total=catalog["net_new_mrr"]["label"]), width="stretch"
+        )
         st.caption(
             f"{md_escape(catalog['net_new_mrr']['label'])} "
             f"{format_value(ui.metric_value(row, 'net_new_mrr'), 'money', cur)} = new + "
-            "expansion + reactivation + contraction + churn, in the reporting currency "
-            "(changes without an fx rate are left out)."
+            "expansion + reactivation + contraction + churn, in the reporting currency."
         )
+        if fx_missing:
+            st.warning(
+                f"{md_escape(fx_missing)}: their MRR is not in these figures "
+                "(add the rates to fx_rates and rebuild).",
+                icon=":material/warning:",
+            )
 with right:
     st.subheader("MRR movements by month")
     movements = long_frame(BRIDGE, "amount")
@@ -96,37 +126,60 @@ with right:
         st.info("No revenue movements in these months.")
     else:
         st.altair_chart(
-            charts.stacked_bars(movements, "month", "amount", "series", unit="money",
-                                y_title=cur),
+            charts.stacked_bars(
+                movements,
+                "month",
+                "amount",
+                "series",
+                unit="money",
+                y_title=cur,
+                colors=by_label(palette.MOVEMENT_COLORS),
+            ),
             width="stretch",
         )
 
-left, right = st.columns(2)
-with left:
-    st.subheader("Upgrades by channel")
-    channels = long_frame(CHANNELS, "upgrades")
-    if channels.empty:
-        st.info("No upgrades in these months.")
-    else:
-        st.altair_chart(charts.stacked_bars(channels, "month", "upgrades", "series"),
-                        width="stretch")
-with right:
-    st.subheader("Changes by movement and kind")
-    kinds = data.upgrades_by_kind(r, month, segment)
-    if kinds.empty:
-        st.info("No subscription changes with a movement this month.")
-    else:
-        st.dataframe(
-            kinds, hide_index=True, width="stretch",
-            column_config={"mrr_delta_reporting": st.column_config.NumberColumn(
-                f"MRR change ({cur})", format="%.2f")},
-        )
+st.subheader("Upgrades by channel")
+channels = long_frame(CHANNELS, "upgrades")
+if channels.empty:
+    st.info("No upgrades in these months.")
+else:
+    st.altair_chart(
+        charts.stacked_bars(
+            channels,
+            "month",
+            "upgrades",
+            "series",
+            colors=by_label(palette.CHANNEL_COLORS),
+            height=240,
+        ),
+        width="stretch",
+    )
+
+st.subheader(f"Changes by movement and kind, {month_label(month)}")
+kinds = data.upgrades_by_kind(r, month, segment)
+if kinds.empty:
+    st.info("No subscription changes with a movement this month.")
+else:
+    ui.table(
+        kinds,
+        currency=cur,
+        units={"mrr_delta_reporting": "money"},
+        labels={"mrr_delta_reporting": "MRR change", "unconverted": "Without an fx rate"},
+    )
 
 st.header("Attribution")
 if ui.no_data_loaded(r, "crm_opportunities"):
-    cols = st.columns(4)
-    for col, metric_id in zip(cols, ["attributed_changes", "attribution_accuracy"]):
-        ui.kpi(col, r, cfg, metric_id, row, previous, min_count=min_count)
+    ui.kpi_grid(
+        r,
+        cfg,
+        ["attributed_changes", "attribution_accuracy"],
+        rows,
+        segment,
+        month,
+        all_months,
+        per_row=4,
+        min_count=min_count,
+    )
     left, right = st.columns(2)
     with left:
         meta = catalog["attribution_accuracy"]
@@ -136,24 +189,33 @@ if ui.no_data_loaded(r, "crm_opportunities"):
             st.info("No attributed changes in these months.")
         else:
             st.altair_chart(
-                charts.trend(accuracy, "rate", meta["label"],
-                             target=target.minimum if target else None),
+                charts.trend(
+                    accuracy, "rate", meta["label"], target=target.minimum if target else None
+                ),
                 width="stretch",
             )
     with right:
         reasons = pd.DataFrame(
-            [{"month": b["month"], "reason": b["breakdown_key"], "changes": b["metric_value"]}
-             for b in data.segment_breakdowns(r, (segment,))
-             if b["metric_id"] == "attribution_mismatches" and filters.in_range(b["month"])
-             and b["metric_value"]],
+            [
+                {"month": b["month"], "reason": b["breakdown_key"], "changes": b["metric_value"]}
+                for b in data.segment_breakdowns(r, (segment,))
+                if b["metric_id"] == "attribution_mismatches"
+                and filters.in_range(b["month"])
+                and b["metric_value"]
+            ],
             columns=["month", "reason", "changes"],
         )
         if reasons.empty:
             st.info("No mismatches in these months.")
         else:
             st.altair_chart(
-                charts.stacked_bars(reasons, "month", "changes", "reason",
-                                    title=catalog["attribution_mismatches"]["label"]),
+                charts.stacked_bars(
+                    reasons,
+                    "month",
+                    "changes",
+                    "reason",
+                    title=catalog["attribution_mismatches"]["label"],
+                ),
                 width="stretch",
             )
 
@@ -163,18 +225,40 @@ if ui.no_data_loaded(r, "crm_opportunities"):
         st.success("Every attributed change of this month matches its CRM record.")
     else:
         reasons_found = sorted(mismatches["mismatch_reason"].dropna().unique())
-        picked = st.multiselect("Reasons", reasons_found, default=reasons_found,
-                                key="revenue_reasons")
+        picked = st.multiselect(
+            "Reasons", reasons_found, default=reasons_found, key="revenue_reasons"
+        )
         shown = mismatches[mismatches["mismatch_reason"].isin(picked)]
         st.caption(
-            f"{len(shown):,} of {len(mismatches):,} mismatched changes. The CRM amount "
-            "is in minor units as coded; the derived MRR change is in minor units of the "
-            "plan currency."
+            f"{len(shown):,} of {len(mismatches):,} mismatched changes. Amounts in the "
+            "plan's currency (the derived MRR change) and as coded in the CRM."
         )
-        st.dataframe(shown, hide_index=True, width="stretch")
+        labels = {
+            "changed_at": "Changed at (UTC)",
+            "change_id": "Change",
+            "account_id": "Account",
+            "mismatch_reason": "Reason",
+            "movement": "Movement",
+            "crm_movement_type": "CRM movement",
+            "mrr_delta": "MRR change",
+            "crm_mrr_delta_minor": "CRM MRR change",
+            "opportunity_id": "Opportunity",
+            "crm_origin": "CRM origin",
+            "crm_owner_id": "CRM owner",
+            "channel": "Channel",
+            "currency": "Currency",
+            "crm_currency": "CRM currency",
+        }
+        money = {"mrr_delta": "minor", "crm_mrr_delta_minor": "minor"}
+        money_of = {"mrr_delta": "currency", "crm_mrr_delta_minor": "crm_currency"}
+        ui.table(shown, labels=labels, units=money, currency=cur, currency_columns=money_of)
         st.download_button(
-            "Download mismatches (CSV)", shown.to_csv(index=False),
-            file_name=f"attribution-mismatches-{month}.csv", mime="text/csv",
+            "Download mismatches (CSV)",
+            lambda: ui.table_csv(
+                shown, labels=labels, units=money, currency=cur, currency_columns=money_of
+            ),
+            file_name=f"attribution-mismatches-{month}.csv",
+            mime="text/csv",
             icon=":material/download:",
         )
 
@@ -183,8 +267,7 @@ checks = data.proration_checks(r, month, segment)
 if checks is None:
     ui.not_built(
         "The proration-check mart (marts.fct_proration_checks)",
-        "It is added by a newer build; rebuild the warehouse to see billed vs expected "
-        "proration.",
+        "It is added by a newer build; rebuild the warehouse to see billed vs expected proration.",
     )
 elif ui.no_data_loaded(r, "invoice_lines"):
     if checks.empty:
@@ -197,4 +280,21 @@ elif ui.no_data_loaded(r, "invoice_lines"):
             f"{len(wrong):,} billed outside the tolerance. {md_escape(meta['label'])}: "
             f"{ui.metric_text(ui.metric_value(row, meta['metric_id']), meta, cur)}."
         )
-        st.dataframe(wrong if len(wrong) else checks, hide_index=True, width="stretch")
+        ui.table(
+            wrong if len(wrong) else checks,
+            currency=cur,
+            labels={
+                "changed_at": "Changed at (UTC)",
+                "change_id": "Change",
+                "account_id": "Account",
+                "proration_behavior": "Proration behavior",
+                "currency": "Currency",
+                "billed_net_minor": "Billed",
+                "expected_net_minor": "Expected",
+                "difference_minor": "Difference",
+                "tolerance_minor": "Tolerance",
+                "check_status": "Status",
+                "is_accurate": "Accurate",
+            },
+            units={"tolerance_minor": "minor", "expected_net_minor": "minor"},
+        )

@@ -31,16 +31,18 @@ def price(plan) -> str:
 
 
 def lines_table(q) -> pd.DataFrame:
-    return pd.DataFrame([
-        {
-            "line": md_escape(line.line_type),
-            "amount": md_escape(format_minor(line.amount_minor, q.currency)),
-            "from": md_escape(format_ts(line.period_start)),
-            "to": md_escape(format_ts(line.period_end)),
-            "billed": "now" if line.invoiced_now else "on the next invoice",
-        }
-        for line in q.lines
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "line": md_escape(line.line_type),
+                "amount": md_escape(format_minor(line.amount_minor, q.currency)),
+                "from": md_escape(format_ts(line.period_start)),
+                "to": md_escape(format_ts(line.period_end)),
+                "billed": "now" if line.invoiced_now else "on the next invoice",
+            }
+            for line in q.lines
+        ]
+    )
 
 
 def mrr(value, currency) -> str:
@@ -49,20 +51,30 @@ def mrr(value, currency) -> str:
 
 def show_quote(q, entitlements: pd.DataFrame | None, ent_title: str) -> None:
     cur = q.currency
-    cols = st.columns(4)
-    cols[0].metric("Due now", format_minor(q.amount_due_now_minor, cur), border=True,
-                   help="The lines invoiced now (never below zero: a negative total "
-                        "becomes credit for the next invoice).")
-    cols[1].metric("Next invoice", format_minor(q.next_invoice_amount_minor, cur),
-                   border=True, help="On the period end in force after the change.")
+    cols = [*st.columns(2), *st.columns(2)]  # exact amounts fit whole at 1280 px
+    cols[0].metric(
+        "Due now",
+        format_minor(q.amount_due_now_minor, cur),
+        border=True,
+        help="The lines invoiced now (never below zero: a negative total "
+        "becomes credit for the next invoice).",
+    )
+    cols[1].metric(
+        "Next invoice",
+        format_minor(q.next_invoice_amount_minor, cur),
+        border=True,
+        help="On the period end in force after the change.",
+    )
     cols[1].caption(f"on {format_ts(q.next_invoice_date.date())}")
     cols[2].metric("Effective", format_ts(q.effective_at.date()), border=True)
     cols[2].caption(f"{q.effective_at:%H:%M:%S} UTC · timing {q.timing}")
     delta = q.mrr_delta_minor
     cols[3].metric(
-        "MRR", mrr(q.to_mrr_minor, cur),
+        "MRR",
+        mrr(q.to_mrr_minor, cur),
         delta=("+" if delta > 0 else "") + mrr(delta, cur) if delta else None,
-        border=True, help="Monthly recurring revenue after the change (yearly prices / 12).",
+        border=True,
+        help="Monthly recurring revenue after the change (yearly prices / 12).",
     )
     cols[3].caption(f"from {mrr(q.from_mrr_minor, cur)} · {q.movement}, {q.kind}")
     lines_col, ent_col = st.columns([3, 2])
@@ -79,15 +91,22 @@ def show_quote(q, entitlements: pd.DataFrame | None, ent_title: str) -> None:
 def show_lines(q) -> None:
     cur = q.currency
     if q.requires_sales:
-        st.warning("The new plan is sold through sales only (self_serve = false): this "
-                   "quote is indicative and the change needs a sales contact.")
+        st.warning(
+            "The new plan is sold through sales only (self_serve = false): this "
+            "quote is indicative and the change needs a sales contact."
+        )
     if q.lines:
         st.markdown("**Proration lines**")
         st.table(lines_table(q), hide_index=True)
     else:
-        st.caption("No invoice lines for this change "
-                   + ("(it takes effect at period end)." if q.timing == "period_end"
-                      else "(proration behavior none)."))
+        st.caption(
+            "No invoice lines for this change "
+            + (
+                "(it takes effect at period end)."
+                if q.timing == "period_end"
+                else "(proration behavior none)."
+            )
+        )
     st.caption(
         f"Net proration {format_minor(q.proration_net_minor, cur)} · credit balance after "
         f"the next invoice {format_minor(q.credit_balance_minor, cur)} · billing period "
@@ -98,15 +117,17 @@ def show_lines(q) -> None:
 
 def entitlements_table(current, new) -> pd.DataFrame:
     keys = sorted(set(current) | set(new))
-    return pd.DataFrame([
-        {
-            "entitlement": md_escape(k),
-            "current plan": "✓" if k in current else "–",
-            "new plan": "✓" if k in new else "–",
-            "change": "added" if k not in current else "removed" if k not in new else "",
-        }
-        for k in keys
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "entitlement": md_escape(k),
+                "current plan": "✓" if k in current else "–",
+                "new plan": "✓" if k in new else "–",
+                "change": "added" if k not in current else "removed" if k not in new else "",
+            }
+            for k in keys
+        ]
+    )
 
 
 def render_quote() -> None:
@@ -122,10 +143,14 @@ def render_quote() -> None:
     except UserError as exc:
         warehouse_error = str(exc)
     source = st.radio(
-        "Plan catalog", list(SOURCES), format_func=SOURCES.get, horizontal=True,
-        index=0 if len(warehouse_plans) >= 2 else 1, key="sim_source",
+        "Plan catalog",
+        list(SOURCES),
+        format_func=SOURCES.get,
+        horizontal=True,
+        index=0 if len(warehouse_plans) >= 2 else 1,
+        key="sim_source",
         help="The plans loaded into the warehouse, or the sample catalog shipped with the "
-             "simulator (pro_monthly, business_monthly, ...).",
+        "simulator (pro_monthly, business_monthly, ...).",
     )
     if source == "warehouse" and warehouse_error:
         st.warning(f"The warehouse plans cannot be used: {md_escape(warehouse_error)}")
@@ -140,8 +165,16 @@ def render_quote() -> None:
         return f"{plan.plan_name} ({plan_id}) · {price(plan)}{flag}"
 
     reporting = ui.currency(r)
-    ids = sorted(plans, key=lambda p: (plans[p].currency != reporting, plans[p].currency,
-                                       plans[p].billing_interval, plans[p].tier_rank, p))
+    ids = sorted(
+        plans,
+        key=lambda p: (
+            plans[p].currency != reporting,
+            plans[p].currency,
+            plans[p].billing_interval,
+            plans[p].tier_rank,
+            p,
+        ),
+    )
     paid = [p for p in ids if not plans[p].is_free and plans[p].self_serve]
     default_from = "pro_monthly" if "pro_monthly" in plans else (paid or ids)[0]
 
@@ -149,74 +182,120 @@ def render_quote() -> None:
     with current_col:
         st.markdown("**Current subscription**")
         keep_valid("sim_from_plan", ids)
-        from_id = st.selectbox("Current plan", ids, index=ids.index(default_from),
-                               format_func=plan_label, key="sim_from_plan")
-        from_qty = st.number_input("Current seats", min_value=0, value=3, step=1,
-                                   key="sim_from_qty")
+        from_id = st.selectbox(
+            "Current plan",
+            ids,
+            index=ids.index(default_from),
+            format_func=plan_label,
+            key="sim_from_plan",
+        )
+        from_qty = st.number_input(
+            "Current seats", min_value=0, value=3, step=1, key="sim_from_qty"
+        )
     from_plan = plans[from_id]
-    same_currency = [p for p in ids if plans[p].currency == from_plan.currency
-                     and p != from_id]
+    same_currency = [p for p in ids if plans[p].currency == from_plan.currency and p != from_id]
     if not same_currency:
         st.info("No other plan in this currency.")
         return
     higher = sorted(
-        (p for p in same_currency if plans[p].tier_rank > from_plan.tier_rank
-         and plans[p].billing_interval == from_plan.billing_interval),
+        (
+            p
+            for p in same_currency
+            if plans[p].tier_rank > from_plan.tier_rank
+            and plans[p].billing_interval == from_plan.billing_interval
+        ),
         key=lambda p: (plans[p].tier_rank, plans[p].unit_amount_minor),
     )
-    default_to = ("business_monthly" if "business_monthly" in same_currency
-                  else (higher or same_currency)[0])
+    default_to = (
+        "business_monthly" if "business_monthly" in same_currency else (higher or same_currency)[0]
+    )
     with new_col:
         st.markdown("**New subscription**")
         keep_valid("sim_to_plan", same_currency)
-        to_id = st.selectbox("New plan", same_currency,
-                             index=same_currency.index(default_to),
-                             format_func=plan_label, key="sim_to_plan")
-        to_qty = st.number_input("New seats", min_value=0, value=int(from_qty), step=1,
-                                 key="sim_to_qty")
+        to_id = st.selectbox(
+            "New plan",
+            same_currency,
+            index=same_currency.index(default_to),
+            format_func=plan_label,
+            key="sim_to_plan",
+        )
+        to_qty = st.number_input(
+            "New seats", min_value=0, value=int(from_qty), step=1, key="sim_to_qty"
+        )
     with period_col:
         st.markdown("**Billing period and moment**")
-        period_start = st.text_input("Period start", "2026-03-01T00:00:00Z",
-                                     key="sim_period_start", help="ISO 8601; no offset = UTC.")
+        period_start = st.text_input(
+            "Period start",
+            "2026-03-01T00:00:00Z",
+            key="sim_period_start",
+            help="ISO 8601; no offset = UTC.",
+        )
         period_end = st.text_input(
-            "Period end", "2026-04-01T00:00:00Z", key="sim_period_end",
-            help="Empty = one billing interval of the current plan after the start.")
-        at = st.text_input("Change at", "2026-03-16T12:00:00Z", key="sim_at",
-                           help="The moment of the change, inside the period.")
+            "Period end",
+            "2026-04-01T00:00:00Z",
+            key="sim_period_end",
+            help="Empty = one billing interval of the current plan after the start.",
+        )
+        at = st.text_input(
+            "Change at",
+            "2026-03-16T12:00:00Z",
+            key="sim_at",
+            help="The moment of the change, inside the period.",
+        )
     with options_col:
         st.markdown("**Behavior**")
-        behavior = st.selectbox("Proration behavior", PRORATION_BEHAVIORS,
-                                key="sim_behavior")
-        granularity = st.radio("Granularity", GRANULARITIES, horizontal=True,
-                               key="sim_granularity")
-        timing = st.radio("Timing", TIMINGS, index=TIMINGS.index("auto"), horizontal=True,
-                          key="sim_timing",
-                          help="auto: at period end when the change lowers MRR, else now.")
-    options = {"period_start": period_start, "period_end": period_end or None, "at": at,
-               "proration_behavior": behavior, "granularity": granularity, "timing": timing}
+        behavior = st.selectbox("Proration behavior", PRORATION_BEHAVIORS, key="sim_behavior")
+        granularity = st.radio("Granularity", GRANULARITIES, horizontal=True, key="sim_granularity")
+        timing = st.radio(
+            "Timing",
+            TIMINGS,
+            index=TIMINGS.index("auto"),
+            horizontal=True,
+            key="sim_timing",
+            help="auto: at period end when the change lowers MRR, else now.",
+        )
+    options = {
+        "period_start": period_start,
+        "period_end": period_end or None,
+        "at": at,
+        "proration_behavior": behavior,
+        "granularity": granularity,
+        "timing": timing,
+    }
 
-    st.subheader(f"{md_escape(plans[from_id].plan_name)} × {from_qty} → "
-                 f"{md_escape(plans[to_id].plan_name)} × {to_qty}")
+    st.subheader(
+        f"{md_escape(plans[from_id].plan_name)} × {from_qty} → "
+        f"{md_escape(plans[to_id].plan_name)} × {to_qty}"
+    )
     try:
         q = quote(plans, from_id, int(from_qty), to_id, int(to_qty), **options)
     except QuoteError as exc:
         st.error(f"Cannot quote this change: {md_escape(str(exc))}")
     else:
-        show_quote(q, entitlements_table(plans[from_id].entitlements,
-                                         plans[to_id].entitlements),
-                   "Entitlements: current vs new")
+        show_quote(
+            q,
+            entitlements_table(plans[from_id].entitlements, plans[to_id].entitlements),
+            "Entitlements: current vs new",
+        )
 
     st.subheader("Downgrade alternative")
     lower = sorted(
-        (p for p in ids if plans[p].currency == from_plan.currency
-         and plans[p].tier_rank < from_plan.tier_rank),
-        key=lambda p: (-plans[p].tier_rank,
-                       plans[p].billing_interval != from_plan.billing_interval,
-                       -plans[p].unit_amount_minor),
+        (
+            p
+            for p in ids
+            if plans[p].currency == from_plan.currency and plans[p].tier_rank < from_plan.tier_rank
+        ),
+        key=lambda p: (
+            -plans[p].tier_rank,
+            plans[p].billing_interval != from_plan.billing_interval,
+            -plans[p].unit_amount_minor,
+        ),
     )
     if not lower:
-        st.info(f"{md_escape(from_plan.plan_name)} is the lowest tier of this catalog: "
-                "there is no downgrade.")
+        st.info(
+            f"{md_escape(from_plan.plan_name)} is the lowest tier of this catalog: "
+            "there is no downgrade."
+        )
         return
     st.caption(
         "Instead of this change, what moving the current subscription to a lower tier "
@@ -235,8 +314,11 @@ def render_quote() -> None:
     except QuoteError as exc:
         st.error(f"Cannot quote the downgrade: {md_escape(str(exc))}")
     else:
-        show_quote(dq, entitlements_table(plans[from_id].entitlements, down.entitlements),
-                   "Entitlements: current vs lower plan")
+        show_quote(
+            dq,
+            entitlements_table(plans[from_id].entitlements, down.entitlements),
+            "Entitlements: current vs lower plan",
+        )
 
 
 def render_whatif() -> None:
@@ -247,20 +329,34 @@ def render_whatif() -> None:
         "baseline's attempts."
     )
     if not data.whatif_available():
-        st.info("The what-if projection (upgrade_warehouse.simulator.whatif) is not "
-                "available in this version.")
+        st.info(
+            "The what-if projection (upgrade_warehouse.simulator.whatif) is not "
+            "available in this version."
+        )
         return
     from upgrade_warehouse.simulator.whatif import project
 
     cur = ui.currency(r)
     left, mid, right = st.columns(3)
-    baseline_months = left.number_input("Baseline months", 1, 24, 3, key="whatif_baseline",
-                                        help="Ending with the latest month whose attempts "
-                                             "are all resolved at as_of.")
+    baseline_months = left.number_input(
+        "Baseline months",
+        1,
+        24,
+        3,
+        key="whatif_baseline",
+        help="Ending with the latest month whose attempts are all resolved at as_of.",
+    )
     horizon = mid.slider("Months to project", 1, 36, 12, key="whatif_months")
-    price_pct = right.number_input("Price change (%)", -100.0, 500.0, 0.0, step=1.0,
-                                   format="%.1f", key="whatif_price",
-                                   help="Scales the MRR per upgrade, not the conversions.")
+    price_pct = right.number_input(
+        "Price change (%)",
+        -100.0,
+        500.0,
+        0.0,
+        step=1.0,
+        format="%.1f",
+        key="whatif_price",
+        help="Scales the MRR per upgrade, not the conversions.",
+    )
     try:
         baseline = data.whatif_baseline(r, int(baseline_months), None)
     except UserError as exc:
@@ -274,8 +370,10 @@ def render_whatif() -> None:
         f"({baseline.converted_upgrades:,} upgrades)."
     )
 
-    st.markdown("**Step conversion** (share of the attempts reaching the step before that "
-                "also reach this one)")
+    st.markdown(
+        "**Step conversion** (share of the attempts reaching the step before that "
+        "also reach this one)"
+    )
     steps = list(baseline.funnel_steps[1:])
     overrides = {}
     cols = st.columns(max(1, len(steps)))
@@ -283,10 +381,19 @@ def render_whatif() -> None:
         base = baseline.step_conversion.get(step)
         default = round(base * 100, 1) if base is not None else 0.0
         value = col.number_input(
-            md_escape(step), 0.0, 100.0, default, step=0.5, format="%.1f",
+            md_escape(step),
+            0.0,
+            100.0,
+            default,
+            step=0.5,
+            format="%.1f",
             key=f"whatif_step_{step}",
-            help="baseline " + (format_value(base, "rate", cur) if base is not None
-                                else "– (no resolved attempt reached the step before)"),
+            help="baseline "
+            + (
+                format_value(base, "rate", cur)
+                if base is not None
+                else "– (no resolved attempt reached the step before)"
+            ),
         )
         if base is None or abs(value - default) > 1e-9:
             overrides[step] = value / 100
@@ -299,37 +406,62 @@ def render_whatif() -> None:
     scen, base = projection.scenario, projection.baseline
     cols = st.columns(3)
     cols[0].metric(
-        "Completion rate", format_value(projection.completion_rate, "rate", cur),
+        "Completion rate",
+        format_value(projection.completion_rate, "rate", cur),
         delta=_pp(projection.completion_rate - projection.baseline_completion_rate),
-        border=True, help="Product of the step conversions (completed / resolved attempts).")
+        border=True,
+        help="Product of the step conversions (completed / resolved attempts).",
+    )
     per_month = scen.rows[0].completed_upgrades if scen.rows else 0.0
     base_per_month = base.rows[0].completed_upgrades if base.rows else 0.0
     change = per_month - base_per_month
-    cols[1].metric("Completed upgrades a month", f"{per_month:,.1f}",
-                   delta=f"{change:+,.1f}" if abs(change) >= 0.05 else None, border=True)
+    cols[1].metric(
+        "Completed upgrades a month",
+        f"{per_month:,.1f}",
+        delta=f"{change:+,.1f}" if abs(change) >= 0.05 else None,
+        border=True,
+    )
     total, base_total = scen.total_expansion_mrr, base.total_expansion_mrr
     cols[2].metric(
-        f"Expansion MRR added over {horizon} months",
+        f"Expansion MRR in {horizon} months",
         format_value(total, "money", cur),
-        delta=None if total is None or base_total is None or abs(total - base_total) < 0.005
+        delta=None
+        if total is None or base_total is None or abs(total - base_total) < 0.005
         else f"{total - base_total:+,.2f} {cur}",
-        border=True, help="Sum of the monthly expansion MRR of the projected upgrades.")
+        border=True,
+        help="Sum of the monthly expansion MRR of the projected upgrades.",
+    )
     records = pd.DataFrame(projection.to_records())
     records = records[records["series"] != "delta"]
     if records["cumulative_expansion_mrr"].notna().any():
         chart_data = records.rename(columns={"cumulative_expansion_mrr": "value"})
-        chart_data["month"] = chart_data["month"].fillna(
-            chart_data["month_index"].astype(str))
+        chart_data["month"] = chart_data["month"].fillna(chart_data["month_index"].astype(str))
         st.altair_chart(
-            charts.series_lines(chart_data, "month", "value", "series", unit="money",
-                                title=f"Cumulative expansion MRR ({cur})"),
+            charts.series_lines(
+                chart_data,
+                "month",
+                "value",
+                "series",
+                unit="money",
+                title=f"Cumulative expansion MRR ({cur})",
+                series_order=["scenario", "baseline"],
+            ),
             width="stretch",
         )
     with st.expander("Projection by month"):
-        wide = records.pivot(index=["month_index", "month"], columns="series",
-                             values=["completed_upgrades", "expansion_mrr"])
-        wide.columns = [f"{a} ({b})" for a, b in wide.columns]
-        st.dataframe(wide.reset_index(), hide_index=True, width="stretch")
+        wide = records.pivot(
+            index=["month_index", "month"],
+            columns="series",
+            values=["completed_upgrades", "expansion_mrr"],
+        )
+        wide.columns = [f"{a}_{b}" for a, b in wide.columns]
+        money = {c: "money" for c in wide.columns if c.startswith("expansion_mrr")}
+        ui.table(
+            wide.reset_index(),
+            currency=cur,
+            units={**money, **{c: "number" for c in wide.columns if c not in money}},
+            labels={"month_index": "Month #", "month": "Month"},
+        )
 
 
 def _pp(delta: float) -> str | None:

@@ -12,13 +12,15 @@ st.title("Upsell plays")
 if not ui.no_data_loaded(r, "upsell_offers"):
     st.stop()
 
-month = ui.month_select(r, key="upsell_month", include_all=True, default=None,
-                        label="Month of the offer")
+month = ui.month_select(
+    r, key="upsell_month", include_all=True, default=None, label="Month of the offer"
+)
 # The metrics of the month, or of all months together (dbt's all-months row).
 row = ui.period_rows(r, (data.ALL,)).get((data.ALL, month))
 cols = st.columns(3)
-for col, metric_id in zip(cols, ["upsell_offers", "upsell_acceptance_rate",
-                                 "upsell_deferral_rate"]):
+for col, metric_id in zip(
+    cols, ["upsell_offers", "upsell_acceptance_rate", "upsell_deferral_rate"]
+):
     ui.kpi(col, r, cfg, metric_id, row, None)
 st.caption(
     f"Offers made in {md_escape(month_label(month))} and their outcome at as_of. Rates are "
@@ -34,19 +36,28 @@ for dimension in data.upsell_dimensions(r):
     if frame.empty:
         st.info("No offers in this period.")
         continue
-    long = frame.melt(id_vars=["value"], value_vars=OUTCOMES, var_name="outcome",
-                      value_name="count")
+    long = frame.melt(
+        id_vars=["value"], value_vars=OUTCOMES, var_name="outcome", value_name="count"
+    )
     left, right = st.columns([2, 3])
     left.altair_chart(
-        charts.stacked_bars(long, "value", "count", "outcome", horizontal=True,
-                            sort=list(frame["value"]), x_title=dimension,
-                            colors=charts.OUTCOME_COLORS),
+        charts.stacked_bars(
+            long,
+            "value",
+            "count",
+            "outcome",
+            horizontal=True,
+            sort=list(frame["value"]),
+            x_title=dimension,
+            colors=charts.OUTCOME_COLORS,
+        ),
         width="stretch",
     )
-    right.dataframe(
-        frame.rename(columns={"value": dimension}), hide_index=True, width="stretch",
-        column_config={
-            rate: st.column_config.NumberColumn(catalog[rate]["label"], format="percent")
-            for rate in ("upsell_acceptance_rate", "upsell_deferral_rate")
+    ui.table(
+        frame,
+        container=right,
+        labels={
+            "value": dimension.replace("_", " ").capitalize(),
+            **{c: catalog[c]["label"] for c in frame.columns if c in catalog},
         },
     )

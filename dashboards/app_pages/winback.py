@@ -81,33 +81,45 @@ def picked(frame: pd.DataFrame, column: str, values: list) -> pd.Series:
 
 filters = st.columns(4)
 chosen = {
-    column: filters[i].multiselect(label, options(column), key=f"winback_{column}",
-                                   placeholder="all")
-    for i, (column, label) in enumerate((
-        ("segment", "Segment"), ("persona", "Persona"), ("plan_id", "Plan"),
-        ("play_owner", "Play owner"),
-    ))
+    column: filters[i].multiselect(
+        label, options(column), key=f"winback_{column}", placeholder="all"
+    )
+    for i, (column, label) in enumerate(
+        (
+            ("segment", "Segment"),
+            ("persona", "Persona"),
+            ("plan_id", "Plan"),
+            ("play_owner", "Play owner"),
+        )
+    )
 }
 mask = pd.Series(True, index=scores.index)
 for column, values in chosen.items():
     mask &= picked(scores, column, values)
 shown = scores[mask]
 expected = format_number(data.winback_expected_upgrades(shown))
+LISTED = 500  # rows sent to the browser; the CSV download has every account shown
 st.caption(
     f"{len(shown):,} of {len(scores):,} accounts · expected self-serve upgrades {expected} · "
     "highest probability first"
+    + (f" · the first {LISTED:,} listed (download the CSV for all)" if len(shown) > LISTED else "")
 )
+listed = shown.head(LISTED)
 
-table = pd.DataFrame({
-    "#": shown["rank"],
-    "account": shown["account_id"],
-    "probability": shown["probability"],
-    "reasons": [" · ".join(reasons) for reasons in shown["reasons"]],
-    "play": [f"{t} · {o} · {c}" for t, o, c in
-             zip(shown["play_trigger"], shown["play_owner"], shown["play_channel"])],
-    "segment": shown["segment"],
-    "plan": shown["plan_id"],
-})
+table = pd.DataFrame(
+    {
+        "#": listed["rank"],
+        "account": listed["account_id"],
+        "probability": listed["probability"],
+        "reasons": [" · ".join(reasons) for reasons in listed["reasons"]],
+        "play": [
+            f"{t} · {o} · {c}"
+            for t, o, c in zip(listed["play_trigger"], listed["play_owner"], listed["play_channel"])
+        ],
+        "segment": listed["segment"].fillna("–"),
+        "plan": listed["plan_id"].fillna("–"),
+    }
+)
 top = float(scores["probability"].max()) if scores["probability"].notna().any() else 1.0
 event = st.dataframe(
     table,
@@ -120,15 +132,18 @@ event = st.dataframe(
     column_config={
         "#": st.column_config.NumberColumn(width=40),
         "probability": st.column_config.ProgressColumn(
-            format="percent", min_value=0.0, max_value=max(top, 1e-9), width=110),
+            format="percent", min_value=0.0, max_value=max(top, 1e-9), width=110
+        ),
         "reasons": st.column_config.TextColumn(
-            width="large", help="The model's strongest reasons, strongest first (select a "
-            "row to read them in full)"),
+            width="large",
+            help="The model's strongest reasons, strongest first (select a "
+            "row to read them in full)",
+        ),
         "play": st.column_config.TextColumn(help="Suggested play: trigger · owner · channel"),
     },
 )
 rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
-account = shown.iloc[rows[0]] if rows else (shown.iloc[0] if len(shown) else None)
+account = listed.iloc[rows[0]] if rows else (listed.iloc[0] if len(listed) else None)
 if account is not None:
     with st.container(border=True):
         head, side = st.columns([3, 2])
@@ -138,25 +153,34 @@ if account is not None:
             f" · rank {int(account['rank']):,}"
             + ("" if rows else " · *the top account; select a row to see another*")
         )
-        head.markdown("\n".join(f"- {md_escape(reason)}" for reason in account["reasons"])
-                      or "No reason pushes this account's probability up.")
+        head.markdown(
+            "\n".join(f"- {md_escape(reason)}" for reason in account["reasons"])
+            or "No reason pushes this account's probability up."
+        )
         side.markdown(
             f"**Suggested play**: {md_escape(account['play_trigger'])}, run by "
             f"{md_escape(account['play_owner'])}, by {md_escape(account['play_channel'])}  \n"
             f"Activated {md_escape(format_ts(account['activated_at']))}  \n"
             + " · ".join(
                 md_escape(f"{label} {account[column]}")
-                for label, column in (("segment", "segment"), ("persona", "persona"),
-                                      ("source", "acquisition_source"),
-                                      ("country", "country"), ("plan", "plan_id"))
+                for label, column in (
+                    ("segment", "segment"),
+                    ("persona", "persona"),
+                    ("source", "acquisition_source"),
+                    ("country", "country"),
+                    ("plan", "plan_id"),
+                )
                 if not pd.isna(account[column])
             )
-            + (f"  \nAccount manager {md_escape(account['account_manager_id'])}"
-               if not pd.isna(account["account_manager_id"]) else "")
+            + (
+                f"  \nAccount manager {md_escape(account['account_manager_id'])}"
+                if not pd.isna(account["account_manager_id"])
+                else ""
+            )
         )
 st.download_button(
     "Download these accounts (CSV)",
-    to_csv(shown.to_dict("records")),
+    lambda: to_csv(shown.to_dict("records")),  # made when clicked
     file_name=f"winback-{model['as_of']:%Y-%m-%d}.csv",
     mime="text/csv",
     icon=":material/download:",
@@ -165,13 +189,7 @@ st.download_button(
 
 st.subheader("Suggested plays")
 plays = data.winback_plays(shown)
-st.dataframe(
-    plays, hide_index=True, width="stretch",
-    column_config={
-        "expected upgrades": st.column_config.NumberColumn(format="%.1f"),
-        "mean probability": st.column_config.NumberColumn(format="percent"),
-    },
-)
+ui.table(plays, units={"expected upgrades": "number", "mean probability": "rate"})
 with st.expander("How a play is chosen"):
     st.markdown(
         "Triggers, owners and channels are the upsell catalog's (`upsell_offers`). "
@@ -204,17 +222,36 @@ else:
     )
 facts = [
     ("AUC", f"{model['auc']:.3f}" if validated else "–"),
-    ("top-decile lift", f"{model['top_decile_lift']:.2f}×"
-     if model["top_decile_lift"] is not None else "–"),
-    ("mean predicted vs observed", (f"{pct(model['mean_probability'])} vs "
-                                    f"{pct(model['observed_rate'])}") if validated else "–"),
-    ("log loss / Brier score", f"{model['log_loss']:.4f} / {model['brier_score']:.4f}"
-     if validated else "–"),
-    ("model", model["model_kind"] + (
-        f" (C = {model['regularization_c']}, {model['features']} inputs)"
-        if model["model_kind"] == "logistic_regression" else "")),
-    ("trained on", (f"{model['training_rows']:,} account-snapshots, "
-                    f"{model['training_upgrades']:,} self-serve upgrades")),
+    (
+        "top-decile lift",
+        f"{model['top_decile_lift']:.2f}×" if model["top_decile_lift"] is not None else "–",
+    ),
+    (
+        "mean predicted vs observed",
+        (f"{pct(model['mean_probability'])} vs {pct(model['observed_rate'])}")
+        if validated
+        else "–",
+    ),
+    (
+        "log loss / Brier score",
+        f"{model['log_loss']:.4f} / {model['brier_score']:.4f}" if validated else "–",
+    ),
+    (
+        "model",
+        model["model_kind"]
+        + (
+            f" (C = {model['regularization_c']}, {model['features']} inputs)"
+            if model["model_kind"] == "logistic_regression"
+            else ""
+        ),
+    ),
+    (
+        "trained on",
+        (
+            f"{model['training_rows']:,} account-snapshots, "
+            f"{model['training_upgrades']:,} self-serve upgrades"
+        ),
+    ),
 ]
 right.markdown("\n".join(f"- **{name}**: {md_escape(value)}" for name, value in facts))
 right.caption(f"Validated on {md_escape(model['validated_on'])}.")

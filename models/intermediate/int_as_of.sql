@@ -11,8 +11,8 @@ build_info as (
 final as (
 
     select
-        {% if var('as_of', none) -%}
-        cast('{{ var("as_of") }}' as {{ dbt.type_timestamp() }}) as as_of
+            {% if var('as_of', none) -%}
+        cast({{ sql_string(var("as_of")) }} as {{ dbt.type_timestamp() }}) as as_of
         {%- else -%}
         max(as_of) as as_of
         {%- endif %}

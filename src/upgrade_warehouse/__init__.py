@@ -1,2 +1,3 @@
 """Upgrade Warehouse."""
+
 __version__ = "0.1.0"

@@ -26,6 +26,7 @@ table and pass, dbt per node).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -35,8 +36,8 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -46,6 +47,7 @@ import typer
 from . import loader, quality, winback
 from .dbt_runner import DbtFailed, run_dbt_build
 from .errors import UserError
+from .formats import BuildFormat
 from .params import Parameters, parse_vars
 from .paths import DEFAULT_WAREHOUSE, project_dir
 from .progress import Progress
@@ -53,13 +55,19 @@ from .progress import Progress
 DEFAULT_MEMORY_LIMIT = "40%"  # of the machine's memory: room for dbt, GX, the OS, readers
 
 
-class Engine(str, Enum):
+class Engine(StrEnum):
+    """Where the models run (cli.md `build --engine`)."""
+
     duckdb = "duckdb"
     spark = "spark"
 
 
 class BuildFailed(Exception):
     """The build ran but a model or test failed (exit 1; the serving warehouse is kept)."""
+
+
+class BuildLocked(BuildFailed):
+    """Another build of the same warehouse is running (exit 1, nothing done)."""
 
 
 @dataclass
@@ -84,7 +92,7 @@ class BuildResult:
 def format_ts(ts: datetime) -> str:
     """ISO 8601 in UTC with a ``Z``."""
     if ts.tzinfo is not None:
-        ts = ts.astimezone(timezone.utc).replace(tzinfo=None)
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
     return ts.isoformat(timespec="microseconds" if ts.microsecond else "seconds") + "Z"
 
 
@@ -111,6 +119,85 @@ def remove_stale_builds(target: Path) -> None:
         if pid_text.isdigit() and int(pid_text) != os.getpid() and _pid_alive(int(pid_text)):
             continue
         _remove_path(path)
+
+
+def remove_stale_temp() -> None:
+    """Delete the temporary dbt and Great Expectations folders (``uw-dbt-<pid>-*``,
+    ``uw-gx-<pid>-*``) of builds that were killed (their process is gone)."""
+    for path in Path(tempfile.gettempdir()).glob("uw-[dg][bx]*-*"):
+        parts = path.name.split("-")
+        if len(parts) >= 4 and parts[1] in ("dbt", "gx") and parts[2].isdigit():
+            pid = int(parts[2])
+            if pid != os.getpid() and not _pid_alive(pid):
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def check_target(warehouse: Path) -> None:
+    """The warehouse path must be a file we can write beside: a load error otherwise,
+    found before anything is read or written (docs/security.md)."""
+    if warehouse.is_dir():
+        raise UserError(
+            f"--warehouse {warehouse}: is a directory (give the path of a .duckdb file)"
+        )
+    if warehouse.exists() and not warehouse.is_file():
+        raise UserError(f"--warehouse {warehouse}: not a regular file")
+    try:
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"--warehouse {warehouse}: cannot create its folder {warehouse.parent} ({exc.strerror})"
+        ) from None
+    if not os.access(warehouse.parent, os.W_OK | os.X_OK):
+        raise UserError(f"--warehouse {warehouse}: its folder {warehouse.parent} is not writable")
+
+
+@contextlib.contextmanager
+def build_lock(warehouse: Path):
+    """One build per warehouse at a time: an exclusive ``fcntl`` lock on
+    ``.<name>.lock`` beside it, held for the whole build. A second build exits at once
+    (exit 1) naming the process that holds it; the lock goes with the process, even on a
+    SIGKILL, so a killed build never blocks the next one.
+
+    The holder removes the file when it is done (still holding the lock); a build that
+    locked a file which is no longer at the path (removed meanwhile) tries again, so two
+    builds never hold locks on two different files."""
+    path = warehouse.with_name(f".{warehouse.name}.lock")
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UserError(
+                f"--warehouse {warehouse}: cannot create {path} ({exc.strerror})"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise BuildLocked(
+                f"another build of {warehouse} is running (pid {holder}); the serving "
+                "warehouse was not touched: try again when it ends"
+            ) from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+
+    def remove_file() -> None:  # also run on SIGTERM/SIGINT, which leave with os._exit
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield remove_file
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -188,13 +275,14 @@ class Building:
         self.path = building_path(warehouse)
         self.on_signal: list = []  # callables run before exiting on a signal
 
-    def __enter__(self) -> Building:  # noqa: PYI034
+    def __enter__(self) -> Building:
         self.warehouse.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_builds(self.warehouse)
         _remove_path(self.dir)
         self.dir.mkdir()
-        self._previous = {s: signal.signal(s, self._exit_on_signal)
-                          for s in (signal.SIGTERM, signal.SIGINT)}
+        self._previous = {
+            s: signal.signal(s, self._exit_on_signal) for s in (signal.SIGTERM, signal.SIGINT)
+        }
         return self
 
     def _exit_on_signal(self, signum, frame) -> None:
@@ -234,6 +322,7 @@ def load_phase(
         settings.apply(con)
         phase = progress.phase("load", loader.input_rows(con, loader.discover(data_dir)), "rows")
         tables = loader.load_data_dir(data_dir, con, progress=phase, profile=profile["load"])
+        from_data = params.as_of is None  # an explicit --var as_of is the user's choice
         as_of = params.as_of or loader.compute_as_of(con)
         if as_of is None:
             raise UserError(
@@ -243,8 +332,13 @@ def load_phase(
         params = params.with_as_of(as_of)
         con.execute(
             "create table raw.build_info as select ? as as_of, ? as reporting_currency, "
-            "? as parameters_json",
-            [as_of, params.reporting_currency, json.dumps(params.as_json(), sort_keys=True)],
+            "? as parameters_json, ? as as_of_from_data",
+            [
+                as_of,
+                params.reporting_currency,
+                json.dumps(params.as_json(), sort_keys=True),
+                from_data,
+            ],
         )
         quarantined = sum(t["quarantined"] for t in tables.values())
         phase.finish(f"{quarantined:,} rows quarantined")
@@ -301,9 +395,11 @@ def expectations_phase(
     quality.store_results(building, gate)
     if gate.blocking_failures:
         gate.docs_dir = worker.docs()
-        docs = quality.publish_docs(gate, warehouse.parent / "data_docs_failed")
-        lines = [f"- {o.suite}: {o.expectation} on {o.column} ({o.details})"
-                 for o in gate.blocking_failures]
+        docs = quality.publish_docs(gate, quality.docs_folder(warehouse, failed=True))
+        lines = [
+            f"- {o.suite}: {o.expectation} on {o.column} ({o.details})"
+            for o in gate.blocking_failures
+        ]
         raise BuildFailed(
             f"{len(lines)} blocking data expectation(s) failed; the serving warehouse was "
             f"not replaced (Data Docs: {docs}).\n" + "\n".join(lines)
@@ -322,12 +418,30 @@ def build(
 ) -> BuildResult:
     warehouse = warehouse.resolve()
     started = time.monotonic()
+    check_target(warehouse)
     with duckdb.connect() as probe:  # load errors are found before anything is written
         loader.check_headers(probe, loader.discover(data_dir))
-    if engine == Engine.spark:  # docs/spark.md
+    if engine is Engine.spark:  # docs/spark.md
         from .spark import build as spark_build
 
         spark_build.check_available()
+    with build_lock(warehouse) as remove_lock_file:
+        remove_stale_temp()
+        return _build(
+            data_dir, warehouse, params, progress, started, remove_lock_file, engine, spark_master
+        )
+
+
+def _build(
+    data_dir: Path,
+    warehouse: Path,
+    params: Parameters,
+    progress: Progress,
+    started: float,
+    remove_lock_file=None,
+    engine: Engine = Engine.duckdb,
+    spark_master: str | None = None,
+) -> BuildResult:
     profile: dict = {"load": {}}
     worker = quality.GateWorker()  # prepares Great Expectations while we load and run dbt
     # Importing dbt costs seconds of Python; the loader's queries leave the interpreter
@@ -336,7 +450,11 @@ def build(
     try:
         with Building(warehouse) as new:
             new.on_signal.append(worker.kill)
-            if engine == Engine.spark:  # load and dbt on Spark, marts into new.path
+            if remove_lock_file is not None:
+                new.on_signal.append(remove_lock_file)
+            if engine is Engine.spark:  # load and dbt on Spark, marts into new.path
+                from .spark import build as spark_build
+
                 tables, params = spark_build.spark_phases(
                     new, data_dir, params, progress, profile, master=spark_master
                 )
@@ -352,13 +470,27 @@ def build(
             else:
                 new.publish()
         gate.docs_dir = worker.docs()
-        docs = quality.publish_docs(gate, warehouse.parent / "data_docs")
+        docs_target = quality.docs_folder(warehouse)
+        docs = quality.publish_docs(gate, docs_target)
     finally:
         worker.close()
     _write_profile(profile, progress, time.monotonic() - started)
+    warnings = [
+        f"data expectation failed (not blocking): {o.suite}: {o.expectation} on "
+        f"{o.column} ({o.details})"
+        for o in gate.warnings
+    ]
+    if docs is None and quality.foreign_folder(docs_target):
+        warnings.append(
+            f"Data Docs not written: {docs_target} exists and was not created by "
+            "upgrade-warehouse (left as it is)"
+        )
     return BuildResult(
-        warehouse, params.as_of, tables, {"passed": gate.passed, "failed": gate.failed},
-        warnings=[f"{o.suite}: {o.expectation} on {o.column} ({o.details})" for o in gate.warnings],
+        warehouse,
+        params.as_of,
+        tables,
+        {"passed": gate.passed, "failed": gate.failed},
+        warnings=warnings,
         data_docs=docs,
     )
 
@@ -389,8 +521,13 @@ def _write_profile(profile: dict, progress: Progress, total: float) -> None:
         "total_seconds": round(total, 3),
         "cpu_seconds": round(time.process_time(), 3),
         "phases": [
-            {"phase": p.name, "seconds": round(p.seconds, 3), "cpu_seconds": round(p.cpu_seconds, 3),
-             "amount": p.amount, "unit": p.unit}
+            {
+                "phase": p.name,
+                "seconds": round(p.seconds, 3),
+                "cpu_seconds": round(p.cpu_seconds, 3),
+                "amount": p.amount,
+                "unit": p.unit,
+            }
             for p in progress.phases
         ],
         **profile,
@@ -402,20 +539,31 @@ def _write_profile(profile: dict, progress: Progress, total: float) -> None:
 DEMO_ACCOUNTS = 3000
 DEMO_MONTHS = 13
 DEMO_SEED = 42
+# A small share of bad rows (docs/generator.md "Bad rows"), so that the demo's Data
+# quality page shows quarantined rows; the valid rows are the same without them.
+DEMO_BAD_ROW_RATE = 0.01
 
 
 def default_data_dir(progress: Progress) -> Path:
     """The generated demo data set under data/demo (generated once, then reused)."""
-    from .generator import GeneratorConfig, generate
+    from .generator import GENERATOR_VERSION, GeneratorConfig, generate
 
     out = project_dir() / "data" / "demo"
-    cfg = GeneratorConfig(accounts=DEMO_ACCOUNTS, months=DEMO_MONTHS, seed=DEMO_SEED).validate()
+    cfg = GeneratorConfig(
+        accounts=DEMO_ACCOUNTS, months=DEMO_MONTHS, seed=DEMO_SEED, bad_row_rate=DEMO_BAD_ROW_RATE
+    ).validate()
     manifest = out / "manifest.json"
     if manifest.is_file():
-        params = json.loads(manifest.read_text()).get("parameters", {})
-        if (params.get("accounts"), params.get("months"), params.get("seed")) == (
-            DEMO_ACCOUNTS, DEMO_MONTHS, DEMO_SEED
-        ):
+        # Regenerated when the parameters or the generator's version changed.
+        written = json.loads(manifest.read_text())
+        params = written.get("parameters", {})
+        if (
+            params.get("accounts"),
+            params.get("months"),
+            params.get("seed"),
+            params.get("bad_row_rate"),
+            written.get("generator_version"),
+        ) == (DEMO_ACCOUNTS, DEMO_MONTHS, DEMO_SEED, DEMO_BAD_ROW_RATE, GENERATOR_VERSION):
             return out
     progress.update(f"generating the demo data set ({DEMO_ACCOUNTS} accounts) in {out}")
     generate(out, cfg, progress.update)
@@ -423,18 +571,24 @@ def default_data_dir(progress: Progress) -> Path:
 
 
 def build_command(
-    data_dir: Path = typer.Option(
-        None, "--data-dir", help="Directory of raw exports (default: the demo data set)."
-    ),
-    warehouse: Path = typer.Option(
-        DEFAULT_WAREHOUSE, "--warehouse", help="Where to publish the DuckDB warehouse."
-    ),
-    var: list[str] = typer.Option(
-        [], "--var", help="Metric parameter NAME=VALUE (lists comma separated). Repeatable."
-    ),
-    output_format: str = typer.Option("text", "--format", help="text or json."),
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Directory of raw exports (default: the demo data set)."),
+    ] = None,
+    warehouse: Annotated[
+        Path, typer.Option("--warehouse", help="Where to publish the DuckDB warehouse.")
+    ] = DEFAULT_WAREHOUSE,
+    var: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--var", help="Metric parameter NAME=VALUE (lists comma separated). Repeatable."
+        ),
+    ] = None,
+    output_format: Annotated[
+        BuildFormat, typer.Option("--format", help="The report: text or json.")
+    ] = BuildFormat.text,
     engine: Annotated[
-        Engine, typer.Option("--engine", help="Run on DuckDB or on Apache Spark (docs/spark.md).")
+        Engine, typer.Option("--engine", help="DuckDB or Apache Spark (cli.md).")
     ] = Engine.duckdb,
     spark_master: Annotated[
         str | None,
@@ -445,17 +599,19 @@ def build_command(
     ] = None,
 ) -> None:
     """Load raw exports, quarantine bad rows, run the dbt models and tests, publish atomically."""
-    if output_format not in ("text", "json"):
-        raise UserError(f"--format must be text or json, not {output_format!r}")
-    if spark_master is not None and engine != Engine.spark:
-        raise UserError("--spark-master needs --engine spark")
-    json_mode = output_format == "json"
+    json_mode = output_format is BuildFormat.json
     try:
-        params = parse_vars(var)
+        if spark_master is not None and engine is not Engine.spark:
+            raise UserError("--spark-master needs --engine spark")
+        params = parse_vars(var or [])
         with Progress(enabled=True) as progress:
             result = build(
-                data_dir or default_data_dir(progress), warehouse, params, progress,
-                engine=engine, spark_master=spark_master,
+                data_dir or default_data_dir(progress),
+                warehouse,
+                params,
+                progress,
+                engine=engine,
+                spark_master=spark_master,
             )
     except (UserError, BuildFailed) as exc:
         if json_mode:
@@ -465,7 +621,7 @@ def build_command(
             raise typer.Exit(1) from None
         raise
     for warning in result.warnings:
-        print(f"warning: data expectation failed (not blocking): {warning}", file=sys.stderr)
+        print(f"warning: {warning}", file=sys.stderr)
     if json_mode:
         print(json.dumps(result.to_json(), indent=2))
     else:
@@ -479,16 +635,23 @@ def print_report(result: BuildResult) -> None:
     console = Console()
     table = Table(title=f"Published {result.warehouse} (as_of {format_ts(result.as_of)})")
     for col in ("table", "read", "accepted", "quarantined", "by reason"):
-        table.add_column(col, justify="right" if col in ("read", "accepted", "quarantined") else "left")
+        table.add_column(
+            col, justify="right" if col in ("read", "accepted", "quarantined") else "left"
+        )
     for name, t in result.tables.items():
         reasons = ", ".join(f"{r} {n:,}" for r, n in t["quarantined_by_reason"].items())
-        table.add_row(name, f"{t['read']:,}", f"{t['accepted']:,}", f"{t['quarantined']:,}", reasons)
+        table.add_row(
+            name, f"{t['read']:,}", f"{t['accepted']:,}", f"{t['quarantined']:,}", reasons
+        )
     console.print(table)
     e = result.expectations
     console.print(
         f"Data expectations: {e['passed']} passed, {e['failed']} failed"
-        + (f" (warnings only; Data Docs: {result.data_docs})" if e["failed"] else
-           f" (Data Docs: {result.data_docs})")
+        + (
+            f" (warnings only; Data Docs: {result.data_docs})"
+            if e["failed"]
+            else f" (Data Docs: {result.data_docs})"
+        )
     )
     quarantined = sum(t["quarantined"] for t in result.tables.values())
     if quarantined:

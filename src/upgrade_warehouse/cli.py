@@ -1,12 +1,19 @@
 """The ``upgrade-warehouse`` command (``shared/spec/cli.md``).
 
 Each subcommand lives in its own module; this file only wires them together and turns
-:class:`UserError` into exit code 2 with one message on stderr (never a traceback).
+:class:`UserError` into exit code 2 with one message on stderr (never a traceback); any
+other failure (a disk that is full or read-only, a file-size limit) is one message and
+exit 1 (``UPGRADE_WAREHOUSE_TRACEBACK=1`` prints the traceback too, for debugging).
 """
 
 from __future__ import annotations
 
+import itertools
+import json
+import os
+import signal
 import sys
+import traceback
 import warnings
 
 import typer
@@ -25,6 +32,7 @@ app = typer.Typer(
 def _register() -> None:
     from .build import build_command
     from .dashboard.command import dashboard_command
+    from .docs_site import docs_command
     from .generator.command import generate_command
     from .metrics import metrics_command
     from .simulator.command import quote_command
@@ -36,6 +44,7 @@ def _register() -> None:
     app.command("quote")(quote_command)
     app.command("dashboard")(dashboard_command)
     app.command("winback")(winback_command)
+    app.command("docs")(docs_command)
 
 
 def _register_build_only() -> None:
@@ -51,12 +60,20 @@ def _group() -> None:
     pass
 
 
+def _json_requested(argv: list[str]) -> bool:
+    return "--format=json" in argv or ("--format", "json") in itertools.pairwise(argv)
+
+
 def main() -> None:
     # Great Expectations imports pyspark when it is installed (the `spark` extra), which
     # warns about pandas 3 on every build; nothing here uses pandas on Spark.
     warnings.filterwarnings(
         "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
     )
+    if hasattr(signal, "SIGXFSZ"):
+        # A file-size limit (ulimit -f) makes a write fail with EFBIG instead of killing
+        # the process, so the build reports it like any other failed write.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     if sys.argv[1:2] == ["build"]:
         _register_build_only()
     else:
@@ -69,3 +86,20 @@ def main() -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except Exception as exc:
+        message = _failure_message(exc)
+        if _json_requested(sys.argv[1:]):
+            print(json.dumps({"status": "error", "error": message}))
+        print(f"error: {message}", file=sys.stderr)
+        if os.environ.get("UPGRADE_WAREHOUSE_TRACEBACK"):
+            traceback.print_exc()
+        sys.exit(1)
+
+
+def _failure_message(exc: BaseException) -> str:
+    """One line: an OS error with its file and reason, anything else with its type."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror} (errno {exc.errno})"
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")

@@ -9,6 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The plausible range of every timestamp and date (docs/loader.md, docs/security.md):
+# from TS_MIN inclusive to TS_MAX exclusive; a value outside it is bad_value. One row
+# dated 1900 or 9999 would otherwise stretch the month spine or become as_of.
+TS_MIN = "1970-01-01"
+TS_MAX = "2100-01-01"
+
+# Upper bounds of the numbers the models multiply or add (bad_value beyond them): a seat
+# count times a unit amount, or an amount times an FX rate, must fit a 64-bit integer.
+MAX_QUANTITY = 1_000_000  # seats on one subscription
+MAX_AMOUNT_MINOR = 10**12  # minor units on one row (10 billion USD)
+MAX_TIER_RANK = 1_000
+MAX_ATTEMPT_NUMBER = 10_000
+MAX_FX_RATE = 1_000_000  # units of the reporting currency per unit
+
 # Column types of the contract.
 STR = "str"
 INT = "int"
@@ -29,6 +43,9 @@ class Column:
     # Inclusive lower bound for numbers (bad_value below it); ``min_exclusive`` for > bound.
     min_value: int | None = None
     min_exclusive: bool = False
+    # Inclusive upper bound for numbers (bad_value above it): what the models can compute
+    # without overflowing a 64-bit integer (see VALUE_BOUNDS below and docs/loader.md).
+    max_value: int | None = None
     # Foreign key: (table, column).
     references: tuple[str, str] | None = None
     # Required only when this other column is set (missing_required otherwise).
@@ -102,13 +119,15 @@ TABLES: tuple[Table, ...] = (
         (
             Column("plan_id", required=True),
             Column("plan_name", required=True),
-            Column("tier_rank", INT, required=True, min_value=0),
+            Column("tier_rank", INT, required=True, min_value=0, max_value=MAX_TIER_RANK),
             Column("billing_interval", required=True, allowed=("month", "year")),
-            Column("unit_amount_minor", INT, required=True, min_value=0),
+            Column(
+                "unit_amount_minor", INT, required=True, min_value=0, max_value=MAX_AMOUNT_MINOR
+            ),
             Column("currency", required=True, currency=True),
             Column("self_serve", BOOL, required=True),
-            Column("min_seats", INT, min_value=1),
-            Column("max_seats", INT, min_value=1),
+            Column("min_seats", INT, min_value=1, max_value=MAX_QUANTITY),
+            Column("max_seats", INT, min_value=1, max_value=MAX_QUANTITY),
             Column("entitlements"),
         ),
         key=("plan_id",),
@@ -125,8 +144,16 @@ TABLES: tuple[Table, ...] = (
             Column("effective_at", TS, required=True),
             Column("from_plan_id", references=("plans", "plan_id")),
             Column("to_plan_id", references=("plans", "plan_id")),
-            Column("from_quantity", INT, min_value=0, required_with="from_plan_id"),
-            Column("to_quantity", INT, min_value=0, required_with="to_plan_id"),
+            Column(
+                "from_quantity",
+                INT,
+                min_value=0,
+                max_value=MAX_QUANTITY,
+                required_with="from_plan_id",
+            ),
+            Column(
+                "to_quantity", INT, min_value=0, max_value=MAX_QUANTITY, required_with="to_plan_id"
+            ),
             Column("initiated_by", required=True, allowed=("customer", "sales", "system")),
             Column("channel"),
             Column("period_start", TS),
@@ -176,7 +203,13 @@ TABLES: tuple[Table, ...] = (
                     "one_off",
                 ),
             ),
-            Column("amount_minor", INT, required=True),
+            Column(
+                "amount_minor",
+                INT,
+                required=True,
+                min_value=-MAX_AMOUNT_MINOR,
+                max_value=MAX_AMOUNT_MINOR,
+            ),
             Column("currency", required=True, currency=True),
             Column("period_start", TS),
             Column("period_end", TS),
@@ -199,7 +232,7 @@ TABLES: tuple[Table, ...] = (
             ),
             Column("status", required=True, allowed=("succeeded", "failed")),
             Column("failure_code"),
-            Column("amount_minor", INT, min_value=0),
+            Column("amount_minor", INT, min_value=0, max_value=MAX_AMOUNT_MINOR),
             Column("currency", currency=True, required_with="amount_minor"),
             Column("change_id", references=("subscription_changes", "change_id")),
         ),
@@ -217,7 +250,7 @@ TABLES: tuple[Table, ...] = (
             Column("closed_at", TS),
             Column("stage", required=True, allowed=("open", "closed_won", "closed_lost")),
             Column("movement_type", allowed=MOVEMENTS),
-            Column("mrr_delta_minor", INT),
+            Column("mrr_delta_minor", INT, min_value=-MAX_AMOUNT_MINOR, max_value=MAX_AMOUNT_MINOR),
             Column("currency", currency=True, required_with="mrr_delta_minor"),
             Column("owner_id"),
         ),
@@ -228,11 +261,9 @@ TABLES: tuple[Table, ...] = (
         False,
         (
             Column("sync_event_id", required=True),
-            Column(
-                "change_id", required=True, references=("subscription_changes", "change_id")
-            ),
+            Column("change_id", required=True, references=("subscription_changes", "change_id")),
             Column("target_system", required=True),
-            Column("attempt_number", INT, required=True, min_value=1),
+            Column("attempt_number", INT, required=True, min_value=1, max_value=MAX_ATTEMPT_NUMBER),
             Column("attempted_at", TS, required=True),
             Column(
                 "status",
@@ -293,7 +324,14 @@ TABLES: tuple[Table, ...] = (
         (
             Column("rate_date", DATE, required=True),
             Column("currency", required=True, currency=True),
-            Column("rate_to_reporting", DECIMAL, required=True, min_value=0, min_exclusive=True),
+            Column(
+                "rate_to_reporting",
+                DECIMAL,
+                required=True,
+                min_value=0,
+                min_exclusive=True,
+                max_value=MAX_FX_RATE,
+            ),
         ),
         key=("rate_date", "currency"),
     ),

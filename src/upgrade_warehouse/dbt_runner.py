@@ -128,7 +128,7 @@ def _load_manifest(path: Path):
         from dbt.contracts.graph.manifest import Manifest
 
         return Manifest(**pickle.loads(path.read_bytes()))
-    except Exception:  # noqa: BLE001 - any unreadable cache entry means: parse again
+    except Exception:
         return None
 
 
@@ -203,7 +203,10 @@ def run_dbt_build(
             run.seconds.setdefault("first_node", time.monotonic() - started)
             on_node(state["done"], state["total"], event.data.node_info.node_name)
 
-    with tempfile.TemporaryDirectory(prefix="uw-dbt-") as tmp, contextlib.chdir(db_path.parent):
+    with (
+        tempfile.TemporaryDirectory(prefix=f"uw-dbt-{os.getpid()}-") as tmp,
+        contextlib.chdir(db_path.parent),
+    ):
         target = Path(tmp) / "target"
         common = [
             "--target",

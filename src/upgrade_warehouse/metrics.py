@@ -14,7 +14,6 @@ import io
 import json
 import math
 import re
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +21,8 @@ import duckdb
 import typer
 
 from .errors import UserError
+from .exports import safe_text
+from .formats import OutputFormat
 from .paths import DEFAULT_WAREHOUSE
 from .warehouse import (
     COUNT_UNITS,
@@ -40,6 +41,8 @@ __all__ = [
     "KEYED_UNITS",
     "RATE_UNITS",
     "Metric",
+    "format_duration",
+    "format_money",
     "format_value",
     "number",
     "read_metrics",
@@ -68,8 +71,7 @@ def _check_month(month: str | None) -> None:
         raise UserError(f"--month must be YYYY-MM, not {month!r}")
 
 
-def _read(warehouse: Path, month: str | None, by: str | None = None
-          ) -> tuple[dict, list[Metric]]:
+def _read(warehouse: Path, month: str | None, by: str | None = None) -> tuple[dict, list[Metric]]:
     """The metrics JSON object and the catalog, from one read-only connection."""
     _check_month(month)
     with connect(warehouse) as con:
@@ -89,8 +91,7 @@ def _read(warehouse: Path, month: str | None, by: str | None = None
         if month not in available:
             span = f"{available[0]} to {available[-1]}" if available else "none"
             raise UserError(f"--month {month}: not in the warehouse (months: {span})")
-        segments = {s: [m for m in months if m["month"] == month]
-                    for s, months in segments.items()}
+        segments = {s: [m for m in months if m["month"] == month] for s, months in segments.items()}
     parameters = build.parameters
     result = {
         "as_of": parameters["as_of"],
@@ -105,8 +106,9 @@ def _read(warehouse: Path, month: str | None, by: str | None = None
     return result, metrics
 
 
-def _segment_months(con: duckdb.DuckDBPyConnection, metrics: list[Metric],
-                    by: str | None) -> dict[str | None, list[dict]]:
+def _segment_months(
+    con: duckdb.DuckDBPyConnection, metrics: list[Metric], by: str | None
+) -> dict[str | None, list[dict]]:
     """segment value -> its month objects, segments by value (null last), months in order.
     Without ``by`` the one key is None (all accounts, from fct_monthly_metrics)."""
     scalar_ids = [m.metric_id for m in metrics if not m.keyed]
@@ -157,22 +159,50 @@ def _segment_months(con: duckdb.DuckDBPyConnection, metrics: list[Metric],
 # ----------------------------------------------------------------------------- formats
 
 
+# Duration units of the catalog, in seconds.
+DURATION_SECONDS = {"seconds": 1, "hours": 3600, "days": 86400}
+
+
+def format_duration(seconds: float) -> str:
+    """A duration in the unit people read it in: 0.8 s, 12.5 min, 3.2 h, 4.1 d (one
+    decimal; a value that rounds up to the next unit's size uses the next unit)."""
+    magnitude = abs(seconds)
+    for size, next_size, suffix in ((1, 60, "s"), (60, 3600, "min"), (3600, 86400, "h")):
+        if round(magnitude / size, 1) < next_size / size:
+            return f"{seconds / size:,.1f} {suffix}"
+    return f"{seconds / 86400:,.1f} d"
+
+
+def format_money(value: float, currency: str, *, whole: bool = False) -> str:
+    """Major units with the currency's exponent (the currency seed): 1,234.50 USD, 1,235
+    JPY; ``whole`` rounds to whole units (headline cards: 5,013 USD)."""
+    from .currencies import currency_exponent
+
+    digits = 0 if whole else currency_exponent(currency)
+    return f"{value:,.{digits}f} {currency}".rstrip()
+
+
 def format_value(value, unit: str, currency: str) -> str:
-    """A number as people read it: 12.5%, 1,234, 45.00 USD, 3.2 h."""
-    if value is None:
+    """A number as people read it: 12.5%, 1,234, 45.00 USD, 1.8 s, 3.2 h, 2.5 d."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if unit in RATE_UNITS:
         return f"{value:.1%}"
     if unit in COUNT_UNITS:
-        return f"{value:,}"
+        return f"{int(value):,}"
     if unit == "money":
-        return f"{value:,.2f} {currency}"
-    suffix = {"hours": " h", "seconds": " s", "days": " d"}.get(unit, "")
-    return f"{value:,.1f}{suffix}"
+        return format_money(value, currency)
+    if unit in DURATION_SECONDS:
+        return format_duration(value * DURATION_SECONDS[unit])
+    return f"{value:,.1f}"
 
 
 def _cell(value) -> object:
-    return "" if value is None else json.dumps(value) if isinstance(value, dict) else value
+    """A CSV cell: empty for null, a keyed metric as JSON, text made safe for spreadsheets
+    (segment values come from the exports: exports.safe_text)."""
+    if value is None:
+        return ""
+    return json.dumps(value) if isinstance(value, dict) else safe_text(value)
 
 
 def to_csv(result: dict, metrics: list[Metric]) -> str:
@@ -185,8 +215,9 @@ def to_csv(result: dict, metrics: list[Metric]) -> str:
         writer.writerow([result["dimension"], "month", *ids])
         for segment in result["segments"]:
             for month in segment["months"]:
-                writer.writerow([_cell(segment["segment"]), month["month"],
-                                 *[_cell(month[i]) for i in ids]])
+                writer.writerow(
+                    [_cell(segment["segment"]), month["month"], *[_cell(month[i]) for i in ids]]
+                )
         return buf.getvalue()
     writer.writerow(["month", *ids])
     for month in result["months"]:
@@ -212,12 +243,16 @@ def _add_metric_rows(table, metrics: list[Metric], columns: list[dict], currency
             for k in keys:
                 table.add_row(
                     f"  {k}",
-                    *[format_value((column[m.metric_id] or {}).get(k), m.unit, currency)
-                      for column in columns],
+                    *[
+                        format_value((column[m.metric_id] or {}).get(k), m.unit, currency)
+                        for column in columns
+                    ],
                 )
         else:
-            table.add_row(m.label, *[format_value(column[m.metric_id], m.unit, currency)
-                                     for column in columns])
+            table.add_row(
+                m.label,
+                *[format_value(column[m.metric_id], m.unit, currency) for column in columns],
+            )
 
 
 def print_table(result: dict, metrics: list[Metric], last: int = 6) -> None:
@@ -231,8 +266,9 @@ def print_table(result: dict, metrics: list[Metric], last: int = 6) -> None:
     months = result["months"][-last:]
     table = Table(
         title=f"Monthly metrics (as_of {result['as_of']}, {currency})",
-        caption=None if len(result["months"]) <= last else
-        f"latest {last} of {len(result['months'])} months; --month YYYY-MM or --format csv for others",
+        caption=None
+        if len(result["months"]) <= last
+        else f"latest {last} of {len(result['months'])} months; --month YYYY-MM or --format csv for others",
     )
     table.add_column("metric")
     for month in months:
@@ -270,22 +306,23 @@ def print_segment_table(result: dict, metrics: list[Metric]) -> None:
     Console().print(table)
 
 
-class OutputFormat(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
 def metrics_command(
     warehouse: Annotated[Path, typer.Option("--warehouse", help="The warehouse file.")] = (
-        DEFAULT_WAREHOUSE),
+        DEFAULT_WAREHOUSE
+    ),
     month: Annotated[str | None, typer.Option("--month", help="Only this month (YYYY-MM).")] = None,
-    by: Annotated[str | None, typer.Option(
-        "--by", metavar="DIM",
-        help="Split every metric by an account attribute: persona, acquisition_source, "
-             "segment or country (metrics.md \"Segments\").")] = None,
-    output_format: Annotated[OutputFormat, typer.Option(
-        "--format", help="table, json or csv.")] = OutputFormat.table,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            metavar="DIM",
+            help="Split every metric by an account attribute: persona, acquisition_source, "
+            'segment or country (metrics.md "Segments").',
+        ),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="table, json or csv.")
+    ] = OutputFormat.table,
 ) -> None:
     """The monthly metrics of metrics.md (table, json or csv), optionally by segment."""
     result, metrics = _read(warehouse, month, by)

@@ -10,19 +10,24 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+from . import contract
 from .errors import UserError
-from .paths import currencies_file
+from .paths import currencies_file, project_dir
 
-DEFAULT_FUNNEL_STEPS = (
-    "upgrade_intent",
-    "plan_selected",
-    "proration_previewed",
-    "payment_method_selected",
-    "payment_submitted",
-    "upgrade_completed",
-)
+
+def _project_vars() -> dict:
+    """The defaults: the ``vars`` of dbt_project.yml (one list of funnel steps, events and
+    windows for dbt and for the CLI)."""
+    import yaml
+
+    with (project_dir() / "dbt_project.yml").open() as f:
+        return yaml.safe_load(f)["vars"]
+
+
+_DEFAULTS = _project_vars()
+DEFAULT_FUNNEL_STEPS: tuple[str, ...] = tuple(_DEFAULTS["funnel_steps"])
 
 INT_PARAMS = (
     "conversion_window_days",
@@ -41,21 +46,29 @@ PARAM_NAMES = (
     "escalation_events",
     "amount_tolerance_minor",
 )
+# An event or step name in a list parameter (docs/security.md): letters and digits of any
+# script, then also spaces and . : / - _ ' ( ) + & @ #, at most 200 characters. Real event
+# names have dots, spaces, colons and slashes; an apostrophe is allowed too (the models
+# escape every parameter as a SQL literal). Quotes, backslashes, semicolons, braces,
+# control characters and anything else are rejected (exit 2) before dbt sees them.
+EVENT_NAME_PATTERN = r"[\w$][\w .:/'()+&@#$-]{0,199}"
+
 # Not metric parameters: accepted by `build --var`, passed to dbt, reported elsewhere.
 WINBACK_PARAM_NAMES = ("horizon_days",)
 
 
 @dataclass(frozen=True)
 class Parameters:
-    conversion_window_days: int = 14
-    activation_window_days: int = 14
+    conversion_window_days: int = int(_DEFAULTS["conversion_window_days"])
+    activation_window_days: int = int(_DEFAULTS["activation_window_days"])
     as_of: datetime | None = None  # None: computed from the data
-    reporting_currency: str = "USD"
+    reporting_currency: str = str(_DEFAULTS["reporting_currency"])
     funnel_steps: tuple[str, ...] = DEFAULT_FUNNEL_STEPS
-    activation_events: tuple[str, ...] = ("activated",)
-    escalation_events: tuple[str, ...] = ("sales_contact_requested",)
-    amount_tolerance_minor: int = 1
-    horizon_days: int = 30  # win-back: self-serve upgrade within this many days of as_of
+    activation_events: tuple[str, ...] = tuple(_DEFAULTS["activation_events"])
+    escalation_events: tuple[str, ...] = tuple(_DEFAULTS["escalation_events"])
+    amount_tolerance_minor: int = int(_DEFAULTS["amount_tolerance_minor"])
+    # win-back: self-serve upgrade within this many days of as_of
+    horizon_days: int = int(_DEFAULTS["horizon_days"])
 
     def with_as_of(self, as_of: datetime) -> Parameters:
         return replace(self, as_of=as_of)
@@ -68,9 +81,11 @@ class Parameters:
             if isinstance(value, tuple):
                 value = list(value)
             elif isinstance(value, datetime):
-                value = value.strftime("%Y-%m-%dT%H:%M:%S") + (
-                    f".{value.microsecond:06d}" if value.microsecond else ""
-                ) + "Z"
+                value = (
+                    value.strftime("%Y-%m-%dT%H:%M:%S")
+                    + (f".{value.microsecond:06d}" if value.microsecond else "")
+                    + "Z"
+                )
             out[name] = value
         return out
 
@@ -82,6 +97,10 @@ class Parameters:
         return out
 
 
+TS_MIN = datetime.fromisoformat(contract.TS_MIN)
+TS_MAX = datetime.fromisoformat(contract.TS_MAX)
+
+
 def parse_timestamp(text: str, what: str) -> datetime:
     """An ISO 8601 timestamp; with an offset converted to UTC, without one taken as UTC."""
     try:
@@ -89,7 +108,12 @@ def parse_timestamp(text: str, what: str) -> datetime:
     except ValueError:
         raise UserError(f"{what}: not an ISO 8601 timestamp: {text!r}") from None
     if ts.tzinfo is not None:
-        ts = ts.astimezone(timezone.utc).replace(tzinfo=None)
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    if not TS_MIN <= ts < TS_MAX:
+        raise UserError(
+            f"{what}: {text!r} is outside the plausible range "
+            f"{TS_MIN:%Y-%m-%d} to {TS_MAX:%Y-%m-%d} (docs/loader.md)"
+        )
     return ts
 
 
@@ -118,6 +142,12 @@ def parse_vars(items: list[str]) -> Parameters:
             parts = tuple(p.strip() for p in value.split(","))
             if not value or any(not p for p in parts):
                 raise UserError(f"--var {name}: expected a comma-separated list of names")
+            for part in parts:
+                if not re.fullmatch(EVENT_NAME_PATTERN, part):
+                    raise UserError(
+                        f"--var {name}: {part!r} is not an event name (letters, digits, then "
+                        "spaces and . : / - _ ' ( ) + & @ #, at most 200 characters)"
+                    )
             values[name] = parts
         elif name == "as_of":
             values[name] = parse_timestamp(value, "--var as_of")

@@ -30,3 +30,9 @@ def currencies_file() -> Path:
 
 
 DEFAULT_WAREHOUSE = Path("warehouse") / "upgrade_warehouse.duckdb"
+
+
+def docs_folder(warehouse: Path, failed: bool = False) -> Path:
+    """Each warehouse's own Data Docs folder, beside it: ``<stem>_data_docs`` (or
+    ``<stem>_data_docs_failed`` for a build the gate stopped)."""
+    return warehouse.parent / f"{warehouse.stem}_data_docs{'_failed' if failed else ''}"

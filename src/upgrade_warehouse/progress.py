@@ -89,9 +89,6 @@ class Phase:
         if self._task is not None:
             self.owner._bar.update(self._task, total=total)
 
-    def advance(self, amount: int = 1, detail: str | None = None) -> None:
-        self.set(self.completed + amount, detail)
-
     def set(self, completed: int, detail: str | None = None) -> None:
         self.completed = completed
         if detail is not None:
@@ -120,8 +117,9 @@ class Phase:
     def finish(self, summary: str = "") -> PhaseRecord:
         seconds = time.monotonic() - self.start
         amount = self.completed if self.total is None else max(self.completed, self.total)
-        record = PhaseRecord(self.name, seconds, amount, self.unit,
-                             time.process_time() - self.cpu_start)
+        record = PhaseRecord(
+            self.name, seconds, amount, self.unit, time.process_time() - self.cpu_start
+        )
         self.owner.phases.append(record)
         if self._task is not None:
             self.owner._bar.update(self._task, completed=amount, detail=summary or "done")
@@ -143,7 +141,7 @@ class Progress:
         self._bar: RichProgress | None = None
         self._start = time.monotonic()
 
-    def __enter__(self) -> Progress:  # noqa: PYI034
+    def __enter__(self) -> Progress:
         if self.enabled and self.console.is_terminal:
             self._bar = RichProgress(
                 TextColumn("{task.description:<12}"),

@@ -24,13 +24,13 @@ import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from . import warehouse
-from .paths import project_dir
+from .paths import docs_folder, project_dir  # noqa: F401 - docs_folder is re-exported
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
@@ -38,6 +38,10 @@ BLOCKING = "blocking"
 WARNING = "warning"
 EPSILON = 1e-9  # relative: the movements and net new MRR are rounded to 6 decimals
 FRESHNESS_MAX_DAYS = 3
+# An as_of computed from the data more than this many days after the build's clock means
+# a row dated in the future (docs/loader.md): blocking. An explicit --var as_of is the
+# user's choice and is not held to it.
+AS_OF_MAX_DAYS_AHEAD = 2
 QUARANTINE_MAX_SHARE = 0.05
 
 
@@ -86,9 +90,12 @@ def catalog_rate_columns() -> list[str]:
 
 
 def _rate_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in con.execute(
-        "select metric_id from reference.metric_catalog where unit = 'rate'"
-    ).fetchall()]
+    return [
+        r[0]
+        for r in con.execute(
+            "select metric_id from reference.metric_catalog where unit = 'rate'"
+        ).fetchall()
+    ]
 
 
 def frame_queries(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -163,22 +170,47 @@ def frame_queries(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
                 epoch(t.latest_at) - epoch(b.as_of) as seconds_after_as_of
             from ({timestamps}) as t
             cross join raw.build_info as b""",
+        # One row: the currencies of changes with a movement that have no fx rate, with
+        # their counts ("GBP: 199 changes, JPY: 3 changes"), null when every change
+        # converts. Such changes are left out of every MRR figure.
+        "fx_coverage": """
+            select string_agg(
+                    currency || ': ' || changes || case when changes = 1 then ' change'
+                        else ' changes' end || ' without an fx rate',
+                    ', ' order by changes desc, currency
+                ) as changes_without_fx_rate
+            from (
+                select currency, count(*) as changes
+                from marts.fct_subscription_changes
+                where not is_converted and movement <> 'none'
+                group by currency
+            ) as unconverted""",
         "freshness": """
             select as_of,
-                (epoch(cast(? as timestamp)) - epoch(as_of)) / 86400.0 as as_of_age_days
+                (epoch(cast(? as timestamp)) - epoch(as_of)) / 86400.0 as as_of_age_days,
+                case when coalesce(as_of_from_data, true)
+                    then (epoch(as_of) - epoch(cast(? as timestamp))) / 86400.0
+                end as as_of_days_ahead_of_build
             from raw.build_info""",
     }
 
 
 def _funnel_steps_query(con: duckdb.DuckDBPyConnection) -> str:
     """Attempts reaching each step per month, from each step's own reached_at column."""
-    columns = [r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'marts' "
-        "and table_name = 'fct_upgrade_attempts' and column_name like 'step\\_%\\_reached\\_at' "
-        "escape '\\' order by ordinal_position"
-    ).fetchall()]
-    steps = ["select attempt_month as month, 1 as step_index, count(*) as attempts_reaching "
-             "from marts.fct_upgrade_attempts group by attempt_month"]
+    columns = [
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'marts' "
+            "and table_name = 'fct_upgrade_attempts' and column_name like 'step\\_%\\_reached\\_at' "
+            "escape '\\' order by ordinal_position"
+        ).fetchall()
+    ]
+    steps = [
+        (
+            "select attempt_month as month, 1 as step_index, count(*) as attempts_reaching "
+            "from marts.fct_upgrade_attempts group by attempt_month"
+        )
+    ]
     for col in columns:
         k = int(col.split("_")[1])
         steps.append(
@@ -186,7 +218,7 @@ def _funnel_steps_query(con: duckdb.DuckDBPyConnection) -> str:
             "group by attempt_month"
         )
     return f"""
-        with reached as ({' union all '.join(steps)})
+        with reached as ({" union all ".join(steps)})
         select month, step_index, attempts_reaching,
             coalesce(lead(attempts_reaching) over (partition by month order by step_index), 0)
                 as attempts_reaching_next_step
@@ -202,9 +234,12 @@ def rate_expectations(rate_columns: list[str]) -> list:
     committed suite, so that a metric added to the catalog needs no other edit)."""
     import great_expectations as gx
 
-    return [gx.expectations.ExpectColumnValuesToBeBetween(
-                column=c, min_value=0, max_value=1, meta={"severity": BLOCKING})
-            for c in rate_columns]
+    return [
+        gx.expectations.ExpectColumnValuesToBeBetween(
+            column=c, min_value=0, max_value=1, meta={"severity": BLOCKING}
+        )
+        for c in rate_columns
+    ]
 
 
 def build_suites() -> list[dict]:
@@ -220,32 +255,61 @@ def build_suites() -> list[dict]:
         "monthly_metrics": [
             exp(E.ExpectColumnValuesToBeUnique, column="month"),
             exp(E.ExpectColumnValuesToNotBeNull, column="month"),
-            exp(E.ExpectColumnValuesToBeBetween, column="channel_sum_minus_upgrades",
-                min_value=0, max_value=0),
-            exp(E.ExpectColumnValuesToBeBetween, column="movements_minus_net_new_mrr",
-                min_value=-EPSILON, max_value=EPSILON),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                column="channel_sum_minus_upgrades",
+                min_value=0,
+                max_value=0,
+            ),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                column="movements_minus_net_new_mrr",
+                min_value=-EPSILON,
+                max_value=EPSILON,
+            ),
         ],
         "keyed_rates": [
             exp(E.ExpectColumnValuesToBeBetween, column="metric_value", min_value=0, max_value=1),
         ],
         "abandonment_shares": [
-            exp(E.ExpectColumnValuesToBeBetween, column="share_sum",
-                min_value=1 - 1e-9, max_value=1 + 1e-9),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                column="share_sum",
+                min_value=1 - 1e-9,
+                max_value=1 + 1e-9,
+            ),
         ],
         "funnel_steps": [
-            exp(E.ExpectColumnPairValuesAToBeGreaterThanB, column_A="attempts_reaching",
-                column_B="attempts_reaching_next_step", or_equal=True),
+            exp(
+                E.ExpectColumnPairValuesAToBeGreaterThanB,
+                column_A="attempts_reaching",
+                column_B="attempts_reaching_next_step",
+                or_equal=True,
+            ),
         ],
         "attribution": [
-            exp(E.ExpectColumnValuesToBeBetween, column="mismatches_minus_inaccurate",
-                min_value=0, max_value=0),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                column="mismatches_minus_inaccurate",
+                min_value=0,
+                max_value=0,
+            ),
         ],
         "load_report": [
-            exp(E.ExpectColumnValuesToBeBetween, column="read_minus_accepted_quarantined",
-                min_value=0, max_value=0),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                column="read_minus_accepted_quarantined",
+                min_value=0,
+                max_value=0,
+            ),
             exp(E.ExpectColumnValuesToBeUnique, column="table_name"),
-            exp(E.ExpectColumnValuesToBeBetween, WARNING, column="quarantined_share",
-                min_value=0, max_value=QUARANTINE_MAX_SHARE),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                WARNING,
+                column="quarantined_share",
+                min_value=0,
+                max_value=QUARANTINE_MAX_SHARE,
+            ),
         ],
         "mart_keys": [
             exp(E.ExpectCompoundColumnsToBeUnique, column_list=["mart", "key_value"]),
@@ -254,10 +318,22 @@ def build_suites() -> list[dict]:
         "timestamps": [
             exp(E.ExpectColumnValuesToBeBetween, column="seconds_after_as_of", max_value=0),
         ],
+        "fx_coverage": [
+            exp(E.ExpectColumnValuesToBeNull, WARNING, column="changes_without_fx_rate"),
+        ],
         "freshness": [
             exp(E.ExpectColumnValuesToNotBeNull, column="as_of"),
-            exp(E.ExpectColumnValuesToBeBetween, WARNING, column="as_of_age_days",
-                max_value=FRESHNESS_MAX_DAYS),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                WARNING,
+                column="as_of_age_days",
+                max_value=FRESHNESS_MAX_DAYS,
+            ),
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                column="as_of_days_ahead_of_build",
+                max_value=AS_OF_MAX_DAYS_AHEAD,
+            ),
         ],
     }
     out = []
@@ -271,7 +347,9 @@ def build_suites() -> list[dict]:
     return out
 
 
-def write_suites(directory: Path | None = None, con: duckdb.DuckDBPyConnection | None = None) -> list[Path]:
+def write_suites(
+    directory: Path | None = None, con: duckdb.DuckDBPyConnection | None = None
+) -> list[Path]:
     """Regenerate the committed suite files (``make expectations``)."""
     directory = directory or expectations_dir()
     directory.mkdir(parents=True, exist_ok=True)
@@ -347,7 +425,12 @@ class Gate:
 
         logging.getLogger("great_expectations").setLevel(logging.ERROR)
         self.suites = load_suites()
-        self.site_root = Path(tempfile.mkdtemp(prefix="uw-gx-"))
+        # Named after the build's process (the worker's parent), so that the next build
+        # removes it if that build was killed (build.remove_stale_temp).
+        import multiprocessing
+
+        owner = os.getppid() if multiprocessing.parent_process() else os.getpid()
+        self.site_root = Path(tempfile.mkdtemp(prefix=f"uw-gx-{owner}-"))
         self.validations = {}
         # GX prints progress bars and notices: keep the build's output clean.
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -379,13 +462,13 @@ class Gate:
 
     def run(self, db_path: Path, now: datetime | None = None, docs: bool = True) -> GateResult:
         """Validate the warehouse at ``db_path``; with ``docs``, render Data Docs."""
-        now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+        now = now or datetime.now(UTC).replace(tzinfo=None)
         with warehouse.connect(db_path) as con:
             queries = frame_queries(con)
             frames = {}
             for suite in self.suites:
                 sql = queries[suite["name"]]
-                params = [now] if "?" in sql else []
+                params = [now] * sql.count("?")
                 frames[suite["name"]] = con.execute(sql, params).df()
 
         result = GateResult()
@@ -395,17 +478,21 @@ class Gate:
                 for r in run.results:
                     cfg = r.expectation_config
                     kwargs = cfg.kwargs
-                    column = kwargs.get("column") or kwargs.get("column_A") or (
-                        ",".join(kwargs["column_list"]) if kwargs.get("column_list") else None
+                    column = (
+                        kwargs.get("column")
+                        or kwargs.get("column_A")
+                        or (",".join(kwargs["column_list"]) if kwargs.get("column_list") else None)
                     )
-                    result.outcomes.append(ExpectationOutcome(
-                        suite=name,
-                        expectation=cfg.type,
-                        column=column,
-                        severity=(cfg.meta or {}).get("severity", BLOCKING),
-                        success=bool(r.success),
-                        details=_describe(r),
-                    ))
+                    result.outcomes.append(
+                        ExpectationOutcome(
+                            suite=name,
+                            expectation=cfg.type,
+                            column=column,
+                            severity=(cfg.meta or {}).get("severity", BLOCKING),
+                            success=bool(r.success),
+                            details=_describe(r),
+                        )
+                    )
         if docs:
             result.docs_dir = self.render_docs()
         return result
@@ -439,17 +526,37 @@ def store_results(db_path: Path, result: GateResult) -> None:
         )
         con.executemany(
             "insert into quality.expectation_results values (?, ?, ?, ?, ?, ?)",
-            [(o.suite, o.expectation, o.column, o.severity, o.success, o.details)
-             for o in result.outcomes],
+            [
+                (o.suite, o.expectation, o.column, o.severity, o.success, o.details)
+                for o in result.outcomes
+            ],
         )
 
 
+# A file the build writes into every Data Docs folder it publishes: a folder by that
+# name without it was not made by the build and is never replaced or removed.
+DOCS_MARKER = ".upgrade-warehouse-data-docs"
+
+
+def foreign_folder(target: Path) -> bool:
+    """Whether something is at ``target`` that the build did not create."""
+    return (target.exists() or target.is_symlink()) and not (
+        target.is_dir() and not target.is_symlink() and (target / DOCS_MARKER).is_file()
+    )
+
+
 def publish_docs(result: GateResult, target: Path) -> Path | None:
-    """Move the Data Docs site to ``target`` (replacing what was there)."""
+    """Move the Data Docs site to ``target``, replacing the build's previous one. A folder
+    (or file) there that the build did not create is left alone: None, no docs."""
     if result.docs_dir is None:
         return None
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
+    if foreign_folder(target):
+        shutil.rmtree(result.docs_dir.parent, ignore_errors=True)
+        return None
+    (result.docs_dir / DOCS_MARKER).write_text(
+        "Data Docs written by upgrade-warehouse build; replaced by the next build.\n"
+    )
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
     if target.exists():
         target.rename(old)
     shutil.move(str(result.docs_dir), target)
@@ -530,5 +637,5 @@ def _worker_main(conn) -> None:
             gate = gate or Gate()
             conn.send((True, gate.run(Path(db_path), docs=False)))
             conn.send((True, gate.render_docs()))
-        except Exception as exc:  # noqa: BLE001 - sent to the build, which fails with it
+        except Exception as exc:
             conn.send((False, f"{type(exc).__name__}: {exc}"))

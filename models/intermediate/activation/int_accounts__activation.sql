@@ -79,10 +79,11 @@ conversions as (
     from activations
     inner join changes
         on changes.account_id = activations.account_id
-        and changes.is_upgrade
-        and changes.channel = 'self_serve'
-        and changes.changed_at >= activations.activated_at
-        and changes.changed_at <= {{ dbt.dateadd('day', window_days, 'activations.activated_at') }}
+            and changes.is_upgrade
+            and changes.channel = 'self_serve'
+            and changes.changed_at >= activations.activated_at
+            and changes.changed_at
+            <= {{ dbt.dateadd('day', window_days, 'activations.activated_at') }}
     group by activations.account_id
 
 ),
@@ -115,7 +116,7 @@ final as (
         on conversions.account_id = accounts.account_id
     left join ranked_usage
         on ranked_usage.account_id = accounts.account_id
-        and ranked_usage.usage_rank = 1
+            and ranked_usage.usage_rank = 1
 
 )
 

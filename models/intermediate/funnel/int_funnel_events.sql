@@ -23,7 +23,7 @@ final as (
         events.occurred_at,
         case events.event_name
             {%- for step in steps %}
-            when '{{ step }}' then {{ loop.index }}
+            when {{ sql_string(step) }} then {{ loop.index }}
             {%- endfor %}
         end as step_index,
         {{ json_string('events.properties', 'change_id') }} as change_id

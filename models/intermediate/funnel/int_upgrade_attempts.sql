@@ -74,7 +74,8 @@ candidates as (
 
 ),
 
-step_1 as (
+{# step_1 is read as step_{{ k }} in the loops below (sqlfluff cannot see it). #}
+step_1 as (  -- noqa: ST03
 
     select
         attempt_id,
@@ -134,7 +135,7 @@ candidate_paths as (
         {%- endfor %}
         step_{{ n_steps }}.reached_event_id as completion_event_id,
         case
-            {%- for k in range(n_steps, 1, -1) %}
+        {%- for k in range(n_steps, 1, -1) %}
             when step_{{ k }}.reached_at is not null then {{ k }}
             {%- endfor %}
             else 1
@@ -203,10 +204,10 @@ linked_paths as (
     from candidate_paths
     inner join counted_markers as start_markers
         on start_markers.attempt_id = candidate_paths.attempt_id
-        and start_markers.marker_kind = 0
+            and start_markers.marker_kind = 0
     inner join counted_markers as end_markers
         on end_markers.attempt_id = candidate_paths.attempt_id
-        and end_markers.marker_kind = 1
+            and end_markers.marker_kind = 1
 
 ),
 
@@ -223,11 +224,12 @@ segments as (
         ) as segment_start_rank,
         -- The next pointers of certain starts increase with their rank: the running max
         -- is the segment start's.
-        max(case when linked_paths.is_certain_start then linked_paths.next_candidate_rank end) over (
-            partition by linked_paths.account_id
-            order by linked_paths.candidate_rank
-            rows between unbounded preceding and current row
-        ) as segment_start_next_rank,
+        max(case when linked_paths.is_certain_start then linked_paths.next_candidate_rank end)
+            over (
+                partition by linked_paths.account_id
+                order by linked_paths.candidate_rank
+                rows between unbounded preceding and current row
+            ) as segment_start_next_rank,
         coalesce(
             min(case when linked_paths.is_certain_start then linked_paths.candidate_rank end) over (
                 partition by linked_paths.account_id
@@ -269,7 +271,7 @@ chain_roles as (
     from segments
     where segment_start_next_rank < next_segment_rank
         and next_segment_rank - segment_start_rank
-            {{ '<=' if tier == 'short' else '>' }} {{ 2 ** short_levels }}
+        {{ '<=' if tier == 'short' else '>' }} {{ 2 ** short_levels }}
 
 ),
 {% for level in range(1, levels + 1) %}
@@ -358,7 +360,7 @@ attempts as (
     from segments
     left join chained_starts
         on chained_starts.account_id = segments.account_id
-        and chained_starts.candidate_rank = segments.candidate_rank
+            and chained_starts.candidate_rank = segments.candidate_rank
     where segments.is_certain_start
         or chained_starts.candidate_rank is not null
 
@@ -372,8 +374,8 @@ escalations as (
     from attempts
     inner join escalation_events
         on escalation_events.account_id = attempts.account_id
-        and escalation_events.occurred_at >= attempts.started_at
-        and escalation_events.occurred_at <= attempts.ended_at
+            and escalation_events.occurred_at >= attempts.started_at
+            and escalation_events.occurred_at <= attempts.ended_at
     group by attempts.attempt_id
 
 ),
@@ -400,14 +402,15 @@ final as (
         attempts.last_step_index,
         case attempts.last_step_index
             {%- for step in steps %}
-            when {{ loop.index }} then '{{ step }}'
+            when {{ loop.index }} then {{ sql_string(step) }}
             {%- endfor %}
         end as last_step,
         {%- for k in range(2, n_steps + 1) %}
         attempts.step_{{ k }}_reached_at,
         {%- endfor %}
         attempts.last_step_index = {{ n_steps }} as is_completed,
-        case when attempts.last_step_index = {{ n_steps }} then attempts.ended_at end as completed_at,
+        case when attempts.last_step_index = {{ n_steps }} then attempts.ended_at end
+            as completed_at,
         attempts.completion_event_id,
         completion_events.change_id as completion_change_id,
         coalesce(escalations.escalation_events, 0) > 0 as is_escalated,

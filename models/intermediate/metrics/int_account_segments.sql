@@ -23,7 +23,7 @@ final as (
 
     select
         account_id,
-        cast('{{ dimension }}' as {{ dbt.type_string() }}) as segment_dimension,
+        cast({{ sql_string(dimension) }} as {{ dbt.type_string() }}) as segment_dimension,
         {{ dimension }} as segment_value
     from accounts
     {%- endfor %}

@@ -58,7 +58,11 @@ final as (
         frame.month,
         frame.segment_dimension,
         frame.segment_value,
-        {{ count_metric('attributed_changes', 'aggregated.attributed_changes', when='loaded.has_crm_opportunities') }},
+        {{ count_metric(
+            'attributed_changes',
+            'aggregated.attributed_changes',
+            when='loaded.has_crm_opportunities'
+        ) }},
         {{ rate(
             'attribution_accuracy', 'aggregated.accurate_changes', 'aggregated.attributed_changes',
             when='loaded.has_crm_opportunities'

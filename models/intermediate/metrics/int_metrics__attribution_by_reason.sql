@@ -31,7 +31,9 @@ loaded as (
 mismatch_reasons as (
 
     {%- for reason in reasons %}
-    select cast('{{ reason }}' as {{ dbt.type_string() }}) as mismatch_reason, {{ loop.index }} as reason_order
+    select
+        cast({{ sql_string(reason) }} as {{ dbt.type_string() }}) as mismatch_reason,
+        {{ loop.index }} as reason_order
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -80,7 +82,7 @@ final as (
     cross join loaded
     left join aggregated
         on {{ same_period_and_segment('aggregated', 'frame') }}
-        and aggregated.mismatch_reason = mismatch_reasons.mismatch_reason
+            and aggregated.mismatch_reason = mismatch_reasons.mismatch_reason
     where loaded.has_crm_opportunities
 
 )

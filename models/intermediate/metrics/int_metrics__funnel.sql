@@ -46,10 +46,13 @@ aggregated as (
         count(*) as attempts_started,
         sum(case when outcome <> 'in_progress' then 1 else 0 end) as resolved_attempts,
         sum(case when is_completed then 1 else 0 end) as completed_attempts,
-        sum(case when outcome = 'completed_self_serve' then 1 else 0 end) as completed_self_serve_attempts,
-        sum(case when outcome in ('completed_assisted', 'escalated') then 1 else 0 end) as escalated_attempts,
+        sum(case when outcome = 'completed_self_serve' then 1 else 0 end)
+            as completed_self_serve_attempts,
+        sum(case when outcome in ('completed_assisted', 'escalated') then 1 else 0 end)
+            as escalated_attempts,
         {%- for outcome in outcomes %}
-        sum(case when outcome = '{{ outcome }}' then 1 else 0 end) as outcome_{{ outcome }},
+        sum(case when outcome = {{ sql_string(outcome) }} then 1 else 0 end)
+            as outcome_{{ outcome }},
         {%- endfor %}
         {{ percentile_cont('intent_to_activation_hours', 0.5) }} as intent_to_activation_hours_p50,
         {{ percentile_cont('intent_to_activation_hours', 0.9) }} as intent_to_activation_hours_p90
@@ -65,16 +68,30 @@ final as (
         frame.segment_dimension,
         frame.segment_value,
         {{ count_metric('attempts_started', 'aggregated.attempts_started') }},
-        {{ rate('upgrade_conversion_rate', 'aggregated.completed_attempts', 'aggregated.resolved_attempts') }},
-        {{ rate('self_serve_completion_rate', 'aggregated.completed_self_serve_attempts', 'aggregated.resolved_attempts') }},
-        {{ rate('escalation_rate', 'aggregated.escalated_attempts', 'aggregated.resolved_attempts') }},
-        cast(aggregated.intent_to_activation_hours_p50 as {{ type_double() }}) as intent_to_activation_hours_p50,
-        cast(aggregated.intent_to_activation_hours_p90 as {{ type_double() }}) as intent_to_activation_hours_p90,
+        {{ rate(
+            'upgrade_conversion_rate',
+            'aggregated.completed_attempts',
+            'aggregated.resolved_attempts'
+        ) }},
+        {{ rate(
+            'self_serve_completion_rate',
+            'aggregated.completed_self_serve_attempts',
+            'aggregated.resolved_attempts'
+        ) }},
+        {{ rate(
+            'escalation_rate',
+            'aggregated.escalated_attempts',
+            'aggregated.resolved_attempts'
+        ) }},
+        cast(aggregated.intent_to_activation_hours_p50 as {{ type_double() }})
+            as intent_to_activation_hours_p50,
+        cast(aggregated.intent_to_activation_hours_p90 as {{ type_double() }})
+            as intent_to_activation_hours_p90,
         {#- attempts by outcome (not metrics: the counts the funnel metrics are made of) #}
-        {%- for outcome in outcomes %}
-        cast(coalesce(aggregated.outcome_{{ outcome }}, 0) as {{ dbt.type_bigint() }})
-            as attempts_{{ outcome }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
+    {%- for outcome in outcomes %}
+    cast(coalesce(aggregated.outcome_{{ outcome }}, 0) as {{ dbt.type_bigint() }})
+        as attempts_{{ outcome }}{% if not loop.last %},{% endif %}
+    {%- endfor %}
     from frame
     left join aggregated
         on {{ same_period_and_segment('aggregated', 'frame') }}

@@ -33,7 +33,9 @@ attempts as (
 steps as (
 
     {%- for step in steps %}
-    select {{ loop.index }} as step_index, cast('{{ step }}' as {{ dbt.type_string() }}) as step_name
+    select
+        {{ loop.index }} as step_index,
+        cast({{ sql_string(step) }} as {{ dbt.type_string() }}) as step_name
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -81,15 +83,20 @@ per_step as (
         steps.step_index,
         steps.step_name,
         coalesce(sum(case when by_last_step.last_step_index >= steps.step_index
-            then by_last_step.attempts end), 0) as attempts_reached,
+                then by_last_step.attempts
+        end), 0) as attempts_reached,
         coalesce(sum(case when by_last_step.last_step_index >= steps.step_index
-            then by_last_step.resolved_attempts end), 0) as resolved_attempts_reached,
+                then by_last_step.resolved_attempts
+        end), 0) as resolved_attempts_reached,
         coalesce(sum(case when by_last_step.last_step_index = steps.step_index
-            then by_last_step.attempts end), 0) as attempts_stopped,
+                then by_last_step.attempts
+        end), 0) as attempts_stopped,
         coalesce(sum(case when by_last_step.last_step_index = steps.step_index
-            then by_last_step.abandoned_attempts end), 0) as attempts_abandoned,
+                then by_last_step.abandoned_attempts
+        end), 0) as attempts_abandoned,
         coalesce(sum(case when by_last_step.last_step_index = steps.step_index
-            then by_last_step.escalated_attempts end), 0) as attempts_escalated
+                then by_last_step.escalated_attempts
+        end), 0) as attempts_escalated
     from frame
     cross join steps
     left join by_last_step

@@ -83,10 +83,18 @@ final as (
         frame.month,
         frame.segment_dimension,
         frame.segment_value,
-        {{ count_metric('orders_placed', 'placed.orders_placed', when='loaded.has_order_status_events') }},
-        {{ count_metric('orders_completed', 'placed.orders_completed', when='loaded.has_order_status_events') }},
+        {{ count_metric(
+            'orders_placed',
+            'placed.orders_placed',
+            when='loaded.has_order_status_events'
+        ) }},
+        {{ count_metric(
+            'orders_completed',
+            'placed.orders_completed',
+            when='loaded.has_order_status_events'
+        ) }},
         case when loaded.has_order_status_events then
-            cast(placed.order_completion_days_p50 as {{ type_double() }})
+                cast(placed.order_completion_days_p50 as {{ type_double() }})
         end as order_completion_days_p50,
         {{ count_metric(
             'orders_open', 'open_orders.orders_open',
@@ -100,7 +108,7 @@ final as (
         on {{ same_period_and_segment('placed', 'frame') }}
     left join open_orders
         on open_orders.segment_dimension = frame.segment_dimension
-        and {{ null_safe_equals('open_orders.segment_value', 'frame.segment_value') }}
+            and {{ null_safe_equals('open_orders.segment_value', 'frame.segment_value') }}
 
 )
 

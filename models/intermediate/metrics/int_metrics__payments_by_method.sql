@@ -54,7 +54,11 @@ final as (
         cast(succeeded_payment_attempts as {{ dbt.type_bigint() }}) as succeeded_payment_attempts,
         cast(payment_attempts - succeeded_payment_attempts as {{ dbt.type_bigint() }})
             as failed_payment_attempts,
-        {{ rate('payment_success_rate_by_method', 'succeeded_payment_attempts', 'payment_attempts') }}
+        {{ rate(
+            'payment_success_rate_by_method',
+            'succeeded_payment_attempts',
+            'payment_attempts'
+        ) }}
     from aggregated
 
 )

@@ -49,14 +49,18 @@ aggregated as (
         segment_dimension,
         segment_value,
         sum(case when is_upgrade then 1 else 0 end) as upgrades,
-        sum(case when is_upgrade and channel = 'self_serve' then 1 else 0 end) as self_serve_upgrades,
-        sum(case when is_upgrade and channel = 'sales_assisted' then 1 else 0 end) as sales_assisted_upgrades,
+        sum(case when is_upgrade and channel = 'self_serve' then 1 else 0 end)
+            as self_serve_upgrades,
+        sum(case when is_upgrade and channel = 'sales_assisted' then 1 else 0 end)
+            as sales_assisted_upgrades,
         sum(case when is_upgrade and channel = 'automatic' then 1 else 0 end) as automatic_upgrades,
         avg(case when is_upgrade then mrr_delta_reporting end) as arpu_per_upgrade,
         sum(case when is_upgrade then mrr_delta_reporting end) as converted_upgrade_mrr,
         count(case when is_upgrade then mrr_delta_reporting end) as converted_upgrades,
         {%- for movement in movements %}
-        coalesce(sum(case when movement = '{{ movement }}' then mrr_delta_reporting end), 0)
+        coalesce(
+            sum(case when movement = {{ sql_string(movement) }} then mrr_delta_reporting end), 0
+        )
             as mrr_{{ movement }},
         {%- endfor %}
         {{ percentile_cont('processing_latency_seconds', 0.5) }} as processing_latency_seconds_p50,
@@ -83,7 +87,8 @@ final as (
         cast(coalesce(aggregated.converted_upgrades, 0) as {{ dbt.type_bigint() }})
             as arpu_per_upgrade__denominator,
         {%- for movement in movements %}
-        round(cast(coalesce(aggregated.mrr_{{ movement }}, 0) as {{ type_double() }}), 6) as mrr_{{ movement }},
+        round(cast(coalesce(aggregated.mrr_{{ movement }}, 0) as {{ type_double() }}), 6)
+            as mrr_{{ movement }},
         {%- endfor %}
         round(
             {%- for movement in movements %}
@@ -92,8 +97,10 @@ final as (
             {%- endfor %},
             6
         ) as net_new_mrr,
-        cast(aggregated.processing_latency_seconds_p50 as {{ type_double() }}) as processing_latency_seconds_p50,
-        cast(aggregated.processing_latency_seconds_p95 as {{ type_double() }}) as processing_latency_seconds_p95
+        cast(aggregated.processing_latency_seconds_p50 as {{ type_double() }})
+            as processing_latency_seconds_p50,
+        cast(aggregated.processing_latency_seconds_p95 as {{ type_double() }})
+            as processing_latency_seconds_p95
     from frame
     left join aggregated
         on {{ same_period_and_segment('aggregated', 'frame') }}

@@ -75,13 +75,17 @@ final as (
             'sync_unresolved_rate', 'aggregated.unresolved_handoffs', 'aggregated.handoffs',
             when='loaded.has_sync_events'
         ) }},
-        {{ count_metric('sync_dead_letters', 'aggregated.dead_letter_handoffs', when='loaded.has_sync_events') }},
+        {{ count_metric(
+            'sync_dead_letters',
+            'aggregated.dead_letter_handoffs',
+            when='loaded.has_sync_events'
+        ) }},
         {{ rate(
             'sync_manual_override_rate', 'aggregated.manual_override_handoffs', 'aggregated.handoffs',
             when='loaded.has_sync_events'
         ) }},
         case when loaded.has_sync_events then
-            cast(aggregated.time_to_sync_seconds_p50 as {{ type_double() }})
+                cast(aggregated.time_to_sync_seconds_p50 as {{ type_double() }})
         end as time_to_sync_seconds_p50
     from frame
     cross join loaded

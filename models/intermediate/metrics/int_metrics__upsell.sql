@@ -62,7 +62,11 @@ final as (
         frame.month,
         frame.segment_dimension,
         frame.segment_value,
-        {{ count_metric('upsell_offers', 'aggregated.upsell_offers', when='loaded.has_upsell_offers') }},
+        {{ count_metric(
+            'upsell_offers',
+            'aggregated.upsell_offers',
+            when='loaded.has_upsell_offers'
+        ) }},
         {{ rate(
             'upsell_acceptance_rate', 'aggregated.accepted_offers', 'aggregated.offers_with_outcome',
             when='loaded.has_upsell_offers'

@@ -23,7 +23,7 @@ by_play as (
     select
         offer_month,
         account_id,
-        cast('{{ play }}' as {{ dbt.type_string() }}) as play_dimension,
+        cast({{ sql_string(play) }} as {{ dbt.type_string() }}) as play_dimension,
         cast({{ play }} as {{ dbt.type_string() }}) as play_value,
         outcome,
         has_outcome,
@@ -87,7 +87,8 @@ final as (
         cast(deferred_offers as {{ dbt.type_bigint() }}) as deferred_offers,
         cast(no_response_offers as {{ dbt.type_bigint() }}) as no_response_offers,
         cast(pending_offers as {{ dbt.type_bigint() }}) as pending_offers,
-        cast(deferred_then_accepted_offers as {{ dbt.type_bigint() }}) as deferred_then_accepted_offers,
+        cast(deferred_then_accepted_offers as {{ dbt.type_bigint() }})
+            as deferred_then_accepted_offers,
         {{ rate('upsell_acceptance_rate', 'accepted_offers', 'offers_with_outcome') }},
         {{ rate('upsell_deferral_rate', 'deferred_offers', 'offers_with_outcome') }}
     from aggregated

@@ -32,12 +32,13 @@ final as (
         frame.segment_dimension,
         frame.segment_value,
         {%- for section in sections %}
-        {{ star_except(ref('int_metrics__' ~ section), keys, section) }}{% if not loop.last %},{% endif %}
+        {{ star_except(ref('int_metrics__' ~ section), keys, section) }}{% if not loop.last %},
+        {% endif %}
         {%- endfor %}
     from frame
     {%- for section in sections %}
-    left join {{ section }}
-        on {{ same_period_and_segment(section, 'frame') }}
+left join {{ section }}
+    on {{ same_period_and_segment(section, 'frame') }}
     {%- endfor %}
 
 )

@@ -135,7 +135,8 @@ final as (
                 then case when credit_line_minor is null then 0 else 1 end
                     + case when charge_line_minor is null then 0 else 1 end
         end as expected_proration_lines,
-        case when is_within_bounds then subscription_line_minor end as expected_subscription_line_minor
+        case when is_within_bounds then subscription_line_minor end
+            as expected_subscription_line_minor
     from priced
 
 )

@@ -32,8 +32,8 @@ candidate_rates as (
     from changes
     inner join fx_rates
         on fx_rates.currency = changes.currency
-        and fx_rates.rate_date <= cast(changes.changed_at as date)
-    where changes.currency <> '{{ var("reporting_currency") }}'
+            and fx_rates.rate_date <= cast(changes.changed_at as date)
+    where changes.currency <> {{ sql_string(var("reporting_currency")) }}
 
 ),
 
@@ -52,15 +52,15 @@ final as (
     select
         changes.change_id,
         case
-            when changes.currency = '{{ var("reporting_currency") }}' then 1
+            when changes.currency = {{ sql_string(var("reporting_currency")) }} then 1
             else latest_rates.rate_to_reporting
         end as rate_to_reporting,
         changes.mrr_delta
-            / power(10, currencies.minor_unit_exponent)
-            * case
-                when changes.currency = '{{ var("reporting_currency") }}' then 1
-                else latest_rates.rate_to_reporting
-            end as mrr_delta_reporting
+        / power(10, currencies.minor_unit_exponent)
+        * case
+            when changes.currency = {{ sql_string(var("reporting_currency")) }} then 1
+            else latest_rates.rate_to_reporting
+        end as mrr_delta_reporting
     from changes
     left join latest_rates
         on latest_rates.change_id = changes.change_id

@@ -49,11 +49,19 @@ priced as (
         to_plan.billing_interval as to_billing_interval,
         case
             when changes.from_plan_id is null then 0
-            else {{ mrr_x12('from_plan.unit_amount_minor', 'changes.from_quantity', 'from_plan.billing_interval') }}
+            else {{ mrr_x12(
+                'from_plan.unit_amount_minor',
+                'changes.from_quantity',
+                'from_plan.billing_interval'
+            ) }}
         end as mrr_before_x12,
         case
             when changes.to_plan_id is null then 0
-            else {{ mrr_x12('to_plan.unit_amount_minor', 'changes.to_quantity', 'to_plan.billing_interval') }}
+            else {{ mrr_x12(
+                'to_plan.unit_amount_minor',
+                'changes.to_quantity',
+                'to_plan.billing_interval'
+            ) }}
         end as mrr_after_x12
     from changes
     cross join as_of

@@ -42,11 +42,11 @@ classified as (
         events.account_id,
         case
             when {{ in_list('events.event_name', var_list('escalation_events')) }} then 'escalation'
-            when events.event_name = '{{ steps[0] }}' then 'entry_point'
+            when events.event_name = {{ sql_string(steps[0]) }} then 'entry_point'
             else 'usage'
         end as signal_kind,
         case
-            when events.event_name = '{{ steps[0] }}'
+            when events.event_name = {{ sql_string(steps[0]) }}
                 then coalesce({{ json_string('events.properties', 'entry_point') }}, '(none)')
             else events.event_name
         end as signal_name,
@@ -59,7 +59,7 @@ classified as (
     where events.occurred_at <= as_of.as_of
         and (
             not ({{ in_list('events.event_name', not_usage) }})
-            or events.event_name = '{{ steps[0] }}'
+            or events.event_name = {{ sql_string(steps[0]) }}
             or {{ in_list('events.event_name', var_list('escalation_events')) }}
         )
 

@@ -116,10 +116,10 @@ outcomes as (
     from eligible
     inner join changes
         on changes.account_id = eligible.account_id
-        and changes.is_upgrade
-        and changes.channel = 'self_serve'
-        and changes.changed_at > eligible.cutoff_at
-        and changes.changed_at <= {{ dbt.dateadd('day', horizon, 'eligible.cutoff_at') }}
+            and changes.is_upgrade
+            and changes.channel = 'self_serve'
+            and changes.changed_at > eligible.cutoff_at
+            and changes.changed_at <= {{ dbt.dateadd('day', horizon, 'eligible.cutoff_at') }}
     where not eligible.is_scoring
     group by eligible.account_id, eligible.cutoff_at
 
@@ -145,7 +145,7 @@ final as (
     from eligible
     left join outcomes
         on outcomes.account_id = eligible.account_id
-        and outcomes.cutoff_at = eligible.cutoff_at
+            and outcomes.cutoff_at = eligible.cutoff_at
 
 )
 

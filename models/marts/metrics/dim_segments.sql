@@ -16,7 +16,7 @@ final as (
         segment_dimension,
         case segment_dimension
             {%- for dimension in segment_dimensions() %}
-            when '{{ dimension }}' then {{ loop.index }}
+            when {{ sql_string(dimension) }} then {{ loop.index }}
             {%- endfor %}
             else 0
         end as dimension_order,

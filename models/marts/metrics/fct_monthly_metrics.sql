@@ -18,7 +18,7 @@ final as (
 
     select
         month
-        {%- for metric_id in catalog_metric_ids() %},
+    {%- for metric_id in catalog_metric_ids() %},
         {{ metric_id }}
         {%- endfor %}
     from metrics

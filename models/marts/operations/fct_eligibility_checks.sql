@@ -28,8 +28,8 @@ final as (
         case when checks.result = 'rejected' then coalesce(checks.reason_code, '(none)') end
             as rejection_reason,
         checks.result = 'rejected'
-            and checks.overridden_at is not null
-            and checks.overridden_at <= as_of.as_of as is_false_positive,
+        and checks.overridden_at is not null
+        and checks.overridden_at <= as_of.as_of as is_false_positive,
         checks.overridden_at
     from checks
     cross join as_of

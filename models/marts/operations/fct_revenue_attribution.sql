@@ -98,8 +98,8 @@ final as (
             when not is_amount_accurate then 'wrong_amount'
         end as mismatch_reason,
         opportunity_id is not null
-            and crm_movement_type = movement
-            and is_amount_accurate as is_accurate
+        and crm_movement_type = movement
+        and is_amount_accurate as is_accurate
     from compared
 
 )

@@ -36,7 +36,8 @@ attempts as (
         ) as attempt_order,
         row_number() over (
             partition by sync_events.change_id, sync_events.target_system
-            order by sync_events.attempt_number desc, sync_events.attempted_at desc,
+            order by
+                sync_events.attempt_number desc, sync_events.attempted_at desc,
                 sync_events.sync_event_id desc
         ) as reverse_attempt_order
     from sync_events
@@ -97,19 +98,20 @@ final as (
         resolutions.resolved_at is not null as is_resolved,
         resolutions.resolution_status = 'manual_override' as is_manual_override,
         handoffs.has_dead_letter and resolutions.resolved_at is null as is_dead_letter,
-        {{ seconds_between('handoffs.changed_at', 'resolutions.resolved_at') }} as time_to_sync_seconds,
+        {{ seconds_between('handoffs.changed_at', 'resolutions.resolved_at') }}
+            as time_to_sync_seconds,
         handoffs.last_attempt_status,
         handoffs.last_error_code,
         handoffs.last_attempted_at,
         case when resolutions.resolved_at is null
-            then {{ seconds_between('handoffs.changed_at', 'as_of.as_of') }} / 86400.0
+                then {{ seconds_between('handoffs.changed_at', 'as_of.as_of') }} / 86400.0
         end as unresolved_age_days
     from handoffs
     cross join as_of
     left join resolutions
         on resolutions.change_id = handoffs.change_id
-        and resolutions.target_system = handoffs.target_system
-        and resolutions.resolution_order = 1
+            and resolutions.target_system = handoffs.target_system
+            and resolutions.resolution_order = 1
 
 )
 

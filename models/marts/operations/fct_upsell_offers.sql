@@ -35,8 +35,8 @@ later_acceptances as (
     from visible as deferred
     inner join visible as accepted
         on accepted.account_id = deferred.account_id
-        and accepted.offered_at > deferred.offered_at
-        and accepted.outcome_at_as_of = 'accepted'
+            and accepted.offered_at > deferred.offered_at
+            and accepted.outcome_at_as_of = 'accepted'
     where deferred.outcome_at_as_of = 'deferred'
 
 ),

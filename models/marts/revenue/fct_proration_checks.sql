@@ -39,8 +39,10 @@ billed as (
     select
         invoice_lines.change_id,
         count(*) as billed_lines,
-        sum(case when invoice_lines.line_type = 'proration_credit' then 1 else 0 end) as billed_credit_lines,
-        sum(case when invoice_lines.line_type = 'proration_charge' then 1 else 0 end) as billed_charge_lines,
+        sum(case when invoice_lines.line_type = 'proration_credit' then 1 else 0 end)
+            as billed_credit_lines,
+        sum(case when invoice_lines.line_type = 'proration_charge' then 1 else 0 end)
+            as billed_charge_lines,
         sum(invoice_lines.amount_minor) as billed_amount_minor,
         min(invoice_lines.currency) as min_currency,
         max(invoice_lines.currency) as max_currency
@@ -69,8 +71,10 @@ joined as (
         billed.billed_lines,
         billed.billed_credit_lines,
         billed.billed_charge_lines,
-        case when billed.min_currency = billed.max_currency then billed.min_currency end as billed_currency,
-        case when billed.min_currency = billed.max_currency then billed.billed_amount_minor end as billed_net_minor,
+        case when billed.min_currency = billed.max_currency then billed.min_currency end
+            as billed_currency,
+        case when billed.min_currency = billed.max_currency then billed.billed_amount_minor end
+            as billed_net_minor,
         expected.change_id is not null as has_expected_row,
         expected.is_within_bounds,
         expected.expected_credit_minor,
@@ -120,11 +124,13 @@ final as (
         expected_charge_minor,
         expected_net_minor,
         expected_proration_lines,
-        case when check_status = 'compared' then billed_net_minor - expected_net_minor end as difference_minor,
+        case when check_status = 'compared' then billed_net_minor - expected_net_minor end
+            as difference_minor,
         tolerance_minor,
         check_status,
         coalesce(
-            check_status = 'compared' and abs(billed_net_minor - expected_net_minor) <= tolerance_minor,
+            check_status = 'compared'
+            and abs(billed_net_minor - expected_net_minor) <= tolerance_minor,
             false
         ) as is_accurate
     from classified

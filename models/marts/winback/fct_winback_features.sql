@@ -79,17 +79,22 @@ usage as (
         snapshots.account_id,
         snapshots.cutoff_at,
         sum(case when event_days.age_day < snapshots.cutoff_offset_days + 14
-            then event_days.n_events else 0 end) as usage_events_14d,
+                then event_days.n_events
+            else 0
+        end) as usage_events_14d,
         sum(case when event_days.age_day < snapshots.cutoff_offset_days + 30
-            then event_days.n_events else 0 end) as usage_events_30d,
+                then event_days.n_events
+            else 0
+        end) as usage_events_30d,
         count(distinct case when event_days.age_day < snapshots.cutoff_offset_days + 30
-            then event_days.age_day end) as active_days_30d,
+                then event_days.age_day
+        end) as active_days_30d,
         min(event_days.age_day) - snapshots.cutoff_offset_days as days_since_last_usage
     from snapshots
     inner join event_days
         on event_days.account_id = snapshots.account_id
-        and event_days.age_day >= snapshots.cutoff_offset_days
-        and event_days.signal_kind = 'usage'
+            and event_days.age_day >= snapshots.cutoff_offset_days
+            and event_days.signal_kind = 'usage'
     group by snapshots.account_id, snapshots.cutoff_at, snapshots.cutoff_offset_days
 
 ),
@@ -100,12 +105,13 @@ pricing_visits as (
         snapshots.account_id,
         snapshots.cutoff_at,
         count(distinct case when event_days.age_day < snapshots.cutoff_offset_days + 30
-            then event_days.age_day end) as upgrade_visit_days_30d
+                then event_days.age_day
+        end) as upgrade_visit_days_30d
     from snapshots
     inner join event_days
         on event_days.account_id = snapshots.account_id
-        and event_days.age_day >= snapshots.cutoff_offset_days
-        and event_days.signal_kind = 'entry_point'
+            and event_days.age_day >= snapshots.cutoff_offset_days
+            and event_days.signal_kind = 'entry_point'
     group by snapshots.account_id, snapshots.cutoff_at
 
 ),
@@ -119,8 +125,8 @@ users as (
     from snapshots
     inner join user_days
         on user_days.account_id = snapshots.account_id
-        and user_days.age_day >= snapshots.cutoff_offset_days
-        and user_days.age_day < snapshots.cutoff_offset_days + 30
+            and user_days.age_day >= snapshots.cutoff_offset_days
+            and user_days.age_day < snapshots.cutoff_offset_days + 30
     group by snapshots.account_id, snapshots.cutoff_at
 
 ),
@@ -130,23 +136,27 @@ signals as (
     select
         account_id,
         cutoff_at,
-        sum(case when signal_kind = 'funnel_step' and signal_name = '{{ steps[0] }}'
-            then count_total else 0 end) as attempts_total,
-        sum(case when signal_kind = 'funnel_step' and signal_name = '{{ steps[0] }}'
-            then count_30d else 0 end) as attempts_30d,
+        sum(case when signal_kind = 'funnel_step' and signal_name = {{ sql_string(steps[0]) }}
+                then count_total
+            else 0
+        end) as attempts_total,
+        sum(case when signal_kind = 'funnel_step' and signal_name = {{ sql_string(steps[0]) }}
+                then count_30d
+            else 0
+        end) as attempts_30d,
         max(case when signal_kind = 'funnel_step' then
-            case signal_name
-                {%- for step in steps %}
-                when '{{ step }}' then {{ loop.index }}
-                {%- endfor %}
-            end
+                case signal_name
+                    {%- for step in steps %}
+                    when {{ sql_string(step) }} then {{ loop.index }}
+                    {%- endfor %}
+                end
         end) as furthest_step_index,
         max(case when signal_kind = 'funnel_step' and count_30d > 0 then
-            case signal_name
-                {%- for step in steps %}
-                when '{{ step }}' then {{ loop.index }}
-                {%- endfor %}
-            end
+                case signal_name
+                    {%- for step in steps %}
+                    when {{ sql_string(step) }} then {{ loop.index }}
+                    {%- endfor %}
+                end
         end) as furthest_step_index_30d,
         sum(case when signal_kind = 'escalation' then count_total else 0 end)
             as escalations_total,
@@ -171,8 +181,8 @@ plan_history as (
     from snapshots
     inner join changes
         on changes.account_id = snapshots.account_id
-        and changes.changed_at <= snapshots.cutoff_at
-        and changes.effective_at <= snapshots.cutoff_at
+            and changes.changed_at <= snapshots.cutoff_at
+            and changes.effective_at <= snapshots.cutoff_at
 
 ),
 
@@ -200,12 +210,14 @@ eligibility as (
         count(*) as eligibility_checks_total,
         sum(case when checks.is_rejected then 1 else 0 end) as eligibility_rejections_total,
         sum(case when checks.is_rejected
-            and checks.checked_at > {{ dbt.dateadd('day', -30, 'snapshots.cutoff_at') }}
-            then 1 else 0 end) as eligibility_rejections_30d
+                and checks.checked_at > {{ dbt.dateadd('day', -30, 'snapshots.cutoff_at') }}
+                then 1
+            else 0
+        end) as eligibility_rejections_30d
     from snapshots
     inner join checks
         on checks.account_id = snapshots.account_id
-        and checks.checked_at <= snapshots.cutoff_at
+            and checks.checked_at <= snapshots.cutoff_at
     group by snapshots.account_id, snapshots.cutoff_at
 
 ),
@@ -217,19 +229,28 @@ upsell as (
         snapshots.cutoff_at,
         count(*) as upsell_offers_total,
         sum(case when offers.offered_at > {{ dbt.dateadd('day', -30, 'snapshots.cutoff_at') }}
-            then 1 else 0 end) as upsell_offers_30d,
+                then 1
+            else 0
+        end) as upsell_offers_30d,
         sum(case when offers.outcome_at is null or offers.outcome_at > snapshots.cutoff_at
-            then 1 else 0 end) as upsell_offers_pending,
+                then 1
+            else 0
+        end) as upsell_offers_pending,
         {%- for outcome in ['rejected', 'deferred', 'no_response'] %}
-        sum(case when offers.outcome_at <= snapshots.cutoff_at and offers.outcome = '{{ outcome }}'
-            then 1 else 0 end) as upsell_offers_{{ outcome }},
+        sum(case
+            when offers.outcome_at <= snapshots.cutoff_at
+                and offers.outcome = {{ sql_string(outcome) }}
+                then 1
+            else 0
+        end) as upsell_offers_{{ outcome }},
         {%- endfor %}
         max(case when offers.outcome_at is null or offers.outcome_at > snapshots.cutoff_at
-            then offers.offered_at end) as latest_pending_offer_at
+                then offers.offered_at
+        end) as latest_pending_offer_at
     from snapshots
     inner join offers
         on offers.account_id = snapshots.account_id
-        and offers.offered_at <= snapshots.cutoff_at
+            and offers.offered_at <= snapshots.cutoff_at
     group by snapshots.account_id, snapshots.cutoff_at
 
 ),
@@ -243,7 +264,7 @@ pending_triggers as (
     from upsell
     inner join offers
         on offers.account_id = upsell.account_id
-        and offers.offered_at = upsell.latest_pending_offer_at
+            and offers.offered_at = upsell.latest_pending_offer_at
     group by upsell.account_id, upsell.cutoff_at
 
 ),
@@ -255,12 +276,14 @@ payment_failures as (
         snapshots.cutoff_at,
         sum(case when not payments.is_succeeded then 1 else 0 end) as payment_failures_total,
         sum(case when not payments.is_succeeded
-            and payments.attempted_at > {{ dbt.dateadd('day', -30, 'snapshots.cutoff_at') }}
-            then 1 else 0 end) as payment_failures_30d
+                and payments.attempted_at > {{ dbt.dateadd('day', -30, 'snapshots.cutoff_at') }}
+                then 1
+            else 0
+        end) as payment_failures_30d
     from snapshots
     inner join payments
         on payments.account_id = snapshots.account_id
-        and payments.attempted_at <= snapshots.cutoff_at
+            and payments.attempted_at <= snapshots.cutoff_at
     group by snapshots.account_id, snapshots.cutoff_at
 
 ),
@@ -322,8 +345,11 @@ final as (
             ('payment_failures_total', 'payment_failures', 'payment_attempts'),
             ('payment_failures_30d', 'payment_failures', 'payment_attempts'),
         ] %}
-        case when loaded.has_{{ source_table }} then cast(coalesce({{ cte }}.{{ column }}, 0)
-            as {{ dbt.type_bigint() }}) end
+        case when loaded.has_{{ source_table }} then cast(
+                    coalesce({{ cte }}.{{ column }}, 0)
+                    as {{ dbt.type_bigint() }}
+                )
+        end
             as {{ column }},
         {%- endfor %}
         pending_triggers.latest_pending_offer_trigger
@@ -333,31 +359,31 @@ final as (
         on accounts.account_id = snapshots.account_id
     left join current_plans
         on current_plans.account_id = snapshots.account_id
-        and current_plans.cutoff_at = snapshots.cutoff_at
+            and current_plans.cutoff_at = snapshots.cutoff_at
     left join users
         on users.account_id = snapshots.account_id
-        and users.cutoff_at = snapshots.cutoff_at
+            and users.cutoff_at = snapshots.cutoff_at
     left join usage
         on usage.account_id = snapshots.account_id
-        and usage.cutoff_at = snapshots.cutoff_at
+            and usage.cutoff_at = snapshots.cutoff_at
     left join pricing_visits
         on pricing_visits.account_id = snapshots.account_id
-        and pricing_visits.cutoff_at = snapshots.cutoff_at
+            and pricing_visits.cutoff_at = snapshots.cutoff_at
     left join signals
         on signals.account_id = snapshots.account_id
-        and signals.cutoff_at = snapshots.cutoff_at
+            and signals.cutoff_at = snapshots.cutoff_at
     left join eligibility
         on eligibility.account_id = snapshots.account_id
-        and eligibility.cutoff_at = snapshots.cutoff_at
+            and eligibility.cutoff_at = snapshots.cutoff_at
     left join upsell
         on upsell.account_id = snapshots.account_id
-        and upsell.cutoff_at = snapshots.cutoff_at
+            and upsell.cutoff_at = snapshots.cutoff_at
     left join pending_triggers
         on pending_triggers.account_id = snapshots.account_id
-        and pending_triggers.cutoff_at = snapshots.cutoff_at
+            and pending_triggers.cutoff_at = snapshots.cutoff_at
     left join payment_failures
         on payment_failures.account_id = snapshots.account_id
-        and payment_failures.cutoff_at = snapshots.cutoff_at
+            and payment_failures.cutoff_at = snapshots.cutoff_at
 
 )
 

@@ -42,15 +42,19 @@ event_signals as (
         event_days.signal_kind,
         event_days.signal_name,
         cast(sum(case when event_days.age_day < snapshots.cutoff_offset_days + 14
-            then event_days.n_events else 0 end) as {{ dbt.type_bigint() }}) as count_14d,
+                then event_days.n_events
+            else 0
+        end) as {{ dbt.type_bigint() }}) as count_14d,
         cast(sum(case when event_days.age_day < snapshots.cutoff_offset_days + 30
-            then event_days.n_events else 0 end) as {{ dbt.type_bigint() }}) as count_30d,
+                then event_days.n_events
+            else 0
+        end) as {{ dbt.type_bigint() }}) as count_30d,
         cast(sum(event_days.n_events) as {{ dbt.type_bigint() }}) as count_total,
         min(event_days.age_day) - snapshots.cutoff_offset_days as days_since_last
     from snapshots
     inner join event_days
         on event_days.account_id = snapshots.account_id
-        and event_days.age_day >= snapshots.cutoff_offset_days
+            and event_days.age_day >= snapshots.cutoff_offset_days
     group by
         snapshots.snapshot_id,
         snapshots.account_id,
@@ -84,6 +88,8 @@ snapshot_attempts as (
         snapshots.cutoff_at,
         snapshots.cutoff_offset_days,
         attempt_ages.age_day,
+        {#- sqlfluff also lints the loop's unreachable variants: not these rules here #}
+        -- noqa: disable=CV03,LT02
         {%- for k in range(1, steps | length + 1) %}
         {%- if k == 1 %}
         1 as reached_{{ k }}{% if not loop.last %},{% endif %}
@@ -92,10 +98,11 @@ snapshot_attempts as (
             as reached_{{ k }}{% if not loop.last %},{% endif %}
         {%- endif %}
         {%- endfor %}
+    -- noqa: enable=CV03,LT02
     from snapshots
     inner join attempt_ages
         on attempt_ages.account_id = snapshots.account_id
-        and attempt_ages.started_at <= snapshots.cutoff_at
+            and attempt_ages.started_at <= snapshots.cutoff_at
 
 ),
 
@@ -108,11 +115,15 @@ step_signals as (
         account_id,
         cutoff_at,
         'funnel_step' as signal_kind,
-        '{{ step }}' as signal_name,
-        cast(sum(case when age_day < cutoff_offset_days + 14 then reached_{{ k }} else 0 end)
-            as {{ dbt.type_bigint() }}) as count_14d,
-        cast(sum(case when age_day < cutoff_offset_days + 30 then reached_{{ k }} else 0 end)
-            as {{ dbt.type_bigint() }}) as count_30d,
+        {{ sql_string(step) }} as signal_name,
+        cast(
+            sum(case when age_day < cutoff_offset_days + 14 then reached_{{ k }} else 0 end)
+            as {{ dbt.type_bigint() }}
+        ) as count_14d,
+        cast(
+            sum(case when age_day < cutoff_offset_days + 30 then reached_{{ k }} else 0 end)
+            as {{ dbt.type_bigint() }}
+        ) as count_30d,
         cast(sum(reached_{{ k }}) as {{ dbt.type_bigint() }}) as count_total,
         min(case when reached_{{ k }} = 1 then age_day end) - cutoff_offset_days
             as days_since_last

@@ -2,10 +2,44 @@
 
 from __future__ import annotations
 
+import functools
+import os
+
 import altair as alt
 import pandas as pd
 
 from ..metrics import COUNT_UNITS
+from . import palette
+
+# Streamlit serialises a chart with ``to_dict()``, which validates the whole spec against
+# the Vega-Lite JSON schema: about 0.1-0.2 s of CPU per chart, most of a page's time on
+# the Overview (six trends). The charts are built here only and are validated by the
+# tests (tests/conftest.py sets this variable), so a page skips the check.
+VALIDATE_ENV = "UPGRADE_WAREHOUSE_VALIDATE_CHARTS"
+
+
+def unvalidated(chart):
+    """The chart, serialised without the schema check unless ``$VALIDATE_ENV`` is set."""
+    if os.environ.get(VALIDATE_ENV):
+        return chart
+    to_dict = chart.to_dict
+
+    def fast_to_dict(*args, **kwargs):
+        kwargs.setdefault("validate", False)
+        return to_dict(*args, **kwargs)
+
+    object.__setattr__(chart, "to_dict", fast_to_dict)
+    return chart
+
+
+def _fast(build):
+    """A chart builder whose charts skip the schema check at render time."""
+
+    @functools.wraps(build)
+    def wrapper(*args, **kwargs):
+        return unvalidated(build(*args, **kwargs))
+
+    return wrapper
 
 
 def value_axis(unit: str) -> alt.Axis:
@@ -17,7 +51,7 @@ def value_axis(unit: str) -> alt.Axis:
 
 def axis_format(unit: str) -> str:
     if unit in ("rate", "rate_by_key"):
-        return ".0%"
+        return ".1~%"  # 5%, 0.5% (small rates keep their decimal: no "1% 1% 1%" axis)
     if unit in COUNT_UNITS:
         return ",d"
     if unit == "money":
@@ -35,16 +69,20 @@ def tooltip_format(unit: str) -> str:
     return ",.1f"
 
 
-SERIES_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+SERIES_COLORS = palette.SERIES
 
 
 def _series_color(series: str, order: list[str] | None) -> alt.Color:
     """One color per series value; with ``order``, the first value gets the first color
     on every chart (segment A is always the same color)."""
-    scale = alt.Scale(domain=order, range=SERIES_COLORS[:len(order)]) if order else (
-        alt.Undefined)
-    return alt.Color(f"{series}:N", title=None, scale=scale, sort=order,
-                     legend=alt.Legend(orient="bottom", labelLimit=240))
+    scale = alt.Scale(domain=order, range=SERIES_COLORS[: len(order)]) if order else (alt.Undefined)
+    return alt.Color(
+        f"{series}:N",
+        title=None,
+        scale=scale,
+        sort=order,
+        legend=alt.Legend(orient="bottom", labelLimit=240),
+    )
 
 
 def _months(frame: pd.DataFrame, column: str = "month") -> pd.DataFrame:
@@ -53,9 +91,17 @@ def _months(frame: pd.DataFrame, column: str = "month") -> pd.DataFrame:
     return frame
 
 
-def trend(frame: pd.DataFrame, unit: str, title: str, *, target: float | None = None,
-          height: int = 220, series: str | None = None,
-          series_order: list[str] | None = None) -> alt.Chart:
+@_fast
+def trend(
+    frame: pd.DataFrame,
+    unit: str,
+    title: str,
+    *,
+    target: float | None = None,
+    height: int = 220,
+    series: str | None = None,
+    series_order: list[str] | None = None,
+) -> alt.Chart:
     """One metric by month (``month`` YYYY-MM, ``value``), with an optional target line;
     one line per value of ``series`` when given (e.g. the segments compared)."""
     frame = _months(frame)
@@ -77,18 +123,34 @@ def trend(frame: pd.DataFrame, unit: str, title: str, *, target: float | None = 
     )
     layers = [line]
     if target is not None:
-        rule = alt.Chart(pd.DataFrame({"target": [target]})).mark_rule(
-            strokeDash=[6, 4], color="#d62728"
-        ).encode(y="target:Q", tooltip=[alt.Tooltip("target:Q", format=tooltip_format(unit))])
+        rule = (
+            alt.Chart(pd.DataFrame({"target": [target]}))
+            .mark_rule(strokeDash=[6, 4], color=palette.TARGET)
+            .encode(
+                y="target:Q",
+                tooltip=[alt.Tooltip("target:Q", title="target", format=tooltip_format(unit))],
+            )
+        )
         layers.append(rule)
     return alt.layer(*layers).properties(title=title, height=height)
 
 
-def stacked_bars(frame: pd.DataFrame, x: str, y: str, color: str, *, unit: str = "count",
-                 title: str = "", x_title: str | None = None, y_title: str | None = None,
-                 sort: list | None = None, horizontal: bool = False,
-                 height: int | str = 260, colors: dict[str, str] | None = None
-                 ) -> alt.Chart:
+@_fast
+def stacked_bars(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    color: str,
+    *,
+    unit: str = "count",
+    title: str = "",
+    x_title: str | None = None,
+    y_title: str | None = None,
+    sort: list | None = None,
+    horizontal: bool = False,
+    height: int | str = 260,
+    colors: dict[str, str] | None = None,
+) -> alt.Chart:
     """Bars of ``y`` by ``x`` stacked by ``color`` (``month`` columns are YYYY-MM text).
     ``height="fit"``: as tall as the categories of horizontal bars need."""
     if height == "fit":
@@ -101,29 +163,57 @@ def stacked_bars(frame: pd.DataFrame, x: str, y: str, color: str, *, unit: str =
     y_enc = alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=axis_format(unit)))
     enc = {"x": x_enc, "y": y_enc}
     if horizontal:
-        enc = {"y": alt.Y(f"{x}:N", title=x_title, sort=sort, axis=alt.Axis(labelLimit=220)),
-               "x": alt.X(f"{y}:Q", title=y_title, axis=alt.Axis(format=axis_format(unit)))}
-    return alt.Chart(frame).mark_bar().encode(
-        **enc,
-        color=alt.Color(f"{color}:N", title=None, scale=alt.Scale(
-            domain=list(colors), range=list(colors.values())) if colors else alt.Undefined),
-        tooltip=[x, color, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
-    ).properties(title=title, height=height)
+        enc = {
+            "y": alt.Y(f"{x}:N", title=x_title, sort=sort, axis=alt.Axis(labelLimit=220)),
+            "x": alt.X(f"{y}:Q", title=y_title, axis=alt.Axis(format=axis_format(unit))),
+        }
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            **enc,
+            color=alt.Color(
+                f"{color}:N",
+                title=None,
+                scale=alt.Scale(domain=list(colors), range=list(colors.values()))
+                if colors
+                else alt.Scale(range=palette.SERIES),
+            ),
+            tooltip=[x, color, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
+        )
+        .properties(title=title, height=height)
+    )
 
 
-def bars(frame: pd.DataFrame, x: str, y: str, *, unit: str = "count", title: str = "",
-         sort: list | str | None = "-x", height: int = 240, color: str | None = None,
-         series: str | None = None, series_order: list[str] | None = None) -> alt.Chart:
+@_fast
+def bars(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    unit: str = "count",
+    title: str = "",
+    sort: list | str | None = "-x",
+    height: int = 240,
+    color: str | None = None,
+    series: str | None = None,
+    series_order: list[str] | None = None,
+) -> alt.Chart:
     """Horizontal bars: category ``x`` on the y axis, value ``y``; with ``series``, one
     bar per series value in each category (side by side)."""
     encoding = {}
     tooltip = [x, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))]
     if series:
-        encoding = {"color": _series_color(series, series_order),
-                    "yOffset": alt.YOffset(f"{series}:N", sort=series_order)}
+        encoding = {
+            "color": _series_color(series, series_order),
+            "yOffset": alt.YOffset(f"{series}:N", sort=series_order),
+        }
         tooltip.insert(0, series)
-    mark = alt.Chart(frame).mark_bar() if series else alt.Chart(frame).mark_bar(
-        color=color or "#4c78a8")
+    mark = (
+        alt.Chart(frame).mark_bar()
+        if series
+        else alt.Chart(frame).mark_bar(color=color or "#4c78a8")
+    )
     chart = mark.encode(
         y=alt.Y(f"{x}:N", title=None, sort=sort, axis=alt.Axis(labelLimit=220)),
         x=alt.X(f"{y}:Q", title=None, axis=value_axis(unit)),
@@ -136,45 +226,96 @@ def bars(frame: pd.DataFrame, x: str, y: str, *, unit: str = "count", title: str
     return (chart + text).properties(title=title, height=height)
 
 
-OUTCOME_COLORS = {
-    "accepted": "#2ca02c", "deferred": "#f2b701", "rejected": "#d62728",
-    "no_response": "#9e9e9e", "pending": "#9ecae9",
-}
+OUTCOME_COLORS = palette.OUTCOME_COLORS
 
 
-def waterfall(frame: pd.DataFrame, currency: str, title: str = "") -> alt.Chart:
-    """MRR bridge: ``step`` and ``amount`` rows, then a ``Net new MRR`` total bar."""
+@_fast
+def waterfall(
+    frame: pd.DataFrame, currency: str, title: str = "", *, total: str = "Net new"
+) -> alt.Chart:
+    """MRR bridge: ``step`` and ``amount`` rows, then a ``Net new MRR`` total bar. Gains
+    green, losses red, the total blue; each bar's signed amount above it, the step names
+    at an angle so that they never overlap."""
     frame = frame.copy()
     frame["amount"] = frame["amount"].fillna(0.0)
     frame["end"] = frame["amount"].cumsum()
     frame["start"] = frame["end"] - frame["amount"]
     frame["kind"] = ["gain" if a >= 0 else "loss" for a in frame["amount"]]
-    total = float(frame["amount"].sum())
-    frame = pd.concat([frame, pd.DataFrame([{
-        "step": "Net new", "amount": total, "start": 0.0, "end": total, "kind": "net",
-    }])], ignore_index=True)
-    order = list(frame["step"])
-    color = alt.Color("kind:N", title=None, scale=alt.Scale(
-        domain=["gain", "loss", "net"], range=["#2ca02c", "#d62728", "#4c78a8"]))
-    bars_ = alt.Chart(frame).mark_bar().encode(
-        x=alt.X("step:N", sort=order, title=None,
-                axis=alt.Axis(labelAngle=-30, labelOverlap=False, labelLimit=160)),
-        y=alt.Y("start:Q", title=currency, axis=alt.Axis(format=",.0f")),
-        y2="end:Q",
-        color=color,
-        tooltip=["step", alt.Tooltip("amount:Q", format=",.2f", title=currency)],
+    net = float(frame["amount"].sum())
+    frame = pd.concat(
+        [
+            frame,
+            pd.DataFrame(
+                [
+                    {
+                        "step": total,
+                        "amount": net,
+                        "start": 0.0,
+                        "end": net,
+                        "kind": "net",
+                    }
+                ]
+            ),
+        ],
+        ignore_index=True,
     )
-    labels = alt.Chart(frame).mark_text(dy=-6).encode(
-        x=alt.X("step:N", sort=order),
-        y=alt.Y("end:Q"),
-        text=alt.Text("amount:Q", format=",.0f"),
+    frame["top"] = frame[["start", "end"]].max(axis=1)
+    frame["label"] = [
+        f"{a:+,.0f}" if k != "net" else f"{a:,.0f}" for a, k in zip(frame["amount"], frame["kind"])
+    ]
+    frame["name"] = [s.replace(" MRR", "") for s in frame["step"]]
+    order = list(frame["name"])
+    color = alt.Color(
+        "kind:N",
+        title=None,
+        legend=alt.Legend(orient="bottom"),
+        scale=alt.Scale(
+            domain=["gain", "loss", "net"], range=[palette.GAIN, palette.LOSS, palette.NET]
+        ),
+    )
+    x = alt.X(
+        "name:N",
+        sort=order,
+        title=None,
+        axis=alt.Axis(labelAngle=-35, labelOverlap=False, labelLimit=120, labelAlign="right"),
+    )
+    bars_ = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=x,
+            y=alt.Y("start:Q", title=currency, axis=alt.Axis(format=",.0f")),
+            y2="end:Q",
+            color=color,
+            tooltip=["step", alt.Tooltip("amount:Q", format=",.2f", title=currency)],
+        )
+    )
+    labels = (
+        alt.Chart(frame)
+        .mark_text(dy=-7, fontSize=11)
+        .encode(
+            x=alt.X("name:N", sort=order),
+            y=alt.Y("top:Q"),
+            text=alt.Text("label:N"),
+        )
     )
     return (bars_ + labels).properties(title=title, height=300)
 
 
-def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, title: str = "",
-            unit: str = "rate", height: int | None = None, shown: str | None = None,
-            note: str = "too few", y_sort: list | None = None) -> alt.Chart:
+@_fast
+def heatmap(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    value: str,
+    title: str = "",
+    unit: str = "rate",
+    height: int | None = None,
+    shown: str | None = None,
+    note: str = "too few",
+    y_sort: list | None = None,
+) -> alt.Chart:
     """A colored grid with the formatted value in each cell (``month`` x is YYYY-MM).
 
     ``shown``: a boolean column; cells where it is false are grey and say ``note``
@@ -189,74 +330,193 @@ def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, title: str = "",
         x=alt.X(f"{x}:O", title=None, axis=alt.Axis(labelAngle=-45)),
         y=alt.Y(f"{y}:N", title=None, sort=y_sort, axis=alt.Axis(labelLimit=220)),
     )
-    tooltip = [x, y, alt.Tooltip(f"{value}:Q", format=tooltip_format(unit)),
-               *[c for c in frame.columns if c not in (x, y, value, shown, "_note")]]
+    tooltip = [
+        x,
+        y,
+        alt.Tooltip(f"{value}:Q", format=tooltip_format(unit)),
+        *[c for c in frame.columns if c not in (x, y, value, shown, "_note")],
+    ]
     any_shown = bool(frame[shown].any())
-    cells = base.mark_rect().encode(
-        color=alt.Color(f"{value}:Q", title=None, scale=alt.Scale(scheme="blues"),
-                        legend=alt.Legend(format=axis_format(unit)) if any_shown else None),
-        tooltip=tooltip,
-    ).transform_filter(f"datum.{shown}")
-    grey = base.mark_rect(color="#e0e0e0").encode(tooltip=tooltip).transform_filter(
-        f"!datum.{shown}")
-    text = base.mark_text(fontSize=11).encode(
-        text=alt.Text(f"{value}:Q", format=".0%" if unit == "rate" else ",d"),
-        color=alt.condition(f"datum.{value} > 0.5", alt.value("white"), alt.value("black")),
-    ).transform_filter(f"datum.{shown}")
+    cells = (
+        base.mark_rect()
+        .encode(
+            color=alt.Color(
+                f"{value}:Q",
+                title=None,
+                scale=alt.Scale(scheme="blues"),
+                legend=alt.Legend(format=axis_format(unit)) if any_shown else None,
+            ),
+            tooltip=tooltip,
+        )
+        .transform_filter(f"datum.{shown}")
+    )
+    grey = (
+        base.mark_rect(color="#e0e0e0").encode(tooltip=tooltip).transform_filter(f"!datum.{shown}")
+    )
+    text = (
+        base.mark_text(fontSize=11)
+        .encode(
+            text=alt.Text(f"{value}:Q", format=".0%" if unit == "rate" else ",d"),
+            color=alt.condition(f"datum.{value} > 0.5", alt.value("white"), alt.value("black")),
+        )
+        .transform_filter(f"datum.{shown}")
+    )
     layers = [cells, grey, text]
     if note:
-        layers.append(base.mark_text(fontSize=10, color="#757575").encode(
-            text=alt.Text("_note:N")).transform_filter(f"!datum.{shown}"))
-    return alt.layer(*layers).properties(
-        title=title, height=height or 110 + 28 * rows)
+        layers.append(
+            base.mark_text(fontSize=10, color="#757575")
+            .encode(text=alt.Text("_note:N"))
+            .transform_filter(f"!datum.{shown}")
+        )
+    return alt.layer(*layers).properties(title=title, height=height or 110 + 28 * rows)
 
 
-def histogram(frame: pd.DataFrame, field: str, *, title: str = "", x_title: str = "",
-              maxbins: int = 30, color: str | None = None,
-              color_order: list[str] | None = None) -> alt.Chart:
+@_fast
+def histogram(
+    frame: pd.DataFrame,
+    field: str,
+    *,
+    title: str = "",
+    x_title: str = "",
+    maxbins: int = 30,
+    color: str | None = None,
+    color_order: list[str] | None = None,
+) -> alt.Chart:
     enc = {}
     if color:
-        enc["color"] = (_series_color(color, color_order) if color_order
-                        else alt.Color(f"{color}:N", title=None))
-    return alt.Chart(frame).mark_bar().encode(
-        x=alt.X(f"{field}:Q", bin=alt.Bin(maxbins=maxbins), title=x_title),
-        y=alt.Y("count():Q", title="attempts"),
-        tooltip=[alt.Tooltip(f"{field}:Q", bin=alt.Bin(maxbins=maxbins), format=",.1f"),
-                 "count():Q"],
-        **enc,
-    ).properties(title=title, height=240)
+        enc["color"] = (
+            _series_color(color, color_order)
+            if color_order
+            else alt.Color(f"{color}:N", title=None)
+        )
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{field}:Q", bin=alt.Bin(maxbins=maxbins), title=x_title),
+            y=alt.Y("count():Q", title="attempts"),
+            tooltip=[
+                alt.Tooltip(f"{field}:Q", bin=alt.Bin(maxbins=maxbins), format=",.1f"),
+                "count():Q",
+            ],
+            **enc,
+        )
+        .properties(title=title, height=240)
+    )
 
 
-def series_lines(frame: pd.DataFrame, x: str, y: str, series: str, *, unit: str = "count",
-                 title: str = "", height: int = 280) -> alt.Chart:
+@_fast
+def binned_histogram(
+    frame: pd.DataFrame,
+    *,
+    x_title: str = "",
+    color: str | None = None,
+    color_order: list[str] | None = None,
+    height: int = 240,
+) -> alt.Chart:
+    """Bars of counted bins (``bin_start``, ``bin_end``, ``attempts``), stacked by
+    ``color``: the histogram of values binned in the warehouse."""
+    enc = {}
+    if color:
+        enc["color"] = (
+            _series_color(color, color_order)
+            if color_order
+            else alt.Color(
+                f"{color}:N",
+                title=None,
+                scale=alt.Scale(range=palette.SERIES),
+                legend=alt.Legend(orient="bottom"),
+            )
+        )
+    return (
+        alt.Chart(frame)
+        .mark_bar(binSpacing=1)
+        .encode(
+            x=alt.X("bin_start:Q", title=x_title, bin="binned"),
+            x2="bin_end:Q",
+            y=alt.Y("sum(attempts):Q", title="attempts"),
+            tooltip=[
+                alt.Tooltip("bin_start:Q", title="from", format=",.1f"),
+                alt.Tooltip("bin_end:Q", title="to", format=",.1f"),
+                *([color] if color else []),
+                alt.Tooltip("sum(attempts):Q", title="attempts", format=",d"),
+            ],
+            **enc,
+        )
+        .properties(height=height)
+    )
+
+
+@_fast
+def series_lines(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    series: str,
+    *,
+    unit: str = "count",
+    title: str = "",
+    height: int = 280,
+    series_order: list[str] | None = None,
+) -> alt.Chart:
     """Lines of ``y`` by ``x`` (ordinal), one per ``series``."""
-    return alt.Chart(frame).mark_line(point=True).encode(
-        x=alt.X(f"{x}:O", title=None, sort=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=axis_format(unit))),
-        color=alt.Color(f"{series}:N", title=None),
-        strokeDash=alt.StrokeDash(f"{series}:N", legend=None),
-        tooltip=[x, series, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
-    ).properties(title=title, height=height)
+    return (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{x}:O", title=None, sort=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=axis_format(unit))),
+            color=alt.Color(
+                f"{series}:N",
+                title=None,
+                sort=series_order,
+                scale=alt.Scale(domain=series_order, range=palette.SERIES[: len(series_order)])
+                if series_order
+                else alt.Undefined,
+                legend=alt.Legend(orient="bottom", labelLimit=240),
+            ),
+            strokeDash=alt.StrokeDash(
+                f"{series}:N", sort=series_order, legend=alt.Legend(orient="bottom", title=None)
+            ),
+            tooltip=[x, series, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
+        )
+        .properties(title=title, height=height)
+    )
 
 
+@_fast
 def calibration(frame: pd.DataFrame, *, height: int = 260) -> alt.Chart:
     """Mean predicted probability against the observed rate per bin (``bin``,
     ``accounts``, ``mean_probability``, ``observed_rate``), with the diagonal of a
     perfectly calibrated model."""
     top = float(max(frame["mean_probability"].max(), frame["observed_rate"].max(), 0.01))
-    diagonal = alt.Chart(pd.DataFrame({"p": [0.0, top]})).mark_line(
-        strokeDash=[6, 4], color="#999999"
-    ).encode(x="p:Q", y="p:Q")
-    points = alt.Chart(frame).mark_line(point=True).encode(
-        x=alt.X("mean_probability:Q", title="mean predicted probability",
-                axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, top])),
-        y=alt.Y("observed_rate:Q", title="observed upgrade rate",
-                axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, top])),
-        tooltip=[
-            alt.Tooltip("bin:O", title="bin"),
-            alt.Tooltip("accounts:Q", format=",d"),
-            alt.Tooltip("mean_probability:Q", title="predicted", format=".2%"),
-            alt.Tooltip("observed_rate:Q", title="observed", format=".2%"),
-        ],
+    diagonal = (
+        alt.Chart(pd.DataFrame({"p": [0.0, top]}))
+        .mark_line(strokeDash=[6, 4], color="#999999")
+        .encode(x="p:Q", y="p:Q")
+    )
+    points = (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(
+                "mean_probability:Q",
+                title="mean predicted probability",
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, top]),
+            ),
+            y=alt.Y(
+                "observed_rate:Q",
+                title="observed upgrade rate",
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, top]),
+            ),
+            tooltip=[
+                alt.Tooltip("bin:O", title="bin"),
+                alt.Tooltip("accounts:Q", format=",d"),
+                alt.Tooltip("mean_probability:Q", title="predicted", format=".2%"),
+                alt.Tooltip("observed_rate:Q", title="observed", format=".2%"),
+            ],
+        )
     )
     return alt.layer(diagonal, points).properties(height=height)

@@ -65,12 +65,15 @@ def _number(value, where: str) -> float | None:
 def parse_config(data: dict, source: str = "config") -> DashboardConfig:
     """Validate the TOML document (raises :class:`UserError` naming the bad key)."""
     section = data.get("dashboard", {})
-    ttl = _number(section.get("cache_ttl_seconds", DEFAULT_TTL_SECONDS),
-                  f"{source}: dashboard.cache_ttl_seconds")
+    ttl = _number(
+        section.get("cache_ttl_seconds", DEFAULT_TTL_SECONDS),
+        f"{source}: dashboard.cache_ttl_seconds",
+    )
     min_count = section.get("min_count", DEFAULT_MIN_COUNT)
     if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
-        raise UserError(f"{source}: dashboard.min_count must be a whole number >= 1, "
-                        f"not {min_count!r}")
+        raise UserError(
+            f"{source}: dashboard.min_count must be a whole number >= 1, not {min_count!r}"
+        )
     lists = {}
     for key in ("headline", "trends"):
         value = section.get(key, [])

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -130,8 +130,10 @@ def _segments_filter(segments: tuple[Segment, ...], params: dict, prefix: str = 
     parts = []
     for i, segment in enumerate(segments):
         params[f"sd{i}"], params[f"sv{i}"] = segment.dimension, segment.value
-        parts.append(f"({prefix}segment_dimension = $sd{i} and "
-                     f"{prefix}segment_value is not distinct from $sv{i})")
+        parts.append(
+            f"({prefix}segment_dimension = $sd{i} and "
+            f"{prefix}segment_value is not distinct from $sv{i})"
+        )
     return "(" + " or ".join(parts) + ")"
 
 
@@ -143,8 +145,10 @@ def _accounts_of(ref: Ref, segment: Segment, params: dict, column: str = "accoun
         raise ValueError(f"unknown segment dimension {segment.dimension!r}")
     name = f"account_value{len(params)}"
     params[name] = segment.value
-    return (f"{column} in (select account_id from marts.dim_accounts "
-            f"where {segment.dimension} is not distinct from ${name})")
+    return (
+        f"{column} in (select account_id from marts.dim_accounts "
+        f"where {segment.dimension} is not distinct from ${name})"
+    )
 
 
 # ------------------------------------------------------------------------- the warehouse
@@ -292,16 +296,32 @@ def funnel_steps(ref: Ref, segments: tuple[Segment, ...], month: str | None) -> 
         """,
         params,
     )
-    frame["segment"] = [Segment(d, None if pd.isna(v) else v).label
-                        for d, v in zip(frame["segment_dimension"], frame["segment_value"])]
+    frame["segment"] = [
+        Segment(d, None if pd.isna(v) else v).label
+        for d, v in zip(frame["segment_dimension"], frame["segment_value"])
+    ]
     return frame
 
 
+HOUR_BINS = 30  # bars of the time-to-convert histogram
+
+
+def _nice(width: float) -> float:
+    """The smallest of 1, 2, 2.5 or 5 x 10^k hours at least ``width`` (readable edges)."""
+    import math
+
+    if width <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(width))
+    return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= width)
+
+
 @_cache
-def activation_hours(ref: Ref, segments: tuple[Segment, ...], month: str | None
-                     ) -> pd.DataFrame:
-    """Hours from attempt start to activation, one row per activated attempt of these
-    segments (the values behind intent_to_activation_hours_p50 / _p90)."""
+def activation_hours(ref: Ref, segments: tuple[Segment, ...], month: str | None) -> pd.DataFrame:
+    """Hours from attempt start to activation of these segments' activated attempts (the
+    values behind intent_to_activation_hours_p50 / _p90), counted in about 30 bins of a
+    readable width: segment, outcome, bin_start, bin_end, attempts (tens of rows
+    whatever the warehouse's size, for the histogram)."""
     params: dict = {"month": _month_param(month)}
     parts = []
     for i, segment in enumerate(segments):
@@ -313,9 +333,27 @@ def activation_hours(ref: Ref, segments: tuple[Segment, ...], month: str | None
             "and coalesce(attempt_month = cast($month as date), true) "
             f"and {_accounts_of(ref, segment, params)}"
         )
+    columns = ["segment", "outcome", "bin_start", "bin_end", "attempts"]
     if not parts:
-        return pd.DataFrame(columns=["segment", "outcome", "hours"])
-    return _df(ref, " union all ".join(parts), params)
+        return pd.DataFrame(columns=columns)
+    values = " union all ".join(parts)
+    with warehouse.connect(ref.path) as con:
+        top = con.execute(f"select max(hours) from ({values}) as v", params).fetchone()[0]
+        if top is None:
+            return pd.DataFrame(columns=columns)
+        params["width"] = _nice(float(top) / HOUR_BINS)
+        return con.execute(
+            f"""
+            select segment, outcome,
+                   floor(hours / $width) * $width as bin_start,
+                   (floor(hours / $width) + 1) * $width as bin_end,
+                   count(*) as attempts
+            from ({values}) as v
+            group by all
+            order by bin_start, segment, outcome
+            """,
+            params,
+        ).df()
 
 
 # ----------------------------------------------------------------------------- cohorts
@@ -372,8 +410,27 @@ def upgrades_by_kind(ref: Ref, month: str | None, segment: Segment = ALL) -> pd.
 
 
 @_cache
-def attribution_mismatches(ref: Ref, month: str | None, segment: Segment = ALL
-                           ) -> pd.DataFrame:
+def unconverted_changes(ref: Ref, month: str | None, segment: Segment = ALL) -> pd.DataFrame:
+    """Changes with a movement that have no fx rate (left out of every MRR figure), by
+    currency, in a month (None: all months): currency, changes."""
+    params: dict = {"month": _month_param(month)}
+    return _df(
+        ref,
+        f"""
+        select currency, count(*) as changes
+        from marts.fct_subscription_changes
+        where not is_converted and movement <> 'none'
+          and coalesce(change_month = cast($month as date), true)
+          and {_accounts_of(ref, segment, params)}
+        group by currency
+        order by changes desc, currency
+        """,
+        params,
+    )
+
+
+@_cache
+def attribution_mismatches(ref: Ref, month: str | None, segment: Segment = ALL) -> pd.DataFrame:
     """Changes whose CRM record does not match the derived movement (the list to fix)."""
     params: dict = {"month": _month_param(month)}
     return _df(
@@ -393,8 +450,7 @@ def attribution_mismatches(ref: Ref, month: str | None, segment: Segment = ALL
 
 
 @_cache
-def proration_checks(ref: Ref, month: str | None, segment: Segment = ALL
-                     ) -> pd.DataFrame | None:
+def proration_checks(ref: Ref, month: str | None, segment: Segment = ALL) -> pd.DataFrame | None:
     """Billed vs expected proration per change (None when the mart is not built)."""
     if not has_table(ref, "marts.fct_proration_checks"):
         return None
@@ -655,8 +711,9 @@ def quarantine_by_table_and_reason(ref: Ref) -> pd.DataFrame:
 
 
 @_cache
-def quarantined_rows(ref: Ref, table: str | None, reason: str | None,
-                     limit: int = 200) -> pd.DataFrame:
+def quarantined_rows(
+    ref: Ref, table: str | None, reason: str | None, limit: int = 200
+) -> pd.DataFrame:
     return _df(
         ref,
         """
@@ -705,19 +762,24 @@ def expectation_summary(ref: Ref) -> pd.DataFrame | None:
 
 
 def data_docs_path_expected(ref: Ref) -> Path:
-    """Where ``build`` writes the Data Docs: ``<warehouse dir>/data_docs/index.html``."""
-    return Path(ref.path).parent / "data_docs" / "index.html"
+    """Where ``build`` writes the Data Docs: ``<warehouse dir>/<stem>_data_docs/index.html``
+    (paths.docs_folder)."""
+    from ..paths import docs_folder
+
+    return docs_folder(Path(ref.path)) / "index.html"
+
+
+def dbt_docs_url() -> str:
+    """Where ``upgrade-warehouse docs`` serves dbt's docs site by default."""
+    from ..docs_site import DEFAULT_DOCS_PORT
+
+    return f"http://127.0.0.1:{DEFAULT_DOCS_PORT}/"
 
 
 def data_docs_path(ref: Ref) -> Path | None:
     """The Data Docs index when it exists."""
     path = data_docs_path_expected(ref)
     return path if path.is_file() else None
-
-
-def age(ref: Ref) -> timedelta:
-    """How long ago this warehouse version was published."""
-    return datetime.now() - datetime.fromtimestamp(ref.mtime_ns / 1e9)
 
 
 # ---------------------------------------------------------------------------- what-if
@@ -805,11 +867,20 @@ def winback_plays(scores: pd.DataFrame) -> pd.DataFrame:
     expected upgrades (sum of probabilities) and mean probability, most expected first."""
     return (
         scores.groupby(["play_trigger", "play_owner", "play_channel"], dropna=False)
-        .agg(accounts=("account_id", "size"), expected_upgrades=("probability", "sum"),
-             mean_probability=("probability", "mean"))
+        .agg(
+            accounts=("account_id", "size"),
+            expected_upgrades=("probability", "sum"),
+            mean_probability=("probability", "mean"),
+        )
         .reset_index()
         .sort_values(["expected_upgrades", "accounts"], ascending=False)
-        .rename(columns={"play_trigger": "trigger", "play_owner": "owner",
-                         "play_channel": "channel", "expected_upgrades": "expected upgrades",
-                         "mean_probability": "mean probability"})
+        .rename(
+            columns={
+                "play_trigger": "trigger",
+                "play_owner": "owner",
+                "play_channel": "channel",
+                "expected_upgrades": "expected upgrades",
+                "mean_probability": "mean probability",
+            }
+        )
     )

@@ -6,15 +6,19 @@ format as the ``metrics`` table), so a number reads the same in the CLI and here
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 
-from ..metrics import COUNT_UNITS, format_value
-from ..simulator.plans import currency_exponent
+from ..currencies import currency_exponent
+from ..metrics import COUNT_UNITS, DURATION_SECONDS, format_duration, format_money, format_value
 
 __all__ = [
     "format_delta",
+    "format_duration",
+    "format_headline",
     "format_minor",
+    "format_money",
     "format_target",
     "format_ts",
     "format_value",
@@ -37,9 +41,12 @@ def md_escape(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
-def format_delta(delta: float | None, unit: str, currency: str) -> str | None:
-    """A month-over-month change: ``+2.3 pp``, ``-12``, ``+1,234.00 USD``, ``+0.4 s``."""
-    if delta is None:
+def format_delta(
+    delta: float | None, unit: str, currency: str, *, whole: bool = False
+) -> str | None:
+    """A month-over-month change: ``+2.3 pp``, ``-12``, ``+1,234.50 USD``, ``+0.4 s``,
+    ``-2.5 h`` (``whole``: money in whole units, as on the headline cards)."""
+    if delta is None or _is_nan(delta):
         return None
     magnitude = abs(delta)
     if unit in ("rate", "rate_by_key"):
@@ -47,20 +54,35 @@ def format_delta(delta: float | None, unit: str, currency: str) -> str | None:
     elif unit in COUNT_UNITS:
         text = f"{int(magnitude):,}"
     elif unit == "money":
-        text = f"{magnitude:,.2f} {currency}"
+        text = format_money(magnitude, currency, whole=whole)
+    elif unit in DURATION_SECONDS:
+        text = format_duration(magnitude * DURATION_SECONDS[unit])
     else:
-        suffix = {"hours": " h", "seconds": " s", "days": " d"}.get(unit, "")
-        text = f"{magnitude:,.1f}{suffix}"
+        text = f"{magnitude:,.1f}"
     if not any(ch in "123456789" for ch in text.split(" ")[0]):
         return f"±{text}"  # rounds to zero
     return ("+" if delta > 0 else "-") + text
 
 
+def format_headline(value, unit: str, currency: str) -> str:
+    """A headline card's value: as :func:`format_value`, money in whole units (5,013 USD)
+    so that the whole value fits a card at 1280 px."""
+    if unit == "money" and value is not None and not _is_nan(value):
+        return format_money(value, currency, whole=True)
+    return format_value(value, unit, currency)
+
+
+def _is_nan(value) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
 def format_target(target, unit: str, currency: str) -> str:
     """``≥ 90.0%``, ``≤ 2.0 s``, ``90.0% – 95.0%``."""
     if target.minimum is not None and target.maximum is not None:
-        return (f"{format_value(target.minimum, unit, currency)} – "
-                f"{format_value(target.maximum, unit, currency)}")
+        return (
+            f"{format_value(target.minimum, unit, currency)} – "
+            f"{format_value(target.maximum, unit, currency)}"
+        )
     if target.minimum is not None:
         return f"≥ {format_value(target.minimum, unit, currency)}"
     return f"≤ {format_value(target.maximum, unit, currency)}"
@@ -68,7 +90,7 @@ def format_target(target, unit: str, currency: str) -> str:
 
 def format_minor(amount_minor: int | None, currency: str) -> str:
     """An amount in minor units as major units with its ISO 4217 exponent: -30.00 USD."""
-    if amount_minor is None:
+    if amount_minor is None or _is_nan(amount_minor):
         return "–"
     exponent = currency_exponent(currency)
     value = amount_minor / 10**exponent

@@ -17,7 +17,14 @@ from ..errors import UserError
 from . import data, stats
 from .config import DashboardConfig, load_config
 from .data import ALL, Segment
-from .fmt import format_delta, format_target, format_value, md_escape, month_label
+from .fmt import (
+    format_delta,
+    format_headline,
+    format_target,
+    format_value,
+    md_escape,
+    month_label,
+)
 
 DIRECTION_COLORS = {"higher": "normal", "lower": "inverse", "neutral": "off"}
 
@@ -72,9 +79,16 @@ def currency(r: data.Ref) -> str:
     return data.build_info(r)["reporting_currency"]
 
 
-def month_select(r: data.Ref, key: str, *, label: str = "Month", include_all: bool = False,
-                 default: str | None = "latest", container=st, width: int | str = 260
-                 ) -> str | None:
+def month_select(
+    r: data.Ref,
+    key: str,
+    *,
+    label: str = "Month",
+    include_all: bool = False,
+    default: str | None = "latest",
+    container=st,
+    width: int | str = 260,
+) -> str | None:
     """A month picker (newest first). Returns ``YYYY-MM`` or None for all months."""
     options: list[str | None] = list(reversed(months(r)))
     if include_all:
@@ -85,8 +99,9 @@ def month_select(r: data.Ref, key: str, *, label: str = "Month", include_all: bo
     if default not in ("latest", None) and default in options:
         index = options.index(default)
     _forget_invalid(key, options)  # a month of an older warehouse version
-    return container.selectbox(label, options, index=index, key=key, format_func=month_label,
-                               width=width)
+    return container.selectbox(
+        label, options, index=index, key=key, format_func=month_label, width=width
+    )
 
 
 def _forget_invalid(key: str, options: list) -> None:
@@ -126,15 +141,20 @@ def cases(row: dict | None, metric_id: str) -> int | None:
 # ---------------------------------------------------------------------------- numbers
 
 
-def metric_text(value, meta: dict, cur: str, n: int | None = None,
-                min_count: int | None = None) -> str:
+def metric_text(
+    value, meta: dict, cur: str, n: int | None = None, min_count: int | None = None
+) -> str:
     """A metric value as people read it; a rate over fewer than ``min_count`` cases (when
     both are given) is "too few". NaN (a null from a data frame) is no value."""
     value, n = _missing(value), _missing(n)
     if value is None:
         return format_value(None, meta["unit"], cur)
-    if (min_count is not None and n is not None and meta["unit"] in ("rate", "rate_by_key")
-            and not stats.enough(n, min_count)):
+    if (
+        min_count is not None
+        and n is not None
+        and meta["unit"] in ("rate", "rate_by_key")
+        and not stats.enough(n, min_count)
+    ):
         return stats.TOO_FEW
     return format_value(value, meta["unit"], cur)
 
@@ -154,9 +174,18 @@ def change_text(value, previous, unit: str, cur: str) -> str:
     return format_delta(value - previous, unit, cur) or ""
 
 
-def kpi(container, r: data.Ref, cfg: DashboardConfig, metric_id: str, row: dict | None,
-        previous: dict | None, *, history: list | None = None,
-        min_count: int | None = None) -> None:
+def kpi(
+    container,
+    r: data.Ref,
+    cfg: DashboardConfig,
+    metric_id: str,
+    row: dict | None,
+    previous: dict | None,
+    *,
+    history: list | None = None,
+    min_count: int | None = None,
+    note: str | None = None,
+) -> None:
     """One headline KPI: value, month-over-month change, target, definition. With
     ``min_count`` (a segment view) a rate over fewer cases says "too few"."""
     meta = catalog(r).get(metric_id)
@@ -169,7 +198,8 @@ def kpi(container, r: data.Ref, cfg: DashboardConfig, metric_id: str, row: dict 
     n = cases(row, metric_id)
     too_few = metric_text(value, meta, cur, n, min_count) == stats.TOO_FEW
     prev_too_few = metric_text(prev, meta, cur, cases(previous, metric_id), min_count) == (
-        stats.TOO_FEW)
+        stats.TOO_FEW
+    )
     delta = None if value is None or prev is None or too_few or prev_too_few else value - prev
     target = cfg.target(metric_id)
     help_text = md_escape(meta["definition"]) + f" (grain: {md_escape(meta['grain'])})"
@@ -180,24 +210,30 @@ def kpi(container, r: data.Ref, cfg: DashboardConfig, metric_id: str, row: dict 
     target_line = "No target set"
     if target is not None:
         met = None if too_few else target.met(value)
-        status = {True: ":green[:material/check_circle: on target]",
-                  False: ":red[:material/error: off target]",
-                  None: stats.TOO_FEW if too_few else "no value"}[met]
+        status = {
+            True: ":green[:material/check_circle: on target]",
+            False: ":red[:material/error: off target]",
+            None: stats.TOO_FEW if too_few else "no value",
+        }[met]
         target_line = f"Target {format_target(target, unit, cur)}: {status}"
         if target.note:
             help_text += f". Target: {md_escape(target.note)}"
     spark = [v for v in (history or []) if v is not None]
     box = container.container(border=True)
+    text = metric_text(value, meta, cur, n, min_count)
+    if not too_few and value is not None:
+        text = format_headline(value, unit, cur)  # money in whole units: fits at 1280 px
     box.metric(
         md_escape(meta["label"]),
-        metric_text(value, meta, cur, n, min_count),
-        delta=format_delta(delta, unit, cur),
+        text,
+        delta=format_delta(delta, unit, cur, whole=True),
         delta_color=DIRECTION_COLORS.get(meta["direction"], "off"),
         help=help_text,
         chart_data=spark if len(spark) > 1 else None,
-        delta_description="vs previous month" if delta is not None else None,
     )
     box.caption(target_line)
+    if note:
+        box.caption(f":orange[:material/warning:] {md_escape(note)}")
 
 
 def target_badge(cfg: DashboardConfig, metric_id: str, value, unit: str, cur: str) -> str:
@@ -216,8 +252,9 @@ def metrics_csv(r: data.Ref, month: str | None) -> str:
     result = data.metrics(r)
     if month is not None:
         result = {**result, "months": [m for m in result["months"] if m["month"] == month]}
-    metrics = [Metric(m["metric_id"], m["section"], m["unit"], m["label"])
-               for m in catalog(r).values()]
+    metrics = [
+        Metric(m["metric_id"], m["section"], m["unit"], m["label"]) for m in catalog(r).values()
+    ]
     return to_csv(result, metrics)
 
 
@@ -258,12 +295,21 @@ class Filters:
         """Whether a month (YYYY-MM; None or NaN = all months: no) is in the range."""
         return isinstance(month, str) and (
             (self.month_from is None or month >= self.month_from)
-            and (self.month_to is None or month <= self.month_to))
+            and (self.month_to is None or month <= self.month_to)
+        )
 
 
-def filter_bar(r: data.Ref, key: str, *, trend: bool = False, multi: bool = False,
-               dimensions: list[str] | None = None, values_of=None,
-               dimension_key: str | None = None, default_dimension: str = "all") -> Filters:
+def filter_bar(
+    r: data.Ref,
+    key: str,
+    *,
+    trend: bool = False,
+    multi: bool = False,
+    dimensions: list[str] | None = None,
+    values_of=None,
+    dimension_key: str | None = None,
+    default_dimension: str = "all",
+) -> Filters:
     """The filter bar: segment dimension and value(s), compare mode, month range.
 
     ``multi``: pick several values of the dimension (a breakdown, e.g. cohort rows);
@@ -279,10 +325,17 @@ def filter_bar(r: data.Ref, key: str, *, trend: bool = False, multi: bool = Fals
     bar = st.container(border=True)
     dimension_key = dimension_key or f"{key}_dim"
     _forget_invalid(dimension_key, dims)
-    dimension = bar.segmented_control(
-        "Segment by", dims, key=dimension_key, format_func=dimension_label, required=True,
-        default=default_dimension if default_dimension in dims else "all",
-    ) or "all"
+    dimension = (
+        bar.segmented_control(
+            "Segment by",
+            dims,
+            key=dimension_key,
+            format_func=dimension_label,
+            required=True,
+            default=default_dimension if default_dimension in dims else "all",
+        )
+        or "all"
+    )
     cols = bar.columns([4.5, 2, 3], vertical_alignment="bottom")
     values: list[Segment] = []
     counts: dict = {}
@@ -300,36 +353,52 @@ def filter_bar(r: data.Ref, key: str, *, trend: bool = False, multi: bool = Fals
     if dimension != "all" and not values:  # no account has this attribute at all
         dimension = "all"
     if dimension == "all":
-        cols[0].caption("Every account. Pick an attribute above to see one segment, or "
-                        "two side by side (compare).")
+        cols[0].caption(
+            "Every account. Pick an attribute above to see one segment, or "
+            "two side by side (compare)."
+        )
         segments: tuple[Segment, ...] = (ALL,)
     else:
         compare = cols[1].toggle(
-            "Compare", key=f"{key}_compare",
+            "Compare",
+            key=f"{key}_compare",
             help="Two segments side by side: each rate, A − B, and whether the difference "
-                 "is beyond noise (the 95% Wilson intervals of the two rates do not "
-                 "overlap).",
+            "is beyond noise (the 95% Wilson intervals of the two rates do not "
+            "overlap).",
         )
         if compare:
             options = [*values, ALL]
             a_col, b_col = cols[0].columns(2)
             _forget_invalid(f"{key}_a", options)
-            a = a_col.selectbox("Segment A", options, key=f"{key}_a", format_func=label,
-                                help=ACCOUNTS_HELP)
+            a = a_col.selectbox(
+                "Segment A", options, key=f"{key}_a", format_func=label, help=ACCOUNTS_HELP
+            )
             rest = [o for o in options if o != a]
             _forget_invalid(f"{key}_b", rest)
-            b = b_col.selectbox("Segment B", rest, key=f"{key}_b", format_func=label,
-                                help=ACCOUNTS_HELP)
+            b = b_col.selectbox(
+                "Segment B", rest, key=f"{key}_b", format_func=label, help=ACCOUNTS_HELP
+            )
             segments = (a, b)
         elif multi:
             _forget_invalid_multi(f"{key}_values", values)
-            segments = tuple(cols[0].multiselect(
-                "Segments", values, default=values, key=f"{key}_values", format_func=label,
-                placeholder="Pick one or more values", help=ACCOUNTS_HELP))
+            segments = tuple(
+                cols[0].multiselect(
+                    "Segments",
+                    values,
+                    default=values,
+                    key=f"{key}_values",
+                    format_func=label,
+                    placeholder="Pick one or more values",
+                    help=ACCOUNTS_HELP,
+                )
+            )
         else:
             _forget_invalid(f"{key}_value", values)
-            segments = (cols[0].selectbox("Segment", values, key=f"{key}_value",
-                                          format_func=label, help=ACCOUNTS_HELP),)
+            segments = (
+                cols[0].selectbox(
+                    "Segment", values, key=f"{key}_value", format_func=label, help=ACCOUNTS_HELP
+                ),
+            )
     month_from = month_to = None
     if trend:
         all_months = months(r)
@@ -338,11 +407,16 @@ def filter_bar(r: data.Ref, key: str, *, trend: bool = False, multi: bool = Fals
                 from_col, to_col = st.columns(2)
                 _forget_invalid(f"{key}_from", all_months)
                 _forget_invalid(f"{key}_to", all_months)
-                month_from = from_col.selectbox("From", all_months, key=f"{key}_from",
-                                                index=0, format_func=month_label)
-                month_to = to_col.selectbox("To", all_months, key=f"{key}_to",
-                                            index=len(all_months) - 1,
-                                            format_func=month_label)
+                month_from = from_col.selectbox(
+                    "From", all_months, key=f"{key}_from", index=0, format_func=month_label
+                )
+                month_to = to_col.selectbox(
+                    "To",
+                    all_months,
+                    key=f"{key}_to",
+                    index=len(all_months) - 1,
+                    format_func=month_label,
+                )
             if month_from > month_to:
                 month_from, month_to = month_to, month_from
     return Filters(dimension, segments, compare, month_from, month_to, cfg.min_count)
@@ -363,14 +437,18 @@ def segment_caption(filters: Filters) -> str:
     """Which accounts the page shows, in words."""
     if filters.compare:
         a, b = filters.segments
-        return (f"Comparing **{md_escape(a.label)}** (A) with **{md_escape(b.label)}** (B), "
-                f"{md_escape(dimension_label(filters.dimension).lower())}. Rates over fewer "
-                f"than {filters.min_count} cases say \"too few\".")
+        return (
+            f"Comparing **{md_escape(a.label)}** (A) with **{md_escape(b.label)}** (B), "
+            f"{md_escape(dimension_label(filters.dimension).lower())}. Rates over fewer "
+            f'than {filters.min_count} cases say "too few".'
+        )
     if filters.dimension == "all":
         return "All accounts."
     names = ", ".join(md_escape(s.label) for s in filters.segments) or "no segment picked"
-    return (f"Accounts whose {md_escape(dimension_label(filters.dimension).lower())} is "
-            f"**{names}**. Rates over fewer than {filters.min_count} cases say \"too few\".")
+    return (
+        f"Accounts whose {md_escape(dimension_label(filters.dimension).lower())} is "
+        f'**{names}**. Rates over fewer than {filters.min_count} cases say "too few".'
+    )
 
 
 # -------------------------------------------------------------------- segment numbers
@@ -381,23 +459,36 @@ def period_rows(r: data.Ref, segments: tuple[Segment, ...]) -> dict[tuple, dict]
     return {(row["segment"], row["month"]): row for row in data.segment_metrics(r, segments)}
 
 
-def history(rows: dict[tuple, dict], segment: Segment, months: list[str], metric_id: str,
-            meta: dict, min_count: int | None) -> list:
+def history(
+    rows: dict[tuple, dict],
+    segment: Segment,
+    months: list[str],
+    metric_id: str,
+    meta: dict,
+    min_count: int | None,
+) -> list:
     """The metric of ``segment`` in ``months`` (a KPI's sparkline); rates of too few
     cases (with ``min_count``) are gaps."""
     values = []
     for month in months:
         row = rows.get((segment, month))
         value = metric_value(row, metric_id)
-        if min_count is not None and metric_text(value, meta, "", cases(row, metric_id),
-                                                 min_count) == stats.TOO_FEW:
+        if (
+            min_count is not None
+            and metric_text(value, meta, "", cases(row, metric_id), min_count) == stats.TOO_FEW
+        ):
             value = None
         values.append(value)
     return values
 
 
-def trend_frame(rows: dict[tuple, dict], segments: tuple[Segment, ...], metric_id: str,
-                filters: Filters, meta: dict) -> pd.DataFrame:
+def trend_frame(
+    rows: dict[tuple, dict],
+    segments: tuple[Segment, ...],
+    metric_id: str,
+    filters: Filters,
+    meta: dict,
+) -> pd.DataFrame:
     """month, value, segment of one metric in the month range (rates of too few cases
     left out in segment views)."""
     records = []
@@ -407,16 +498,20 @@ def trend_frame(rows: dict[tuple, dict], segments: tuple[Segment, ...], metric_i
         value = row.get(metric_id)
         if value is None:
             continue
-        if filters.segmented and metric_text(value, meta, "", cases(row, metric_id),
-                                             filters.min_count) == stats.TOO_FEW:
+        if (
+            filters.segmented
+            and metric_text(value, meta, "", cases(row, metric_id), filters.min_count)
+            == stats.TOO_FEW
+        ):
             continue
         records.append({"month": month, "value": value, "segment": segment.label})
     frame = pd.DataFrame(records, columns=["month", "value", "segment"])
     return frame.sort_values("month") if len(frame) else frame
 
 
-def compare_table(r: data.Ref, metric_ids: list[str], a: dict | None, b: dict | None,
-                  min_count: int) -> pd.DataFrame:
+def compare_table(
+    r: data.Ref, metric_ids: list[str], a: dict | None, b: dict | None, min_count: int
+) -> pd.DataFrame:
     """metric | A | B | A − B | beyond noise: scalar metrics of two rows of the segmented
     mart side by side."""
     cat, cur = catalog(r), currency(r)
@@ -428,18 +523,21 @@ def compare_table(r: data.Ref, metric_ids: list[str], a: dict | None, b: dict | 
             c = stats.compare_rates(va, cases(a, metric_id), vb, cases(b, metric_id), min_count)
             out.append(_compare_row(meta, cur, c, min_count))
         else:
-            out.append({
-                "metric": meta["label"],
-                "A": format_value(va, meta["unit"], cur),
-                "B": format_value(vb, meta["unit"], cur),
-                "A − B": change_text(va, vb, meta["unit"], cur) or "–",
-                "beyond noise": "",
-            })
+            out.append(
+                {
+                    "metric": meta["label"],
+                    "A": format_value(va, meta["unit"], cur),
+                    "B": format_value(vb, meta["unit"], cur),
+                    "A − B": change_text(va, vb, meta["unit"], cur) or "–",
+                    "beyond noise": "",
+                }
+            )
     return pd.DataFrame(out)
 
 
-def rate_compare_table(label_column: str, labels: list[str], pairs: list[tuple],
-                       min_count: int) -> pd.DataFrame:
+def rate_compare_table(
+    label_column: str, labels: list[str], pairs: list[tuple], min_count: int
+) -> pd.DataFrame:
     """``labels[i]`` | A | B | A − B | beyond noise for rates given as
     (a, a_cases, b, b_cases) pairs (e.g. the step conversions of two segments)."""
     meta = {"label": "", "unit": "rate"}
@@ -465,7 +563,8 @@ def _compare_row(meta: dict, cur: str, c: stats.RateComparison, min_count: int) 
         "metric": meta["label"],
         "A": shown(c.a, c.a_n),
         "B": shown(c.b, c.b_n),
-        "A − B": format_delta(c.difference, "rate", cur) or "–" if c.difference is not None
+        "A − B": format_delta(c.difference, "rate", cur) or "–"
+        if c.difference is not None
         else "–",
         "beyond noise": noise,
     }
@@ -484,3 +583,198 @@ def compare_legend() -> None:
         "the two rates do not overlap; *too few*: one of them is over fewer cases than "
         "the minimum count of dashboards/config.toml."
     )
+
+
+def table(
+    frame: pd.DataFrame,
+    *,
+    labels: dict[str, str] | None = None,
+    units: dict[str, str] | None = None,
+    currency: str = "",
+    currency_columns: dict[str, str] | None = None,
+    widths: dict[str, str] | None = None,
+    container=st,
+    limit: int | None = 1000,
+    **kwargs,
+):
+    """``st.dataframe`` of the frame as people read it (:mod:`.tables`: every cell
+    formatted, "–" for no value, labels as headers, numbers right-aligned). ``widths``
+    and ``kwargs["column_config"]`` are keyed by the frame's column names. At most
+    ``limit`` rows are sent to the browser (a caption says so; downloads have them all)."""
+    from .tables import NUMERIC_UNITS, formatted
+
+    if limit is not None and len(frame) > limit:
+        container.caption(f"The first {limit:,} of {len(frame):,} rows.")
+        frame = frame.head(limit)
+    labels = dict(labels or {})
+    shown, shown_units = formatted(
+        frame, labels=labels, units=units, currency=currency, currency_columns=currency_columns
+    )
+    label_for = {c: labels.get(c) or list(shown.columns)[i] for i, c in enumerate(frame.columns)}
+    config = {}
+    for column, label in label_for.items():
+        unit = shown_units[label]
+        numeric = unit in NUMERIC_UNITS or unit.startswith("delta_")
+        config[label] = st.column_config.TextColumn(
+            label, width=(widths or {}).get(column), alignment="right" if numeric else None
+        )
+    for column, value in (kwargs.pop("column_config", None) or {}).items():
+        config[label_for.get(column, column)] = value
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    return container.dataframe(shown, column_config=config, **kwargs)
+
+
+MONEY_OF_CHANGES = (
+    "net_new_mrr",
+    "arpu_per_upgrade",
+    "mrr_new",
+    "mrr_expansion",
+    "mrr_reactivation",
+    "mrr_contraction",
+    "mrr_churn",
+)
+
+
+def fx_note(r: data.Ref, month: str | None, segment: Segment = ALL) -> str | None:
+    """ "Excludes 199 changes in GBP without an fx rate" when changes of the month (None:
+    all months) could not be converted to the reporting currency, else None."""
+    missing = data.unconverted_changes(r, month, segment)
+    if missing.empty:
+        return None
+    parts = [
+        f"{int(n):,} {'change' if int(n) == 1 else 'changes'} in {c}"
+        for c, n in zip(missing["currency"], missing["changes"])
+    ]
+    return "Excludes " + ", ".join(parts) + " without an fx rate"
+
+
+def kpi_grid(
+    r: data.Ref,
+    cfg: DashboardConfig,
+    metric_ids: list[str],
+    rows: dict[tuple, dict],
+    segment: Segment,
+    month: str | None,
+    all_months: list[str],
+    *,
+    per_row: int = 3,
+    min_count: int | None = None,
+) -> None:
+    """Headline cards, ``per_row`` a row (three: whole labels and values at 1280 px),
+    each with the change against the month before, a 12-month sparkline and its
+    target; money built from subscription changes says which changes it leaves out."""
+    cat = catalog(r)
+    index = all_months.index(month) if month in all_months else None
+    row = rows.get((segment, month))
+    previous = (
+        rows.get((segment, all_months[index - 1])) if index is not None and index > 0 else None
+    )
+    months_shown = all_months[: index + 1][-12:] if index is not None else []
+    note = None
+    if any(m in MONEY_OF_CHANGES for m in metric_ids):
+        note = fx_note(r, month, segment)
+    for start in range(0, len(metric_ids), per_row):
+        cols = st.columns(per_row)
+        for col, metric_id in zip(cols, metric_ids[start : start + per_row]):
+            meta = cat.get(metric_id, {"unit": ""})
+            spark = history(rows, segment, months_shown, metric_id, meta, min_count)
+            kpi(
+                col,
+                r,
+                cfg,
+                metric_id,
+                row,
+                previous,
+                history=spark,
+                min_count=min_count,
+                note=note if metric_id in MONEY_OF_CHANGES else None,
+            )
+
+
+def trend_chart(
+    container,
+    r: data.Ref,
+    cfg: DashboardConfig,
+    rows: dict[tuple, dict],
+    metric_id: str,
+    filters: Filters,
+) -> None:
+    """One metric by month over the filters' range, its target as a dashed line."""
+    from . import charts
+
+    meta = catalog(r)[metric_id]
+    frame = trend_frame(rows, filters.segments, metric_id, filters, meta)
+    target = cfg.target(metric_id)
+    line = None
+    if target is not None:
+        line = target.minimum if target.minimum is not None else target.maximum
+    if frame.empty:
+        container.info(
+            f"{md_escape(meta['label'])}: no values in these months"
+            + (f" (rates need {filters.min_count} cases)" if filters.segmented else "")
+            + "."
+        )
+        return
+    container.altair_chart(
+        charts.trend(
+            frame,
+            meta["unit"],
+            meta["label"],
+            target=line,
+            series="segment" if filters.compare else None,
+            series_order=[s.label for s in filters.segments],
+        ),
+        width="stretch",
+    )
+
+
+def all_accounts(months: list[str]) -> Filters:
+    """The filters of a page without a filter bar: all accounts, every month."""
+    return Filters(
+        dimension="all",
+        segments=(ALL,),
+        compare=False,
+        month_from=months[0] if months else None,
+        month_to=months[-1] if months else None,
+        min_count=config().min_count,
+    )
+
+
+def table_csv(frame: pd.DataFrame, **kwargs) -> str:
+    """The table as shown (labels, formatted values) as CSV, spreadsheet formulas
+    neutralised (:mod:`..exports`)."""
+    from ..exports import safe_pandas
+    from .tables import formatted
+
+    shown, _ = formatted(frame, **kwargs)
+    return safe_pandas(shown).to_csv(index=False)
+
+
+def default_page_alias(pages: dict[str, list]) -> None:
+    """Let the default page also open at its own url_path (``/overview``).
+
+    ``st.navigation`` serves the first page at ``/`` and gives it the path "", so a link
+    or bookmark to ``/overview`` (the url_path the login config and the docs use) would
+    show "Page not found". When the browser asks for the default page by its url_path,
+    the intent is reset to the default page before ``st.navigation`` resolves it. (This
+    uses Streamlit's page manager; if that changes, the page still opens at ``/``.)
+    """
+    first = next((p for group in pages.values() for p in group), None)
+    if first is None:
+        return
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        manager = ctx.pages_manager if ctx is not None else None
+        wanted = getattr(first, "_url_path", None)
+        if (
+            manager is not None
+            and wanted
+            and not manager.intended_page_script_hash
+            and manager.intended_page_name == wanted
+        ):
+            manager.set_script_intent("", "")
+    except (AttributeError, ImportError, TypeError):  # another Streamlit version
+        return

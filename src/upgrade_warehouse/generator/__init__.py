@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .config import GeneratorConfig
-    from .core import generate
+    from .core import GENERATOR_VERSION, generate
 
-__all__ = ["GeneratorConfig", "generate"]
+__all__ = ["GENERATOR_VERSION", "GeneratorConfig", "generate"]
 
 
 def __getattr__(name: str):
@@ -21,6 +21,10 @@ def __getattr__(name: str):
         from .core import generate
 
         return generate
+    if name == "GENERATOR_VERSION":
+        from .core import GENERATOR_VERSION
+
+        return GENERATOR_VERSION
     if name == "GeneratorConfig":
         from .config import GeneratorConfig
 

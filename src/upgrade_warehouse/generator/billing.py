@@ -37,8 +37,18 @@ class Billing:
 
 
 # Columns of the invoice-line arrays built below.
-_LINE_FIELDS = ("acct", "sub_seq", "change", "line_type", "amount", "currency", "pstart", "pend",
-                "issued")
+_LINE_FIELDS = (
+    "acct",
+    "sub_seq",
+    "change",
+    "line_type",
+    "amount",
+    "currency",
+    "pstart",
+    "pend",
+    "issued",
+)
+
 
 def build_billing(cfg: GeneratorConfig, streams: Streams, acc: Accounts, ch: lc.Changes) -> Billing:
     rng = streams.get("billing")
@@ -163,10 +173,7 @@ def _regular_lines(cfg: GeneratorConfig, acc: Accounts, ch: lc.Changes) -> dict[
         j += 1
     if not out["seg"]:
         empty = np.zeros(0, dtype=np.int64)
-        return {
-            f: empty
-            for f in _LINE_FIELDS
-        }
+        return dict.fromkeys(_LINE_FIELDS, empty)
     seg = np.concatenate(out["seg"])
     b = np.concatenate(out["b"])
     e = np.concatenate(out["e"])
@@ -186,10 +193,7 @@ def _regular_lines(cfg: GeneratorConfig, acc: Accounts, ch: lc.Changes) -> dict[
         (coupon, LT_DISCOUNT, discount),
         (has_tax, LT_TAX, tax[has_tax]),
     ]
-    res: dict[str, list] = {
-        f: []
-        for f in _LINE_FIELDS
-    }
+    res: dict[str, list] = {f: [] for f in _LINE_FIELDS}
     for m, lt, amt in parts:
         res["acct"].append(accts[m])
         res["sub_seq"].append(subs[m])

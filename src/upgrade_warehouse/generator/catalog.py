@@ -10,19 +10,19 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-# currency, ISO 4217 exponent, start rate to USD (major units), price per seat per month
-# (minor units) for tiers starter, pro, business, enterprise.
-CURRENCIES: tuple[tuple[str, int, float, tuple[int, int, int, int]], ...] = (
-    ("USD", 2, 1.0, (900, 2200, 4000, 8000)),
-    ("EUR", 2, 1.09, (900, 2000, 3700, 7500)),
-    ("GBP", 2, 1.27, (700, 1800, 3200, 6500)),
-    ("JPY", 0, 0.0067, (1400, 3300, 6000, 12000)),
-    ("CAD", 2, 0.73, (1200, 2900, 5300, 10500)),
-    ("AUD", 2, 0.66, (1400, 3300, 6000, 12000)),
+# currency, start rate to USD (major units), price per seat per month (minor units of
+# the currency: its exponent is in seeds/currencies.csv) for tiers starter, pro,
+# business, enterprise.
+CURRENCIES: tuple[tuple[str, float, tuple[int, int, int, int]], ...] = (
+    ("USD", 1.0, (900, 2200, 4000, 8000)),
+    ("EUR", 1.09, (900, 2000, 3700, 7500)),
+    ("GBP", 1.27, (700, 1800, 3200, 6500)),
+    ("JPY", 0.0067, (1400, 3300, 6000, 12000)),
+    ("CAD", 0.73, (1200, 2900, 5300, 10500)),
+    ("AUD", 0.66, (1400, 3300, 6000, 12000)),
 )
 CURRENCY_CODES = tuple(c[0] for c in CURRENCIES)
-EXPONENTS = np.array([c[1] for c in CURRENCIES], dtype=np.int64)
-FX_START = np.array([c[2] for c in CURRENCIES])
+FX_START = np.array([c[1] for c in CURRENCIES])
 
 TIER_KEYS = ("free", "starter", "pro", "business", "enterprise")
 TIER_NAMES = ("Free", "Starter", "Pro", "Business", "Enterprise")
@@ -85,7 +85,7 @@ def _plan_arrays():
     monthly_price = np.zeros(N_PLANS, dtype=np.int64)
     for i, c in enumerate(CURRENCIES):
         for t in range(1, 5):
-            monthly_price[(cur == i) & (tier == t)] = c[3][t - 1]
+            monthly_price[(cur == i) & (tier == t)] = c[2][t - 1]
     unit = np.where(yearly, monthly_price * YEAR_FACTOR, monthly_price)
     return cur, tier, yearly.astype(np.int64), unit
 

@@ -9,9 +9,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import UserError
+from ..formats import FileFormat
 from .timeutil import DAY, add_months, epoch
 
-FORMATS = ("csv", "parquet")
+FORMATS = tuple(f.value for f in FileFormat)
 DEFAULT_END_DATE = dt.date(2026, 10, 31)
 MAX_MONTHS = 120
 

@@ -22,7 +22,7 @@ from .pricing import load_price_batch
 from .signal import add_signal, build_signal
 from .writer import TableSink
 
-GENERATOR_VERSION = "2"  # 2: signals before an upgrade (generator/signal.py)
+GENERATOR_VERSION = "3"  # 2: signals before an upgrade; 3: self-serve processing latency
 Progress = Callable[[str], None]
 
 

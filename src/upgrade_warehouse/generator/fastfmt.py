@@ -56,7 +56,7 @@ def digits_array(prefix: str, values: np.ndarray, width: int) -> pa.Array:
 
 def ts_text_array(ts: np.ndarray) -> pa.Array:
     """``YYYY-MM-DDTHH:MM:SSZ`` of epoch seconds (no nulls)."""
-    global _TOD
+    global _TOD  # noqa: PLW0603 - a lookup table built on first use, once per process
     if _TOD is None:
         s = np.arange(86_400)
         _TOD = np.array(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..params import DEFAULT_FUNNEL_STEPS
 from . import catalog as cat
 from . import lifecycle as lc
 from . import model as m
@@ -24,18 +25,11 @@ from .config import GeneratorConfig, Streams
 from .timeutil import DAY, HOUR, MINUTE, NULL_TS
 
 # Product event names: funnel steps 0..5, escalation, activation, then usage.
-FUNNEL_STEPS = (
-    "upgrade_intent",
-    "plan_selected",
-    "proration_previewed",
-    "payment_method_selected",
-    "payment_submitted",
-    "upgrade_completed",
-)
+FUNNEL_STEPS = DEFAULT_FUNNEL_STEPS  # the metric parameter's default (dbt_project.yml)
 EV_INTENT, EV_PLAN, EV_PREVIEW, EV_METHOD, EV_SUBMIT, EV_COMPLETED = range(6)
 EV_ESCALATION = 6
 EV_ACTIVATED = 7
-EVENT_NAMES = FUNNEL_STEPS + ("sales_contact_requested", "activated") + m.USAGE_NAMES
+EVENT_NAMES = (*FUNNEL_STEPS, "sales_contact_requested", "activated", *m.USAGE_NAMES)
 USAGE_BASE = 8
 
 ENTRY_POINTS = (
@@ -97,6 +91,19 @@ class Funnel:
 
 def _lognormal(rng, median, sigma, size):
     return np.exp(rng.normal(np.log(median), sigma, size))
+
+
+def _processing_latency(rng, size):
+    """Seconds from a self-serve payment's confirmation (card or wallet) to the plan
+    change: mostly under 2 s (lognormal, median 1.2 s), with a tail of 4% slow ones
+    (3-D Secure challenges, a slow processor or a queued change: lognormal, median 6 s,
+    at most 10 min). Drawn from a stream of its own so that nothing else moves."""
+    fast = _lognormal(rng, 1.2, 0.45, size)
+    slow = np.minimum(_lognormal(rng, 6.0, 1.1, size), 600.0)
+    return np.where(rng.random(size) < PROCESSING_TAIL_P, slow, fast)
+
+
+PROCESSING_TAIL_P = 0.04
 
 
 def _methods(rng, first_purchase, currency, segment):
@@ -170,7 +177,7 @@ def build_funnel(
         f = alive & (rng.random(k) < m.PAYMENT_FAIL_P[method])
         n_fail += f
         alive = f
-    gap_pay = rng.uniform(2, 20, k)  # success -> change
+    gap_pay = _processing_latency(streams.get("processing_latency"), k)  # success -> change
     fail_gaps = rng.uniform(20, 300, (k, 3)) * (np.arange(3)[None, :] < n_fail[:, None])
     gap_submit = np.where(needs_pay, rng.uniform(1, 4, k), rng.uniform(3, 30, k))
     g45 = _lognormal(rng, 35, 0.8, k)

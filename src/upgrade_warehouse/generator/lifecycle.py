@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import contract
 from . import catalog as cat
 from . import model as m
 from .accounts import Accounts
@@ -65,7 +66,7 @@ REASONS = (
     "renewal",
 )
 R = {name: i for i, name in enumerate(REASONS)}
-MOVEMENTS = ("none", "new", "expansion", "contraction", "churn", "reactivation", "renewal")
+MOVEMENTS = ("none", *contract.MOVEMENTS)  # the CRM codes of the data contract, after none
 MV_NONE, MV_NEW, MV_EXPANSION, MV_CONTRACTION, MV_CHURN, MV_REACTIVATION, MV_RENEWAL = range(7)
 
 _LOOP_TYPES = (

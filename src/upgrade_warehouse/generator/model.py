@@ -143,8 +143,12 @@ LEAD_SEAT_INVITES = 2.0
 REVISITS_MEAN = 1.2
 REVISIT_BEFORE_DAYS = 15
 REVISIT_SPREAD_DAYS = 20.0
-REVISIT_ENTRY_POINTS = ("pricing_page", "usage_limit_banner", "feature_gate_modal",
-                        "seat_limit_banner")
+REVISIT_ENTRY_POINTS = (
+    "pricing_page",
+    "usage_limit_banner",
+    "feature_gate_modal",
+    "seat_limit_banner",
+)
 REVISIT_ENTRY_P = np.array([0.45, 0.20, 0.20, 0.15])
 REVISIT_PLAN_P = 0.35
 REVISIT_PREVIEW_P = 0.3

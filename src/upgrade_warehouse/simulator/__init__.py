@@ -15,22 +15,22 @@ from .plans import SAMPLE_PLANS_PATH, Plan, load_plans, plans_from_frame, plans_
 from .whatif import Baseline, Projection, load_baseline, project
 
 __all__ = [
-    "Baseline",
     "OUTPUT_COLUMNS",
-    "Projection",
-    "load_baseline",
-    "project",
     "SAMPLE_PLANS_PATH",
+    "Baseline",
     "Line",
     "Plan",
+    "Projection",
     "Quote",
     "QuoteError",
     "add_interval",
     "add_months",
+    "load_baseline",
     "load_plans",
     "plans_from_frame",
     "plans_to_frame",
     "price_batch",
+    "project",
     "quote",
     "round_half_away",
 ]

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from .. import contract
 from ..errors import UserError
 from . import core
 from .calendar import (
@@ -59,7 +60,11 @@ OUTPUT_COLUMNS = (
     "subscription_line_minor",
 )
 
+# simulator.md's movements: none, then the CRM's codes (contract.MOVEMENTS) a quote can
+# give (not reactivation: a quote has a from plan). The vectorised path keeps an index
+# into this tuple per row, in this order.
 MOVEMENTS = ("none", "new", "churn", "expansion", "contraction", "renewal")
+assert set(MOVEMENTS[1:]) <= set(contract.MOVEMENTS)
 KINDS = (
     "tier_upgrade",
     "tier_downgrade",

@@ -1,74 +1,90 @@
 """`upgrade-warehouse quote`: price one plan change, or a batch file of them."""
 
-# ruff: noqa: B008  (typer.Option in defaults is typer's idiom)
-
 from __future__ import annotations
 
 import json
 import sys
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import polars as pl
 import typer
 
 from ..errors import UserError
 from ..exports import safe_polars
+from ..formats import OutputFormat
 from .batch import price_batch
 from .core import Quote, msg_bad_quantity, quote, round_half_away
 from .plans import currency_exponent, load_plans, load_warehouse_plans, read_table
 
-SINGLE_FORMATS = ("table", "json")
+SINGLE_FORMATS = (OutputFormat.table, OutputFormat.json)
 # Seats of one subscription: far above any real count, and prices times seats stay in int64
 # (the batch path and the warehouse compute in 64-bit integers).
 MAX_QUANTITY = 10**9
-BATCH_FORMATS = ("csv", "json")
+BATCH_FORMATS = (OutputFormat.csv, OutputFormat.json)
 
 
 def quote_command(
-    from_plan: str | None = typer.Option(None, "--from-plan", help="Current plan_id."),
-    from_quantity: str | None = typer.Option(None, "--from-quantity", help="Current seats."),
-    to_plan: str | None = typer.Option(None, "--to-plan", help="Requested plan_id."),
-    to_quantity: str | None = typer.Option(
-        None, "--to-quantity", help="Requested seats (default: --from-quantity)."
-    ),
-    period_start: str | None = typer.Option(
-        None, "--period-start", help="Start of the billing period in force (ISO 8601)."
-    ),
-    period_end: str | None = typer.Option(
-        None, "--period-end", help="End of the period (default: start + one interval)."
-    ),
-    at: str | None = typer.Option(None, "--at", help="Moment of the change (ISO 8601)."),
-    plans: Path | None = typer.Option(
-        None, "--plans", help="Plans table, CSV or Parquet (default: the sample catalog)."
-    ),
-    warehouse: Path | None = typer.Option(
-        None, "--warehouse", help="Price with the plans of this published warehouse instead."
-    ),
-    proration_behavior: str | None = typer.Option(
-        None,
-        "--proration-behavior",
-        help="create_prorations (default), always_invoice or none.",
-    ),
-    granularity: str | None = typer.Option(None, "--granularity", help="second (default) or day."),
-    timing: str | None = typer.Option(
-        None, "--timing", help="immediate, period_end or auto (default)."
-    ),
-    batch: Path | None = typer.Option(
-        None, "--batch", help="Cases file (CSV or Parquet): price every row."
-    ),
-    output_format: str | None = typer.Option(
-        None, "--format", help="table (default) or json; with --batch: csv (default) or json."
-    ),
+    from_plan: Annotated[str | None, typer.Option("--from-plan", help="Current plan_id.")] = None,
+    from_quantity: Annotated[
+        str | None, typer.Option("--from-quantity", help="Current seats.")
+    ] = None,
+    to_plan: Annotated[str | None, typer.Option("--to-plan", help="Requested plan_id.")] = None,
+    to_quantity: Annotated[
+        str | None,
+        typer.Option("--to-quantity", help="Requested seats (default: --from-quantity)."),
+    ] = None,
+    period_start: Annotated[
+        str | None,
+        typer.Option("--period-start", help="Start of the billing period in force (ISO 8601)."),
+    ] = None,
+    period_end: Annotated[
+        str | None,
+        typer.Option("--period-end", help="End of the period (default: start + one interval)."),
+    ] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Moment of the change (ISO 8601).")] = None,
+    plans: Annotated[
+        Path | None,
+        typer.Option("--plans", help="Plans table, CSV or Parquet (default: the sample catalog)."),
+    ] = None,
+    warehouse: Annotated[
+        Path | None,
+        typer.Option(
+            "--warehouse", help="Price with the plans of this published warehouse instead."
+        ),
+    ] = None,
+    proration_behavior: Annotated[
+        str | None,
+        typer.Option(
+            "--proration-behavior", help="create_prorations (default), always_invoice or none."
+        ),
+    ] = None,
+    granularity: Annotated[
+        str | None, typer.Option("--granularity", help="second (default) or day.")
+    ] = None,
+    timing: Annotated[
+        str | None, typer.Option("--timing", help="immediate, period_end or auto (default).")
+    ] = None,
+    batch: Annotated[
+        Path | None, typer.Option("--batch", help="Cases file (CSV or Parquet): price every row.")
+    ] = None,
+    output_format: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "--format", help="table (default) or json; with --batch: csv (default) or json."
+        ),
+    ] = None,
 ) -> None:
     """Price a plan change (proration simulator), or a batch of them with --batch."""
     if plans is not None and warehouse is not None:
         raise UserError("--plans and --warehouse cannot be used together (one plan catalog)")
     catalog = load_warehouse_plans(warehouse) if warehouse is not None else load_plans(plans)
     source = (
-        f"the plans of {warehouse}" if warehouse is not None
-        else f"{plans}" if plans is not None
+        f"the plans of {warehouse}"
+        if warehouse is not None
+        else f"{plans}"
+        if plans is not None
         else "the sample catalog"
     )
     if batch is not None:
@@ -84,7 +100,7 @@ def quote_command(
         given = [name for name, value in single.items() if value is not None]
         if given:
             raise UserError(f"{given[0]} cannot be used with --batch (the cases file has it)")
-        fmt = output_format or "csv"
+        fmt = (output_format or OutputFormat.csv).value
         if fmt not in BATCH_FORMATS:
             raise UserError(f"--format must be csv or json with --batch, not {fmt!r}")
         cases = read_table(batch, "cases file")
@@ -106,7 +122,7 @@ def quote_command(
         _print_batch(result, fmt)
         return
 
-    fmt = output_format or "table"
+    fmt = (output_format or OutputFormat.table).value
     if fmt not in SINGLE_FORMATS:
         raise UserError(f"--format must be table or json, not {fmt!r}")
     required = {

@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from ..currencies import currency_exponent  # noqa: F401 - the seed's exponents
 from ..errors import UserError
 
 SAMPLE_PLANS_PATH = Path(__file__).with_name("sample_plans.csv")
@@ -26,40 +27,6 @@ PLAN_COLUMNS = (
     "entitlements",
 )
 REQUIRED_PLAN_COLUMNS = PLAN_COLUMNS[:7]
-
-# ISO 4217 minor-unit exponents (used only to display amounts; default 2).
-CURRENCY_EXPONENTS = {
-    "BHD": 3,
-    "BIF": 0,
-    "CLF": 4,
-    "CLP": 0,
-    "DJF": 0,
-    "GNF": 0,
-    "IQD": 3,
-    "ISK": 0,
-    "JOD": 3,
-    "JPY": 0,
-    "KMF": 0,
-    "KRW": 0,
-    "KWD": 3,
-    "LYD": 3,
-    "OMR": 3,
-    "PYG": 0,
-    "RWF": 0,
-    "TND": 3,
-    "UGX": 0,
-    "UYI": 0,
-    "UYW": 4,
-    "VND": 0,
-    "VUV": 0,
-    "XAF": 0,
-    "XOF": 0,
-    "XPF": 0,
-}
-
-
-def currency_exponent(currency: str) -> int:
-    return CURRENCY_EXPONENTS.get(currency, 2)
 
 
 @dataclass(frozen=True)
@@ -100,7 +67,7 @@ def load_warehouse_plans(warehouse: str | Path) -> dict[str, Plan]:
             frame = pl.from_arrow(
                 con.sql(f"select {columns} from raw.plans order by plan_id").to_arrow_table()
             )
-        except Exception as exc:  # noqa: BLE001 - not a warehouse of ours
+        except Exception as exc:
             raise UserError(f"{warehouse}: has no plans table ({exc})") from None
     return plans_from_frame(frame, source=f"{warehouse} (raw.plans)")
 
@@ -115,7 +82,7 @@ def read_table(path: Path, what: str) -> pl.DataFrame:
             return pl.read_csv(path, infer_schema=False)
         if suffix == ".parquet":
             return pl.read_parquet(path)
-    except Exception as exc:  # noqa: BLE001 - any read failure is bad input
+    except Exception as exc:
         raise UserError(f"{what} {path} cannot be read: {exc}") from None
     raise UserError(f"{what} {path} must be a .csv or .parquet file")
 

@@ -229,10 +229,6 @@ class Series:
     rows: tuple[ProjectedMonth, ...]
 
     @property
-    def total_attempts(self) -> float:
-        return sum(r.attempts for r in self.rows)
-
-    @property
     def total_completed_upgrades(self) -> float:
         return sum(r.completed_upgrades for r in self.rows)
 

@@ -476,7 +476,7 @@ def load_data_dir(
                 f"_raw_row as raw_row from {_qualified(schema, checked_name(name))} "
                 "where _reason_code is not null"
             )
-        by_reason = {r: n for r, n in sorted((r, n) for r, n in counts.items() if r is not None)}
+        by_reason = dict(sorted((r, n) for r, n in counts.items() if r is not None))
         n_read = sum(counts.values())
         accepted = counts.get(None, 0)
         report[name] = {

@@ -4,22 +4,16 @@ probability of a self-serve upgrade within horizon_days (``shared/spec/cli.md``)
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..errors import UserError
+from ..formats import OutputFormat
 from ..paths import DEFAULT_WAREHOUSE
 from ..warehouse import connect
 from .reader import check_built, model_info, read_scores, read_winback, to_csv
-
-
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 def winback_command(
@@ -31,8 +25,8 @@ def winback_command(
         typer.Option("--top", help="Only the N accounts with the highest probability."),
     ] = None,
     output_format: Annotated[
-        Format, typer.Option("--format", help="table, json or csv.")
-    ] = Format.table,
+        OutputFormat, typer.Option("--format", help="table, json or csv.")
+    ] = OutputFormat.table,
 ) -> None:
     """Activated accounts with no upgrade at or before as_of, ranked by their probability
     of a self-serve upgrade within horizon_days, with the reasons and a suggested play."""
@@ -40,11 +34,11 @@ def winback_command(
         raise UserError(f"--top must be at least 1 (got {top})")
     with connect(warehouse) as con:
         check_built(con, warehouse)
-        if output_format is Format.json:
+        if output_format is OutputFormat.json:
             print(json.dumps(read_winback(con, top), indent=2))
             return
         records = read_scores(con, top)
-        if output_format is Format.csv:
+        if output_format is OutputFormat.csv:
             print(to_csv(records), end="")
             return
         model = model_info(con)

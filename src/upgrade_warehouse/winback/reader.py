@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import UserError
+from ..exports import safe_text
 
 TABLES = ("winback_account_scores", "winback_model", "winback_calibration")
 SCORE_COLUMNS = (
@@ -29,7 +30,6 @@ SCORE_COLUMNS = (
     "account_manager_id",
 )
 # OWASP "CSV injection": a spreadsheet runs a cell that starts with one of these.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def format_ts(ts: datetime | None) -> str | None:
@@ -101,14 +101,6 @@ def read_scores(con: duckdb.DuckDBPyConnection, top: int | None = None) -> list[
     return out
 
 
-def neutralise(cell):
-    """A text cell that a spreadsheet would run as a formula, made inert with a leading
-    apostrophe (OWASP CSV injection); numbers and empty cells are left alone."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_PREFIXES):
-        return "'" + cell
-    return cell
-
-
 def to_csv(records: list[dict]) -> str:
     """One row per account, ``SCORE_COLUMNS`` in order; reasons joined with "; "."""
     buf = io.StringIO()
@@ -122,6 +114,6 @@ def to_csv(records: list[dict]) -> str:
                 v = "; ".join(v or [])
             elif c == "activated_at":
                 v = format_ts(v)
-            values.append("" if v is None else neutralise(v))
+            values.append("" if v is None else safe_text(v))
         writer.writerow(values)
     return buf.getvalue()

@@ -1,0 +1,227 @@
+"""The Monthly review of one month: the rows the page shows and the files RevOps takes
+away (no Streamlit here, so that the files are tested without a browser).
+
+- :func:`review_rows`: one row per scalar metric and per key of a keyed metric, in
+  catalog order: section, label, value, previous value, change, target, definition,
+  metric id (the values as numbers, in the catalog's unit).
+- :func:`review_table`: the rows as the page shows them (formatted text).
+- :func:`review_csv`: the same table as CSV (labels as headers, formatted values).
+- :func:`review_xlsx`: an Excel workbook: an "About" sheet, then one sheet per section;
+  numbers stored as numbers with number formats (percent, thousands, the currency with
+  its exponent, durations in their unit).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..currencies import currency_exponent
+from ..exports import safe_pandas, safe_text
+from .config import DashboardConfig
+from .fmt import format_delta, format_target, format_value, month_label
+
+SECTION_TITLES = {"sync": "Sync", "upsell": "Upsell", "orders": "Orders"}
+UNIT_SUFFIX = {"seconds": "s", "hours": "h", "days": "d"}
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    section: str
+    metric_id: str  # "<id>.<key>" for a key of a keyed metric
+    label: str
+    unit: str
+    value: float | None
+    previous: float | None
+    target: str
+    definition: str
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+
+def section_title(section: str) -> str:
+    return SECTION_TITLES.get(section, section.replace("_", " ").capitalize())
+
+
+def _target_text(cfg: DashboardConfig, metric_id: str, value, unit: str, cur: str) -> str:
+    target = cfg.target(metric_id)
+    if target is None:
+        return ""
+    met = target.met(value)
+    mark = {True: "on target", False: "off target", None: "no value"}[met]
+    return f"{format_target(target, unit, cur)}: {mark}"
+
+
+def review_rows(
+    result: dict, catalog: dict[str, dict], month: str, cfg: DashboardConfig, currency: str
+) -> list[ReviewRow]:
+    """The rows of ``month`` (against the month before) from a ``metrics`` result."""
+    months = result["months"]
+    index = next(i for i, m in enumerate(months) if m["month"] == month)
+    row, previous = months[index], months[index - 1] if index > 0 else {}
+    out = []
+    for metric_id, meta in catalog.items():
+        unit = meta["unit"]
+        value, prev = row.get(metric_id), previous.get(metric_id)
+        if unit.endswith("_by_key") or isinstance(value, dict):
+            keys = list((value or {}).keys())
+            keys += [k for k in (prev or {}) if k not in keys]
+            out.extend(
+                ReviewRow(
+                    meta["section"],
+                    f"{metric_id}.{key}",
+                    f"{meta['label']} · {key}",
+                    unit.removesuffix("_by_key"),
+                    (value or {}).get(key),
+                    (prev or {}).get(key),
+                    "",
+                    meta["definition"],
+                )
+                for key in keys
+            )
+            continue
+        out.append(
+            ReviewRow(
+                meta["section"],
+                metric_id,
+                meta["label"],
+                unit,
+                value,
+                prev,
+                _target_text(cfg, metric_id, value, unit, currency),
+                meta["definition"],
+            )
+        )
+    return out
+
+
+def review_table(
+    rows: list[ReviewRow], month: str, previous_month: str | None, currency: str
+) -> pd.DataFrame:
+    """The rows as shown: Section, Metric, <month>, <previous month>, Change, Target,
+    Definition (formatted text, "–" for no value); the metric id last."""
+    this, before = (
+        month_label(month),
+        (month_label(previous_month) if previous_month else "Previous month"),
+    )
+    return pd.DataFrame(
+        {
+            "Section": [section_title(r.section) for r in rows],
+            "Metric": [r.label for r in rows],
+            this: [format_value(r.value, r.unit, currency) for r in rows],
+            before: [format_value(r.previous, r.unit, currency) for r in rows],
+            "Change": [format_delta(r.change, r.unit, currency) or "–" for r in rows],
+            "Target": [r.target or "–" for r in rows],
+            "Definition": [r.definition for r in rows],
+            "Metric id": [r.metric_id for r in rows],
+        }
+    )
+
+
+def _unicode_minus(text):
+    """A leading minus as U+2212: "−30.00 USD" is text to a spreadsheet, not a formula,
+    and reads the same."""
+    if isinstance(text, str) and text[:1] == "-" and text[1:2].isdigit():
+        return "\u2212" + text[1:]
+    return text
+
+
+def review_csv(table: pd.DataFrame) -> str:
+    """The table as shown, as CSV (labels as headers, formatted values)."""
+    shown = table.map(_unicode_minus)
+    return safe_pandas(shown).to_csv(index=False)
+
+
+def number_format(unit: str, currency: str) -> str:
+    """The Excel number format of a value in ``unit``."""
+    if unit == "rate":
+        return "0.0%"
+    if unit == "count":
+        return "#,##0"
+    if unit == "money":
+        digits = currency_exponent(currency)
+        return f'#,##0.{"0" * digits} "{currency}"' if digits else f'#,##0 "{currency}"'
+    if unit in UNIT_SUFFIX:
+        return f'#,##0.0 "{UNIT_SUFFIX[unit]}"'
+    return "#,##0.00"
+
+
+def change_format(unit: str, currency: str) -> str:
+    """The Excel format of a change: signed; rates in percentage points."""
+    if unit == "rate":
+        return '+0.0 "pp";-0.0 "pp";0.0 "pp"'
+    positive = number_format(unit, currency)
+    return f"+{positive};-{positive};{positive}"
+
+
+def review_xlsx(
+    rows: list[ReviewRow], month: str, previous_month: str | None, currency: str, as_of: str
+) -> bytes:
+    """The month as an Excel workbook: "About", then one sheet per section."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    about = book.active
+    about.title = "About"
+    for line in (
+        ("Upgrade Warehouse: monthly review", None),
+        ("Month", month_label(month)),
+        ("Compared with", month_label(previous_month) if previous_month else "–"),
+        ("Data as of", as_of),
+        ("Reporting currency", currency),
+        ("Rates", "percent of their population; changes in percentage points"),
+    ):
+        about.append([safe_text(v) for v in line])
+    about["A1"].font = Font(bold=True, size=13)
+    about.column_dimensions["A"].width = 22
+    about.column_dimensions["B"].width = 60
+
+    headers = [
+        "Metric",
+        month_label(month),
+        month_label(previous_month) if previous_month else "Previous month",
+        "Change",
+        "Target",
+        "Definition",
+        "Metric id",
+    ]
+    sections = list(dict.fromkeys(r.section for r in rows))
+    for section in sections:
+        sheet = book.create_sheet(section_title(section)[:31])
+        sheet.append(headers)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for r in (r for r in rows if r.section == section):
+            change = r.change
+            if change is not None and r.unit == "rate":
+                change = change * 100  # percentage points
+            sheet.append(
+                [
+                    safe_text(r.label),
+                    r.value,
+                    r.previous,
+                    change,
+                    safe_text(r.target or None),
+                    safe_text(r.definition),
+                    r.metric_id,
+                ]
+            )
+            line = sheet.max_row
+            for column in (2, 3):
+                sheet.cell(line, column).number_format = number_format(r.unit, currency)
+            sheet.cell(line, 4).number_format = change_format(r.unit, currency)
+            sheet.cell(line, 6).alignment = Alignment(wrap_text=False)
+        for column, width in enumerate((42, 16, 16, 14, 26, 70, 36), start=1):
+            sheet.column_dimensions[get_column_letter(column)].width = width
+        sheet.freeze_panes = "B2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

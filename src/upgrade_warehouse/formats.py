@@ -1,0 +1,30 @@
+"""Output and file format names, one list each (``shared/spec/cli.md``): every command's
+``--format`` takes one of these enums, so typer lists the choices in ``--help`` and
+rejects anything else with exit 2."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OutputFormat(StrEnum):
+    """What `metrics`, `winback` and `quote` print (quote: table or json for one change,
+    csv or json for a batch)."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class BuildFormat(StrEnum):
+    """What `build` prints: the text report or the JSON build report."""
+
+    text = "text"
+    json = "json"
+
+
+class FileFormat(StrEnum):
+    """The files `generate` writes."""
+
+    csv = "csv"
+    parquet = "parquet"
