@@ -27,13 +27,16 @@ the DuckDB engine gives for that file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime as dt
 from collections.abc import Callable
 from functools import reduce
 from pathlib import Path
 
 import duckdb
 
+from .. import contract
 from .. import loader as duckdb_loader
 from ..contract import BOOL, DATE, DECIMAL, INT, JSON, STR, TS, Column, Table
 from ..errors import UserError
@@ -58,11 +61,29 @@ LOAD_REPORT_COLUMNS = (
     "rows_accepted bigint, rows_quarantined bigint"
 )
 
-# Text that is an ISO 8601 date or date-time (the parse decides the rest). Spark alone
-# would also take "2026" or "2026-01" as timestamps; DuckDB does not.
-TS_SHAPE = r"(?s)^[0-9]{4,}-[0-9]{1,2}-[0-9]{1,2}(?:[T ].*)?\z"
+
+def full_match(pattern: str) -> str:
+    """A Java regex matching the whole value, as DuckDB's ``regexp_full_match`` does
+    (``$`` alone would also match before a final line break)."""
+    return f"^(?:{pattern})\\z"
+
+
+# The DuckDB loader's shapes (docs/loader.md): a timestamp is ISO 8601 only (4-digit year,
+# optional time and fraction, Z or an offset up to +-14:00: no 'infinity', 'epoch', named
+# zone or 5-digit year), a date is YYYY-MM-DD; the parse decides the rest.
+TS_SHAPE = full_match(duckdb_loader.ISO_TIMESTAMP)
 DATE_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\z"
 INT_SHAPE = r"^[+-]?[0-9]+\z"
+# NaN or Infinity outside a JSON object's strings (not JSON, RFC 8259): bad_type, as in
+# the DuckDB loader. Its string pattern (duckdb_loader.JSON_STRING) with possessive
+# quantifiers: the same matches, without Java's backtracking stack on long strings.
+NON_NUMBER = "(?i)nan|inf"
+JSON_STRING = r'"(?:[^"\\]++|\\.)*+"'
+# The plausible range of timestamps and dates (contract.TS_MIN inclusive, TS_MAX not).
+TS_RANGE = tuple(
+    dt.datetime.fromisoformat(d).replace(tzinfo=dt.UTC) for d in (contract.TS_MIN, contract.TS_MAX)
+)
+DATE_RANGE = tuple(dt.date.fromisoformat(d) for d in (contract.TS_MIN, contract.TS_MAX))
 ROW = "_row_number"
 REPLACEMENT_CHARACTER = "\ufffd"
 
@@ -72,19 +93,31 @@ def _raw(i: int) -> str:
     return f"_c{i}"
 
 
-def full_match(pattern: str) -> str:
-    """A Java regex matching the whole value, as DuckDB's ``regexp_full_match`` does
-    (``$`` alone would also match before a final line break)."""
-    return f"^(?:{pattern})\\z"
-
-
 # --------------------------------------------------------------------------- reading
 
 
+def _native(i: int) -> str:
+    """Internal name of the i-th column of a Parquet file as its timestamp (when typed)."""
+    return f"_n{i}"
+
+
+def _quoted(name: str) -> str:
+    """A column name as Spark reads it literally (dots, backticks and all)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
 def _read(spark, path: Path, header: list[str]):
-    """The file as text with its row number: columns ``_c0..``, ``_row_number``."""
+    """The file as text with its row number: columns ``_c0..`` by position (whatever the
+    names), ``_row_number``, and for a Parquet timestamp column ``_n<i>``, its value as
+    it is (the DuckDB loader takes a typed timestamp without a text round trip)."""
     from pyspark.sql import functions as F
-    from pyspark.sql.types import StringType, StructField, StructType
+    from pyspark.sql.types import (
+        StringType,
+        StructField,
+        StructType,
+        TimestampNTZType,
+        TimestampType,
+    )
 
     if path.suffix == ".csv":
         schema = StructType([StructField(_raw(i), StringType()) for i in range(len(header))])
@@ -102,12 +135,19 @@ def _read(spark, path: Path, header: list[str]):
         # One task reads the whole file (multiLine), so the ids count rows in file order.
         return df.select("*", (F.monotonically_increasing_id() + 1).alias(ROW))
     df = spark.read.parquet(str(path))
+    fields = df.schema.fields
     return df.select(
         *[
-            _as_text(F.col(f"`{f.name}`"), f.dataType).alias(_raw(i))
-            for i, f in enumerate(df.schema.fields)
+            _as_text(F.col(_quoted(f.name)), f.dataType).alias(_raw(i))
+            for i, f in enumerate(fields)
         ],
-        (F.col("_metadata.row_index") + 1).alias(ROW),
+        *[
+            F.col(_quoted(f.name)).cast("timestamp").alias(_native(i))
+            for i, f in enumerate(fields)
+            if isinstance(f.dataType, TimestampType | TimestampNTZType)
+        ],
+        # The file's own row index, even when the file has a column named _metadata.
+        (df.metadataColumn("_metadata").getField("row_index") + 1).alias(ROW),
     )
 
 
@@ -174,7 +214,8 @@ def parsed(column: Column, raw):
         wrapped = F.try_parse_json(F.concat(F.lit("["), t, F.lit("]")))
         one = F.try_variant_get(wrapped, "$", "array<variant>")
         is_object = F.try_variant_get(wrapped, "$[0]", "map<string,variant>").isNotNull()
-        return F.when((F.size(one) == 1) & is_object, t)
+        non_number = t.rlike(NON_NUMBER) & F.regexp_replace(t, JSON_STRING, "").rlike(NON_NUMBER)
+        return F.when((F.size(one) == 1) & is_object & ~non_number, t)
     if column.type == DECIMAL:
         return t.try_cast(SPARK_TYPES[DECIMAL])
     raise ValueError(column.type)
@@ -213,6 +254,11 @@ def row_checks(table: Table, currencies: list[str]):
         if c.min_value is not None:
             bound = F.lit(c.min_value)
             bad_value.append((v(c.name) <= bound if c.min_exclusive else v(c.name) < bound, c.name))
+        if c.max_value is not None:
+            bad_value.append((v(c.name) > F.lit(c.max_value), c.name))
+        if c.type in (TS, DATE):
+            low, high = (F.lit(b) for b in (TS_RANGE if c.type == TS else DATE_RANGE))
+            bad_value.append(((v(c.name) < low) | (v(c.name) >= high), c.name))
         if c.pattern is not None:
             bad_value.append(
                 (v(c.name).isNotNull() & ~v(c.name).rlike(full_match(c.pattern)), c.name)
@@ -289,10 +335,17 @@ def _checked(
     table = src.table
     land = _read(spark, src.path, header)
     position = {h: i for i, h in reversed(list(enumerate(header)))}  # first of a name
+
+    def value(c: Column):
+        native = _native(position[c.name])
+        if c.type == TS and native in land.columns:
+            return F.col(native)
+        return parsed(c, F.col(_raw(position[c.name])))
+
     p = land.select(
         ROW,
         *[F.col(_raw(i)) for i in range(len(header))],
-        *[parsed(c, F.col(_raw(position[c.name]))).alias(c.name) for c in table.columns],
+        *[value(c).alias(c.name) for c in table.columns],
         *[_text(F.col(_raw(position[c.name]))).alias(f"__t_{c.name}") for c in table.columns],
     )
     references = {c.name: c.references for c in table.columns if c.references}
@@ -457,6 +510,24 @@ def load_data_dir(
     codes = currencies()
 
     spark.sql(f"create database if not exists `{schema}`")
+    with _case_sensitive(spark):
+        return _load_all(spark, sources, headers, codes, schema, progress)
+
+
+@contextlib.contextmanager
+def _case_sensitive(spark):
+    """Column names compared exactly while loading, as DuckDB's loader reads them: a
+    Parquet file with ``account_id`` and an extra ``ACCOUNT_ID`` is valid."""
+    key = "spark.sql.caseSensitive"
+    before = spark.conf.get(key, "false")
+    spark.conf.set(key, "true")
+    try:
+        yield
+    finally:
+        spark.conf.set(key, before)
+
+
+def _load_all(spark, sources, headers, codes, schema, progress) -> dict[str, dict]:
     report: dict[str, dict] = {}
     rows = []
     quarantined_parts = []
