@@ -410,6 +410,8 @@ def test_hostile_dates_types_and_bounds(spark, tmp_path):
     assert accepted["ok_nanos"].replace(microsecond=0) == dt.datetime(2026, 3, 1, 10, 11, 12)
 
 
+# DuckDB's digit separators in decimals: one underscore between two digits.
+SEPARATORS = ["1__000", "_1", "1_", "1_000.5", "1.0_5", "1e1_0", "1_0e1", "+1_0"]
 ODD_COLUMNS = {  # a column of each type, for every odd value
     "product_events.csv": ("occurred_at", "received_at", "properties", "user_id"),
     "plans.csv": ("tier_rank", "self_serve", "min_seats", "unit_amount_minor"),
@@ -436,7 +438,7 @@ def test_odd_values_in_every_type(spark, tmp_path):
     }
     for name, columns in ODD_COLUMNS.items():
         rows = []
-        for i, (column, value) in enumerate(itertools.product(columns, ODD_VALUES)):
+        for i, (column, value) in enumerate(itertools.product(columns, ODD_VALUES + SEPARATORS)):
             row = {**good[name], column: value}
             if name == "product_events.csv":
                 row["event_id"] = f"odd_{i}"

@@ -74,6 +74,7 @@ def full_match(pattern: str) -> str:
 TS_SHAPE = full_match(duckdb_loader.ISO_TIMESTAMP)
 DATE_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\z"
 INT_SHAPE = r"^[+-]?[0-9]+\z"
+STRAY_UNDERSCORE = r"(?:^|[^0-9])_|_(?:[^0-9]|\z)"
 # NaN or Infinity outside a JSON object's strings (not JSON, RFC 8259): bad_type, as in
 # the DuckDB loader. Its string pattern (duckdb_loader.JSON_STRING) with possessive
 # quantifiers: the same matches, without Java's backtracking stack on long strings.
@@ -217,7 +218,10 @@ def parsed(column: Column, raw):
         non_number = t.rlike(NON_NUMBER) & F.regexp_replace(t, JSON_STRING, "").rlike(NON_NUMBER)
         return F.when((F.size(one) == 1) & is_object & ~non_number, t)
     if column.type == DECIMAL:
-        return t.try_cast(SPARK_TYPES[DECIMAL])
+        # DuckDB reads a single underscore between two digits as a digit separator
+        # (1_000); Spark does not: taken out before the cast, anywhere else bad_type.
+        separators_ok = ~t.rlike(STRAY_UNDERSCORE)
+        return F.when(separators_ok, F.regexp_replace(t, "_", "").try_cast(SPARK_TYPES[DECIMAL]))
     raise ValueError(column.type)
 
 
