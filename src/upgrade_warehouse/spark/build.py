@@ -181,6 +181,7 @@ def load_phase(
         started[0] += 1
 
     tables = spark_loader.load_data_dir(spark, data_dir, progress=on_table)
+    from_data = params.as_of is None  # an explicit --var as_of is the user's choice
     as_of = params.as_of or spark_loader.compute_as_of(spark)
     if as_of is None:
         raise UserError(
@@ -193,7 +194,7 @@ def load_phase(
         f"cast(timestamp_ntz'{as_of.isoformat(sep=' ')}' as timestamp) as as_of, "
         f"{spark_loader.spark_lit(params.reporting_currency)} as reporting_currency, "
         f"{spark_loader.spark_lit(json.dumps(params.as_json(), sort_keys=True))} "
-        "as parameters_json"
+        f"as parameters_json, {'true' if from_data else 'false'} as as_of_from_data"
     )
     phase.set(len(supplied))
     quarantined = sum(t["quarantined"] for t in tables.values())
