@@ -572,9 +572,8 @@ def build_command(
     try:
         if engine is Engine.spark or spark_master is not None:
             raise UserError(
-                "--engine spark is not in this release yet: the Spark build is on the "
-                "`spark` branch until its loader follows every rule of docs/loader.md; "
-                "build with the default engine (duckdb)"
+                "--engine spark is not in this release yet (the Spark build is on the "
+                "`spark` branch, being validated); build with the default engine (duckdb)"
             )
         params = parse_vars(var or [])
         with Progress(enabled=True) as progress:
