@@ -153,6 +153,29 @@ def _close_duckdb() -> None:
         DuckDBConnectionManager._ENV = None
 
 
+def common_args(work_dir: Path, dbt_vars: dict) -> list[str]:
+    """The options of every dbt command we run: the project and profile of this
+    repository, target and logs in ``work_dir``, the variables, no log output."""
+    project = project_dir()
+    return [
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
+        "--vars",
+        json.dumps(dbt_vars, sort_keys=True),
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "none",
+        "--no-use-colors",
+    ]
+
+
 def run_dbt_build(
     db_path: Path,
     dbt_vars: dict,
@@ -201,23 +224,7 @@ def run_dbt_build(
         contextlib.chdir(db_path.parent),
     ):
         target = Path(tmp) / "target"
-        common = [
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(Path(tmp) / "logs"),
-            "--vars",
-            json.dumps(dbt_vars, sort_keys=True),
-            "--log-level",
-            "none",
-            "--log-level-file",
-            "none",
-            "--no-use-colors",
-        ]
+        common = common_args(Path(tmp), dbt_vars)
         try:
             manifest = _load_manifest(manifest_file)
             run.cache_hit = manifest is not None
