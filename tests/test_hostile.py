@@ -520,10 +520,18 @@ def test_every_csv_export_neutralises_formulas():
     for page in pages:
         source = page.read_text()
         for call in re.findall(r"download_button\((.*?)\n\s*(?:file_name|\))", source, re.DOTALL):
-            assert re.search(r"safe_pandas\(|to_csv\(shown\.to_dict|ui\.metrics_csv\(", call), (
-                page.name,
+            assert re.search(
+                r"safe_pandas\(|to_csv\(shown\.to_dict|ui\.metrics_csv\(|ui\.table_csv\("
+                r"|review\.review_csv\(|review\.review_xlsx\(",
                 call,
-            )
+            ), (page.name, call)
+    # The page helpers those calls use neutralise text cells themselves.
+    import pandas as pd
+
+    from upgrade_warehouse.dashboard import review
+
+    shown = review.review_csv(pd.DataFrame({"Metric": ["=cmd|' /C calc'!A0"], "Change": ["-5"]}))
+    assert "'=cmd" in shown and "\u22125" in shown
 
 
 # ---------------------------------------------- 9. one message instead of a traceback

@@ -156,6 +156,32 @@ def _close_duckdb() -> None:
         DuckDBConnectionManager._ENV = None
 
 
+def common_args(work_dir: Path, dbt_vars: dict, output: str = "duckdb") -> list[str]:
+    """The options of every dbt command we run: the profile's output (``duckdb`` or
+    ``spark``), the project and profile of this repository, target and logs in
+    ``work_dir``, the variables, no log output."""
+    project = project_dir()
+    return [
+        "--target",
+        output,
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
+        "--vars",
+        json.dumps(dbt_vars, sort_keys=True),
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "none",
+        "--no-use-colors",
+    ]
+
+
 def run_dbt_build(
     db_path: Path,
     dbt_vars: dict,
@@ -208,25 +234,7 @@ def run_dbt_build(
         contextlib.chdir(db_path.parent),
     ):
         target = Path(tmp) / "target"
-        common = [
-            "--target",
-            output,
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(Path(tmp) / "logs"),
-            "--vars",
-            json.dumps(dbt_vars, sort_keys=True),
-            "--log-level",
-            "none",
-            "--log-level-file",
-            "none",
-            "--no-use-colors",
-        ]
+        common = common_args(Path(tmp), dbt_vars, output)
         try:
             manifest = _load_manifest(manifest_file)
             run.cache_hit = manifest is not None

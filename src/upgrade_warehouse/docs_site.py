@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
-import json
 import os
 import shutil
 import tempfile
@@ -24,8 +23,9 @@ from typing import Annotated
 
 import typer
 
+from .dbt_runner import common_args
 from .errors import UserError
-from .paths import DEFAULT_WAREHOUSE, project_dir
+from .paths import DEFAULT_WAREHOUSE
 
 DEFAULT_DOCS_PORT = 8580
 
@@ -69,29 +69,10 @@ def generate(warehouse: Path) -> Path:
                 "DBT_NO_VERSION_CHECK": "True",
             }
         )
-        project = project_dir()
-        target = Path(tmp) / "target"
         result = dbtRunner().invoke(
-            [
-                "docs",
-                "generate",
-                "--static",
-                "--project-dir",
-                str(project),
-                "--profiles-dir",
-                str(project),
-                "--target-path",
-                str(target),
-                "--log-path",
-                str(Path(tmp) / "logs"),
-                "--vars",
-                json.dumps(dbt_vars, sort_keys=True),
-                "--log-level",
-                "none",
-                "--no-use-colors",
-            ]
+            ["docs", "generate", "--static", *common_args(Path(tmp), dbt_vars)]
         )
-        page = target / "static_index.html"
+        page = Path(tmp) / "target" / "static_index.html"
         if not result.success or not page.is_file():
             detail = str(result.exception).strip() if result.exception else "see dbt's output"
             raise DocsFailed(f"dbt docs generate failed for {warehouse}: {detail}")
