@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from conftest import CLI, REPO, run_cli, sha256
 from test_loader import EXPECTED
@@ -322,3 +323,27 @@ def test_leftovers_of_killed_builds_are_removed(tmp_path):
     remove_stale_builds(target)
     assert not stale.exists()
     assert live.exists()
+
+
+def test_profile_settings_can_be_set_again_after_a_spill(tmp_path):
+    """dbt-duckdb runs the profile's ``settings`` again on every cursor it opens. Once a
+    query has spilled, DuckDB refuses to set ``temp_directory`` again, even to the same
+    folder (a 100M-event build failed so): the spill folder and the memory limit are
+    ``config_options``, given once when the file is opened, and every ``settings`` entry
+    can be set again after a spill."""
+    output = yaml.safe_load((REPO / "profiles.yml").read_text())["upgrade_warehouse"]
+    duck = output["outputs"]["duckdb"]
+    assert {"memory_limit", "temp_directory"} <= set(duck["config_options"])
+    spill = tmp_path / "spill"
+    con = duckdb.connect(
+        str(tmp_path / "w.duckdb"),
+        config={"memory_limit": "100MB", "temp_directory": str(spill), "threads": 1},
+    )
+    sql = "select count(*) from (select md5(i::varchar) as s from range(3000000) r(i) order by s)"
+    con.execute(sql).fetchall()
+    assert spill.is_dir()  # the sort spilled
+    for key in duck.get("settings", {}):
+        (value,) = con.execute("select current_setting(?)", [key]).fetchone()
+        con.execute(f"set {key} = '{value}'")  # what dbt-duckdb does on each new cursor
+    with pytest.raises(duckdb.NotImplementedException, match="temporary directory"):
+        con.execute(f"set temp_directory = '{spill}'")  # why temp_directory is not there

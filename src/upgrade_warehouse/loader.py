@@ -738,8 +738,14 @@ def load_data_dir(
             estimate = input_rows(con, [src])
             progress.set(done, name)
 
+            # A table takes several statements, each reporting its own share from 0:
+            # the count shown never goes back (at 100M events it fell from 88% to 6%).
+            shown = done
+
             def on_share(share: float, base: int = done, rows: int = estimate) -> None:
-                progress.set(base + int(share * rows))
+                nonlocal shown
+                shown = max(shown, base + int(share * rows))
+                progress.set(shown)
 
             with _Watch(con, on_share):
                 read[name] = _load_table(con, src, headers[name], timings)
