@@ -347,3 +347,21 @@ def test_profile_settings_can_be_set_again_after_a_spill(tmp_path):
         con.execute(f"set {key} = '{value}'")  # what dbt-duckdb does on each new cursor
     with pytest.raises(duckdb.NotImplementedException, match="temporary directory"):
         con.execute(f"set temp_directory = '{spill}'")  # why temp_directory is not there
+
+
+def test_dbt_threads_follow_the_input_size(tmp_path, monkeypatch):
+    """Two models at a time on small inputs, one from LARGE_INPUT_ROWS on (two large
+    aggregations side by side ran out of memory at 100M events); the variable wins."""
+    from upgrade_warehouse.build import LARGE_INPUT_ROWS, DuckDBSettings
+
+    monkeypatch.delenv("UPGRADE_WAREHOUSE_DBT_THREADS", raising=False)
+    settings = DuckDBSettings(memory_limit="1GB", temp_directory=tmp_path)
+    settings.size_for(LARGE_INPUT_ROWS - 1)
+    assert settings.env()["UPGRADE_WAREHOUSE_DBT_THREADS"] == "2"
+    settings.size_for(LARGE_INPUT_ROWS)
+    assert settings.env()["UPGRADE_WAREHOUSE_DBT_THREADS"] == "1"
+    monkeypatch.setenv("UPGRADE_WAREHOUSE_DBT_THREADS", "3")
+    settings.size_for(LARGE_INPUT_ROWS)
+    assert settings.env()["UPGRADE_WAREHOUSE_DBT_THREADS"] == "3"
+    threads = yaml.safe_load((REPO / "profiles.yml").read_text())["upgrade_warehouse"]
+    assert "UPGRADE_WAREHOUSE_DBT_THREADS" in threads["outputs"]["duckdb"]["threads"]
