@@ -59,9 +59,11 @@ demo: install
 	$(BIN)/upgrade-warehouse build --warehouse $(WAREHOUSE)
 	$(BIN)/upgrade-warehouse dashboard --warehouse $(WAREHOUSE)
 
-## test: lint first (a finding stops the run), then every test
+## test: lint first (a finding stops the run), then every test, on two processes
+## (pytest-xdist; modules that share a build run in one, tests/conftest.py), with the
+## slowest tests listed at the end
 test: install java browser lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25
 
 ## bench: build time against the floor at 1M and 10M events and at demo size (data sets
 ## generated once under data/bench/), attempts against the reference at 20k accounts,

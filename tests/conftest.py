@@ -42,6 +42,18 @@ def basic_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def basic_warehouse(tmp_path_factory, basic_dir) -> tuple[Path, dict]:
+    """The basic fixture built once per session, and the report of `build --format json`
+    (read it, or copy it before changing it)."""
+    import json
+
+    path = tmp_path_factory.mktemp("basic") / "wh.duckdb"
+    proc = run_cli("build", "--data-dir", basic_dir, "--warehouse", path, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    return path, json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="session")
 def golden_warehouse(tmp_path_factory) -> Path:
     """The golden data set built once per test session (read it, never write to it)."""
     path = tmp_path_factory.mktemp("golden") / "golden.duckdb"
@@ -72,3 +84,30 @@ def spark_golden(tmp_path_factory) -> tuple[Path, dict, str]:
     )
     assert proc.returncode == 0, proc.stderr
     return path, json.loads(proc.stdout), proc.stderr
+
+
+# `make test` runs the tests on two processes (pytest-xdist, `-n 2 --dist loadgroup`).
+# Modules that share a session fixture's build run in one process, so that it is built
+# once: the dashboard modules (the fixture warehouse and its live server, with
+# test_operations_golden), the modules of the basic fixture's build, the Spark modules
+# (one Spark build of the golden set). The Spark group goes first: it is the longest.
+XDIST_GROUPS = {
+    "test_dashboard_": "dashboard",
+    "test_operations_golden": "dashboard",
+    "test_build": "basic",  # test_build and test_build_signals
+    "test_dbt_unit_tests": "basic",
+    "test_spark_": "spark",
+}
+
+
+def xdist_group(module: str) -> str:
+    for prefix, group in XDIST_GROUPS.items():
+        if module.startswith(prefix):
+            return group
+    return module
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(xdist_group(item.module.__name__)))
+    items.sort(key=lambda item: xdist_group(item.module.__name__) != "spark")  # stable

@@ -25,12 +25,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def served(tmp_path_factory, basic_dir):
+def served(basic_warehouse):
     """A warehouse built from the basic fixture, as `build --format json` reports it."""
-    out = tmp_path_factory.mktemp("served") / "wh.duckdb"
-    proc = run_cli("build", "--data-dir", basic_dir, "--warehouse", out, "--format", "json")
-    assert proc.returncode == 0, proc.stderr
-    return out, json.loads(proc.stdout)
+    return basic_warehouse
 
 
 def table_contents(path: Path) -> dict[str, list]:

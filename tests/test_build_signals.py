@@ -12,17 +12,14 @@ import time
 
 import pytest
 
-from conftest import CLI, REPO, run_cli, sha256
+from conftest import CLI, REPO, sha256
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def serving_copy_source(tmp_path_factory, basic_dir):
-    path = tmp_path_factory.mktemp("signals") / "source.duckdb"
-    proc = run_cli("build", "--data-dir", basic_dir, "--warehouse", path)
-    assert proc.returncode == 0, proc.stderr
-    return path
+def serving_copy_source(basic_warehouse):
+    return basic_warehouse[0]
 
 
 def _descendants(pid: int) -> set[int]:

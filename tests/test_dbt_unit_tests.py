@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, run_cli
+from conftest import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -32,13 +32,10 @@ def declared_unit_tests() -> set[str]:
 
 
 @pytest.fixture(scope="session")
-def unit_test_results(tmp_path_factory, basic_dir) -> dict[str, str]:
+def unit_test_results(tmp_path_factory, basic_warehouse) -> dict[str, str]:
     tmp = tmp_path_factory.mktemp("unit")
-    built = tmp / "wh.duckdb"
-    proc = run_cli("build", "--data-dir", basic_dir, "--warehouse", built)
-    assert proc.returncode == 0, proc.stderr
     db = tmp / "dev.duckdb"
-    shutil.copy(built, db)
+    shutil.copy(basic_warehouse[0], db)
     dbt = Path(sys.executable).with_name("dbt")
     proc = subprocess.run(
         [

@@ -7,27 +7,21 @@ as_of = 2026-03-31T12:00:00Z (the golden data's last product event).
 from __future__ import annotations
 
 import json
-import shutil
 
 import duckdb
 import pytest
 
-from conftest import FIXTURES, run_cli
+import dashboard_support
+from conftest import run_cli
 
 pytestmark = pytest.mark.slow
-GOLDEN_TABLES = ("accounts", "plans", "subscription_changes", "product_events", "fx_rates")
 
 
 @pytest.fixture(scope="session")
 def ops_warehouse(tmp_path_factory):
-    data = tmp_path_factory.mktemp("ops-data")
-    for table in GOLDEN_TABLES:
-        shutil.copy(FIXTURES / "golden" / f"{table}.csv", data)
-    for path in (FIXTURES / "operations").glob("*.csv"):
-        shutil.copy(path, data)
-    path = tmp_path_factory.mktemp("ops") / "ops.duckdb"
-    proc = run_cli("build", "--data-dir", data, "--warehouse", path)
-    assert proc.returncode == 0, proc.stderr
+    """The golden + operations rows, built once per session (the dashboard tests read
+    the same build, dashboard_support.ops_warehouse), and their metrics by month."""
+    path, _ = dashboard_support.ops_warehouse(tmp_path_factory)
     out = run_cli("metrics", "--warehouse", path, "--format", "json")
     assert out.returncode == 0, out.stderr
     months = {m["month"]: m for m in json.loads(out.stdout)["months"]}

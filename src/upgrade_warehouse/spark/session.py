@@ -94,7 +94,11 @@ def profile_settings(project: Path | None = None) -> dict[str, str]:
             raise KeyError(f"profiles.yml: environment variable {name} is not set")
         return value
 
-    text = jinja2.Environment().from_string(path.read_text()).render(env_var=env_var)
+    env = jinja2.Environment()
+    # dbt's filters for typed values (the duckdb output's threads use as_number): the
+    # text is read as YAML after, which gives the types.
+    env.filters.update(dict.fromkeys(("as_bool", "as_native", "as_number", "as_text"), str))
+    text = env.from_string(path.read_text()).render(env_var=env_var)
     profiles = yaml.safe_load(text) or {}
     for profile in profiles.values():
         output = (profile.get("outputs") or {}).get(PROFILE_OUTPUT)
