@@ -7,11 +7,12 @@ BIN := $(VENV)/bin
 DEMO_DATA := data/demo
 WAREHOUSE := warehouse/upgrade_warehouse.duckdb
 
-.PHONY: help install java browser demo build test bench bench-dashboard lint docs clean expectations
+.PHONY: help install java browser demo build test test-spark bench bench-dashboard lint docs clean expectations
 
 help:
 	@echo "make demo     create the environment, generate demo data, build, serve the dashboard"
 	@echo "make test     create the environment and run every test"
+	@echo "make test-spark  every Spark test, with the loader parity cases make test leaves out"
 	@echo "make build    (re)build the warehouse from DATA_DIR (default: demo data)"
 	@echo "make bench    run the benchmarks"
 	@echo "make lint     ruff and sqlfluff over the code and the models"
@@ -61,9 +62,16 @@ demo: install
 
 ## test: lint first (a finding stops the run), then every test, on two processes
 ## (pytest-xdist; modules that share a build run in one, tests/conftest.py), with the
-## slowest tests listed at the end
+## slowest tests listed at the end. Of the Spark loader's parity cases two run here (the
+## basic fixture with every reason code, typed Parquet); the other ten take 6 more
+## minutes of Spark: `make test-spark` runs every Spark test.
 test: install java browser lint
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25 -m "not spark_parity"
+
+## test-spark: every Spark test, the loader's parity cases included (about 12 minutes)
+test-spark: install java
+	$(BIN)/python -m pytest --durations=15 tests/test_spark_build.py tests/test_spark_golden.py \
+		tests/test_spark_loader.py
 
 ## bench: build time against the floor at 1M and 10M events and at demo size (data sets
 ## generated once under data/bench/), attempts against the reference at 20k accounts,

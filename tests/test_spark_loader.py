@@ -89,11 +89,13 @@ def test_loader_fixture(spark, basic_dir):
     assert reasons(report) == set(contract.REASON_CODES)  # every rule is exercised
 
 
+@pytest.mark.spark_parity
 def test_loader_fixture_as_parquet(spark, basic_dir, tmp_path):
     to_parquet(basic_dir, tmp_path)
     assert_same_load(spark, tmp_path)
 
 
+@pytest.mark.spark_parity
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_generated_bad_rows_of_every_reason(spark, tmp_path, fmt):
     cfg = GeneratorConfig(accounts=150, months=3, seed=7, bad_row_rate=0.08, format=fmt)
@@ -207,6 +209,7 @@ def _invalid_utf8_far_down(d: Path) -> None:
         f.write(b"acc_9,2026-01-01T00:00:00Z,\xff\xfe,organic,smb,US,,\n")
 
 
+@pytest.mark.spark_parity
 @pytest.mark.parametrize(
     "make", [_ragged_line, _short_line, _unterminated_quote, _invalid_utf8_far_down]
 )
@@ -224,6 +227,7 @@ def test_unreadable_file_gives_the_duckdb_engines_error(spark, basic_dir, tmp_pa
     assert str(on_spark.value) == str(duck.value)
 
 
+@pytest.mark.spark_parity
 def test_a_real_replacement_character_is_text(spark, basic_dir, tmp_path):
     """Spark reads invalid UTF-8 as U+FFFD; a U+FFFD that is really in the file is kept."""
     data = tmp_path / "data"
@@ -365,6 +369,7 @@ def _hostile_rows(data: Path) -> None:
     )
 
 
+@pytest.mark.spark_parity
 def test_hostile_dates_types_and_bounds(spark, tmp_path):
     """Timestamps outside 1970..2100 are bad_value, non-ISO ones and NaN/Infinity in JSON
     bad_type, numbers beyond the contract's bounds bad_value: on both engines, row by row."""
@@ -419,6 +424,7 @@ ODD_COLUMNS = {  # a column of each type, for every odd value
 }
 
 
+@pytest.mark.spark_parity
 def test_odd_values_in_every_type(spark, tmp_path):
     """The loader fuzz test's odd values (test_loader_fuzz.ODD_VALUES: infinity, epoch,
     5-digit years, offsets, NaN, huge numbers, blanks, quotes, line breaks...) in a column
@@ -452,6 +458,7 @@ def test_odd_values_in_every_type(spark, tmp_path):
     assert {"bad_type", "bad_value"} <= reasons(report)
 
 
+@pytest.mark.spark_parity
 def test_columns_are_landed_by_position(spark, tmp_path):
     """Extra columns with any name (rowid, _row_number, _metadata, an upper-case twin of a
     contract column, dots, backticks, quotes, an empty name) are harmless, in CSV and
@@ -475,6 +482,7 @@ def test_columns_are_landed_by_position(spark, tmp_path):
     assert csv_report["accounts"]["accepted"] == parquet_report["accounts"]["accepted"] > 0
 
 
+@pytest.mark.spark_parity
 def test_parquet_timestamps_outside_the_range_are_bad_value(spark, tmp_path):
     """Typed Parquet timestamps are taken as they are (no text round trip), then checked
     against the plausible range: 1900 and 2100 are bad_value on both engines."""
