@@ -11,7 +11,7 @@ WAREHOUSE := warehouse/upgrade_warehouse.duckdb
 
 help:
 	@echo "make demo     create the environment, generate demo data, build, serve the dashboard"
-	@echo "make test     create the environment and run every test"
+	@echo "make test     create the environment, lint, run the tests (all but 10 Spark parity cases)"
 	@echo "make test-spark  every Spark test, with the loader parity cases make test leaves out"
 	@echo "make build    (re)build the warehouse from DATA_DIR (default: demo data)"
 	@echo "make bench    run the benchmarks"
