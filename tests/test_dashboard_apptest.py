@@ -150,7 +150,21 @@ def raw_missing(at: AppTest) -> list[str]:
 
 @pytest.mark.parametrize("title", list(PAGE_FILES))
 def test_every_page_runs_without_exception(title, warehouse, monkeypatch):
+    # Altair turns a channel given as a string or a dict into an object through
+    # from_dict, which hashes every class of the Vega-Lite schema each time (about 30 ms
+    # a channel, most of a page's time): the charts pass channel objects (charts._tips).
+    from altair.utils import schemapi
+
+    slow_channels = []
+    init = schemapi._FromDict.__init__
+
+    def counted(converter, *args):
+        slow_channels.append(title)
+        init(converter, *args)
+
+    monkeypatch.setattr(schemapi._FromDict, "__init__", counted)
     at = app(warehouse, monkeypatch, title)
+    assert slow_channels == [], f"{title}: {len(slow_channels)} channels built from_dict"
     assert "Data as of 2026-03-31 12:00 UTC" in unescape(at.sidebar.markdown[0].value).replace(
         "**", ""
     )

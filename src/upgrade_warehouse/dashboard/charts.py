@@ -42,6 +42,14 @@ def _fast(build):
     return wrapper
 
 
+def _tips(*fields) -> list:
+    """Tooltip channels; a bare field name becomes ``alt.Tooltip``. Altair 6 turns a
+    string given to ``encode`` into a channel through ``from_dict``, which hashes every
+    class of the Vega-Lite schema on each call (about 30 ms): pages build channel
+    objects only (tests/test_dashboard_apptest.py checks it)."""
+    return [alt.Tooltip(f) if isinstance(f, str) else f for f in fields]
+
+
 def value_axis(unit: str) -> alt.Axis:
     """The axis of a value: its number format, whole ticks for counts."""
     if unit in COUNT_UNITS:
@@ -127,7 +135,7 @@ def trend(
             alt.Chart(pd.DataFrame({"target": [target]}))
             .mark_rule(strokeDash=[6, 4], color=palette.TARGET)
             .encode(
-                y="target:Q",
+                y=alt.Y("target:Q"),
                 tooltip=[alt.Tooltip("target:Q", title="target", format=tooltip_format(unit))],
             )
         )
@@ -179,7 +187,7 @@ def stacked_bars(
                 if colors
                 else alt.Scale(range=palette.SERIES),
             ),
-            tooltip=[x, color, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
+            tooltip=_tips(x, color, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))),
         )
         .properties(title=title, height=height)
     )
@@ -202,13 +210,13 @@ def bars(
     """Horizontal bars: category ``x`` on the y axis, value ``y``; with ``series``, one
     bar per series value in each category (side by side)."""
     encoding = {}
-    tooltip = [x, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))]
+    tooltip = _tips(x, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit)))
     if series:
         encoding = {
             "color": _series_color(series, series_order),
             "yOffset": alt.YOffset(f"{series}:N", sort=series_order),
         }
-        tooltip.insert(0, series)
+        tooltip.insert(0, alt.Tooltip(series))
     mark = (
         alt.Chart(frame).mark_bar()
         if series
@@ -285,9 +293,9 @@ def waterfall(
         .encode(
             x=x,
             y=alt.Y("start:Q", title=currency, axis=alt.Axis(format=",.0f")),
-            y2="end:Q",
+            y2=alt.Y2("end:Q"),
             color=color,
-            tooltip=["step", alt.Tooltip("amount:Q", format=",.2f", title=currency)],
+            tooltip=_tips("step", alt.Tooltip("amount:Q", format=",.2f", title=currency)),
         )
     )
     labels = (
@@ -330,12 +338,12 @@ def heatmap(
         x=alt.X(f"{x}:O", title=None, axis=alt.Axis(labelAngle=-45)),
         y=alt.Y(f"{y}:N", title=None, sort=y_sort, axis=alt.Axis(labelLimit=220)),
     )
-    tooltip = [
+    tooltip = _tips(
         x,
         y,
         alt.Tooltip(f"{value}:Q", format=tooltip_format(unit)),
         *[c for c in frame.columns if c not in (x, y, value, shown, "_note")],
-    ]
+    )
     any_shown = bool(frame[shown].any())
     cells = (
         base.mark_rect()
@@ -357,7 +365,9 @@ def heatmap(
         base.mark_text(fontSize=11)
         .encode(
             text=alt.Text(f"{value}:Q", format=".0%" if unit == "rate" else ",d"),
-            color=alt.condition(f"datum.{value} > 0.5", alt.value("white"), alt.value("black")),
+            color=alt.ColorValue(
+                value="black", condition={"test": f"datum.{value} > 0.5", "value": "white"}
+            ),
         )
         .transform_filter(f"datum.{shown}")
     )
@@ -397,7 +407,7 @@ def histogram(
             y=alt.Y("count():Q", title="attempts"),
             tooltip=[
                 alt.Tooltip(f"{field}:Q", bin=alt.Bin(maxbins=maxbins), format=",.1f"),
-                "count():Q",
+                alt.Tooltip("count():Q"),
             ],
             **enc,
         )
@@ -433,12 +443,12 @@ def binned_histogram(
         .mark_bar(binSpacing=1)
         .encode(
             x=alt.X("bin_start:Q", title=x_title, bin="binned"),
-            x2="bin_end:Q",
+            x2=alt.X2("bin_end:Q"),
             y=alt.Y("sum(attempts):Q", title="attempts"),
             tooltip=[
                 alt.Tooltip("bin_start:Q", title="from", format=",.1f"),
                 alt.Tooltip("bin_end:Q", title="to", format=",.1f"),
-                *([color] if color else []),
+                *(_tips(color) if color else []),
                 alt.Tooltip("sum(attempts):Q", title="attempts", format=",d"),
             ],
             **enc,
@@ -478,7 +488,7 @@ def series_lines(
             strokeDash=alt.StrokeDash(
                 f"{series}:N", sort=series_order, legend=alt.Legend(orient="bottom", title=None)
             ),
-            tooltip=[x, series, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))],
+            tooltip=_tips(x, series, alt.Tooltip(f"{y}:Q", format=tooltip_format(unit))),
         )
         .properties(title=title, height=height)
     )
@@ -493,7 +503,7 @@ def calibration(frame: pd.DataFrame, *, height: int = 260) -> alt.Chart:
     diagonal = (
         alt.Chart(pd.DataFrame({"p": [0.0, top]}))
         .mark_line(strokeDash=[6, 4], color="#999999")
-        .encode(x="p:Q", y="p:Q")
+        .encode(x=alt.X("p:Q"), y=alt.Y("p:Q"))
     )
     points = (
         alt.Chart(frame)
