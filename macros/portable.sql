@@ -143,3 +143,16 @@ double
 {% macro duckdb__raise_error_if(condition, message) -%}
 (case when {{ condition }} then cast(error('{{ message }}') as boolean) else true end)
 {%- endmacro %}
+
+{#- A sum of money amounts held as doubles that is the same on every engine: summed as
+    decimals (exact whatever the order the engine adds them in), returned as a double. -#}
+{% macro exact_sum(expression) -%}
+cast(sum(cast({{ expression }} as decimal(38, 9))) as {{ type_double() }})
+{%- endmacro %}
+
+{#- A double rounded to `decimals` decimals, half up, by the same double arithmetic on
+    every engine (DuckDB's round() rounds the binary value, Spark's the shortest decimal
+    text of it: they differ at ties such as 17.7027955). -#}
+{% macro round_half_up(expression, decimals) -%}
+floor(({{ expression }}) * {{ 10 ** decimals }} + 0.5) / {{ 10 ** decimals }}
+{%- endmacro %}

@@ -1,7 +1,8 @@
 {#- Upgrades and revenue (metrics.md "Upgrades and revenue") by month of changed_at
     (month null = all months) and segment. Money is in major units of the reporting
-    currency, rounded to 6 decimals (far below a cent) so that sums of binary fractions
-    read as the decimal amounts they are; net new MRR is the sum of the five rounded
+    currency, summed as decimals (exact_sum: the same on every engine) and rounded half
+    up to 6 decimals (far below a cent) so that sums of binary fractions read as the
+    decimal amounts they are; net new MRR is the sum of the five rounded
     movements, so they add up exactly. arpu_per_upgrade carries the sum and the number
     of the converted upgrades it is the mean of (__numerator, __denominator). -#}
 {%- set movements = ['new', 'expansion', 'reactivation', 'contraction', 'churn'] -%}
@@ -54,12 +55,15 @@ aggregated as (
         sum(case when is_upgrade and channel = 'sales_assisted' then 1 else 0 end)
             as sales_assisted_upgrades,
         sum(case when is_upgrade and channel = 'automatic' then 1 else 0 end) as automatic_upgrades,
-        avg(case when is_upgrade then mrr_delta_reporting end) as arpu_per_upgrade,
-        sum(case when is_upgrade then mrr_delta_reporting end) as converted_upgrade_mrr,
+        {{ exact_sum('case when is_upgrade then mrr_delta_reporting end') }}
+            as converted_upgrade_mrr,
         count(case when is_upgrade then mrr_delta_reporting end) as converted_upgrades,
         {%- for movement in movements %}
         coalesce(
-            sum(case when movement = {{ sql_string(movement) }} then mrr_delta_reporting end), 0
+            {{ exact_sum(
+                'case when movement = ' ~ sql_string(movement) ~ ' then mrr_delta_reporting end'
+            ) }},
+            0
         )
             as mrr_{{ movement }},
         {%- endfor %}
@@ -81,22 +85,22 @@ final as (
         {{ count_metric('sales_assisted_upgrades', 'aggregated.sales_assisted_upgrades') }},
         {{ count_metric('automatic_upgrades', 'aggregated.automatic_upgrades') }},
         {{ rate('self_serve_share', 'aggregated.self_serve_upgrades', 'aggregated.upgrades') }},
-        round(cast(aggregated.arpu_per_upgrade as {{ type_double() }}), 6) as arpu_per_upgrade,
+        {{ round_half_up(
+            'aggregated.converted_upgrade_mrr / nullif(aggregated.converted_upgrades, 0)', 6
+        ) }} as arpu_per_upgrade,
         cast(coalesce(aggregated.converted_upgrade_mrr, 0) as {{ type_double() }})
             as arpu_per_upgrade__numerator,
         cast(coalesce(aggregated.converted_upgrades, 0) as {{ dbt.type_bigint() }})
             as arpu_per_upgrade__denominator,
         {%- for movement in movements %}
-        round(cast(coalesce(aggregated.mrr_{{ movement }}, 0) as {{ type_double() }}), 6)
+        {{ round_half_up('coalesce(aggregated.mrr_' ~ movement ~ ', 0)', 6) }}
             as mrr_{{ movement }},
         {%- endfor %}
-        round(
-            {%- for movement in movements %}
-            round(cast(coalesce(aggregated.mrr_{{ movement }}, 0) as {{ type_double() }}), 6)
-            {%- if not loop.last %} +{% endif %}
-            {%- endfor %},
-            6
-        ) as net_new_mrr,
+        {%- set rounded = [] %}
+        {%- for movement in movements %}
+        {%- do rounded.append(round_half_up('coalesce(aggregated.mrr_' ~ movement ~ ', 0)', 6)) %}
+        {%- endfor %}
+        {{ round_half_up(rounded | join(' + '), 6) }} as net_new_mrr,
         cast(aggregated.processing_latency_seconds_p50 as {{ type_double() }})
             as processing_latency_seconds_p50,
         cast(aggregated.processing_latency_seconds_p95 as {{ type_double() }})
