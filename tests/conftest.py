@@ -107,7 +107,11 @@ def xdist_group(module: str) -> str:
     return module
 
 
+def pytest_itemcollected(item):
+    """The group marks go on as each test is collected: xdist reads them in its own
+    collection hook (a conftest's modifyitems hook runs too late for it)."""
+    item.add_marker(pytest.mark.xdist_group(xdist_group(item.module.__name__)))
+
+
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(xdist_group(item.module.__name__)))
     items.sort(key=lambda item: xdist_group(item.module.__name__) != "spark")  # stable

@@ -229,8 +229,9 @@ def test_failing_gate_keeps_the_serving_warehouse(tmp_path, gated):
     # net_new_mrr is defined in the revenue section model (fct_monthly_metrics selects it)
     model = project / "models" / "intermediate" / "metrics" / "int_metrics__revenue.sql"
     text = model.read_text()
-    assert "\n        ) as net_new_mrr," in text
-    model.write_text(text.replace("\n        ) as net_new_mrr,", "\n        ) + 1 as net_new_mrr,"))
+    defined = " }} as net_new_mrr,"
+    assert text.count(defined) == 1
+    model.write_text(text.replace(defined, " }} + 1 as net_new_mrr,"))
     serving = tmp_path / "serving.duckdb"
     shutil.copy(gated[0], serving)
     before = sha256(serving)
