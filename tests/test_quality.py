@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from datetime import datetime
 
 import duckdb
@@ -252,3 +254,17 @@ def test_failing_gate_keeps_the_serving_warehouse(tmp_path, gated):
     assert sha256(serving) == before
     assert (tmp_path / "serving_data_docs_failed" / "index.html").is_file()
     assert not any(p.name.startswith(".serving") for p in tmp_path.iterdir())
+
+
+def test_great_expectations_imports_in_a_main_module_without_a_file():
+    """With pyspark installed (the `spark` extra) Great Expectations imports
+    pyspark.sql.connect, which exits the process (status 0) without grpc when the main
+    module has no file, as under `python -c` or in a pytest-xdist worker: the extra
+    brings pyspark's connect dependencies."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import great_expectations; print('imported')"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "imported", proc.stderr[-500:]
