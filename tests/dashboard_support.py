@@ -139,6 +139,23 @@ def dashboard_env(home: Path, **extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
+def wait_for_health(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Until the Streamlit server at ``url`` answers its health check; RuntimeError when
+    its process exits first or it does not answer within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the dashboard exited with {proc.returncode}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r,
+        ):
+            if r.status == 200:
+                return
+        time.sleep(0.25)
+    raise RuntimeError(f"the dashboard did not answer within {timeout} s")
+
+
 class DashboardServer:
     """``upgrade-warehouse dashboard`` in the background, as a user starts it (on
     127.0.0.1 by default; ``host`` and ``args`` for the login tests)."""
@@ -176,21 +193,12 @@ class DashboardServer:
             start_new_session=True,
             env=dashboard_env(self.log_path.parent),
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"the dashboard exited with {self.proc.returncode}:\n" + self.log()
-                )
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r,
-            ):
-                if r.status == 200:
-                    return self
-            time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(f"the dashboard did not answer within {timeout} s:\n" + self.log())
+        try:
+            wait_for_health(self.url, self.proc, timeout)
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(f"{exc}:\n{self.log()}") from None
+        return self
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 
@@ -175,11 +176,48 @@ def test_every_page_runs_without_exception(title, warehouse, monkeypatch):
             "Operations": "operations_month",
             "Upsell plays": "upsell_month",
         }[title]
-        assert raw_missing(at) == [], title
+        assert missing_on_every_tab(at, title) == [], title
         # a month with gaps (no previous month, empty populations)
         at.selectbox(key=month_key).set_value("2026-01").run()
     assert not at.exception
-    assert raw_missing(at) == [], title
+    assert missing_on_every_tab(at, title) == [], title
+
+
+OPERATIONS_TABS = ("Sync health", "Payments", "Eligibility", "Orders and returns")
+
+
+def missing_on_every_tab(at: AppTest, title: str) -> list[str]:
+    """raw_missing of the page; on Operations, of each tab opened in turn (only the open
+    tab's content runs)."""
+    if title != "Operations":
+        return raw_missing(at)
+    found = []
+    for tab in OPERATIONS_TABS:
+        at.session_state["operations_tab"] = tab
+        at.run()
+        assert not at.exception, tab
+        found += [f"{tab}: {x}" for x in raw_missing(at)]
+    return found
+
+
+def test_operations_runs_only_the_open_tab(warehouse, monkeypatch):
+    """Each Operations tab draws its charts and tables only when it is open (a page
+    change costs the browser 30-70 ms per chart or table); switching tabs reruns the
+    page with the other tab's content, the month kept."""
+    at = app(warehouse, monkeypatch, "Operations")
+    subheaders = {}
+    for tab in OPERATIONS_TABS:
+        at.session_state["operations_tab"] = tab
+        at.run()
+        assert not at.exception, tab
+        assert [t.label for t in at.tabs] == list(OPERATIONS_TABS)
+        shown = [t for t in at.tabs if len(t.children)]
+        assert [t.label for t in shown] == [tab]
+        subheaders[tab] = [unescape(h.value) for h in at.subheader]
+    assert "Unresolved handoffs" in subheaders["Sync health"]
+    assert subheaders["Payments"][:2] == ["By payment method", "Failures by code"]
+    assert "Unresolved handoffs" not in subheaders["Payments"]
+    assert at.selectbox(key="operations_month").value is None  # all months, kept
 
 
 def test_overview_headline_numbers_equal_the_metrics_command(
@@ -335,7 +373,11 @@ def test_empty_states_of_an_older_warehouse(older_warehouse, monkeypatch):
     assert "quality.expectation_results) is not in this warehouse" in page
     assert "No Data Docs next to this warehouse" in page
     goto(at, "Operations")  # every optional table of the operations fixture is loaded
-    assert "No data loaded" not in texts(at)
+    for tab in OPERATIONS_TABS:
+        at.session_state["operations_tab"] = tab
+        at.run()
+        assert "No data loaded" not in texts(at), tab
+        assert len(at.dataframe) > 0, tab
 
 
 def test_data_quality_reads_the_load_report_and_expectations(warehouse, monkeypatch):
@@ -413,3 +455,49 @@ def test_dashboard_command_needs_a_warehouse(tmp_path):
     assert proc.returncode == 2
     assert "no warehouse at" in proc.stderr and "upgrade-warehouse build" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_users_server_skips_the_chart_schema_checks_and_the_gc_after_each_run(tmp_path):
+    """What a page costs the server besides its queries: without the tests' variable
+    Altair's debug mode is off (no schema check when a chart object is made or turned
+    into Vega-Lite; the tests keep them on), and Streamlit does not run a full garbage
+    collection after every script run (0.1 s a page change)."""
+    import subprocess
+    import sys
+
+    from upgrade_warehouse.dashboard.command import streamlit_command
+
+    command = streamlit_command(tmp_path / "app.py", "127.0.0.1", 8501, None)
+    assert command[command.index("--runner.postScriptGC") + 1] == "false"
+    probe = """
+import pandas as pd
+from altair.utils import schemapi
+from upgrade_warehouse.dashboard import charts
+calls = []
+check = schemapi.SchemaBase.validate.__func__
+schemapi.SchemaBase.validate = classmethod(lambda cls, *a, **k: calls.append(1) or check(cls, *a, **k))
+frame = pd.DataFrame({"month": ["2026-01", "2026-02"], "value": [0.1, 0.2]})
+chart = charts.trend(frame, "rate", "Rate", target=0.15)
+chart.to_dict()
+print(schemapi.DEBUG_MODE, len(calls))
+"""
+    env = {k: v for k, v in os.environ.items() if k != charts_env()}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.split() == ["False", "0"], out.stdout + out.stderr
+    tested = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**env, charts_env(): "1"},
+        check=True,
+    )
+    debug, checks = tested.stdout.split()
+    assert debug == "True" and int(checks) > 0, tested.stdout
+
+
+def charts_env() -> str:
+    from upgrade_warehouse.dashboard.charts import VALIDATE_ENV
+
+    return VALIDATE_ENV

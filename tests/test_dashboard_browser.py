@@ -148,6 +148,20 @@ def test_every_page_is_whole_at_1280_px(served, browser):
                 page.get_by_role("tab", name="What-if projection").click()
                 page.get_by_text("Completion rate").first.wait_for()
                 assert page.evaluate(CUT_OFF) == [], "What-if projection"
+            if path == "operations":  # only the open tab runs: open each one
+                for tab, first in (
+                    ("Payments", "By payment method"),
+                    ("Eligibility", "Rejections by reason"),
+                    ("Orders and returns", "Post-purchase orders"),
+                ):
+                    page.get_by_role("tab", name=tab).click()
+                    page.get_by_text(first).first.wait_for()
+                    page.wait_for_selector(
+                        "[data-testid='stApp'][data-test-script-state='notRunning']"
+                    )
+                    assert page.evaluate(CUT_OFF) == [], tab
+                    text = page.locator("[data-testid='stMain']").inner_text()
+                    assert not RAW_MISSING.search(text), (tab, RAW_MISSING.search(text))
     finally:
         context.close()
 

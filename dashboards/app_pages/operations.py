@@ -58,12 +58,17 @@ def trends(*metric_ids: str) -> None:
         ui.trend_chart(col, r, cfg, rows, metric_id, every_month)
 
 
+# Only the open tab runs (on_change="rerun"; switching tabs reruns the page): each chart
+# or table costs the browser 30-70 ms to draw, and the four tabs hold 8 charts and 7
+# tables (docs/dashboard.md, "Speed").
 sync_tab, pay_tab, elig_tab, order_tab = st.tabs(
-    ["Sync health", "Payments", "Eligibility", "Orders and returns"]
+    ["Sync health", "Payments", "Eligibility", "Orders and returns"],
+    key="operations_tab",
+    on_change="rerun",
 )
 
 with sync_tab:
-    if ui.no_data_loaded(r, "sync_events"):
+    if sync_tab.open and ui.no_data_loaded(r, "sync_events"):
         trends("sync_failure_rate", "sync_unresolved_rate")
         st.caption(
             f"Handoffs of changes made in {label}: one per (change, target system). A "
@@ -83,7 +88,7 @@ with sync_tab:
                 ui.table(unresolved, labels={**labels(unresolved), "unresolved_age_days": "Age"})
 
 with pay_tab:
-    if ui.no_data_loaded(r, "payment_attempts"):
+    if pay_tab.open and ui.no_data_loaded(r, "payment_attempts"):
         trends("payment_success_rate")
         methods = data.payments_by_method(r, month)
         if methods.empty:
@@ -125,7 +130,7 @@ with pay_tab:
                     ui.table(failures, labels=labels(failures))
 
 with elig_tab:
-    if ui.no_data_loaded(r, "eligibility_checks"):
+    if elig_tab.open and ui.no_data_loaded(r, "eligibility_checks"):
         trends("false_positive_reject_rate")
         totals = data.eligibility_totals(r, month)
         reasons = data.eligibility_rejections(r, month)
@@ -145,7 +150,7 @@ with elig_tab:
             ui.table(reasons, labels=labels(reasons), container=right)
 
 with order_tab:
-    if ui.no_data_loaded(r, "order_status_events"):
+    if order_tab.open and ui.no_data_loaded(r, "order_status_events"):
         st.caption(
             "Post-purchase orders (such as device returns) by their status at as_of, "
             "whatever the month picked."

@@ -17,6 +17,14 @@ from . import palette
 # tests (tests/conftest.py sets this variable), so a page skips the check.
 VALIDATE_ENV = "UPGRADE_WAREHOUSE_VALIDATE_CHARTS"
 
+if not os.environ.get(VALIDATE_ENV):
+    # Altair's debug mode (on by default) also validates every schema object when it is
+    # created and each one it creates while serialising (``alt.Data`` ...): 2-6 schema
+    # checks per chart, 20-60 ms of a page's run.
+    from altair.utils import schemapi
+
+    schemapi.disable_debug_mode()
+
 
 def unvalidated(chart):
     """The chart, serialised without the schema check unless ``$VALIDATE_ENV`` is set."""

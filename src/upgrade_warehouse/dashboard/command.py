@@ -81,6 +81,11 @@ def streamlit_command(app: Path, host: str, port: int, secrets: Path | None) -> 
         "false",
         "--client.toolbarMode",
         "viewer",
+        # Streamlit runs a full garbage collection after every script run by default:
+        # 0.1 s or more on each page change, holding the lock the server thread needs
+        # to send the run's last messages (docs/dashboard.md, "Speed").
+        "--runner.postScriptGC",
+        "false",
     ]
     if secrets is not None:
         command += ["--secrets.files", str(secrets)]

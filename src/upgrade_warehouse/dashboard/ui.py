@@ -65,8 +65,14 @@ def config() -> DashboardConfig:
         st.stop()
 
 
+# Looked up dozens of times a run (each KPI, label, table header): one shared object per
+# published warehouse version, not a copy per call as st.cache_data gives. Read it only.
+_shared = st.cache_resource(max_entries=8, show_spinner=False)
+
+
+@_shared
 def catalog(r: data.Ref) -> dict[str, dict]:
-    """metric_id -> {section, unit, direction, grain, label, definition}."""
+    """metric_id -> {section, unit, direction, grain, label, definition} (read-only)."""
     frame = data.metric_catalog(r)
     return {row["metric_id"]: row for row in frame.to_dict("records")}
 
@@ -75,6 +81,7 @@ def months(r: data.Ref) -> list[str]:
     return [m["month"] for m in data.metrics(r)["months"]]
 
 
+@_shared
 def currency(r: data.Ref) -> str:
     return data.build_info(r)["reporting_currency"]
 
