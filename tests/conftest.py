@@ -115,3 +115,20 @@ def pytest_itemcollected(item):
 
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: xdist_group(item.module.__name__) != "spark")  # stable
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright (never downloaded), one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    from dashboard_support import CHROMIUM, launch_chromium
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
+    with sync_playwright() as pw:
+        chromium = launch_chromium(pw)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

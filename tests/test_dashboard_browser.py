@@ -18,9 +18,7 @@ import time
 import pytest
 
 from dashboard_support import (
-    CHROMIUM,
     PAGES,
-    launch_chromium,
     live_dashboard,
     open_page,
     start_publishing,
@@ -37,20 +35,6 @@ def served(request, tmp_path_factory):
     live = live_dashboard(request, tmp_path_factory)
     start_publishing(request, live)
     return live
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
-    with sync_playwright() as pw:
-        chromium = launch_chromium(pw)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

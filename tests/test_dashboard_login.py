@@ -26,12 +26,10 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import REPO
 from dashboard_support import (
-    CHROMIUM,
     PAGE_FILES,
     PAGES,
     WAREHOUSE_ENV,
     DashboardServer,
-    launch_chromium,
     live_dashboard,
     non_loopback_address,
     ops_warehouse,
@@ -224,20 +222,6 @@ def served(provider, warehouse, tmp_path_factory):
         yield SimpleNamespace(server=server, url=server.url, host=host, home=home)
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
-    with sync_playwright() as pw:
-        chromium = launch_chromium(pw)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

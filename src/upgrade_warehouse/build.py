@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -327,6 +328,23 @@ class Building:
 # ----------------------------------------------------------------------------- phases
 
 
+def resolve_as_of(
+    params: Parameters, data_dir: Path, from_data: Callable[[], datetime | None]
+) -> tuple[Parameters, bool]:
+    """(the parameters with as_of set, whether it came from the data): an explicit
+    ``--var as_of`` is the user's choice; otherwise ``from_data()`` computes it from the
+    loaded rows (either engine). UserError when there is nothing to compute it from."""
+    if params.as_of is not None:
+        return params, False
+    as_of = from_data()
+    if as_of is None:
+        raise UserError(
+            f"{data_dir}: product_events and subscription_changes have no accepted "
+            "rows, so as_of cannot be computed; pass --var as_of=..."
+        )
+    return params.with_as_of(as_of), True
+
+
 def load_phase(
     data_dir: Path,
     building: Path,
@@ -341,14 +359,8 @@ def load_phase(
         phase = progress.phase("load", loader.input_rows(con, loader.discover(data_dir)), "rows")
         tables = loader.load_data_dir(data_dir, con, progress=phase, profile=profile["load"])
         settings.size_for(sum(t["read"] for t in tables.values()))
-        from_data = params.as_of is None  # an explicit --var as_of is the user's choice
-        as_of = params.as_of or loader.compute_as_of(con)
-        if as_of is None:
-            raise UserError(
-                f"{data_dir}: product_events and subscription_changes have no accepted "
-                "rows, so as_of cannot be computed; pass --var as_of=..."
-            )
-        params = params.with_as_of(as_of)
+        params, from_data = resolve_as_of(params, data_dir, lambda: loader.compute_as_of(con))
+        as_of = params.as_of
         con.execute(
             "create table raw.build_info as select ? as as_of, ? as reporting_currency, "
             "? as parameters_json, ? as as_of_from_data",

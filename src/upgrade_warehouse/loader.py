@@ -693,6 +693,30 @@ def input_rows(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> int
     return total
 
 
+def table_report(
+    src: SourceFile, n_read: int, accepted: int, by_reason: dict[str, int]
+) -> tuple[dict, tuple]:
+    """One table's entry of the load report (the build report's ``tables``) and its row
+    of ``raw.load_report`` (table_name, loaded, source_file, rows_read, rows_accepted,
+    rows_quarantined): the same for both engines."""
+    quarantined = n_read - accepted
+    entry = {
+        "read": n_read,
+        "accepted": accepted,
+        "quarantined": quarantined,
+        "quarantined_by_reason": by_reason,
+    }
+    row = (
+        src.table.name,
+        src.path is not None,
+        src.path.name if src.path else None,
+        n_read,
+        accepted,
+        quarantined,
+    )
+    return entry, row
+
+
 def load_data_dir(
     data_dir: Path,
     con: duckdb.DuckDBPyConnection,
@@ -775,22 +799,8 @@ def load_data_dir(
             raise RuntimeError(
                 f"{name}: read {n_read} rows but accepted {accepted} + quarantined {quarantined}"
             )
-        report[name] = {
-            "read": n_read,
-            "accepted": accepted,
-            "quarantined": quarantined,
-            "quarantined_by_reason": by_reason,
-        }
-        rows.append(
-            (
-                name,
-                src.path is not None,
-                src.path.name if src.path else None,
-                n_read,
-                accepted,
-                quarantined,
-            )
-        )
+        report[name], row = table_report(src, n_read, accepted, by_reason)
+        rows.append(row)
     con.execute(
         f"create table {RAW_SCHEMA}.load_report (table_name varchar, loaded boolean, "
         "source_file varchar, rows_read bigint, rows_accepted bigint, rows_quarantined bigint)"

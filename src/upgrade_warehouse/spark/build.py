@@ -39,8 +39,14 @@ from pathlib import Path
 import duckdb
 
 from .. import contract
-from ..build import BuildFailed, Building, DuckDBSettings, dbt_phase, remove_stale_builds
-from ..errors import UserError
+from ..build import (
+    BuildFailed,
+    Building,
+    DuckDBSettings,
+    dbt_phase,
+    remove_stale_builds,
+    resolve_as_of,
+)
 from ..params import Parameters
 from ..progress import Progress
 from . import loader as spark_loader
@@ -181,14 +187,8 @@ def load_phase(
         started[0] += 1
 
     tables = spark_loader.load_data_dir(spark, data_dir, progress=on_table)
-    from_data = params.as_of is None  # an explicit --var as_of is the user's choice
-    as_of = params.as_of or spark_loader.compute_as_of(spark)
-    if as_of is None:
-        raise UserError(
-            f"{data_dir}: product_events and subscription_changes have no accepted "
-            "rows, so as_of cannot be computed; pass --var as_of=..."
-        )
-    params = params.with_as_of(as_of)
+    params, from_data = resolve_as_of(params, data_dir, lambda: spark_loader.compute_as_of(spark))
+    as_of = params.as_of
     spark.sql(
         "create view raw.build_info as select "
         f"cast(timestamp_ntz'{as_of.isoformat(sep=' ')}' as timestamp) as as_of, "

@@ -554,22 +554,8 @@ def _load_all(spark, sources, headers, codes, schema, progress) -> dict[str, dic
         by_reason = dict(sorted((r, n) for r, n in counts.items() if r is not None))
         n_read = sum(counts.values())
         accepted = counts.get(None, 0)
-        report[name] = {
-            "read": n_read,
-            "accepted": accepted,
-            "quarantined": n_read - accepted,
-            "quarantined_by_reason": by_reason,
-        }
-        rows.append(
-            (
-                name,
-                src.path is not None,
-                src.path.name if src.path else None,
-                n_read,
-                accepted,
-                n_read - accepted,
-            )
-        )
+        report[name], row = duckdb_loader.table_report(src, n_read, accepted, by_reason)
+        rows.append(row)
     quarantine = " union all ".join(quarantined_parts) or _values([], QUARANTINE_COLUMNS)
     spark.sql(f"create view {_qualified(schema, 'quarantine')} as {quarantine}")
     spark.sql(
