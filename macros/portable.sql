@@ -156,32 +156,3 @@ cast(sum(cast({{ expression }} as decimal(38, 9))) as {{ type_double() }})
 {% macro round_half_up(expression, decimals) -%}
 floor(({{ expression }}) * {{ 10 ** decimals }} + 0.5) / {{ 10 ** decimals }}
 {%- endmacro %}
-
-{#- A model's CTEs ``ctes`` (text, ending with the CTE ``name``), given the CTEs they read
-    (``context``, text). Everywhere but Spark: ``ctes`` unchanged, in the model's query.
-    On Spark, in a model's run: the CTEs are first built into a table beside the model
-    (``<model>__<name>``, parquet) and the query reads ``name`` from it. Spark analyses
-    and optimizes a query whose plan holds every CTE it reads, again for each stage it
-    runs: int_upgrade_attempts' pointer doubling (25 levels) took 100 s on the golden set
-    so, and a table ends the plan where it stands. Unit tests (their inputs are CTEs of
-    the test's query) keep the CTEs. -#}
-{% macro materialized_cte(relation, name, context, ctes) -%}
-{{ return(adapter.dispatch('materialized_cte')(relation, name, context, ctes)) }}
-{%- endmacro %}
-
-{% macro default__materialized_cte(relation, name, context, ctes) -%}
-{{ return(ctes) }}
-{%- endmacro %}
-
-{% macro spark__materialized_cte(relation, name, context, ctes) -%}
-{%- if not execute or model.resource_type != 'model' -%}
-{{ return(ctes) }}
-{%- endif -%}
-{%- set table = relation.schema ~ '.' ~ relation.identifier ~ '__' ~ name -%}
-{%- do run_query('drop table if exists ' ~ table) -%}
-{%- do run_query(
-    'create table ' ~ table ~ ' using parquet as with ' ~ context ~ ',\n' ~ ctes
-    ~ '\nselect * from ' ~ name
-) -%}
-{{ return(name ~ ' as (\n\n    select * from ' ~ table ~ '\n\n)') }}
-{%- endmacro %}

@@ -27,8 +27,8 @@
 {%- set window_days = var('conversion_window_days') | int -%}
 {%- set short_levels = 5 -%}
 {%- set chain_levels = 20 -%}
-{%- set model_relation = this -%}
-{%- set imports -%}
+with
+
 funnel_events as (
 
     select * from {{ ref('int_funnel_events') }}
@@ -57,9 +57,8 @@ escalation_events as (
     where {{ in_list('events.event_name', var_list('escalation_events')) }}
         and events.occurred_at <= as_of.as_of
 
-)
-{%- endset -%}
-{%- set paths -%}
+),
+
 candidates as (
 
     select
@@ -243,20 +242,22 @@ segments as (
         ) as next_segment_rank
     from linked_paths
 
-)
-{%- endset -%}
-{%- set chain_roles -%}
+),
+
+-- Pointer doubling over the segments where a candidate starts after the first attempt
+-- ended (elsewhere the first candidate is the only start). A chain has at most as many
+-- candidates as its segment, so segments of up to 2^short_levels candidates (in practice
+-- all of them) need short_levels levels; the rare longer ones go through chain_levels.
+-- Level 0: each candidate points to the next start inside its segment (jump_rank) and
+-- is reached by itself (first_reaching_rank).
 chain_roles as (
 
     select 'self' as chain_role
     union all
     select 'jump' as chain_role
 
-)
-{%- endset -%}
-{%- set tiers = {} -%}
+),
 {% for tier, levels in [('short', short_levels), ('long', chain_levels)] %}
-{%- set tier_ctes -%}
 {{ tier }}_level_0 as (
 
     select
@@ -329,31 +330,7 @@ chain_roles as (
 
 ),
 {% endfor %}
-{%- endset -%}
-{%- do tiers.update({tier: tier_ctes.strip().rstrip(',')}) -%}
-{%- endfor -%}
-{#- On Spark the segments and each tier's last level are built as tables first
-    (materialized_cte, macros/portable.sql); elsewhere the CTEs stay as they are. -#}
-{%- set segments_cte = materialized_cte(model_relation, 'segments', imports, paths) -%}
-{%- set tier_context = imports ~ ',\n' ~ segments_cte ~ ',\n' ~ chain_roles -%}
-with
-
-{{ imports }},
-
-{{ segments_cte }},
-
--- Pointer doubling over the segments where a candidate starts after the first attempt
--- ended (elsewhere the first candidate is the only start). A chain has at most as many
--- candidates as its segment, so segments of up to 2^short_levels candidates (in practice
--- all of them) need short_levels levels; the rare longer ones go through chain_levels.
--- Level 0: each candidate points to the next start inside its segment (jump_rank) and
--- is reached by itself (first_reaching_rank).
-{{ chain_roles }},
-
-{{ materialized_cte(model_relation, 'short_level_' ~ short_levels, tier_context, tiers['short']) }},
-
-{{ materialized_cte(model_relation, 'long_level_' ~ chain_levels, tier_context, tiers['long']) }},
-
+{%- endfor %}
 chained_starts as (
 
     select
