@@ -27,6 +27,8 @@
 {%- set window_days = var('conversion_window_days') | int -%}
 {%- set short_levels = 5 -%}
 {%- set chain_levels = 20 -%}
+{#- Spark builds these CTEs as tables first (macros/spark.sql, spark__create_table_as). -#}
+{{ config(meta={'spark_table_ctes': ['segments', 'short_level_' ~ short_levels, 'long_level_' ~ chain_levels]}) }}
 with
 
 funnel_events as (
