@@ -24,6 +24,7 @@ from dashboard_support import (
     selected,
     unescape,
 )
+from upgrade_warehouse.dashboard.charts import VALIDATE_ENV
 from upgrade_warehouse.dashboard.config import load_config, parse_config
 from upgrade_warehouse.dashboard.fmt import (
     format_delta,
@@ -193,23 +194,31 @@ def missing_on_every_tab(at: AppTest, title: str) -> list[str]:
         return raw_missing(at)
     found = []
     for tab in OPERATIONS_TABS:
-        at.session_state["operations_tab"] = tab
-        at.run()
-        assert not at.exception, tab
+        open_tab(at, tab)
         found += [f"{tab}: {x}" for x in raw_missing(at)]
     return found
+
+
+def open_tab(at: AppTest, tab: str) -> None:
+    """Open one Operations tab (what a click on it does: the page reruns) and check the
+    run raised nothing."""
+    at.session_state["operations_tab"] = tab
+    at.run()
+    assert not at.exception, tab
 
 
 def test_operations_runs_only_the_open_tab(warehouse, monkeypatch):
     """Each Operations tab draws its charts and tables only when it is open (a page
     change costs the browser 30-70 ms per chart or table); switching tabs reruns the
-    page with the other tab's content, the month kept."""
+    page with the other tab's content, the month picked kept."""
     at = app(warehouse, monkeypatch, "Operations")
+    at.selectbox(key="operations_month").select_index(1).run()  # a month, not "all"
+    month = at.selectbox(key="operations_month").value
+    assert month is not None
     subheaders = {}
     for tab in OPERATIONS_TABS:
-        at.session_state["operations_tab"] = tab
-        at.run()
-        assert not at.exception, tab
+        open_tab(at, tab)
+        assert at.selectbox(key="operations_month").value == month, tab
         assert [t.label for t in at.tabs] == list(OPERATIONS_TABS)
         shown = [t for t in at.tabs if len(t.children)]
         assert [t.label for t in shown] == [tab]
@@ -217,7 +226,6 @@ def test_operations_runs_only_the_open_tab(warehouse, monkeypatch):
     assert "Unresolved handoffs" in subheaders["Sync health"]
     assert subheaders["Payments"][:2] == ["By payment method", "Failures by code"]
     assert "Unresolved handoffs" not in subheaders["Payments"]
-    assert at.selectbox(key="operations_month").value is None  # all months, kept
 
 
 def test_overview_headline_numbers_equal_the_metrics_command(
@@ -374,8 +382,7 @@ def test_empty_states_of_an_older_warehouse(older_warehouse, monkeypatch):
     assert "No Data Docs next to this warehouse" in page
     goto(at, "Operations")  # every optional table of the operations fixture is loaded
     for tab in OPERATIONS_TABS:
-        at.session_state["operations_tab"] = tab
-        at.run()
+        open_tab(at, tab)
         assert "No data loaded" not in texts(at), tab
         assert len(at.dataframe) > 0, tab
 
@@ -481,7 +488,7 @@ chart = charts.trend(frame, "rate", "Rate", target=0.15)
 chart.to_dict()
 print(schemapi.DEBUG_MODE, len(calls))
 """
-    env = {k: v for k, v in os.environ.items() if k != charts_env()}
+    env = {k: v for k, v in os.environ.items() if k != VALIDATE_ENV}
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
     )
@@ -490,14 +497,8 @@ print(schemapi.DEBUG_MODE, len(calls))
         [sys.executable, "-c", probe],
         capture_output=True,
         text=True,
-        env={**env, charts_env(): "1"},
+        env={**env, VALIDATE_ENV: "1"},
         check=True,
     )
     debug, checks = tested.stdout.split()
     assert debug == "True" and int(checks) > 0, tested.stdout
-
-
-def charts_env() -> str:
-    from upgrade_warehouse.dashboard.charts import VALIDATE_ENV
-
-    return VALIDATE_ENV

@@ -187,19 +187,14 @@ def test_simulator_shows_worked_example_1(served, page):
     page.get_by_text("Sample catalog", exact=True).click()
     settle(page)
 
-    def pick(label, plan_id):
-        page.locator("[data-testid='stSelectbox']").filter(has_text=label).first.click()
-        page.get_by_role("option", name=re.compile(rf"\({plan_id}\)")).click()
-        settle(page)
-
     def fill(label, value):
         box = page.get_by_label(label, exact=True)
         box.fill(value)
         box.press("Enter")
         settle(page)
 
-    pick("Current plan", "pro_monthly")
-    pick("New plan", "business_monthly")
+    pick(page, "Current plan", re.compile(r"\(pro_monthly\)"))
+    pick(page, "New plan", re.compile(r"\(business_monthly\)"))
     fill("Current seats", "3")
     fill("New seats", "3")
     fill("Period start", "2026-03-01T00:00:00Z")
@@ -259,8 +254,7 @@ def test_a_filter_changes_a_number(served, page):
     value = metric_value(page, "Net new MRR")
     expect(value).to_have_text(format_headline(months[latest]["net_new_mrr"], "money", "USD"))
     before = value.inner_text()
-    page.locator("[data-testid='stSelectbox']").filter(has_text="Month").first.click()
-    page.get_by_role("option", name="Jan 2026").click()
+    pick(page, "Month", "Jan 2026")
     expected = format_headline(months[first]["net_new_mrr"], "money", "USD")
     expect(value).to_have_text(expected)
     assert expected != before
@@ -306,11 +300,26 @@ def pick_dimension(page, label: str) -> None:
     settle(page)
 
 
-def pick(page, select_label: str, option: str | re.Pattern) -> None:
-    page.locator("[data-testid='stSelectbox']").filter(
+def pick(page, select_label: str, option: str | re.Pattern, attempts: int = 3) -> None:
+    """Choose ``option`` in the select box labelled ``select_label``. The list can close
+    again when it opens while the page is still settling (it then never shows the
+    option): wait for the script to be idle and click again, up to ``attempts`` times."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.locator("[data-testid='stSelectbox']").filter(
         has=page.locator("label", has_text=select_label)
-    ).first.click()
-    page.get_by_role("option", name=option).first.click()
+    )
+    choice = page.get_by_role("option", name=option).first
+    for attempt in range(1, attempts + 1):
+        settle(page)
+        box.first.click()
+        try:
+            choice.click(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == attempts:
+                raise
+            page.keyboard.press("Escape")
     settle(page)
 
 
