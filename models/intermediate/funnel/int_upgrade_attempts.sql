@@ -27,8 +27,13 @@
 {%- set window_days = var('conversion_window_days') | int -%}
 {%- set short_levels = 5 -%}
 {%- set chain_levels = 20 -%}
-{#- Spark builds these CTEs as tables first (macros/spark.sql, spark__create_table_as). -#}
-{{ config(meta={'spark_table_ctes': ['segments', 'short_level_' ~ short_levels, 'long_level_' ~ chain_levels]}) }}
+{#- Spark builds these CTEs as tables first (macros/spark.sql, spark__create_table_as);
+    a tier's last level has its first level's columns and no rows without it. -#}
+{%- set long_last = 'long_level_' ~ chain_levels -%}
+{{ config(meta={
+    'spark_table_ctes': ['segments', 'short_level_' ~ short_levels, 'long_level_0', long_last],
+    'spark_empty_if_empty': {long_last: 'long_level_0'},
+}) }}
 with
 
 funnel_events as (
