@@ -7,6 +7,7 @@ on the Spark build by test_spark_golden.py."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -184,6 +185,57 @@ def test_dashboard_pages_render_a_spark_build_like_a_duckdb_build(
             values.pop("Published", None)  # Data quality: the minute of each build
             shown[name] = (values, text)
         assert shown["spark"] == shown["duckdb"], title
+
+
+# ----------------------------------------------------------------------------- attempts
+
+# An account with an upgrade_intent every day for 40 days: one segment of 40 candidate
+# starts (each inside the attempt of the one before), more than the 2^5 of
+# int_upgrade_attempts' short tier, so its chain goes through the long tier, which Spark
+# builds as staged tables (macros/spark.sql; the golden set's long tier is empty).
+LONG_CHAIN_DAYS = 40
+
+
+@pytest.mark.spark_parity
+def test_a_chain_through_the_long_tier_gives_the_duckdb_builds_attempts(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURES / "golden", data)
+    with open(data / "accounts.csv", "a") as f:
+        f.write("LC,2025-12-01T00:00:00Z,founder,organic,smb,US,\n")
+    with open(data / "product_events.csv", "a") as f:
+        for day in range(LONG_CHAIN_DAYS):
+            at = datetime.date(2026, 1, 1) + datetime.timedelta(days=day)
+            f.write(f"lc_{day},LC,lc_u,upgrade_intent,{at}T00:00:00Z,,\n")
+    paths = {}
+    for engine in ("spark", "duckdb"):
+        paths[engine] = tmp_path / f"{engine}.duckdb"
+        proc = run_cli(
+            "build",
+            "--engine",
+            engine,
+            "--data-dir",
+            data,
+            "--warehouse",
+            paths[engine],
+            env=SPARK_ENV,
+            timeout=1400,
+        )
+        assert proc.returncode == 0, proc.stderr
+    sql = "select * from marts.fct_upgrade_attempts order by all"
+    assert same_values(rows(paths["spark"], sql), rows(paths["duckdb"], sql))
+    # By hand (metrics.md "Upgrade attempts", a 14-day window, end inclusive): Jan 1 opens
+    # an attempt until Jan 15, the next start is Jan 16 (open until Jan 30), then Jan 31;
+    # nothing but step 1 is reached and all three windows end before as_of (Mar 31).
+    chain = rows(
+        paths["spark"],
+        "select strftime(started_at, '%Y-%m-%d'), last_step_index, outcome "
+        "from marts.fct_upgrade_attempts where account_id = 'LC' order by started_at",
+    )
+    assert chain == [
+        ("2026-01-01", 1, "abandoned"),
+        ("2026-01-16", 1, "abandoned"),
+        ("2026-01-31", 1, "abandoned"),
+    ]
 
 
 # ----------------------------------------------------------------------------- failures
