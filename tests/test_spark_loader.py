@@ -209,9 +209,20 @@ def _invalid_utf8_far_down(d: Path) -> None:
         f.write(b"acc_9,2026-01-01T00:00:00Z,\xff\xfe,organic,smb,US,,\n")
 
 
+def _two_unreadable_files(d: Path) -> None:
+    """product_events and fx_rates (last in contract order, referencing nothing) both
+    unreadable: the Spark loader runs both (two tables at once, each when the tables it
+    references are in), the DuckDB loader stops at the first in contract order; the
+    error reported must be that one (product_events) on both."""
+    _ragged_line(d)
+    with open(d / "fx_rates.csv", "a") as f:
+        f.write("2026-01-02,EUR,1.09,extra\n")
+
+
 @pytest.mark.spark_parity
 @pytest.mark.parametrize(
-    "make", [_ragged_line, _short_line, _unterminated_quote, _invalid_utf8_far_down]
+    "make",
+    [_ragged_line, _short_line, _unterminated_quote, _invalid_utf8_far_down, _two_unreadable_files],
 )
 def test_unreadable_file_gives_the_duckdb_engines_error(spark, basic_dir, tmp_path, make):
     from upgrade_warehouse.spark import loader as spark_loader
