@@ -376,6 +376,12 @@ def load_phase(
     return tables, params
 
 
+def dbt_vars(params: Parameters) -> dict:
+    """The variables dbt gets: all but as_of, which the models read from raw.build_info
+    (so that dbt's cached parse stays valid from one as_of to the next)."""
+    return {k: v for k, v in params.dbt_vars().items() if k != "as_of"}
+
+
 def dbt_phase(
     building: Path,
     params: Parameters,
@@ -394,10 +400,13 @@ def dbt_phase(
             phase.set_total(total)
         phase.set(done, name)
 
-    dbt_vars = {k: v for k, v in params.dbt_vars().items() if k != "as_of"}
     try:
         run = run_dbt_build(
-            building, dbt_vars, on_node, env=settings.env() if settings else None, target=target
+            building,
+            dbt_vars(params),
+            on_node,
+            env=settings.env() if settings else None,
+            target=target,
         )
     except DbtFailed as exc:
         raise BuildFailed(

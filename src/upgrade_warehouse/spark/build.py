@@ -44,9 +44,11 @@ from ..build import (
     Building,
     DuckDBSettings,
     dbt_phase,
+    dbt_vars,
     remove_stale_builds,
     resolve_as_of,
 )
+from ..dbt_runner import parse_ahead
 from ..params import Parameters
 from ..progress import Progress
 from . import loader as spark_loader
@@ -155,12 +157,15 @@ def spark_phases(
     folder = new.dir / PARQUET
     new.on_signal.insert(0, spark_session.kill)  # a running query would hold a stop
     conf = spark_session.settings(scratch, master)
+    # dbt parses the project (when its parse is not cached) while the JVM starts and loads.
+    parsing = parse_ahead(new.path, dbt_vars(params), target=spark_session.PROFILE_OUTPUT)
     phase = progress.phase("spark", 1, "session")
     spark = spark_session.start(conf)
     try:
         phase.set(1)
         phase.finish(f"Spark {spark.version} on {spark.sparkContext.master}")
         tables, params = load_phase(spark, data_dir, params, progress)
+        parsing.join()
         dbt_phase(new.path, params, None, progress, profile, target=spark_session.PROFILE_OUTPUT)
         names = export_parquet(spark, folder, progress)
     finally:
