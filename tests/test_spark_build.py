@@ -299,6 +299,23 @@ def test_spark_without_java_says_what_to_install(tmp_path, basic_dir):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("missing", ["pyspark", "dbt.adapters.spark"])
+def test_spark_without_the_extra_says_what_to_install(monkeypatch, missing):
+    """Found without being imported (importing dbt-spark takes seconds)."""
+    import importlib.util
+
+    from upgrade_warehouse.spark import session
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == missing else find_spec(name)
+    )
+    with pytest.raises(session.SparkUnavailable, match="needs the `spark` extra"):
+        session.check_available()
+    monkeypatch.undo()
+    session.check_available()  # both installed here
+
+
 # ----------------------------------------------------------------------------- publish
 
 

@@ -19,6 +19,7 @@ Spark's jars and Java comes from the system.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -59,16 +60,22 @@ class SparkUnavailable(Exception):
     """Java or pyspark is missing: `--engine spark` cannot run here."""
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
 def check_available() -> None:
     """Raise :class:`SparkUnavailable` with what to install when Spark cannot start."""
-    try:
-        import dbt.adapters.spark  # noqa: F401
-        import pyspark  # noqa: F401
-    except ImportError:
+    # Found, not imported: importing dbt-spark takes seconds, which the build spends in
+    # its dbt phase (or while the JVM starts: dbt_runner.parse_ahead).
+    if not all(_installed(name) for name in ("pyspark", "dbt.adapters.spark")):
         raise SparkUnavailable(
             "--engine spark needs the `spark` extra (pyspark, dbt-spark): run `make install` "
             "or `uv sync --extra spark` (pip: `pip install 'upgrade-warehouse[spark]'`)"
-        ) from None
+        )
     java_home = os.environ.get("JAVA_HOME")
     if not (java_home and (Path(java_home) / "bin" / "java").is_file()) and not shutil.which(
         "java"
