@@ -484,9 +484,9 @@ def _build(
 ) -> BuildResult:
     profile: dict = {"load": {}}
     worker = quality.GateWorker()  # prepares Great Expectations while we load and run dbt
-    # Importing dbt costs seconds of Python; the loader's queries leave the interpreter
-    # free (DuckDB and Spark release it), so do it meanwhile.
-    threading.Thread(target=_import_dbt, args=(engine,), daemon=True).start()
+    # Importing dbt and scikit-learn costs seconds of Python; the loader's queries leave
+    # the interpreter free (DuckDB and Spark release it), so do it meanwhile.
+    threading.Thread(target=_import_ahead, args=(engine,), daemon=True).start()
     try:
         with Building(warehouse) as new:
             new.on_signal.append(worker.kill)
@@ -535,9 +535,10 @@ def _build(
     )
 
 
-def _import_dbt(engine: Engine = Engine.duckdb) -> None:
+def _import_ahead(engine: Engine = Engine.duckdb) -> None:
     """Import dbt and build the JSON schemas it validates the project and the profile
-    with (cached per class; a third of a second of CPU) ahead of the dbt phase."""
+    with (cached per class; a third of a second of CPU) ahead of the dbt phase, then
+    what the win-back training imports (scikit-learn: 3-4 s of Python)."""
     import importlib
 
     with contextlib.suppress(Exception):  # the real import, later, reports any problem
@@ -551,6 +552,8 @@ def _import_dbt(engine: Engine = Engine.duckdb) -> None:
             from dbt.adapters.duckdb.credentials import DuckDBCredentials as Credentials
         for contract in (Project, ProjectFlags, PackageConfig, ProfileConfig, Credentials):
             contract.json_schema()
+    with contextlib.suppress(Exception):
+        winback.import_ahead()
 
 
 def _write_profile(profile: dict, progress: Progress, total: float) -> None:

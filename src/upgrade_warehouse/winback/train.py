@@ -91,6 +91,14 @@ class Result:
         return self.note
 
 
+def import_sklearn() -> None:
+    """Import the parts of scikit-learn used below (3-4 s of Python the first time; the
+    functions import them again from the module cache)."""
+    import sklearn.linear_model
+    import sklearn.metrics
+    import sklearn.preprocessing  # noqa: F401
+
+
 def _day(ts) -> str:
     return ts.strftime("%Y-%m-%d") if ts is not None else "?"
 

@@ -1,0 +1,40 @@
+{#- Lean table and view materializations for DuckDB (docs/performance.md "dbt's cost
+    per node"). dbt-duckdb's own build each relation under a temporary name inside a
+    transaction, rename the old one to a backup, rename the new one into place, commit
+    and drop the backup: five to seven statements, each with dbt's events and cursor
+    set-up, for a relation that `build` creates once in a new file. One
+    `create or replace` does the same in one atomic statement (DuckDB replaces the old
+    relation, if any, in that statement's own transaction), so a model that fails
+    leaves the relation as it was, as before. No model here uses contracts, hooks,
+    grants, indexes or persisted docs, which the lean versions do not handle. Spark
+    keeps dbt-spark's materializations. -#}
+
+{% materialization table, adapter="duckdb" %}
+{%- set target_relation = this.incorporate(type="table") -%}
+{{ drop_if_other_type(target_relation) }}
+{% call statement("main") -%}
+create or replace table {{ target_relation }} as ({{ sql }})
+{%- endcall %}
+{{ adapter.commit() }}
+{{ return({"relations": [target_relation]}) }}
+{% endmaterialization %}
+
+{% materialization view, adapter="duckdb" %}
+{%- set target_relation = this.incorporate(type="view") -%}
+{{ drop_if_other_type(target_relation) }}
+{% call statement("main") -%}
+create or replace view {{ target_relation }} as ({{ sql }})
+{%- endcall %}
+{{ adapter.commit() }}
+{{ return({"relations": [target_relation]}) }}
+{% endmaterialization %}
+
+{% macro drop_if_other_type(target_relation) %}
+{#- A relation of the other type under the same name (a model whose materialization
+    changed, in a warehouse built by hand twice): `create or replace` cannot
+    replace a view by a table or back. Looked up in dbt's relation cache. -#}
+{%- set existing = load_cached_relation(target_relation) -%}
+{%- if existing is not none and existing.type != target_relation.type -%}
+{{ adapter.drop_relation(existing) }}
+{%- endif -%}
+{% endmacro %}
