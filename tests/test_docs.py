@@ -18,6 +18,19 @@ def catalog_ids() -> list[str]:
         return [row["metric_id"] for row in csv.DictReader(f)]
 
 
+def test_catalog_columns_are_filled_and_in_their_lists():
+    # The seed's rules (seeds/_seeds.yml), checked here once rather than by dbt tests on
+    # every build.
+    with open(CATALOG, newline="") as f:
+        rows = list(csv.DictReader(f))
+    units = {"count", "rate", "money", "hours", "seconds", "days", "rate_by_key", "count_by_key"}
+    for row in rows:
+        assert row["metric_id"].strip() and row["label"].strip(), row
+        assert row["unit"] in units, row
+        assert row["direction"] in {"higher", "lower", "neutral"}, row
+    assert len({row["metric_id"] for row in rows}) == len(rows)
+
+
 def test_readme_starts_with_the_two_commands():
     text = (REPO / "README.md").read_text()
     first_block = text.split("```")[1]
