@@ -67,3 +67,36 @@ def test_parse_ahead_leaves_the_parse_a_build_looks_up(tmp_path):
     # Second: the cache has it, so nothing is parsed (the build reads the cache).
     assert not second["parsed"] and second["cached"]
     assert second["seconds"] < first["seconds"]
+
+
+FLAG_SCRIPT = """
+import json
+from dbt_common.behavior_flags import Behavior, BehaviorFlagRendered
+from upgrade_warehouse import dbt_runner
+
+FLAGS = [{"name": "some_flag", "default": False, "description": "off"}]
+
+
+def source():  # as an adapter does: Behavior(...) built in a function of its module
+    return Behavior(FLAGS, {}).some_flag._behavior_change_event.flag_source
+
+
+before = source()
+dbt_runner._quick_behavior_flag_source()
+print(json.dumps({"before": before, "after": source(),
+                  "replaced": getattr(BehaviorFlagRendered, "_quick_source", False)}))
+"""
+
+
+def test_the_quick_behavior_flag_source_names_the_module_dbt_common_names(tmp_path):
+    # dbt_common's own answer (inspect.stack) and ours, from the same caller, in a fresh
+    # process whose main module is a file (as a module of an adapter is).
+    script = tmp_path / "flags.py"
+    script.write_text(FLAG_SCRIPT)
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["replaced"] is True
+    assert out["before"] == out["after"] == "__main__"
