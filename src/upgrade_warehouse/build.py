@@ -486,7 +486,9 @@ def _build(
     worker = quality.GateWorker()  # prepares Great Expectations while we load and run dbt
     # Importing dbt and scikit-learn costs seconds of Python; the loader's queries leave
     # the interpreter free (DuckDB and Spark release it), so do it meanwhile.
-    threading.Thread(target=_import_ahead, args=(engine,), daemon=True).start()
+    threading.Thread(
+        target=_import_ahead, args=(engine,), name=IMPORT_AHEAD_THREAD, daemon=True
+    ).start()
     try:
         with Building(warehouse) as new:
             new.on_signal.append(worker.kill)
@@ -533,6 +535,14 @@ def _build(
         warnings=warnings,
         data_docs=docs,
     )
+
+
+IMPORT_AHEAD_THREAD = "import-ahead"
+
+
+def imports_under_way() -> bool:
+    """Whether the thread importing ahead (below) is still at it."""
+    return any(t.name == IMPORT_AHEAD_THREAD and t.is_alive() for t in threading.enumerate())
 
 
 def _import_ahead(engine: Engine = Engine.duckdb) -> None:

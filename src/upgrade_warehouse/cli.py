@@ -65,6 +65,28 @@ def _json_requested(argv: list[str]) -> bool:
 
 
 def main() -> None:
+    try:
+        _main()
+    except SystemExit as exc:
+        build = sys.modules.get(f"{__package__}.build")  # loaded by `build` only
+        if build is not None and build.imports_under_way():
+            # A build that stops early (a load error) while it still imports dbt and
+            # scikit-learn in a thread (build.py): Python's shutdown would freeze that
+            # thread mid-import, holding DuckDB's module constants, which DuckDB's
+            # bindings then report on stderr as leaked ("nanobind: leaked 27
+            # instances!") after the error message. Everything the build opened is
+            # closed by now (its with-blocks have exited): end here.
+            code = exc.code
+            if code is not None and not isinstance(code, int):
+                print(code, file=sys.stderr)
+                code = 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code or 0)
+        raise
+
+
+def _main() -> None:
     # Great Expectations imports pyspark when it is installed (the `spark` extra), which
     # warns about pandas 3 on every build; nothing here uses pandas on Spark.
     warnings.filterwarnings(
