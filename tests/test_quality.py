@@ -256,6 +256,23 @@ def test_failing_gate_keeps_the_serving_warehouse(tmp_path, gated):
     assert not any(p.name.startswith(".serving") for p in tmp_path.iterdir())
 
 
+def test_the_gate_worker_prepares_great_expectations_without_pyspark():
+    # The worker hides pyspark (installed with the `spark` extra) from GX: the suites are
+    # prepared all the same, and pyspark is not imported (1.2 s of CPU per build).
+    script = (
+        "import sys\n"
+        "from upgrade_warehouse import quality\n"
+        "quality.hide_pyspark()\n"
+        "gate = quality.Gate()\n"
+        "print(len(quality.load_suites()), 'pyspark' in sys.modules, gate is not None)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-800:]
+    assert proc.stdout.split() == [str(len(quality.load_suites())), "False", "True"]
+
+
 def test_great_expectations_imports_in_a_main_module_without_a_file():
     """With pyspark installed (the `spark` extra) Great Expectations imports
     pyspark.sql.connect, which exits the process (status 0) without grpc when the main

@@ -16,12 +16,15 @@ overlaps with dbt.
 from __future__ import annotations
 
 import contextlib
+import importlib.abc
 import io
 import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -617,7 +620,32 @@ class GateWorker:
             self.process.kill()
 
 
+class _HidePyspark(importlib.abc.MetaPathFinder):
+    """Great Expectations imports pyspark (and ``pyspark.sql.connect``) when it is
+    installed, the `spark` extra: 1.2 s of CPU per build that the gate, which validates
+    pandas frames, has no use for. Installed in the worker's process only."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pyspark" or name.startswith("pyspark."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+def hide_pyspark() -> None:
+    """Make ``import pyspark`` fail in this process (GX then treats it as absent)."""
+    if not any(isinstance(f, _HidePyspark) for f in sys.meta_path):
+        sys.meta_path.insert(0, _HidePyspark())
+
+
 def _worker_main(conn) -> None:
+    hide_pyspark()
+    # GX's validation makes tqdm bars (disabled ones too), and tqdm's default lock is a
+    # named multiprocessing semaphore, which the quick exit below would leave behind
+    # ("resource_tracker: ... leaked semaphore objects"): this one process needs only a
+    # thread lock.
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
     # Great Expectations imports pyspark when it is installed (the `spark` extra), which
     # warns about pandas 3; nothing here uses pandas on Spark.
     warnings.filterwarnings(
