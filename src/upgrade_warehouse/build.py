@@ -548,7 +548,7 @@ def imports_under_way() -> bool:
 def _import_ahead(engine: Engine = Engine.duckdb) -> None:
     """Import dbt and build the JSON schemas it validates the project and the profile
     with (cached per class; a third of a second of CPU) ahead of the dbt phase, then
-    what the win-back training imports (scikit-learn: 3-4 s of Python)."""
+    what the win-back training imports (scikit-learn: 2 s of CPU)."""
     import importlib
 
     with contextlib.suppress(Exception):  # the real import, later, reports any problem

@@ -21,7 +21,7 @@ def train_and_score(db_path, params, progress):
 
 
 def import_ahead() -> None:
-    """Import what :func:`train_and_score` needs (scikit-learn: 3-4 s of Python), for
+    """Import what :func:`train_and_score` needs (scikit-learn: 2 s of CPU), for
     ``build`` to do while the loader's queries leave the interpreter free."""
     from . import train
 

@@ -92,7 +92,7 @@ class Result:
 
 
 def import_sklearn() -> None:
-    """Import the parts of scikit-learn used below (3-4 s of Python the first time; the
+    """Import the parts of scikit-learn used below (2 s of CPU the first time; the
     functions import them again from the module cache)."""
     import sklearn.linear_model
     import sklearn.metrics
