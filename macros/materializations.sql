@@ -13,7 +13,7 @@
 {%- set target_relation = this.incorporate(type="table") -%}
 {{ drop_if_other_type(target_relation) }}
 {% call statement("main") -%}
-create or replace table {{ target_relation }} as ({{ sql }})
+create or replace table {{ target_relation }} as ({{ compiled_code }})
 {%- endcall %}
 {{ adapter.commit() }}
 {{ return({"relations": [target_relation]}) }}
@@ -23,7 +23,7 @@ create or replace table {{ target_relation }} as ({{ sql }})
 {%- set target_relation = this.incorporate(type="view") -%}
 {{ drop_if_other_type(target_relation) }}
 {% call statement("main") -%}
-create or replace view {{ target_relation }} as ({{ sql }})
+create or replace view {{ target_relation }} as ({{ compiled_code }})
 {%- endcall %}
 {{ adapter.commit() }}
 {{ return({"relations": [target_relation]}) }}
