@@ -10,31 +10,27 @@
     keeps dbt-spark's materializations. -#}
 
 {% materialization table, adapter="duckdb" %}
-{%- set target_relation = this.incorporate(type="table") -%}
-{{ drop_if_other_type(target_relation) }}
-{% call statement("main") -%}
-create or replace table {{ target_relation }} as ({{ compiled_code }})
-{%- endcall %}
-{{ adapter.commit() }}
-{{ return({"relations": [target_relation]}) }}
+{{ return(create_or_replace("table", compiled_code)) }}
 {% endmaterialization %}
 
 {% materialization view, adapter="duckdb" %}
-{%- set target_relation = this.incorporate(type="view") -%}
-{{ drop_if_other_type(target_relation) }}
+{{ return(create_or_replace("view", compiled_code)) }}
+{% endmaterialization %}
+
+{% macro create_or_replace(relation_type, compiled_code) %}
+{#- The model's relation (`this`) as a table or a view, in one statement; a relation of
+    the other type under the same name (a model whose materialization changed, in a
+    warehouse built by hand twice) is dropped first, since `create or replace` cannot
+    replace a view by a table or back (looked up in dbt's relation cache: no query when
+    there is none). -#}
+{%- set target_relation = this.incorporate(type=relation_type) -%}
+{%- set existing = load_cached_relation(target_relation) -%}
+{%- if existing is not none and existing.type != relation_type -%}
+{{ adapter.drop_relation(existing) }}
+{%- endif -%}
 {% call statement("main") -%}
-create or replace view {{ target_relation }} as ({{ compiled_code }})
+create or replace {{ relation_type }} {{ target_relation }} as ({{ compiled_code }})
 {%- endcall %}
 {{ adapter.commit() }}
 {{ return({"relations": [target_relation]}) }}
-{% endmaterialization %}
-
-{% macro drop_if_other_type(target_relation) %}
-{#- A relation of the other type under the same name (a model whose materialization
-    changed, in a warehouse built by hand twice): `create or replace` cannot
-    replace a view by a table or back. Looked up in dbt's relation cache. -#}
-{%- set existing = load_cached_relation(target_relation) -%}
-{%- if existing is not none and existing.type != target_relation.type -%}
-{{ adapter.drop_relation(existing) }}
-{%- endif -%}
 {% endmacro %}
