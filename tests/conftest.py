@@ -19,17 +19,20 @@ FIXTURES = REPO / "tests" / "fixtures"
 CLI = str(Path(sys.executable).with_name("upgrade-warehouse"))
 
 
+def cli_call(args, env: dict | None = None) -> dict:
+    """How the tests start ``upgrade-warehouse ARGS``: the command, its environment and
+    folder (for subprocess.run or Popen)."""
+    return {
+        "args": [CLI, *map(str, args)],
+        "text": True,
+        "env": {**os.environ, **(env or {})},
+        "cwd": REPO,
+    }
+
+
 def run_cli(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run ``upgrade-warehouse ARGS`` in a subprocess, as a user would."""
-    return subprocess.run(
-        [CLI, *map(str, args)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-        cwd=REPO,
-    )
+    return subprocess.run(**cli_call(args, env), check=False, capture_output=True, timeout=timeout)
 
 
 def sha256(path: Path) -> str:
@@ -76,14 +79,7 @@ def spark_golden(request, tmp_path_factory) -> tuple[Path, dict, str]:
     args += ["--warehouse", path, "--format", "json"]
     # Output to files, not pipes: nothing reads a pipe while the DuckDB build runs.
     with (logs / "stdout").open("w") as out, (logs / "stderr").open("w") as err:
-        proc = subprocess.Popen(
-            [CLI, *map(str, args)],
-            stdout=out,
-            stderr=err,
-            text=True,
-            env={**os.environ, **SPARK_ENV},
-            cwd=REPO,
-        )
+        proc = subprocess.Popen(**cli_call(args, SPARK_ENV), stdout=out, stderr=err)
         try:
             request.getfixturevalue("golden_warehouse")
             proc.wait(timeout=1400)

@@ -25,7 +25,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -646,11 +645,6 @@ def _worker_main(conn) -> None:
     from tqdm import tqdm
 
     tqdm.set_lock(threading.RLock())
-    # Great Expectations imports pyspark when it is installed (the `spark` extra), which
-    # warns about pandas 3; nothing here uses pandas on Spark.
-    warnings.filterwarnings(
-        "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
-    )
     gate = None
     with contextlib.suppress(Exception):
         gate = Gate()  # imports GX and prepares the suites before the warehouse is ready
