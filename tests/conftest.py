@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,6 +42,32 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def made_once(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
+    """A folder that ``make(folder)`` fills (a fixture warehouse and what its build wrote
+    beside it), made once per test session and given to each caller as a copy of its own.
+
+    Under pytest-xdist the session fixtures are per process: the first process to ask
+    makes the folder, in the session's shared temporary folder, while the others wait
+    for it (a lock file), and every process copies it (some tests open a warehouse for
+    writing, which DuckDB allows to one process at a time)."""
+    own = tmp_path_factory.mktemp(name)
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        make(own)
+        return own
+    shared = tmp_path_factory.getbasetemp().parent / "made-once" / name
+    shared.parent.mkdir(exist_ok=True)
+    with open(shared.parent / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = shared.parent / f"{name}.done"
+        if not done.exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            shared.mkdir()
+            make(shared)
+            done.touch()
+    shutil.copytree(shared, own, dirs_exist_ok=True)
+    return own
+
+
 @pytest.fixture(scope="session")
 def basic_dir() -> Path:
     return FIXTURES / "basic"
@@ -59,10 +88,13 @@ def basic_warehouse(tmp_path_factory, basic_dir) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def golden_warehouse(tmp_path_factory) -> Path:
     """The golden data set built once per test session (read it, never write to it)."""
-    path = tmp_path_factory.mktemp("golden") / "golden.duckdb"
-    proc = run_cli("build", "--data-dir", FIXTURES / "golden", "--warehouse", path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return path
+
+    def make(folder: Path) -> None:
+        proc = run_cli("build", "--data-dir", FIXTURES / "golden", "--warehouse", folder / name)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    name = "golden.duckdb"
+    return made_once(tmp_path_factory, "golden", make) / name
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import CLI, FIXTURES, REPO, run_cli
+from conftest import CLI, FIXTURES, REPO, made_once, run_cli
 
 GOLDEN_TABLES = ("accounts", "plans", "subscription_changes", "product_events", "fx_rates")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -86,13 +86,15 @@ def ops_warehouse(tmp_path_factory) -> tuple[Path, Path]:
     """(warehouse, data dir) of the fixture warehouse: built once per session."""
     if "ops" not in _built:
         data = ops_data_dir(tmp_path_factory.mktemp("dashboard-data"))
-        path = tmp_path_factory.mktemp("dashboard-wh") / "ops.duckdb"
-        proc = run_cli("build", "--data-dir", data, "--warehouse", path)
-        assert proc.returncode == 0, proc.stderr
-        # the build report, for the tests of what it says (tests/test_dashboard_exports.py)
-        (path.parent / "build.out").write_text(proc.stdout)
-        (path.parent / "build.err").write_text(proc.stderr)
-        _built["ops"] = (path, data)
+
+        def make(folder: Path) -> None:
+            proc = run_cli("build", "--data-dir", data, "--warehouse", folder / "ops.duckdb")
+            assert proc.returncode == 0, proc.stderr
+            # the build report, for the tests of what it says (test_dashboard_exports.py)
+            (folder / "build.out").write_text(proc.stdout)
+            (folder / "build.err").write_text(proc.stderr)
+
+        _built["ops"] = (made_once(tmp_path_factory, "dashboard-wh", make) / "ops.duckdb", data)
     return _built["ops"]
 
 

@@ -299,6 +299,34 @@ def test_spark_without_java_says_what_to_install(tmp_path, basic_dir):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("input_bytes", "master", "own", "expected"),
+    [
+        # a small local build: both options, after the ones the build always adds
+        (10_000, None, "", ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]),
+        (64 * 1024 * 1024, None, "", ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]),
+        # larger inputs, a cluster, or an unknown size: the JVM's defaults
+        (64 * 1024 * 1024 + 1, None, "", []),
+        (10_000, "spark://h:7077", "", []),
+        (None, None, "", []),
+        # the user's own JIT or collector choice is kept, the other option added
+        (10_000, None, "-XX:+UseG1GC", ["-XX:+UseG1GC", "-XX:TieredStopAtLevel=1"]),
+        (10_000, None, "-XX:-TieredCompilation", ["-XX:-TieredCompilation", "-XX:+UseSerialGC"]),
+    ],
+)
+def test_small_local_builds_get_the_quick_jvm_options(
+    monkeypatch, tmp_path, input_bytes, master, own, expected
+):
+    from upgrade_warehouse.spark import session
+
+    conf = {"spark.driver.extraJavaOptions": own} if own else {}
+    monkeypatch.setenv(session.CONF_ENV, json.dumps(conf))
+    options = session.settings(tmp_path, master, input_bytes)["spark.driver.extraJavaOptions"]
+    chosen = [o for o in options.split() if re.match(r"-XX:[+-]?(Tiered|Use\w*GC)", o)]
+    assert sorted(chosen) == sorted(expected)
+    assert "-Xss" in options  # the options the build always adds are still there
+
+
 @pytest.mark.parametrize("missing", ["pyspark", "dbt.adapters.spark"])
 def test_spark_without_the_extra_says_what_to_install(monkeypatch, missing):
     """Found without being imported (importing dbt-spark takes seconds)."""

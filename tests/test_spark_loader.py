@@ -38,7 +38,8 @@ def spark(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         for key, value in SPARK_ENV.items():
             mp.setenv(key, value)
-        conf = session.settings(tmp_path_factory.mktemp("spark-loader"))
+        # the fixtures' data sets are small: the JVM options of a small build
+        conf = session.settings(tmp_path_factory.mktemp("spark-loader"), input_bytes=0)
     spark = session.start(conf)
     yield spark
     session.stop(spark)

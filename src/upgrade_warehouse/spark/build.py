@@ -156,7 +156,8 @@ def spark_phases(
     scratch = new.dir / SCRATCH
     folder = new.dir / PARQUET
     new.on_signal.insert(0, spark_session.kill)  # a running query would hold a stop
-    conf = spark_session.settings(scratch, master)
+    supplied = [s.path for s in spark_loader.duckdb_loader.discover(data_dir) if s.path]
+    conf = spark_session.settings(scratch, master, sum(p.stat().st_size for p in supplied))
     # dbt parses the project (when its parse is not cached) while the JVM starts and loads.
     parsing = parse_ahead(new.path, dbt_vars(params), target=spark_session.PROFILE_OUTPUT)
     phase = progress.phase("spark", 1, "session")

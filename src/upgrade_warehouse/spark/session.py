@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -53,6 +54,14 @@ LOCAL_SHUFFLE_PARTITIONS_PER_CORE = 2
 
 DRIVER_THREAD_STACK = "64m"
 CODE_CACHE = "512m"
+# A local build of a small data set (input files of at most this many bytes in all) is
+# made of fixed costs: the JVM's start and the planning of ~150 dbt queries, each run
+# once. There the JVM's first JIT tier alone (no C2 compiler threads recompiling
+# Spark's planner) and the serial garbage collector (no collector threads) spend about
+# 0.7x the CPU for the same build (docs/spark.md, "JVM options for small data sets").
+# Larger inputs keep the JVM's defaults, made for long-running hot code.
+QUICK_JVM_MAX_INPUT_BYTES = 64 * 1024 * 1024
+QUICK_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 
@@ -128,19 +137,24 @@ def env_settings() -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
-def settings(scratch: Path, master: str | None = None) -> dict[str, str]:
-    """Every Spark setting of a build whose Spark tables live under ``scratch``."""
+def settings(
+    scratch: Path, master: str | None = None, input_bytes: int | None = None
+) -> dict[str, str]:
+    """Every Spark setting of a build whose Spark tables live under ``scratch``;
+    ``input_bytes``: the size of its input files, when known."""
     conf = {**DEFAULTS, **profile_settings(), **env_settings()}
     if master:
         conf["spark.master"] = master
     conf["spark.sql.warehouse.dir"] = str(scratch / "spark-warehouse")
+    java_options = conf.get("spark.driver.extraJavaOptions", "")
     if conf["spark.master"].startswith("local"):
         conf.setdefault(
             "spark.sql.shuffle.partitions",
             str(LOCAL_SHUFFLE_PARTITIONS_PER_CORE * _local_cores(conf["spark.master"])),
         )
         conf.setdefault("spark.local.dir", str(scratch / "tmp"))
-    java_options = conf.get("spark.driver.extraJavaOptions", "")
+        if input_bytes is not None and input_bytes <= QUICK_JVM_MAX_INPUT_BYTES:
+            java_options = quick_jvm_options(java_options)
     if "log4j2.configurationFile" not in java_options:
         java_options = f"{java_options} -Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
     if "-Xlog" not in java_options:
@@ -158,6 +172,15 @@ def settings(scratch: Path, master: str | None = None) -> dict[str, str]:
         java_options = f"{java_options} -Xss{DRIVER_THREAD_STACK}"
     conf["spark.driver.extraJavaOptions"] = java_options.strip()
     return conf
+
+
+def quick_jvm_options(java_options: str) -> str:
+    """``java_options`` with QUICK_JVM_OPTIONS added, but for a JIT or a garbage
+    collector setting the user chose."""
+    own_jit = re.search(r"-XX:[+-]?Tiered", java_options)
+    own_gc = re.search(r"-XX:\+Use\w*GC\b", java_options)
+    jit, gc = QUICK_JVM_OPTIONS
+    return " ".join([java_options, *([] if own_jit else [jit]), *([] if own_gc else [gc])]).strip()
 
 
 def _local_cores(master: str) -> int:
