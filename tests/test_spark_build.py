@@ -241,6 +241,9 @@ def test_a_chain_through_the_long_tier_gives_the_duckdb_builds_attempts(tmp_path
 # ----------------------------------------------------------------------------- failures
 
 
+# In `make test-spark` (a JVM of its own, about a minute of CPU); `make test` checks the
+# same error on Spark in test_spark_loader.py's session (the ragged line).
+@pytest.mark.spark_parity
 def test_a_load_error_found_by_spark_exits_2_and_keeps_serving(tmp_path, basic_dir, golden):
     """A ragged line far from the header: the checks before Spark starts pass, Spark's
     read fails; same message as the DuckDB engine, nothing published, nothing left."""
