@@ -72,7 +72,8 @@ demo: install
 ## and the CLI's Spark build stopped by a load error take 9 more minutes of Spark:
 ## `make test-spark` runs every Spark test.
 test: install java browser lint
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25 -m "not spark_parity"
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder --durations=25 \
+		-m "not spark_parity"
 
 ## test-spark: every Spark test, the parity cases included (about 14 minutes)
 test-spark: install java
