@@ -11,7 +11,7 @@ WAREHOUSE := warehouse/upgrade_warehouse.duckdb
 
 help:
 	@echo "make demo     create the environment, generate demo data, build, serve the dashboard"
-	@echo "make test     create the environment, lint, run the tests (all but 13 slow Spark cases)"
+	@echo "make test     create the environment, lint, run the tests (all but 14 slow Spark cases)"
 	@echo "make test-spark  every Spark test, with the loader parity cases make test leaves out"
 	@echo "make build    (re)build the warehouse from DATA_DIR (default: demo data)"
 	@echo "make bench    run the benchmarks"
@@ -68,7 +68,7 @@ demo: install
 ## slowest tests listed at the end. Spark here: the Spark build of the golden set and
 ## everything compared on it, and three of the Spark loader's parity cases (the basic
 ## fixture with every reason code, typed Parquet, a file Spark cannot read); the other
-## 11, a Spark build with a chain of attempts through int_upgrade_attempts' long tier,
+## 12, a Spark build with a chain of attempts through int_upgrade_attempts' long tier,
 ## and the CLI's Spark build stopped by a load error take 9 more minutes of Spark:
 ## `make test-spark` runs every Spark test.
 test: install java browser lint
