@@ -360,14 +360,18 @@ def test_a_training_snapshot_recomputed_from_the_raw_files(generated, raw, weeks
     want = {(a, n): k for a, n, k in last14.group_by("account_id", "event_name").len().iter_rows()}
     sig = query(
         generated,
-        f"select account_id, signal_name, count_14d, count_total "
+        f"select account_id, signal_name, count_14d, count_total, days_since_last "
         f"from marts.fct_winback_signal_counts where signal_kind = 'usage' and "
         f"cutoff_at = timestamp '{c:%Y-%m-%d %H:%M:%S}'",
     )
-    got = {(a, n): k for a, n, k, _ in sig.iter_rows() if k}
+    got = {(a, n): k for a, n, k, _, _ in sig.iter_rows() if k}
     assert got == want
     totals = {(a, n): k for a, n, k in usage.group_by("account_id", "event_name").len().iter_rows()}
-    assert {(a, n): t for a, n, _, t in sig.iter_rows()} == totals
+    assert {(a, n): t for a, n, _, t, _ in sig.iter_rows()} == totals
+    # whole days from the latest such event to the cutoff (floor)
+    latest = usage.group_by("account_id", "event_name").agg(pl.col("occurred_at").max())
+    days = {(a, n): (c - t) // timedelta(days=1) for a, n, t in latest.iter_rows()}
+    assert {(a, n): d for a, n, _, _, d in sig.iter_rows()} == days
 
     offers = raw("upsell_offers").filter(pl.col("offered_at") <= c)
     pending = offers.filter(pl.col("outcome_at").is_null() | (pl.col("outcome_at") > c))
@@ -384,6 +388,77 @@ def test_a_training_snapshot_recomputed_from_the_raw_files(generated, raw, weeks
         assert row["days_since_activation"] == pytest.approx(
             (c - act[a]).total_seconds() / 86_400
         ), a
+
+
+def test_the_scoring_snapshot_recomputed_from_the_raw_files(generated, raw):
+    """The scoring snapshot (cutoff = as_of) of every listed account, recomputed from the
+    generated files with polars: the counts of each usage event in the last 14 and 30
+    days and in all its history, the days since the latest, and the account's active
+    days and users in the last 30 days. An account's events older than its oldest
+    snapshot's windows are stored as one row (int_winback__event_days): the totals and
+    the latest day must still be those of the whole history."""
+    day = timedelta(days=1)
+    f = query(generated, "select * from marts.fct_winback_features where is_scoring")
+    ids = f.get_column("account_id").to_list()
+    events = raw("product_events").filter(
+        (pl.col("occurred_at") <= AS_OF) & pl.col("account_id").is_in(ids)
+    )
+    usage = events.filter(~pl.col("event_name").is_in(NOT_USAGE))
+    # "the last N days" before as_of: occurred_at in (as_of - N days, as_of]
+    expected = {
+        (a, n): (k14, k30, total, (AS_OF - last) // day)
+        for a, n, k14, k30, total, last in usage.group_by("account_id", "event_name")
+        .agg(
+            (pl.col("occurred_at") > AS_OF - 14 * day).sum().alias("k14"),
+            (pl.col("occurred_at") > AS_OF - 30 * day).sum().alias("k30"),
+            pl.len().alias("total"),
+            pl.col("occurred_at").max().alias("last"),
+        )
+        .iter_rows()
+    }
+    sig = query(
+        generated,
+        "select account_id, signal_name, count_14d, count_30d, count_total, days_since_last "
+        "from marts.fct_winback_signal_counts where signal_kind = 'usage' and "
+        f"cutoff_at = timestamp '{AS_OF:%Y-%m-%d %H:%M:%S}'",
+    )
+    assert {(a, n): tuple(v) for a, n, *v in sig.iter_rows()} == expected
+    # not vacuous: histories longer than the windows, whose totals need the old rows
+    assert sum(total > k30 for _, k30, total, _ in expected.values()) > 100
+    # ... and they were stored collapsed: fewer rows than days with usage
+    stored = query(
+        generated,
+        "select count(*) as n from intermediate.int_winback__event_days "
+        "where signal_kind = 'usage' and account_id in "
+        "(select account_id from marts.fct_winback_features where is_scoring)",
+    ).item()
+    days_used = usage.select(
+        "account_id", "event_name", (AS_OF - pl.col("occurred_at")).dt.total_days()
+    )
+    assert stored < days_used.unique().height
+
+    recent = events.filter(pl.col("occurred_at") > AS_OF - 30 * day)
+    recent_usage = recent.filter(~pl.col("event_name").is_in(NOT_USAGE))
+    users = dict(
+        recent.drop_nulls("user_id")
+        .group_by("account_id")
+        .agg(pl.col("user_id").n_unique())
+        .iter_rows()
+    )
+    active_days = dict(
+        recent_usage.group_by("account_id")
+        .agg((AS_OF - pl.col("occurred_at")).dt.total_days().n_unique())
+        .iter_rows()
+    )
+    last_usage = dict(usage.group_by("account_id").agg(pl.col("occurred_at").max()).iter_rows())
+    for row in f.iter_rows(named=True):
+        a = row["account_id"]
+        assert row["active_users_30d"] == users.get(a, 0), a
+        assert row["active_days_30d"] == active_days.get(a, 0), a
+        assert row["usage_events_30d"] == recent_usage.filter(pl.col("account_id") == a).height, a
+        want_last = (AS_OF - last_usage[a]) // day if a in last_usage else None
+        assert row["days_since_last_usage"] == want_last, a
+    assert sum(users.values()) > 0 and len(last_usage) > len(users) // 2
 
 
 # ---------------------------------------------------------------------------- command

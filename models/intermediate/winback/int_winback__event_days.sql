@@ -7,8 +7,16 @@
       (signal_name = the event name);
     - `entry_point`: the first funnel step (an upgrade or pricing page view), by its
       `entry_point` property ('(none)' when absent);
-    - `escalation`: escalation events (signal_name = the event name). -#}
+    - `escalation`: escalation events (signal_name = the event name).
+    Only an account's recent days need their own rows: its oldest snapshot
+    (max cutoff_offset_days) looks at most `longest_window` days back through day buckets
+    (the 30-day features), so the days at or beyond `window_end_day` = that offset +
+    `longest_window` fall in no window of any of its snapshots. They are one row per
+    account and signal, with age_day = the latest of those days (days_since_last) and
+    n_events their total (count_total): every feature stays exact, and an account seen
+    only at the scoring snapshot keeps 30 days of rows instead of its whole history. -#}
 {%- set steps = var_list('funnel_steps') -%}
+{%- set longest_window = 30 -%}
 {%- set not_usage = steps + var_list('escalation_events') + var_list('activation_events') -%}
 with
 
@@ -32,7 +40,11 @@ as_of as (
 
 snapshot_accounts as (
 
-    select distinct account_id from snapshots
+    select
+        account_id,
+        max(cutoff_offset_days) + {{ longest_window }} as window_end_day
+    from snapshots
+    group by account_id
 
 ),
 
@@ -51,7 +63,8 @@ classified as (
             else events.event_name
         end as signal_name,
         {{ age_in_days('events.occurred_at', 'as_of.as_of') }}
-            as age_day
+            as age_day,
+        snapshot_accounts.window_end_day
     from events
     cross join as_of
     inner join snapshot_accounts
@@ -65,16 +78,28 @@ classified as (
 
 ),
 
-final as (
+bucketed as (
 
     select
         account_id,
         signal_kind,
         signal_name,
         age_day,
-        count(*) as n_events
+        case when age_day < window_end_day then age_day else window_end_day end as day_bucket
     from classified
-    group by account_id, signal_kind, signal_name, age_day
+
+),
+
+final as (
+
+    select
+        account_id,
+        signal_kind,
+        signal_name,
+        min(age_day) as age_day,
+        count(*) as n_events
+    from bucketed
+    group by account_id, signal_kind, signal_name, day_bucket
 
 )
 
