@@ -35,17 +35,19 @@ def rate(events: int, seconds: float) -> str:
 
 HEADER = (
     f"{'events':>12} {'floor':>8} {'build':>8} {'ratio':>6} {'peak mem':>9}   "
-    f"{'load':>17} {'dbt':>17} {'expectations':>13}"
+    f"{'load':>17} {'dbt':>17} {'win-back':>9} {'expectations':>13}"
 )
 
 
 def line(events: int, floor_s: float | None, b) -> str:
     load, dbt, gx = b.phase("load"), b.phase("dbt"), b.phase("expectations")
+    winback = b.phase("win-back")
     ratio = f"{b.run.seconds / floor_s:5.2f}x" if floor_s else "     -"
     floor_text = f"{floor_s:7.1f}s" if floor_s else "       -"
     return (
         f"{events:>12,} {floor_text} {b.run.seconds:7.1f}s {ratio} {b.run.peak_gb:7.2f}GB   "
-        f"{load:6.1f}s {rate(events, load):>9} {dbt:6.1f}s {rate(events, dbt):>9} {gx:12.1f}s"
+        f"{load:6.1f}s {rate(events, load):>9} {dbt:6.1f}s {rate(events, dbt):>9} "
+        f"{winback:8.1f}s {gx:12.1f}s"
     )
 
 

@@ -421,6 +421,15 @@ def dbt_phase(
     phase.finish("parse cache hit" if run.cache_hit else "parsed (cached for the next build)")
 
 
+def winback_phase(building: Path, params, progress: Progress) -> None:
+    """Train, validate and score the win-back model (docs/winback.md); the amount is
+    the accounts scored."""
+    phase = progress.phase("win-back", None, "accounts")
+    result = winback.train_and_score(building, params, lambda step: phase.set(0, step))
+    phase.set(result.scores.height)
+    phase.finish(result.model_kind)
+
+
 def expectations_phase(
     building: Path,
     warehouse: Path,
@@ -504,7 +513,7 @@ def _build(
                 settings = DuckDBSettings.prepare(new.path)
                 tables, params = load_phase(data_dir, new.path, params, settings, progress, profile)
                 dbt_phase(new.path, params, settings, progress, profile)
-            winback.train_and_score(new.path, params, progress.update)  # docs/winback.md
+            winback_phase(new.path, params, progress)
             gate = expectations_phase(new.path, warehouse, worker, progress)
             progress.update("publishing")
             if engine == Engine.spark:

@@ -177,31 +177,41 @@ def top_reasons(
     names = m.names
     groups = sorted(set(m.groups))
     gi = {g: j for j, g in enumerate(groups)}
+    group_of = np.array([gi[g] for g in m.groups], dtype=np.int64)
     member = np.zeros((len(names), len(groups)))
-    for f, g in enumerate(m.groups):
-        member[f, gi[g]] = 1.0
+    member[np.arange(len(names)), group_of] = 1.0
     group_sum = contributions @ member  # rows x groups
     present = (m.x != 0) if above_mean is None else (above_mean & (m.x != 0))
     # the feature that carries each group's reason: the most positive one that is present
+    # (the first of equals); whole columns at a time, the rows only loop over wording
     masked = np.where(present, contributions, -np.inf)
+    rows = m.x.shape[0]
+    best = np.zeros((rows, len(groups)), dtype=np.int64)
+    for j in range(len(groups)):
+        feats = np.flatnonzero(group_of == j)
+        best[:, j] = feats[np.argmax(masked[:, feats], axis=1)]
+    carried = np.take_along_axis(masked, best, axis=1)
+    candidate = (group_sum > 0) & np.isfinite(carried) & (carried > 0)
+    # each row's candidate groups, strongest first (ties: the group's order), then -1s
+    order = np.argsort(np.where(candidate, -group_sum, np.inf), axis=1, kind="stable")
+    width = int(candidate.sum(axis=1).max()) if rows else 0
+    ranked = np.where(np.take_along_axis(candidate, order, axis=1), order, -1)[:, :width]
+    carrier = np.take_along_axis(best, np.maximum(ranked, 0), axis=1)
     explainer = Explainer(m, steps)
     out: list[list[str]] = []
     first: list[str | None] = []
-    for i in range(m.x.shape[0]):
-        order = np.argsort(-group_sum[i], kind="stable")
+    for i, (row_groups, row_carriers) in enumerate(zip(ranked.tolist(), carrier.tolist())):
         reasons: list[str] = []
         top: str | None = None
-        for j in order:
-            if group_sum[i, j] <= 0 or len(reasons) >= k:
+        for j, f in zip(row_groups, row_carriers):
+            if j < 0:
                 break
-            feats = np.flatnonzero(member[:, j])
-            best = feats[np.argmax(masked[i, feats])]
-            if not np.isfinite(masked[i, best]) or masked[i, best] <= 0:
-                continue
-            text = explainer.describe(groups[j], names[best], i)
+            text = explainer.describe(groups[j], names[f], i)
             if text:
                 reasons.append(text)
                 top = top or groups[j]
+                if len(reasons) >= k:
+                    break
         out.append(reasons)
         first.append(top)
     return out, first
