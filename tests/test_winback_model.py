@@ -133,7 +133,14 @@ def world():
 
 def test_model_learns_the_signal_and_validates_on_the_latest_weeks(world):
     wide, signals = world
-    result = train.fit_and_score(wide, signals, HORIZON, STEPS)
+    steps_reported: list[str] = []
+    result = train.fit_and_score(wide, signals, HORIZON, STEPS, steps_reported.append)
+    # the build's progress line names each step (26 weeks x 60 labelled, 300 to score)
+    assert steps_reported == [
+        "validating on 1,560 labelled snapshots",
+        "training on 1,560 snapshots",
+        "scoring 300 accounts",
+    ]
     assert result.model_kind == "logistic_regression"
     v = result.validation
     # validation = snapshots with cutoff in (as_of - 2h, as_of - h]: offsets 30, 37, 44,

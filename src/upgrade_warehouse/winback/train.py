@@ -200,13 +200,19 @@ def _validate(wide: pl.DataFrame, signals: ft.Signals, horizon: int) -> Validati
 
 
 def fit_and_score(
-    wide: pl.DataFrame, signals: ft.Signals, horizon: int, steps: list[str]
+    wide: pl.DataFrame,
+    signals: ft.Signals,
+    horizon: int,
+    steps: list[str],
+    progress: Callable[[str], None] = lambda step: None,
 ) -> Result:
-    """Validate, refit on every labelled snapshot and score the scoring snapshot."""
+    """Validate, refit on every labelled snapshot and score the scoring snapshot;
+    ``progress`` is told each step."""
     timings = {}
     t = time.perf_counter()
     scoring = wide.filter(pl.col("is_scoring"))
     labelled = wide.filter(~pl.col("is_scoring"))
+    progress(f"validating on {labelled.height:,} labelled snapshots")
     validation = _validate(labelled, signals, horizon)
     timings["validation_seconds"] = time.perf_counter() - t
 
@@ -259,12 +265,14 @@ def fit_and_score(
         )
 
     c = validation.c if validation is not None else DEFAULT_C
+    progress(f"training on {train.height:,} snapshots")
     vocab = ft.Vocabulary.fit(train, signals)
     m_train = ft.matrix(train, signals, vocab)
     scaler, model = _fit(m_train.x, y, c)
     timings["training_seconds"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    progress(f"scoring {scoring.height:,} accounts")
     m_score = ft.matrix(scoring, signals, vocab)
     z = scaler.transform(m_score.x)
     coef = model.coef_[0]
@@ -405,7 +413,7 @@ def store(con: duckdb.DuckDBPyConnection, result: Result, as_of, horizon: int) -
 
 def train_and_score(db_path: Path, params, progress: Callable[[str], None]) -> Result:
     """Train, validate and score on the warehouse at ``db_path`` and store the results."""
-    progress("training the win-back model")
+    progress("reading the snapshots")
     with duckdb.connect(str(db_path)) as con:
         as_of = con.execute("select as_of from intermediate.int_as_of").fetchall()[0][0]
         wide, signals = ft.load(con)
@@ -414,6 +422,9 @@ def train_and_score(db_path: Path, params, progress: Callable[[str], None]) -> R
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1):
-            result = fit_and_score(wide, signals, params.horizon_days, list(params.funnel_steps))
+            result = fit_and_score(
+                wide, signals, params.horizon_days, list(params.funnel_steps), progress
+            )
+        progress("storing the scores")
         store(con, result, as_of, params.horizon_days)
     return result
