@@ -426,8 +426,7 @@ def winback_phase(building: Path, params, progress: Progress) -> None:
     the accounts scored."""
     phase = progress.phase("win-back", None, "accounts")
     result = winback.train_and_score(building, params, lambda step: phase.set(0, step))
-    phase.set_total(result.scores.height)
-    phase.set(result.scores.height)
+    phase.set_total(result.scores.height)  # finish() reports the total as done
     phase.finish(f"model: {result.model_kind}")
 
 
