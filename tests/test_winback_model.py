@@ -15,7 +15,7 @@ from upgrade_warehouse.exports import safe_text as neutralise
 from upgrade_warehouse.params import Parameters, parse_vars
 from upgrade_warehouse.winback import features as ft
 from upgrade_warehouse.winback import train
-from upgrade_warehouse.winback.plays import suggest
+from upgrade_warehouse.winback.plays import ROW_COLUMNS, suggest
 from upgrade_warehouse.winback.reader import to_csv
 from upgrade_warehouse.winback.reasons import Explainer, days_ago, times, top_reasons
 
@@ -277,6 +277,43 @@ def test_top_reasons_match_the_rule_row_by_row(world):
     assert any(len(r) == 3 for r in reasons) and any(len(r) < 3 for r in reasons)
 
 
+def test_top_reasons_look_past_candidates_without_words(world, monkeypatch):
+    """top_reasons turns only each row's first k + 2 candidate groups into Python lists;
+    a row whose candidates have no words (describe gives None) is worded again from all
+    of them: the same reasons as the rule row by row."""
+    wide, signals = world
+    scoring = wide.filter(pl.col("is_scoring"))
+    m = ft.matrix(scoring, signals, ft.Vocabulary.fit(wide, signals))
+    words = Explainer.describe
+    # no words for four groups in five, by the row and the group's name
+    monkeypatch.setattr(
+        Explainer,
+        "describe",
+        lambda self, g, f, i: words(self, g, f, i) if (i + len(g)) % 5 == 0 else None,
+    )
+    rng = np.random.default_rng(11)
+    contrib = rng.choice([0.25, 0.5, 1.0, 2.0], size=m.x.shape)
+    above = np.ones(m.x.shape, dtype=bool)
+    reasons, first = top_reasons(m, contrib, STEPS, above_mean=above)
+    assert (reasons, first) == reasons_row_by_row(m, contrib, STEPS, above)
+    # not vacuous: rows with reasons beyond their first 5 candidates (every group
+    # present here is a candidate, and at most one in five has words)
+    assert sum(map(len, reasons)) > 0
+    present = (m.x != 0).sum(axis=1)
+    assert (present > 5).any()
+
+
+def test_scoring_in_chunks_gives_the_same_list(world, monkeypatch):
+    """fit_and_score scores and explains SCORING_CHUNK_ROWS accounts at a time: chunks
+    of 7 (300 accounts: 42 full chunks and one of 6) give the list of one chunk."""
+    wide, signals = world
+    whole = train.fit_and_score(wide, signals, HORIZON, STEPS).scores
+    monkeypatch.setattr(train, "SCORING_CHUNK_ROWS", 7)
+    chunked = train.fit_and_score(wide, signals, HORIZON, STEPS).scores
+    assert whole.height == 300
+    assert chunked.equals(whole)
+
+
 def test_too_little_history_falls_back_to_the_base_rate():
     rows = [snapshot(i, HORIZON + 7 * (i % 3), upgraded_within_horizon=(i == 0)) for i in range(30)]
     rows += [snapshot(100 + i, 0) for i in range(4)]
@@ -334,8 +371,21 @@ def test_calibration_bins_and_lift_by_hand():
     ],
 )
 def test_plays(values, group, expected):
-    play = suggest(values, group)
+    play = suggest(OnlyRowColumns(values), group)
     assert (play.trigger, play.owner, play.channel) == expected
+
+
+class OnlyRowColumns(dict):
+    """A snapshot row as the build hands it to ``suggest``: only ``ROW_COLUMNS`` (the
+    build selects them); a lookup of any other key fails the test."""
+
+    def get(self, key, default=None):
+        assert key in ROW_COLUMNS, f"suggest reads {key}, which is not in ROW_COLUMNS"
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        assert key in ROW_COLUMNS, f"suggest reads {key}, which is not in ROW_COLUMNS"
+        return super().__getitem__(key)
 
 
 def test_reason_words():

@@ -187,6 +187,16 @@ class Matrix:
     wide: pl.DataFrame  # the snapshot rows (raw values, for the reasons)
     signal_values: dict[str, np.ndarray]  # "kind:name:window" -> raw counts per row
 
+    def rows(self, start: int, stop: int) -> Matrix:
+        """Rows start..stop-1 (views, not copies)."""
+        return Matrix(
+            x=self.x[start:stop],
+            names=self.names,
+            groups=self.groups,
+            wide=self.wide.slice(start, max(0, min(stop, self.wide.height) - start)),
+            signal_values={key: v[start:stop] for key, v in self.signal_values.items()},
+        )
+
 
 def signal_key(kind: str, name: str, window: str) -> str:
     return f"{kind}:{name}:{window}"

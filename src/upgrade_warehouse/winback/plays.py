@@ -31,6 +31,17 @@ CHANNELS = ("in_app", "email", "call", "demo")
 
 USAGE_GROUPS = ("activity", "active_days", "recency", "users", "seats")
 FLOW_GROUPS = ("visit_days", "attempts", "furthest_step")
+# The snapshot values a play reads (the columns of fct_winback_features that `suggest`
+# looks up in its row).
+ROW_COLUMNS = (
+    "payment_failures_30d",
+    "eligibility_rejections_30d",
+    "escalations_30d",
+    "active_users_30d",
+    "plan_max_seats",
+    "account_manager_id",
+    "usage_events_14d",
+)
 
 
 @dataclass(frozen=True)
