@@ -38,13 +38,18 @@ as_of as (
 
 ),
 
+{#- as_of comes with the accounts (one row each), not as a cross join with the
+    events: DuckDB took the events x as_of side for the small one and built its hash
+    table on every product event (100M events: 15 s against 3 s for user days). #}
 snapshot_accounts as (
 
     select
-        account_id,
-        max(cutoff_offset_days) + {{ longest_window }} as window_end_day
+        snapshots.account_id,
+        max(snapshots.cutoff_offset_days) + {{ longest_window }} as window_end_day,
+        as_of.as_of
     from snapshots
-    group by account_id
+    cross join as_of
+    group by snapshots.account_id, as_of.as_of
 
 ),
 
@@ -62,14 +67,13 @@ classified as (
                 then coalesce({{ json_string('events.properties', 'entry_point') }}, '(none)')
             else events.event_name
         end as signal_name,
-        {{ age_in_days('events.occurred_at', 'as_of.as_of') }}
+        {{ age_in_days('events.occurred_at', 'snapshot_accounts.as_of') }}
             as age_day,
         snapshot_accounts.window_end_day
     from events
-    cross join as_of
     inner join snapshot_accounts
         on snapshot_accounts.account_id = events.account_id
-    where events.occurred_at <= as_of.as_of
+    where events.occurred_at <= snapshot_accounts.as_of
         and (
             not ({{ in_list('events.event_name', not_usage) }})
             or events.event_name = {{ sql_string(steps[0]) }}
