@@ -14,7 +14,11 @@
     `longest_window` fall in no window of any of its snapshots. They are one row per
     account and signal, with age_day = the latest of those days (days_since_last) and
     n_events their total (count_total): every feature stays exact, and an account seen
-    only at the scoring snapshot keeps 30 days of rows instead of its whole history. -#}
+    only at the scoring snapshot keeps 30 days of rows instead of its whole history.
+    as_of comes with the accounts (one row each), not as a cross join with the events:
+    DuckDB took the events x as_of side for the small one and built its hash table on
+    every product event (100M events: user days 3 s against 15 s, event days 8 s
+    against 22 s). -#}
 {%- set steps = var_list('funnel_steps') -%}
 {%- set longest_window = 30 -%}
 {%- set not_usage = steps + var_list('escalation_events') + var_list('activation_events') -%}
@@ -38,9 +42,6 @@ as_of as (
 
 ),
 
-{#- as_of comes with the accounts (one row each), not as a cross join with the
-    events: DuckDB took the events x as_of side for the small one and built its hash
-    table on every product event (100M events: 15 s against 3 s for user days). #}
 snapshot_accounts as (
 
     select

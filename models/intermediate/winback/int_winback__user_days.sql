@@ -1,7 +1,11 @@
 {#- The users seen in product events (any event) of the accounts the win-back model
     looks at, per day bucket before as_of (see int_winback__event_days), within the
     account's windows only: active_users_30d looks at most 30 days back from the
-    account's oldest snapshot. -#}
+    account's oldest snapshot.
+    as_of comes with the accounts (one row each), not as a cross join with the events:
+    DuckDB took the events x as_of side for the small one and built its hash table on
+    every product event (100M events: user days 3 s against 15 s, event days 8 s
+    against 22 s). -#}
 {%- set longest_window = 30 -%}
 with
 
@@ -23,9 +27,6 @@ as_of as (
 
 ),
 
-{#- as_of comes with the accounts (one row each), not as a cross join with the
-    events: DuckDB took the events x as_of side for the small one and built its hash
-    table on every product event (100M events: 15 s against 3 s for user days). #}
 snapshot_accounts as (
 
     select
