@@ -373,6 +373,44 @@ def test_a_training_snapshot_recomputed_from_the_raw_files(generated, raw, weeks
     days = {(a, n): (c - t) // timedelta(days=1) for a, n, t in latest.iter_rows()}
     assert {(a, n): d for a, n, _, _, d in sig.iter_rows()} == days
 
+    # fct_winback_features' usage and upgrade-flow columns (summed per window bucket in
+    # SQL): events in the last 14 / 30 days, distinct days with one in the last 30
+    # (whole days before the cutoff), whole days since the latest
+    def day(col: str = "occurred_at") -> pl.Expr:
+        return ((pl.lit(c) - pl.col(col)).dt.total_seconds() // 86_400).alias("day")
+
+    last30 = usage.filter(pl.col("occurred_at") > c - timedelta(days=30))
+    visits = events.filter(
+        (pl.col("event_name") == FUNNEL[0])
+        & (pl.col("occurred_at") <= c)
+        & (pl.col("occurred_at") > c - timedelta(days=30))
+        & pl.col("account_id").is_in(ids)
+    )
+    expected_usage = {
+        a: (
+            last14.filter(pl.col("account_id") == a).height,
+            last30.filter(pl.col("account_id") == a).height,
+            last30.filter(pl.col("account_id") == a).select(day()).n_unique(),
+            visits.filter(pl.col("account_id") == a).select(day()).n_unique(),
+        )
+        for a in ids
+    }
+    last_day = dict(usage.group_by("account_id").agg(pl.col("occurred_at").max()).iter_rows())
+    for row in f.iter_rows(named=True):
+        a = row["account_id"]
+        got_usage = (
+            row["usage_events_14d"],
+            row["usage_events_30d"],
+            row["active_days_30d"],
+            row["upgrade_visit_days_30d"],
+        )
+        assert got_usage == expected_usage[a], a
+        since = (c - last_day[a]) // timedelta(days=1) if a in last_day else None
+        assert row["days_since_last_usage"] == since, a
+    # not vacuous: accounts active on several days, and some with upgrade-flow visits
+    assert max(v[2] for v in expected_usage.values()) > 3
+    assert any(v[3] for v in expected_usage.values())
+
     offers = raw("upsell_offers").filter(pl.col("offered_at") <= c)
     pending = offers.filter(pl.col("outcome_at").is_null() | (pl.col("outcome_at") > c))
     pending_n = dict(pending.group_by("account_id").len().iter_rows())
