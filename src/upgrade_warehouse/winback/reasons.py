@@ -195,12 +195,13 @@ def top_reasons(
     best = np.zeros((rows, len(groups)), dtype=np.int64)
     for j in range(len(groups)):
         feats = np.flatnonzero(group_of == j)
-        best[:, j] = feats[np.argmax(masked[:, feats], axis=1)] if feats.size > 1 else feats[0]
+        best[:, j] = feats[np.argmax(masked[:, feats], axis=1)]
     carried = np.take_along_axis(masked, best, axis=1)
     candidate = (group_sum > 0) & np.isfinite(carried) & (carried > 0)
     # each row's candidate groups, strongest first (ties: the group's order), then -1s
     order = np.argsort(np.where(candidate, -group_sum, np.inf), axis=1, kind="stable")
-    width = int(candidate.sum(axis=1).max()) if rows else 0
+    candidates = candidate.sum(axis=1)  # per row
+    width = int(candidates.max()) if rows else 0
     ranked = np.where(np.take_along_axis(candidate, order, axis=1), order, -1)[:, :width]
     carrier = np.take_along_axis(best, np.maximum(ranked, 0), axis=1)
     explainer = Explainer(m, steps)
@@ -225,7 +226,7 @@ def top_reasons(
     # a row whose first ones gave fewer than k reasons in words is worded again from
     # all of its candidates.
     head = min(width, k + 2)
-    has_more = (candidate.sum(axis=1) > head).tolist()
+    has_more = (candidates > head).tolist()
     out: list[list[str]] = []
     first: list[str | None] = []
     with paused_gc():
