@@ -102,3 +102,91 @@ def test_monthly_review_says_what_moved_at_1280_px(served, browser, tmp_path):
         page.screenshot(path=str(tmp_path / "bridge.png"))
     finally:
         context.close()
+
+
+# Every element's box inside the page's width (none cut at the right edge), and no
+# element whose content overflows its own box.
+OUTSIDE = """() => {
+  const width = document.documentElement.clientWidth;
+  const found = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0) continue;
+    if (box.left < -0.5 || box.right > width + 0.5) {
+      found.push(`${el.tagName}: ${(el.textContent || '').slice(0, 40)} [${box.left}, ${box.right}] > ${width}`);
+    }
+  }
+  if (document.documentElement.scrollWidth > width) found.push(`page ${document.documentElement.scrollWidth} > ${width}`);
+  return found;
+}"""
+# A4 (210 mm) less the pack's @page margins (12 mm each side), at 96 px per inch.
+A4_PRINTABLE_PX = int((210 - 2 * 12) / 25.4 * 96)
+
+
+@pytest.fixture(scope="module")
+def review_html(movers_warehouse, tmp_path_factory):
+    out = tmp_path_factory.mktemp("review") / "review-2026-02.html"
+    proc = run_cli("review", "--warehouse", movers_warehouse, "--month", "2026-02", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_review_pack_opens_from_disk(review_html, browser, tmp_path):
+    text = review_html.read_text()
+    # Self-contained: no script, no link to another file or the network.
+    assert "<script" not in text and "http://" not in text.replace(
+        'xmlns="http://www.w3.org/2000/svg"', ""
+    )
+    assert "https://" not in text and "<link" not in text and "<img" not in text
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, offline=True)
+    try:
+        page = context.new_page()
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(review_html.as_uri())
+        assert requests == [review_html.as_uri()]  # nothing else is fetched
+        body = page.locator("body").inner_text()
+        assert "Monthly review: Feb 2026" in body
+        for heading in (
+            "Headline metrics against their targets",
+            "What moved",
+            "MRR bridge",
+            "Funnel",
+            "Data quality of this build",
+        ):
+            assert page.get_by_role("heading", name=heading).count() == 1
+        assert (
+            "Payment success rate across all accounts fell from 80.0% to 50.0% "
+            "(50 -> 50 payment attempts), beyond noise"
+        ) in body
+        # Headline: payment success rate 50.0% against the >= 90.0% target.
+        row = page.locator("tr", has_text="Payment success rate").first.inner_text()
+        assert "50.0%" in row and "80.0%" in row and "off target" in row
+        # The waterfall: 6 bars without mrr_start/mrr_end (5 movements + net), 8 with.
+        bars = page.locator("svg.chart").first.locator("rect").count()
+        assert bars in (6, 8)
+        assert "No row was quarantined" in body
+        assert "Freshness: Data as of 2026-03-02 00:00 UTC" in body and "stale" in body
+        assert not RAW_MISSING.search(body), RAW_MISSING.search(body)
+        assert page.evaluate(OUTSIDE) == []
+        page.screenshot(path=str(tmp_path / "review-1280.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_review_pack_prints_to_a4(review_html, browser, tmp_path):
+    context = browser.new_context(viewport={"width": A4_PRINTABLE_PX, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(review_html.as_uri())
+        page.emulate_media(media="print")
+        assert page.evaluate(OUTSIDE) == []
+        page.screenshot(path=str(tmp_path / "review-print.png"), full_page=True)
+        pdf = tmp_path / "review.pdf"
+        page.pdf(path=str(pdf), format="A4", prefer_css_page_size=True)
+        content = pdf.read_bytes()
+        assert content[:5] == b"%PDF-"
+        pages = content.count(b"/Type /Page") - content.count(b"/Type /Pages")
+        assert 1 <= pages <= 4, pages
+    finally:
+        context.close()

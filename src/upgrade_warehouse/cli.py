@@ -36,6 +36,7 @@ def _register() -> None:
     from .generator.command import generate_command
     from .metrics import metrics_command
     from .movers import movers_command
+    from .review_pack import review_command
     from .simulator.command import quote_command
     from .winback.command import winback_command
 
@@ -43,6 +44,7 @@ def _register() -> None:
     app.command("build")(build_command)
     app.command("metrics")(metrics_command)
     app.command("movers")(movers_command)
+    app.command("review")(review_command)
     app.command("quote")(quote_command)
     app.command("dashboard")(dashboard_command)
     app.command("winback")(winback_command)

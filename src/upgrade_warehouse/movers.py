@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import duckdb
 import typer
@@ -39,6 +39,9 @@ from .exports import safe_text
 from .formats import OutputFormat
 from .paths import DEFAULT_WAREHOUSE
 from .warehouse import check_version, connect, read_build, read_catalog, relations
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MOVEMENTS = ("mrr_new", "mrr_expansion", "mrr_reactivation", "mrr_contraction", "mrr_churn")
 BRIDGE_KEYS = (*MOVEMENTS, "net_new_mrr", "previous_net_new_mrr")
@@ -313,6 +316,69 @@ def read_bridge(con: duckdb.DuckDBPyConnection, month: str, previous: str) -> li
                 row[f"previous_{k}"] = then.get(k)
         bridge.append(row)
     return bridge
+
+
+# ----------------------------------------------------------------------------- the bridge
+
+STEP_LABELS = {
+    "mrr_start": "Start MRR",
+    "mrr_new": "New",
+    "mrr_expansion": "Expansion",
+    "mrr_reactivation": "Reactivation",
+    "mrr_contraction": "Contraction",
+    "mrr_churn": "Churn",
+    "mrr_other": "Other",
+    "mrr_end": "End MRR",
+    "net_new_mrr": "Net new MRR",
+}
+
+
+def bridge_row(data: Movements, dimension: str | None, segment: str | None) -> dict | None:
+    for row in data.bridge:
+        if row["dimension"] == dimension and row["segment"] == segment:
+            return row
+    return None
+
+
+def has_ends(row: dict) -> bool:
+    """Whether the warehouse gave the bridge's start and end (metrics.md mrr_start, mrr_end)."""
+    return all(row.get(k) is not None for k in BRIDGE_ENDS)
+
+
+def waterfall_frame(row: dict) -> pd.DataFrame:
+    """The bars of one segment's bridge: ``step``, ``kind`` (total, gain, loss),
+    ``start``, ``end``, ``amount``. With the ends: Start MRR, New, Expansion,
+    Reactivation, Contraction, Churn, Other, End MRR (start + movements + other = end);
+    without: the five movements from 0, then Net new MRR."""
+    import pandas as pd
+
+    bars = []
+    level = 0.0
+    if has_ends(row):
+        level = row["mrr_start"]
+        bars.append(("mrr_start", "total", 0.0, level, level))
+        steps = [*MOVEMENTS, "mrr_other"]
+    else:
+        steps = list(MOVEMENTS)
+    for key in steps:
+        amount = row.get(key) or 0.0
+        bars.append((key, "gain" if amount >= 0 else "loss", level, level + amount, amount))
+        level += amount
+    if has_ends(row):
+        end = row["mrr_end"]
+        bars.append(("mrr_end", "total", 0.0, end, end))
+    else:
+        net = row.get("net_new_mrr")
+        net = level if net is None else net
+        bars.append(("net_new_mrr", "total", 0.0, net, net))
+    frame = pd.DataFrame(bars, columns=["key", "kind", "start", "end", "amount"])
+    frame["step"] = [STEP_LABELS[k] for k in frame["key"]]
+    frame["top"] = frame[["start", "end"]].max(axis=1)
+    frame["label"] = [
+        f"{a:,.0f}" if k == "total" else f"{a:+,.0f}" for a, k in zip(frame["amount"], frame["kind"])
+    ]
+    return frame
+
 
 
 # ----------------------------------------------------------------------------- sentences

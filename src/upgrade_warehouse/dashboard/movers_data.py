@@ -21,18 +21,11 @@ from ..errors import UserError
 from . import palette
 from .charts import _fast, _tips
 
-STEP_LABELS = {
-    "mrr_start": "Start MRR",
-    "mrr_new": "New",
-    "mrr_expansion": "Expansion",
-    "mrr_reactivation": "Reactivation",
-    "mrr_contraction": "Contraction",
-    "mrr_churn": "Churn",
-    "mrr_other": "Other",
-    "mrr_end": "End MRR",
-    "net_new_mrr": "Net new MRR",
-}
-
+# Streamlit-free parts, shared with the review pack (upgrade_warehouse.review_pack).
+STEP_LABELS = movers.STEP_LABELS
+bridge_row = movers.bridge_row
+has_ends = movers.has_ends
+waterfall_frame = movers.waterfall_frame
 
 def _cache(function):
     import streamlit as st
@@ -52,51 +45,6 @@ def movements(ref, month: str) -> movers.Movements | str:
             return movers.read_movements(con, month)
         except UserError as exc:
             return str(exc).removeprefix("--month ")
-
-
-def bridge_row(data: movers.Movements, dimension: str | None, segment: str | None) -> dict | None:
-    for row in data.bridge:
-        if row["dimension"] == dimension and row["segment"] == segment:
-            return row
-    return None
-
-
-def has_ends(row: dict) -> bool:
-    """Whether the warehouse gave the bridge's start and end (metrics.md mrr_start, mrr_end)."""
-    return all(row.get(k) is not None for k in movers.BRIDGE_ENDS)
-
-
-def waterfall_frame(row: dict) -> pd.DataFrame:
-    """The bars of one segment's bridge: ``step``, ``kind`` (total, gain, loss),
-    ``start``, ``end``, ``amount``. With the ends: Start MRR, New, Expansion,
-    Reactivation, Contraction, Churn, Other, End MRR (start + movements + other = end);
-    without: the five movements from 0, then Net new MRR."""
-    bars = []
-    level = 0.0
-    if has_ends(row):
-        level = row["mrr_start"]
-        bars.append(("mrr_start", "total", 0.0, level, level))
-        steps = [*movers.MOVEMENTS, "mrr_other"]
-    else:
-        steps = list(movers.MOVEMENTS)
-    for key in steps:
-        amount = row.get(key) or 0.0
-        bars.append((key, "gain" if amount >= 0 else "loss", level, level + amount, amount))
-        level += amount
-    if has_ends(row):
-        end = row["mrr_end"]
-        bars.append(("mrr_end", "total", 0.0, end, end))
-    else:
-        net = row.get("net_new_mrr")
-        net = level if net is None else net
-        bars.append(("net_new_mrr", "total", 0.0, net, net))
-    frame = pd.DataFrame(bars, columns=["key", "kind", "start", "end", "amount"])
-    frame["step"] = [STEP_LABELS[k] for k in frame["key"]]
-    frame["top"] = frame[["start", "end"]].max(axis=1)
-    frame["label"] = [
-        f"{a:,.0f}" if k == "total" else f"{a:+,.0f}" for a, k in zip(frame["amount"], frame["kind"])
-    ]
-    return frame
 
 
 @_fast
