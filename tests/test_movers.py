@@ -220,7 +220,10 @@ def test_month_option_and_top(movers_warehouse):
     ("args", "message"),
     [
         (["--month", "2025-12"], "--month 2025-12: the first month"),
-        (["--month", "2026-04"], "--month 2026-04: not in the warehouse (months: 2025-12 to 2026-03)"),
+        (
+            ["--month", "2026-04"],
+            "--month 2026-04: not in the warehouse (months: 2025-12 to 2026-03)",
+        ),
         (["--month", "2026-13"], "--month must be YYYY-MM"),
         (["--month", "Feb"], "--month must be YYYY-MM"),
         (["--top", "0"], "--top must be at least 1"),

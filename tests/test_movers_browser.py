@@ -63,12 +63,18 @@ def test_monthly_review_says_what_moved_at_1280_px(served, browser, tmp_path):
         main.get_by_text("What moved in Feb 2026").wait_for()
         text = main.inner_text()
         sentences = [
-            "Eligibility rejection rate in paid_search (acquisition_source) rose from 25.0% "
-            "to 60.0% (40 -> 40 checks), beyond noise",
-            "Payment success rate across all accounts fell from 80.0% to 50.0% "
-            "(50 -> 50 payment attempts), beyond noise",
-            "Eligibility rejection rate in organic (acquisition_source) fell from 75.0% to "
-            "42.5% (40 -> 40 checks), beyond noise",
+            (
+                "Eligibility rejection rate in paid_search (acquisition_source) rose from 25.0% "
+                "to 60.0% (40 -> 40 checks), beyond noise"
+            ),
+            (
+                "Payment success rate across all accounts fell from 80.0% to 50.0% "
+                "(50 -> 50 payment attempts), beyond noise"
+            ),
+            (
+                "Eligibility rejection rate in organic (acquisition_source) fell from 75.0% to "
+                "42.5% (40 -> 40 checks), beyond noise"
+            ),
         ]
         # Streamlit's markdown shows "->" as an arrow.
         sentences = [s.replace("->", "\u2192") for s in sentences]

@@ -94,7 +94,9 @@ else:
             range(len(segments)),
             index=biggest,
             key=f"review_bridge_segment_{dimension}",
-            format_func=lambda i: "(none)" if segments[i]["segment"] is None else str(segments[i]["segment"]),
+            format_func=lambda i: (
+                "(none)" if segments[i]["segment"] is None else str(segments[i]["segment"])
+            ),
         )
         row = segments[picked_segment]
         st.altair_chart(
@@ -114,9 +116,7 @@ else:
         "the largest net new MRR either way."
     )
     with st.expander(f"MRR bridge by {ui.dimension_label(dimension)}"):
-        st.dataframe(
-            movers_data.bridge_table(moved, dimension), hide_index=True, width="stretch"
-        )
+        st.dataframe(movers_data.bridge_table(moved, dimension), hide_index=True, width="stretch")
 
 st.subheader(f"Every metric, {month_label(month)}")
 rows = review.review_rows(result, catalog, month, cfg, cur)

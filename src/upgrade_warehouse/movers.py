@@ -138,7 +138,9 @@ class Movements:
             "previous_month": self.previous_month,
             "min_count": self.min_count,
             "movers": [m.as_json() for m in movers],
-            "mrr_bridge": [{k: row[k] for k in ("dimension", "segment", *BRIDGE_KEYS)} for row in self.bridge],
+            "mrr_bridge": [
+                {k: row[k] for k in ("dimension", "segment", *BRIDGE_KEYS)} for row in self.bridge
+            ],
         }
 
 
@@ -375,10 +377,10 @@ def waterfall_frame(row: dict) -> pd.DataFrame:
     frame["step"] = [STEP_LABELS[k] for k in frame["key"]]
     frame["top"] = frame[["start", "end"]].max(axis=1)
     frame["label"] = [
-        f"{a:,.0f}" if k == "total" else f"{a:+,.0f}" for a, k in zip(frame["amount"], frame["kind"])
+        f"{a:,.0f}" if k == "total" else f"{a:+,.0f}"
+        for a, k in zip(frame["amount"], frame["kind"])
     ]
     return frame
-
 
 
 # ----------------------------------------------------------------------------- sentences
@@ -394,7 +396,7 @@ def segment_phrase(dimension: str | None, segment: str | None) -> str:
 
 
 def sentence(m: Movement) -> str:
-    """"Self-serve completion rate in paid_search (acquisition_source) fell from 41.2% to
+    """ "Self-serve completion rate in paid_search (acquisition_source) fell from 41.2% to
     29.0% (120 -> 95 attempts), beyond noise"."""
     verb = "rose" if (m.comparison.diff or 0) > 0 else "fell"
     noun = DENOMINATOR_NOUNS.get(m.metric_id, "cases")

@@ -79,8 +79,10 @@ def svg_waterfall(row: dict, currency: str) -> str:
 
     step = (width - left - right) / len(frame)
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="MRR bridge waterfall" xmlns="http://www.w3.org/2000/svg">'
+        (
+            f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="MRR bridge waterfall" xmlns="http://www.w3.org/2000/svg">'
+        )
     ]
     for tick in _ticks(low, high):
         parts.append(
@@ -88,7 +90,13 @@ def svg_waterfall(row: dict, currency: str) -> str:
             'stroke="#e0e0e0" stroke-width="1"/>'
         )
         parts.append(
-            _svg_text(left - 6, y(tick) + 4, f"{tick + 0.0:,.0f}".replace("-0", "0") if abs(tick) < 0.5 else f"{tick:,.0f}", anchor="end", size=10)
+            _svg_text(
+                left - 6,
+                y(tick) + 4,
+                f"{tick + 0.0:,.0f}".replace("-0", "0") if abs(tick) < 0.5 else f"{tick:,.0f}",
+                anchor="end",
+                size=10,
+            )
         )
     parts.append(
         f'<line x1="{left}" x2="{width - right}" y1="{y(0):.1f}" y2="{y(0):.1f}" '
@@ -132,8 +140,10 @@ def svg_bars(items: list[tuple[str, float, str]], max_value: float | None = None
     height = row * len(items) + 8
     top = max([v for _, v, _ in items] + [max_value or 0, 1e-9])
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="bars" '
-        'xmlns="http://www.w3.org/2000/svg">'
+        (
+            f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="bars" '
+            'xmlns="http://www.w3.org/2000/svg">'
+        )
     ]
     for i, (label, value, text) in enumerate(items):
         y = 4 + i * row
@@ -301,17 +311,15 @@ def _quality(con, warehouse: Path, as_of: datetime, month: str) -> str:
         "select table_name, is_loaded, rows_read, rows_quarantined from marts.fct_load_report "
         "order by table_name"
     ).fetchall()
-    reasons = dict(
-        (
-            (table, ", ".join(f"{reason} {count:,}" for reason, count in group))
-            for table, group in _group(
-                con.execute(
-                    "select table_name, reason_code, count(*) from marts.fct_quarantined_rows "
-                    "group by all order by 1, 3 desc, 2"
-                ).fetchall()
-            )
+    reasons = {
+        table: ", ".join(f"{reason} {count:,}" for reason, count in group)
+        for table, group in _group(
+            con.execute(
+                "select table_name, reason_code, count(*) from marts.fct_quarantined_rows "
+                "group by all order by 1, 3 desc, 2"
+            ).fetchall()
         )
-    )
+    }
     held = [(t, read, q) for t, loaded, read, q in loads if loaded and q]
     if held:
         lines = "".join(
@@ -319,9 +327,7 @@ def _quality(con, warehouse: Path, as_of: datetime, month: str) -> str:
             f"{esc(' - ' + reasons[t]) if t in reasons else ''}</li>"
             for t, read, q in held
         )
-        notes.append(
-            f"<li>Quarantined rows (not in any number): <ul>{lines}</ul></li>"
-        )
+        notes.append(f"<li>Quarantined rows (not in any number): <ul>{lines}</ul></li>")
     else:
         notes.append("<li>No row was quarantined: every row read was loaded.</li>")
     missing = [t for t, loaded, _, _ in loads if not loaded]
@@ -426,7 +432,9 @@ def render(warehouse: Path, month: str | None) -> tuple[str, str]:
         data = movers.read_movements(con, month)
         catalog = {m.metric_id: m for m in read_catalog(con)}
         as_of = con.execute("select as_of from marts.dim_build").fetchone()[0]
-        funnel = _funnel(con, result, catalog, data.month, data.previous_month, data.reporting_currency)
+        funnel = _funnel(
+            con, result, catalog, data.month, data.previous_month, data.reporting_currency
+        )
         quality = _quality(con, warehouse, as_of, data.month)
     cur = data.reporting_currency
     title = f"Monthly review: {_month_label(data.month)}"

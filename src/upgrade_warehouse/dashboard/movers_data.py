@@ -1,4 +1,4 @@
-""""What moved" and the MRR bridge on the Monthly review page and in its workbook.
+""" "What moved" and the MRR bridge on the Monthly review page and in its workbook.
 
 The movements come from :func:`upgrade_warehouse.movers.read_movements` (the very same
 function as ``upgrade-warehouse movers``: one comparison, :mod:`upgrade_warehouse.stats`);
@@ -27,6 +27,7 @@ bridge_row = movers.bridge_row
 has_ends = movers.has_ends
 waterfall_frame = movers.waterfall_frame
 
+
 def _cache(function):
     import streamlit as st
 
@@ -37,7 +38,7 @@ def _cache(function):
 
 @_cache
 def movements(ref, month: str) -> movers.Movements | str:
-    """"What moved" of ``month`` against the month before, or the reason there is none
+    """ "What moved" of ``month`` against the month before, or the reason there is none
     (text: the first month of the warehouse, or a warehouse built before the movers)."""
     with warehouse.connect(ref.path) as con:
         try:
@@ -100,7 +101,11 @@ def bridge_table(data: movers.Movements, dimension: str | None) -> pd.DataFrame:
 
     cur = data.reporting_currency
     rows = [r for r in data.bridge if r["dimension"] == dimension]
-    keys = [k for k in ("mrr_start", *movers.MOVEMENTS, "mrr_other", "mrr_end") if k in (rows[0] if rows else {})]
+    keys = [
+        k
+        for k in ("mrr_start", *movers.MOVEMENTS, "mrr_other", "mrr_end")
+        if k in (rows[0] if rows else {})
+    ]
     out = {"Segment": [segment_name(r["dimension"], r["segment"]) for r in rows]}
     for key in (*keys, "net_new_mrr", "previous_net_new_mrr"):
         title = (
@@ -127,8 +132,10 @@ def add_sheets(book, data: movers.Movements) -> None:
     sheet = book.create_sheet("What moved")
     sheet.append(
         [
-            f"{data.month} against {data.previous_month}: both months >= {data.min_count} "
-            "cases and |z| >= 1.96 (metrics.md \"What moved\"), ranked by |z|"
+            (
+                f"{data.month} against {data.previous_month}: both months >= {data.min_count} "
+                'cases and |z| >= 1.96 (metrics.md "What moved"), ranked by |z|'
+            )
         ]
     )
     headers = [
@@ -171,7 +178,7 @@ def add_sheets(book, data: movers.Movements) -> None:
         line = sheet.max_row
         for column in (6, 8):
             sheet.cell(line, column).number_format = "0.0%"
-        sheet.cell(line, 10).number_format = '+0.0;-0.0;0.0'
+        sheet.cell(line, 10).number_format = "+0.0;-0.0;0.0"
         sheet.cell(line, 11).number_format = "+0.00;-0.00;0.00"
         sheet.cell(line, 12).number_format = "0.0000"
     if not data.movers:
@@ -198,7 +205,10 @@ def add_sheets(book, data: movers.Movements) -> None:
         cell.font = Font(bold=True)
     money = number_format("money", data.reporting_currency)
     for row in data.bridge:
-        values = [row["dimension"] or "all accounts", safe_text(row["segment"]) if row["dimension"] else None]
+        values = [
+            row["dimension"] or "all accounts",
+            safe_text(row["segment"]) if row["dimension"] else None,
+        ]
         if "mrr_start" in ends:
             values.append(row.get("mrr_start"))
         values += [row[k] for k in movers.MOVEMENTS]
