@@ -314,3 +314,37 @@ def test_rank_ties_and_nulls():
         ("b_rate", "persona", "admin"),
         ("b_rate", "persona", None),
     ]
+
+
+def test_workbook_has_what_moved_and_mrr_bridge_sheets(movers_warehouse):
+    import io
+
+    from openpyxl import load_workbook
+
+    from upgrade_warehouse.dashboard import review
+    from upgrade_warehouse.movers import read_movements
+    from upgrade_warehouse.warehouse import connect
+
+    with connect(movers_warehouse) as con:
+        data = read_movements(con, "2026-02")
+    content = review.review_xlsx([], "2026-02", "2026-01", "USD", "2026-03-02 00:00 UTC", data)
+    book = load_workbook(io.BytesIO(content))
+    assert book.sheetnames[:3] == ["About", "What moved", "MRR bridge"]
+    moved = book["What moved"]
+    header = [c.value for c in moved[2]]
+    assert header[:3] == ["Rank", "What moved", "Metric"]
+    first = [c.value for c in moved[3]]
+    assert first[0] == 1 and first[2] == "Eligibility rejection rate"
+    assert (first[3], first[4]) == ("acquisition_source", "paid_search")
+    assert (first[5], first[6], first[7], first[8]) == (0.25, 40, 0.6, 40)
+    assert first[9] == pytest.approx(35.0)  # 0.6 - 0.25 = +35.0 pp
+    assert moved.cell(3, 6).number_format == "0.0%"
+    assert moved.max_row == 2 + 6  # title, header, the six movers
+    bridge = book["MRR bridge"]
+    header = [c.value for c in bridge[2]]
+    assert header[:2] == ["Dimension", "Segment"] and header[-1] == "Net new MRR 2026-01"
+    everyone = {h: c.value for h, c in zip(header, bridge[3])}
+    assert everyone["Dimension"] == "all accounts"
+    assert (everyone["New"], everyone["Churn"], everyone["Net new MRR"]) == (20, -30, -10)
+    assert everyone["Net new MRR 2026-01"] == 90
+    assert bridge.max_row == 2 + 6
