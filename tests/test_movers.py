@@ -348,3 +348,32 @@ def test_workbook_has_what_moved_and_mrr_bridge_sheets(movers_warehouse):
     assert (everyone["New"], everyone["Churn"], everyone["Net new MRR"]) == (20, -30, -10)
     assert everyone["Net new MRR 2026-01"] == 90
     assert bridge.max_row == 2 + 6
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--month", "2025-12"], "--month 2025-12: the first month"),
+        (["--month", "2027-01"], "--month 2027-01: not in the warehouse"),
+        (["--month", "1/2026"], "--month must be YYYY-MM"),
+    ],
+)
+def test_review_bad_options_exit_2(movers_warehouse, tmp_path, args, message):
+    out = tmp_path / "review.html"
+    proc = run_cli("review", "--warehouse", movers_warehouse, "--out", out, *args)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+def test_review_out_folder_must_exist(movers_warehouse, tmp_path):
+    proc = run_cli(
+        "review", "--warehouse", movers_warehouse, "--out", tmp_path / "no" / "review.html"
+    )
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr
+    proc = run_cli("review", "--warehouse", movers_warehouse, "--out", tmp_path / "r.html")
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote the review of 2026-02" in proc.stdout
+    assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # no temporary file left
