@@ -377,3 +377,40 @@ def test_review_out_folder_must_exist(movers_warehouse, tmp_path):
     assert "wrote the review of 2026-02" in proc.stdout
     assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # no temporary file left
+
+
+def test_waterfall_uses_start_and_end_when_the_warehouse_has_them():
+    """The fixture's February (all accounts): start = January's end MRR = PS1 10 + OR1 30 +
+    OR2 60 = 100; movements -10; end = PS1 30 + OR2 30 + PS2 10 + OR3 20 = 90; other 0."""
+    from upgrade_warehouse.movers import waterfall_frame
+
+    movements = {
+        "mrr_new": 20.0,
+        "mrr_expansion": 20.0,
+        "mrr_reactivation": 10.0,
+        "mrr_contraction": -30.0,
+        "mrr_churn": -30.0,
+        "net_new_mrr": -10.0,
+    }
+    with_ends = waterfall_frame(
+        {**movements, "mrr_start": 100.0, "mrr_other": 0.0, "mrr_end": 90.0}
+    )
+    assert list(with_ends["step"]) == [
+        "Start MRR",
+        "New",
+        "Expansion",
+        "Reactivation",
+        "Contraction",
+        "Churn",
+        "Other",
+        "End MRR",
+    ]
+    assert list(with_ends["kind"]) == ["total", *["gain"] * 3, "loss", "loss", "gain", "total"]
+    # Each bar starts where the one before ended: 100 -> 120 -> 140 -> 150 -> 120 -> 90.
+    assert list(with_ends["end"])[:7] == [100.0, 120.0, 140.0, 150.0, 120.0, 90.0, 90.0]
+    assert list(with_ends["start"])[1:7] == [100.0, 120.0, 140.0, 150.0, 120.0, 90.0]
+    assert (with_ends["start"].iloc[-1], with_ends["end"].iloc[-1]) == (0.0, 90.0)
+    without = waterfall_frame(movements)  # an older warehouse: from 0 to net new MRR
+    assert list(without["step"])[-1] == "Net new MRR"
+    assert list(without["end"]) == [20.0, 40.0, 50.0, 20.0, -10.0, -10.0]
+    assert list(without["label"]) == ["+20", "+20", "+10", "-30", "-30", "-10"]
