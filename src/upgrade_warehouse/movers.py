@@ -541,8 +541,7 @@ def movers_command(
         OutputFormat, typer.Option("--format", help="table, json or csv.")
     ] = OutputFormat.table,
 ) -> None:
-    """What moved this month beyond noise, in all accounts and by segment, and the MRR
-    bridge (metrics.md "What moved")."""
+    """What moved beyond noise from last month, by segment, and the MRR bridge."""
     if top is not None and top < 1:
         raise UserError(f"--top must be at least 1 (got {top})")
     check_month(month)

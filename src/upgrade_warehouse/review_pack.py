@@ -483,9 +483,7 @@ def review_command(
         DEFAULT_WAREHOUSE
     ),
 ) -> None:
-    """The monthly review pack: one self-contained HTML file (headline metrics against
-    targets, what moved, the MRR bridge, the funnel, data-quality notes) that opens in a
-    browser and prints to A4."""
+    """The monthly review pack for leadership: one HTML file that prints to A4."""
     movers.check_month(month)
     out = Path(out)
     if out.is_dir():
