@@ -65,6 +65,7 @@ def test_json_shape(metrics_json):
         "activation_events": ["activated"],
         "escalation_events": ["sales_contact_requested"],
         "amount_tolerance_minor": 1,
+        "movers_min_count": 30,
     }
     # Earliest fact (c1, 2026-01-05) to the as_of month, in order.
     assert [m["month"] for m in metrics_json["months"]] == ["2026-01", "2026-02", "2026-03"]

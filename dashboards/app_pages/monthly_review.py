@@ -1,10 +1,11 @@
-"""Monthly review (RevOps): every metric by month, a month picker, CSV download."""
+"""Monthly review (RevOps): what moved beyond noise and the MRR bridge of the month
+picked, then every metric by month, CSV and Excel downloads."""
 
 import pandas as pd
 import streamlit as st
 
-from upgrade_warehouse.dashboard import data, review, ui
-from upgrade_warehouse.dashboard.fmt import format_ts, format_value, month_label
+from upgrade_warehouse.dashboard import data, movers_data, review, ui
+from upgrade_warehouse.dashboard.fmt import format_ts, format_value, md_escape, month_label
 
 r = ui.ref()
 cfg = ui.config()
@@ -20,7 +21,11 @@ if not months:
     st.stop()
 
 left, right = st.columns([1, 3])
-month = ui.month_select(r, key="review_month", container=left)
+# The last month that ended at or before as_of (metrics.md "What moved"), not the
+# as_of month, which is still under way.
+month = ui.month_select(
+    r, key="review_month", container=left, default=movers_data.movers.default_month(info["as_of"])
+)
 index = next(i for i, m in enumerate(months) if m["month"] == month)
 previous_month = months[index - 1]["month"] if index > 0 else None
 right.caption(
@@ -30,6 +35,90 @@ right.caption(
     "source table was not loaded)."
 )
 
+# ---------------------------------------------------------------- What moved
+SENTENCES = 10  # movers as sentences; the rest in the expander's table
+moved = movers_data.movements(r, month)
+st.subheader(f"What moved in {month_label(month)}")
+if isinstance(moved, str):
+    st.info(f"No month-over-month comparison: {md_escape(moved)}")
+else:
+    if not moved.movers:
+        st.write(
+            f"Nothing moved beyond noise against {month_label(moved.previous_month)} "
+            f"(rates over at least {moved.min_count} cases in both months)."
+        )
+    for m in moved.movers[:SENTENCES]:
+        arrow = "▲" if (m.comparison.diff or 0) > 0 else "▼"
+        good = movers_data.movers.is_good_news(m)
+        mark = arrow if good is None else f":{'green' if good else 'red'}[{arrow}]"
+        st.markdown(f"{mark} {md_escape(movers_data.movers.sentence(m))}")
+    st.caption(
+        f"{month_label(moved.month)} against {month_label(moved.previous_month)}, in all "
+        "accounts and in each segment of persona, acquisition source, segment and country: "
+        f"a rate moved beyond noise when both months have at least {moved.min_count} cases "
+        "and the change is at least 1.96 standard errors (|z| >= 1.96, a two-sided 5% test); "
+        "largest |z| first. Green: good news by the metric's direction; red: bad news."
+    )
+    if len(moved.movers) > SENTENCES:
+        with st.expander(f"All {len(moved.movers)} movers"):
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "What moved": [movers_data.movers.sentence(m) for m in moved.movers],
+                        "z": [f"{m.comparison.z:+.2f}" for m in moved.movers],
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+
+    # ------------------------------------------------------------ MRR bridge
+    st.subheader(f"MRR bridge, {month_label(moved.month)}")
+    everyone = movers_data.bridge_row(moved, None, None)
+    dimensions = list(dict.fromkeys(b["dimension"] for b in moved.bridge if b["dimension"]))
+    left_chart, right_chart = st.columns(2)
+    with left_chart:
+        st.altair_chart(movers_data.bridge_chart(everyone, cur, "All accounts"), width="stretch")
+    with right_chart:
+        if not dimensions:
+            st.info("No account attributes to split the bridge by.")
+            st.stop()
+        picks = st.columns(2)
+        dimension = picks[0].selectbox(
+            "Dimension", dimensions, key="review_bridge_dimension", format_func=ui.dimension_label
+        )
+        segments = [b for b in moved.bridge if b["dimension"] == dimension]
+        biggest = max(range(len(segments)), key=lambda i: abs(segments[i]["net_new_mrr"] or 0))
+        picked_segment = picks[1].selectbox(
+            "Segment",
+            range(len(segments)),
+            index=biggest,
+            key=f"review_bridge_segment_{dimension}",
+            format_func=lambda i: (
+                "(none)" if segments[i]["segment"] is None else str(segments[i]["segment"])
+            ),
+        )
+        row = segments[picked_segment]
+        st.altair_chart(
+            movers_data.bridge_chart(row, cur, movers_data.segment_name(dimension, row["segment"])),
+            width="stretch",
+        )
+    ends = movers_data.has_ends(everyone)
+    st.caption(
+        (
+            "Start MRR + new + expansion + reactivation + contraction + churn + other = end MRR "
+            "(other: what the movements do not explain, such as fx revaluation or a change "
+            "that takes effect in another month)"
+            if ends
+            else "New + expansion + reactivation + contraction + churn = net new MRR"
+        )
+        + f", in the reporting currency ({cur}). The segment picked first is the one with "
+        "the largest net new MRR either way."
+    )
+    with st.expander(f"MRR bridge by {ui.dimension_label(dimension)}"):
+        st.dataframe(movers_data.bridge_table(moved, dimension), hide_index=True, width="stretch")
+
+st.subheader(f"Every metric, {month_label(month)}")
 rows = review.review_rows(result, catalog, month, cfg, cur)
 table = review.review_table(rows, month, previous_month, cur)
 sections = list(dict.fromkeys(table["Section"]))
@@ -65,11 +154,19 @@ downloads[0].download_button(
 )
 downloads[1].download_button(
     f"{month_label(month)} workbook (Excel)",
-    lambda: review.review_xlsx(rows, month, previous_month, cur, format_ts(info["as_of"])),
+    lambda: review.review_xlsx(
+        rows,
+        month,
+        previous_month,
+        cur,
+        format_ts(info["as_of"]),
+        movements=None if isinstance(moved, str) else moved,
+    ),
     file_name=f"monthly-review-{month}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/table_view:",
-    help="One sheet per section; values are numbers with number formats.",
+    help="What moved, the MRR bridge, then one sheet per section; values are numbers "
+    "with number formats.",
 )
 downloads[2].download_button(
     "All months, raw (CSV)",

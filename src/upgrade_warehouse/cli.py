@@ -35,12 +35,16 @@ def _register() -> None:
     from .docs_site import docs_command
     from .generator.command import generate_command
     from .metrics import metrics_command
+    from .movers import movers_command
+    from .review_pack import review_command
     from .simulator.command import quote_command
     from .winback.command import winback_command
 
     app.command("generate")(generate_command)
     app.command("build")(build_command)
     app.command("metrics")(metrics_command)
+    app.command("movers")(movers_command)
+    app.command("review")(review_command)
     app.command("quote")(quote_command)
     app.command("dashboard")(dashboard_command)
     app.command("winback")(winback_command)

@@ -34,6 +34,7 @@ INT_PARAMS = (
     "activation_window_days",
     "amount_tolerance_minor",
     "horizon_days",
+    "movers_min_count",
 )
 LIST_PARAMS = ("funnel_steps", "activation_events", "escalation_events")
 PARAM_NAMES = (
@@ -45,6 +46,7 @@ PARAM_NAMES = (
     "activation_events",
     "escalation_events",
     "amount_tolerance_minor",
+    "movers_min_count",
 )
 # An event or step name in a list parameter (docs/security.md): letters and digits of any
 # script, then also spaces and . : / - _ ' ( ) + & @ #, at most 200 characters. Real event
@@ -67,6 +69,8 @@ class Parameters:
     activation_events: tuple[str, ...] = tuple(_DEFAULTS["activation_events"])
     escalation_events: tuple[str, ...] = tuple(_DEFAULTS["escalation_events"])
     amount_tolerance_minor: int = int(_DEFAULTS["amount_tolerance_minor"])
+    # "What moved": both months' denominators at least this (metrics.md)
+    movers_min_count: int = int(_DEFAULTS["movers_min_count"])
     # win-back: self-serve upgrade within this many days of as_of
     horizon_days: int = int(_DEFAULTS["horizon_days"])
 

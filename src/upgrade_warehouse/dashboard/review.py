@@ -161,9 +161,16 @@ def change_format(unit: str, currency: str) -> str:
 
 
 def review_xlsx(
-    rows: list[ReviewRow], month: str, previous_month: str | None, currency: str, as_of: str
+    rows: list[ReviewRow],
+    month: str,
+    previous_month: str | None,
+    currency: str,
+    as_of: str,
+    movements=None,
 ) -> bytes:
-    """The month as an Excel workbook: "About", then one sheet per section."""
+    """The month as an Excel workbook: "About", then "What moved" and "MRR bridge" when
+    ``movements`` (upgrade_warehouse.movers.Movements) is given, then one sheet per
+    section."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -183,6 +190,11 @@ def review_xlsx(
     about["A1"].font = Font(bold=True, size=13)
     about.column_dimensions["A"].width = 22
     about.column_dimensions["B"].width = 60
+
+    if movements is not None:
+        from .movers_data import add_sheets
+
+        add_sheets(book, movements)
 
     headers = [
         "Metric",
