@@ -59,10 +59,11 @@ def load_plans(path: str | Path | None = None) -> dict[str, Plan]:
 
 def load_warehouse_plans(warehouse: str | Path) -> dict[str, Plan]:
     """The plans a published warehouse was built with (its accepted ``raw.plans`` rows)."""
-    from ..warehouse import connect
+    from ..warehouse import check_version, connect
 
     columns = ", ".join(PLAN_COLUMNS)
     with connect(Path(warehouse)) as con:
+        check_version(con, warehouse)
         try:
             frame = pl.from_arrow(
                 con.sql(f"select {columns} from raw.plans order by plan_id").to_arrow_table()

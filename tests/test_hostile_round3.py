@@ -1,0 +1,154 @@
+"""Hostile input and faults, round 3 (issue 35, docs/security.md items 11-18): each class
+is tested as a class, with several inputs, across every command it concerns."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import run_cli
+from dashboard_support import free_port
+from test_hostile import one_error
+from upgrade_warehouse import warehouse as reader
+
+
+def usage_error(proc: subprocess.CompletedProcess, *words: str) -> str:
+    """Exit 2 with no traceback and a message naming ``words`` (typer's usage errors
+    print a box rather than an ``error:`` line: one message either way)."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    for word in words:
+        assert word in proc.stderr, (word, proc.stderr)
+    return proc.stderr
+
+
+def fake_warehouse(path: Path, big: bool = False) -> Path:
+    """A DuckDB file with the relations the readers check for (marts.dim_build holds a
+    build): it passes the version check, so a command reaches its real work."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        for name in reader.REQUIRED:
+            if name != "marts.dim_build":
+                con.execute(f"create table {name} (x int)")
+        con.execute(
+            "create table marts.dim_build as select timestamp '2026-03-31' as as_of, "
+            "'USD' as reporting_currency, '{}' as parameters_json"
+        )
+        if big:  # data blocks, so that a truncated copy loses its catalog too
+            con.execute("create table marts.filler as select range as x from range(2000000)")
+    return path
+
+
+# ------------------------------------- 11. a serving file that is not a readable warehouse
+
+
+def _not_warehouses(tmp_path: Path) -> dict[str, Path]:
+    text = tmp_path / "text.duckdb"
+    text.write_text("not a database\n")
+    empty = tmp_path / "empty.duckdb"
+    empty.write_bytes(b"")
+    whole = fake_warehouse(tmp_path / "whole.duckdb", big=True)
+    truncated = tmp_path / "truncated.duckdb"
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    other = tmp_path / "other.duckdb"
+    with duckdb.connect(str(other)) as con:
+        con.execute("create table t (a int)")
+    return {"text": text, "empty": empty, "truncated": truncated, "other": other}
+
+
+def test_every_command_that_opens_a_warehouse_checks_it_first(tmp_path):
+    """metrics, winback, docs, quote --warehouse and dashboard: exit 2, one line naming
+    the file, and the dashboard starts no server (it would block: the timeout fails)."""
+    for kind, path in _not_warehouses(tmp_path).items():
+        commands = {
+            "metrics": ["metrics", "--format", "json"],
+            "winback": ["winback"],
+            "docs": ["docs", "--no-serve"],
+            "dashboard": ["dashboard", "--port", str(free_port())],
+            "quote": [
+                "quote",
+                "--from-plan",
+                "pro_monthly",
+                "--from-quantity",
+                "1",
+                "--to-plan",
+                "business_monthly",
+                "--period-start",
+                "2026-01-01",
+                "--at",
+                "2026-01-10",
+            ],
+        }
+        for name, command in commands.items():
+            try:
+                proc = run_cli(*command, "--warehouse", path, timeout=60)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"{name} on a {kind} file did not stop (a server started?)")
+            msg = one_error(proc, 2)
+            assert str(path) in msg, (name, kind, msg)
+            assert "Serving" not in proc.stderr, (name, kind)
+        assert not (tmp_path / f"{path.stem}_dbt_docs").exists()
+
+
+# ------------------------------------------ 16. bad options found before any work
+
+
+def test_options_are_checked_before_any_work(tmp_path):
+    """Ports, counts and choices of every command: exit 2 at once, nothing written."""
+    wh = fake_warehouse(tmp_path / "wh.duckdb")
+    docs = tmp_path / "wh_dbt_docs"
+    for port in ("70000", "0", "-1", "65536"):
+        usage_error(run_cli("docs", "--warehouse", wh, "--port", port, timeout=60), "--port")
+        usage_error(run_cli("dashboard", "--warehouse", wh, "--port", port, timeout=60), "--port")
+    assert not docs.exists()
+    # A port in use, found before the site is generated.
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        msg = one_error(run_cli("docs", "--warehouse", wh, "--port", str(port), timeout=60), 2)
+        assert f"port {port}" in msg
+    assert not docs.exists()
+    # The site's folder is taken by a file: found before the site is generated.
+    docs.write_text("mine")
+    msg = one_error(run_cli("docs", "--warehouse", wh, "--no-serve", timeout=60), 2)
+    assert str(docs) in msg and docs.read_text() == "mine"
+    docs.unlink()
+    for top in ("0", "-1", str(10**23)):
+        usage_error(run_cli("winback", "--warehouse", wh, "--top", top, timeout=60), "--top")
+    cases = tmp_path / "cases.csv"
+    cases.write_text(
+        "case_id,from_plan_id,from_quantity,to_plan_id,period_start,at\n"
+        "c1,pro_monthly,1,business_monthly,2026-01-01,2026-01-10\n"
+    )
+    single = [
+        "--from-plan",
+        "pro_monthly",
+        "--from-quantity",
+        "1",
+        "--to-plan",
+        "business_monthly",
+        "--period-start",
+        "2026-01-01",
+        "--at",
+        "2026-01-10",
+    ]
+    for option, value in (
+        ("--timing", "bogus"),
+        ("--granularity", "week"),
+        ("--proration-behavior", "sometimes"),
+    ):
+        for args in (["--batch", str(cases)], single):
+            proc = run_cli("quote", *args, option, value, timeout=60)
+            assert proc.stdout == "", (option, args, proc.stdout)
+            usage_error(proc, option, value)
+    for month in ("2026-13", "26-01", "2026-1"):
+        usage_error(run_cli("metrics", "--warehouse", wh, "--month", month), "--month")
+    for option, value in (("--accounts", "0"), ("--months", "0"), ("--bad-row-rate", "0.9")):
+        proc = run_cli("generate", "--out", tmp_path / "gen", option, value, timeout=60)
+        usage_error(proc, option)
+        assert not (tmp_path / "gen").exists()
