@@ -244,13 +244,18 @@ def dashboard_command(
 ) -> None:
     """Serve the Streamlit dashboard (127.0.0.1 by default; a login elsewhere)."""
     warehouse = Path(warehouse).expanduser()
-    check_warehouse(warehouse)  # no server for a file that is not a warehouse
+    if not warehouse.is_file():
+        raise UserError(
+            f"no warehouse at {warehouse}: run `upgrade-warehouse build` first "
+            "(or pass --warehouse PATH)"
+        )
     app = app_path()
     if not app.is_file():
         raise UserError(f"the dashboard app is missing: {app} (run from the repository)")
     loopback = access.is_loopback(host)
     config = login_config(auth_config, host, loopback, app)
     check_port(host, port)
+    check_warehouse(warehouse)  # no server for a file that is not a warehouse
 
     env = {
         k: v for k, v in os.environ.items() if k not in access.OIDC_ENV.values()

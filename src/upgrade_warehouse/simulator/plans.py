@@ -59,17 +59,17 @@ def load_plans(path: str | Path | None = None) -> dict[str, Plan]:
 
 def load_warehouse_plans(warehouse: str | Path) -> dict[str, Plan]:
     """The plans a published warehouse was built with (its accepted ``raw.plans`` rows)."""
-    from ..warehouse import check_version, connect
+    from ..warehouse import connect
 
     columns = ", ".join(PLAN_COLUMNS)
     with connect(Path(warehouse)) as con:
-        check_version(con, warehouse)
         try:
             frame = pl.from_arrow(
                 con.sql(f"select {columns} from raw.plans order by plan_id").to_arrow_table()
             )
         except Exception as exc:
-            raise UserError(f"{warehouse}: has no plans table ({exc})") from None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"{warehouse}: has no plans table (raw.plans): {first}") from None
     return plans_from_frame(frame, source=f"{warehouse} (raw.plans)")
 
 
