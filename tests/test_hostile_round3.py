@@ -3,6 +3,7 @@ is tested as a class, with several inputs, across every command it concerns."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import run_cli
+from conftest import FIXTURES, REPO, run_cli
 from dashboard_support import free_port
 from test_hostile import one_error
 from upgrade_warehouse import warehouse as reader
@@ -152,3 +153,46 @@ def test_options_are_checked_before_any_work(tmp_path):
         proc = run_cli("generate", "--out", tmp_path / "gen", option, value, timeout=60)
         usage_error(proc, option)
         assert not (tmp_path / "gen").exists()
+
+
+# ------------------------------------------- 12. every --var has a documented range
+
+
+TYPE_LIMITS = [str(2**31 - 1), str(2**31), str(2**63 - 1), str(2**63), str(10**30), "9" * 5000]
+
+
+def test_every_integer_parameter_has_a_range_checked_before_any_work(tmp_path):
+    """At the limits of 32- and 64-bit integers (and past Python's 4300-digit int limit)
+    every integer --var is refused with one line naming its range; both ends of the
+    range are accepted. The range is in `build --help` and docs/metrics.md."""
+    from upgrade_warehouse.errors import UserError
+    from upgrade_warehouse.params import INT_PARAMS, INT_RANGES, parse_vars
+
+    documented = (REPO / "docs" / "metrics.md").read_text()
+    for name in INT_PARAMS:
+        low, high = INT_RANGES[name].low, INT_RANGES[name].high
+        assert high < 2**31, name  # fits every engine's int, added to any timestamp
+        for value in [*TYPE_LIMITS, str(high + 1), *([str(low - 1)] if low > 0 else [])]:
+            with pytest.raises(UserError) as caught:
+                parse_vars([f"{name}={value}"])
+            message = str(caught.value)
+            assert message.startswith(f"--var {name}: ") and "\n" not in message
+            assert f"{low:,} to {high:,}" in message and len(message) < 200, message
+        assert getattr(parse_vars([f"{name}={low}"]), name) == low
+        assert getattr(parse_vars([f"{name}={high}"]), name) == high
+        assert f"`{name}` | {low:,} to {high:,}" in documented, name
+    serving = tmp_path / "wh.duckdb"
+    serving.write_bytes(b"serving")
+    for name in ("conversion_window_days", "activation_window_days", "amount_tolerance_minor"):
+        proc = run_cli(
+            "build", "--data-dir", FIXTURES / "basic", "--warehouse", serving,
+            "--var", f"{name}={2**31 - 1}", "--format", "json",
+        )  # fmt: skip
+        msg = one_error(proc, 2)
+        assert name in msg and "to" in msg
+        assert json.loads(proc.stdout)["status"] == "error"
+        assert "load" not in proc.stderr.split("error:")[0]  # stopped before the load
+    assert serving.read_bytes() == b"serving"
+    help_text = " ".join(run_cli("build", "--help").stdout.replace("│", " ").split())
+    for name in INT_PARAMS:
+        assert f"{name} {INT_RANGES[name].low:,}-{INT_RANGES[name].high:,}" in help_text, name

@@ -49,7 +49,7 @@ from . import loader, quality, winback
 from .dbt_runner import DbtFailed, run_dbt_build
 from .errors import UserError
 from .formats import BuildFormat
-from .params import Parameters, parse_vars
+from .params import Parameters, parse_vars, var_help
 from .paths import DEFAULT_WAREHOUSE, project_dir
 from .progress import Progress
 
@@ -642,9 +642,7 @@ def build_command(
     ] = DEFAULT_WAREHOUSE,
     var: Annotated[
         list[str] | None,
-        typer.Option(
-            "--var", help="Metric parameter NAME=VALUE (lists comma separated). Repeatable."
-        ),
+        typer.Option("--var", help=var_help()),
     ] = None,
     output_format: Annotated[
         BuildFormat, typer.Option("--format", help="The report: text or json.")
