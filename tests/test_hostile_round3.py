@@ -196,3 +196,53 @@ def test_every_integer_parameter_has_a_range_checked_before_any_work(tmp_path):
     help_text = " ".join(run_cli("build", "--help").stdout.replace("│", " ").split())
     for name in INT_PARAMS:
         assert f"{name} {INT_RANGES[name].low:,}-{INT_RANGES[name].high:,}" in help_text, name
+
+
+# ------------------------------- 13. quarantine keeps the row as it came, losslessly
+
+# Repeated and empty header names, unicode, a name like a generated key, and their keys
+# in raw_row (docs/loader.md "The raw row"): the first of a name keeps it, a later one
+# gets _2, _3 ... (skipping names the header has), an empty one _column_<position>.
+ODD_HEADERS = [
+    (["note", "note", "", "note", "note_2", "", "Ünï", "Ünï"],
+     ["note", "note_3", "_column_10", "note_4", "note_2", "_column_13", "Ünï", "Ünï_2"]),
+    (["event_id", "EVENT_ID", "_column_11", ""], ["event_id_2", "EVENT_ID", "_column_11", "_column_11_2"]),
+    (["a", "a_2", "a", "a"], ["a", "a_2", "a_3", "a_4"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("extra", "keys"), ODD_HEADERS)
+def test_quarantined_rows_keep_every_value_under_a_unique_key(tmp_path, extra, keys):
+    import csv
+
+    from test_hostile import copy_basic, load
+
+    data = copy_basic(tmp_path / "data")
+    path = data / "product_events.csv"
+    rows = list(csv.reader(path.open(newline="", encoding="utf-8")))
+    header = rows[0] + extra
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        for i, row in enumerate(rows[1:]):
+            # every row missing its event_name (quarantined), each extra cell distinct
+            row[3] = ""
+            writer.writerow(row + [f"r{i}c{j}" for j in range(len(extra))])
+    report, con = load(data)
+    assert report["product_events"]["quarantined"] == len(rows) - 1
+    raw_rows = [
+        r
+        for (r,) in con.execute(
+            "select raw_row from raw.quarantine where table_name = 'product_events' "
+            "order by row_number"
+        ).fetchall()
+    ]
+    for i, (text, row) in enumerate(zip(raw_rows, rows[1:], strict=True)):
+        pairs = json.loads(text, object_pairs_hook=lambda p: p)
+        assert [k for k, _ in pairs] == rows[0] + keys  # unique keys, header order
+        parsed = json.loads(text)
+        cells = [*row[:3], "", *row[4:], *[f"r{i}c{j}" for j in range(len(extra))]]
+        assert [parsed[k] for k in rows[0] + keys] == [c or None for c in cells]  # empty: null
+    from upgrade_warehouse.loader import raw_row_keys
+
+    assert raw_row_keys(header) == rows[0] + keys

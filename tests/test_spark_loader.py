@@ -520,3 +520,27 @@ def test_parquet_timestamps_outside_the_range_are_bad_value(spark, tmp_path):
     src.unlink()
     report = assert_same_load(spark, data)
     assert report["product_events"]["quarantined_by_reason"].get("bad_value", 0) >= 2
+
+
+def test_repeated_and_empty_column_names_give_unique_raw_row_keys(spark, tmp_path):
+    """Issue 35: the quarantined raw row has one unique key per column on Spark too (the
+    same keys as DuckDB's, loader.raw_row_keys), so json.loads returns every value."""
+    data = copy_basic(tmp_path / "data")
+    events = data / "product_events.csv"
+    lines = events.read_text(encoding="utf-8").splitlines()
+    header = lines[0] + ",note,note,,note_2,Ünï,Ünï"
+    body = [line + ",n1,n2,e,n22,u1,u2" for line in lines[1:]]
+    events.write_text("\n".join([header, *body]) + "\n", encoding="utf-8")
+    _, schema = same_load(spark, data)  # the same raw rows, byte for byte
+    for (text,) in spark_rows(
+        spark, f"select raw_row from {schema}.quarantine where table_name = 'product_events'"
+    ):
+        row = json.loads(text)
+        assert [row[k] for k in ("note", "note_3", "_column_10", "note_2", "Ünï", "Ünï_2")] == [
+            "n1",
+            "n2",
+            "e",
+            "n22",
+            "u1",
+            "u2",
+        ]

@@ -164,6 +164,31 @@ def read_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         raise UserError(f"{path}: cannot read the file: {_first_line(exc)}") from None
 
 
+def raw_row_keys(header: list[str]) -> list[str]:
+    """The keys of a quarantined row's JSON object (``raw_row``), one per header column,
+    unique, so that any JSON reader gets every value back (docs/loader.md "The raw row"):
+    a name keeps its first column; a later column of the same name gets ``name_2``,
+    ``name_3``...; a column without a name gets ``_column_<position>`` (1-based); a
+    generated key never takes a name the header has (the next suffix is used)."""
+    taken = {h for h in header if h}
+    seen: set[str] = set()
+    keys = []
+    for position, name in enumerate(header, 1):
+        if name and name not in seen:
+            key = name
+        else:
+            base = name or f"_column_{position}"
+            key = base if not name and base not in taken else None
+            suffix = 2
+            while key is None or key in taken:
+                key = f"{base}_{suffix}"
+                suffix += 1
+        seen.add(name)
+        taken.add(key)
+        keys.append(key)
+    return keys
+
+
 def check_headers(
     con: duckdb.DuckDBPyConnection, sources: list[SourceFile]
 ) -> dict[str, list[str]]:
@@ -645,7 +670,7 @@ def _quarantine(
     )
     raw_row = (
         "json_object("
-        + ", ".join(f"{lit(h)}, x.{q(f'__raw_{i}')}" for i, h in enumerate(header))
+        + ", ".join(f"{lit(k)}, x.{q(f'__raw_{i}')}" for i, k in enumerate(raw_row_keys(header)))
         + ")"
     )
     con.execute(

@@ -395,7 +395,9 @@ def _checked(
         reason = F.when(cond, r) if reason is None else reason.when(cond, r)
         column = F.when(cond, col) if column is None else column.when(cond, col)
     raw_row = F.to_json(
-        F.struct(*[F.col(_raw(i)).alias(h) for i, h in enumerate(header)]),
+        F.struct(
+            *[F.col(_raw(i)).alias(k) for i, k in enumerate(duckdb_loader.raw_row_keys(header))]
+        ),
         {"ignoreNullFields": "false"},
     )
     if src.path.suffix == ".csv":
