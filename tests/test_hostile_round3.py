@@ -13,8 +13,10 @@ import pytest
 
 from conftest import FIXTURES, REPO, run_cli
 from dashboard_support import free_port
-from test_hostile import one_error
+from test_hostile import copy_basic, load, one_error
 from upgrade_warehouse import warehouse as reader
+from upgrade_warehouse.errors import UserError
+from upgrade_warehouse.loader import raw_row_keys, unread_files
 
 
 def usage_error(proc: subprocess.CompletedProcess, *words: str) -> str:
@@ -165,7 +167,6 @@ def test_every_integer_parameter_has_a_range_checked_before_any_work(tmp_path):
     """At the limits of 32- and 64-bit integers (and past Python's 4300-digit int limit)
     every integer --var is refused with one line naming its range; both ends of the
     range are accepted. The range is in `build --help` and docs/metrics.md."""
-    from upgrade_warehouse.errors import UserError
     from upgrade_warehouse.params import INT_PARAMS, INT_RANGES, parse_vars
 
     documented = (REPO / "docs" / "metrics.md").read_text()
@@ -215,8 +216,6 @@ ODD_HEADERS = [
 def test_quarantined_rows_keep_every_value_under_a_unique_key(tmp_path, extra, keys):
     import csv
 
-    from test_hostile import copy_basic, load
-
     data = copy_basic(tmp_path / "data")
     path = data / "product_events.csv"
     rows = list(csv.reader(path.open(newline="", encoding="utf-8")))
@@ -243,6 +242,75 @@ def test_quarantined_rows_keep_every_value_under_a_unique_key(tmp_path, extra, k
         parsed = json.loads(text)
         cells = [*row[:3], "", *row[4:], *[f"r{i}c{j}" for j in range(len(extra))]]
         assert [parsed[k] for k in rows[0] + keys] == [c or None for c in cells]  # empty: null
-    from upgrade_warehouse.loader import raw_row_keys
-
     assert raw_row_keys(header) == rows[0] + keys
+
+
+# ------------------------------------------------- 17. no input is silently absent
+
+
+def _compress(path: Path, kind: str) -> Path:
+    """``path`` compressed beside it as ``.csv.gz`` or ``.csv.zst`` (the CSV removed)."""
+    import gzip
+
+    data = path.read_bytes()
+    target = path.with_name(f"{path.name}.{kind}")
+    if kind == "gz":
+        target.write_bytes(gzip.compress(data))
+    else:
+        zstandard = pytest.importorskip("zstandard")
+        target.write_bytes(zstandard.ZstdCompressor().compress(data))
+    path.unlink()
+    return target
+
+
+@pytest.mark.parametrize("kind", ["gz", "zst"])
+def test_compressed_csv_is_read_for_every_table(tmp_path, kind):
+    """Every table given as .csv.gz or .csv.zst loads exactly as its CSV (the basic fixture
+    quarantines rows of every reason, so the checks all run on decompressed text)."""
+    expected, _ = load(copy_basic(tmp_path / "plain"))
+    data = copy_basic(tmp_path / "data")
+    for path in sorted(data.glob("*.csv")):
+        _compress(path, kind)
+    report, con = load(data)
+    assert report == expected
+    files = dict(con.execute("select table_name, source_file from raw.load_report").fetchall())
+    assert files["invoice_lines"] == f"invoice_lines.csv.{kind}"
+    assert {
+        f for (f,) in con.execute("select distinct source_file from raw.quarantine").fetchall()
+    } <= {f"{name}.csv.{kind}" for name in files}
+
+
+def test_a_table_given_twice_is_a_load_error(tmp_path):
+    for first, second in (("csv", "csv.gz"), ("csv.gz", "csv.zst"), ("csv.zst", "parquet")):
+        data = copy_basic(tmp_path / f"data-{first}-{second}")
+        plain = data / "invoice_lines.csv"
+        for suffix in (first, second):
+            (data / f"invoice_lines.{suffix}").write_bytes(plain.read_bytes())
+        if "csv" not in (first, second):
+            plain.unlink()
+        with pytest.raises(UserError, match=r"invoice_lines\.csv.* given twice"):
+            load(data)
+
+
+def test_files_that_look_like_tables_but_are_not_read_are_named(tmp_path):
+    """A typo, another case, another format, an unknown compression: each is a warning of
+    the build (stderr and the text report). The generator's manifest.json, sources.yml,
+    folders (issue 30's source folders) and hidden files are not."""
+    data = copy_basic(tmp_path / "data")
+    unread = ["invoice_line.csv", "Accounts.CSV", "product_events.json", "x.csv.bz2", "plans.tsv"]
+    for name in unread:
+        (data / name).write_text("a,b\n1,2\n")
+    for name in ("manifest.json", "sources.yml", ".DS_Store", "README.md"):
+        (data / name).write_text("{}")
+    (data / "hubspot").mkdir()
+    (data / "hubspot" / "deals.csv").write_text("a\n1\n")
+    warnings = unread_files(data)
+    assert len(warnings) == len(unread), warnings
+    for name, warning in zip(sorted(unread), warnings, strict=True):
+        assert warning.startswith(f"{data / name}: not read"), warning
+    assert "invoice_lines.csv" in next(w for w in warnings if "invoice_line.csv" in w)  # a hint
+    proc = run_cli("build", "--data-dir", data, "--warehouse", tmp_path / "wh.duckdb")
+    assert proc.returncode == 0, proc.stderr
+    for name in unread:
+        assert f"warning: {data / name}: not read" in proc.stderr, name
+        assert name in proc.stdout, name  # the text report lists them too

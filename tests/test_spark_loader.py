@@ -544,3 +544,27 @@ def test_repeated_and_empty_column_names_give_unique_raw_row_keys(spark, tmp_pat
             "u1",
             "u2",
         ]
+
+
+def test_gzip_csv_loads_as_on_duckdb(spark, tmp_path, basic_dir):
+    """Issue 35: every table given as .csv.gz loads on Spark exactly as on DuckDB, and as
+    the plain CSV does."""
+    import gzip
+
+    plain = assert_same_load(spark, basic_dir)
+    data = copy_basic(tmp_path / "data")
+    for path in sorted(data.glob("*.csv")):
+        path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
+        path.unlink()
+    assert assert_same_load(spark, data) == plain
+
+
+def test_zstd_csv_is_refused_on_spark_before_it_starts(tmp_path):
+    from upgrade_warehouse.loader import discover
+    from upgrade_warehouse.spark.loader import check_readable
+
+    data = copy_basic(tmp_path / "data")
+    events = data / "invoice_lines.csv"
+    events.rename(data / "invoice_lines.csv.zst")  # not read: refused by name first
+    with pytest.raises(UserError, match=r"invoice_lines\.csv\.zst: --engine spark does not read"):
+        check_readable(discover(data))

@@ -468,17 +468,23 @@ def build(
     warehouse = warehouse.resolve()
     started = time.monotonic()
     check_target(warehouse)
+    sources = loader.discover(data_dir)
     with duckdb.connect() as probe:  # load errors are found before anything is written
-        loader.check_headers(probe, loader.discover(data_dir))
+        loader.check_headers(probe, sources)
+    unread = loader.unread_files(data_dir)  # named in the report's warnings
     if engine is Engine.spark:  # docs/spark.md
         from .spark import build as spark_build
+        from .spark import loader as spark_loader
 
+        spark_loader.check_readable(sources)
         spark_build.check_available()
     with build_lock(warehouse) as remove_lock_file:
         remove_stale_temp()
-        return _build(
+        result = _build(
             data_dir, warehouse, params, progress, started, remove_lock_file, engine, spark_master
         )
+    result.warnings[:0] = unread
+    return result
 
 
 def _build(
@@ -713,6 +719,8 @@ def print_report(result: BuildResult) -> None:
             else f" (Data Docs: {result.data_docs})"
         )
     )
+    for warning in result.warnings:  # also on stderr
+        console.print(f"Warning: {warning}", markup=False, highlight=False)
     quarantined = sum(t["quarantined"] for t in result.tables.values())
     if quarantined:
         console.print(
