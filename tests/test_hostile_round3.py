@@ -314,3 +314,75 @@ def test_files_that_look_like_tables_but_are_not_read_are_named(tmp_path):
     for name in unread:
         assert f"warning: {data / name}: not read" in proc.stderr, name
         assert name in proc.stdout, name  # the text report lists them too
+
+
+# ---------------------------- 18. a worker process reports through the one message
+
+# Run as a file: the spawned gate worker imports it as __mp_main__, so the fault it
+# injects (a full disk at one step of the worker) is in the worker too.
+FULL_DISK_SCRIPT = """
+import errno, sys, tempfile
+from pathlib import Path
+from upgrade_warehouse import cli, quality
+
+STEP = sys.argv[1] if __name__ == "__main__" else __import__("os").environ["FAULT_STEP"]
+
+
+def full(what):
+    raise OSError(errno.ENOSPC, "No space left on device", what)
+
+
+class FullDiskGate:
+    def __init__(self):
+        if STEP == "setup":
+            full("/tmp/uw-gx-setup")
+        self.site_root = Path(tempfile.mkdtemp(prefix="uw-gx-fault-"))
+
+    def run(self, db_path, now=None, docs=True):
+        if STEP == "validate":
+            full(str(db_path))
+        return quality.GateResult()
+
+    def render_docs(self):
+        import time
+        time.sleep(1)  # the build has failed and stopped listening by now
+        full(str(self.site_root / "site" / "index.html"))
+
+
+quality.Gate = FullDiskGate
+
+if __name__ == "__main__":
+    def build():
+        worker = quality.GateWorker()
+        try:
+            worker.validate(Path(sys.argv[2]))
+            if STEP == "docs":  # the build's own write fails too: it stops first
+                full(sys.argv[2])
+        finally:
+            worker.close()
+
+    cli.app = build
+    cli._register = lambda: None
+    cli.main()
+"""
+
+
+@pytest.mark.parametrize("step", ["setup", "validate", "docs"])
+def test_a_full_disk_in_the_gate_worker_is_one_message(tmp_path, step):
+    import os
+    import sys
+
+    script = tmp_path / "full_disk.py"
+    script.write_text(FULL_DISK_SCRIPT)
+    db = tmp_path / "building.duckdb"
+    proc = subprocess.run(
+        [sys.executable, str(script), step, str(db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "FAULT_STEP": step},
+        check=False,
+    )
+    msg = one_error(proc, 1)
+    assert "No space left on device (errno 28)" in msg, msg
+    assert proc.stderr.strip().splitlines() == [msg], proc.stderr  # nothing else at all
