@@ -386,3 +386,136 @@ def test_a_full_disk_in_the_gate_worker_is_one_message(tmp_path, step):
     msg = one_error(proc, 1)
     assert "No space left on device (errno 28)" in msg, msg
     assert proc.stderr.strip().splitlines() == [msg], proc.stderr  # nothing else at all
+
+
+# ---------------------------------------------- 15. identity claims parsed strictly
+
+MISSING = object()
+# (claim value, allowed?) for every claim the allow-list reads. email_verified: only a
+# JSON true or the exact string "true" (AWS Cognito sends strings) verifies; missing
+# denies unless [access] require_email_verified = false (Microsoft Entra ID sends none).
+EMAIL_VERIFIED_FORMS = [
+    (True, True), ("true", True),
+    (False, False), ("false", False), ("False", False), ("TRUE", False), (" true", False),
+    ("1", False), (1, False), (0, False), ("yes", False), ("", False),
+    (None, False), (MISSING, False), ([], False), ([True], False), (["true"], False),
+    ({}, False), ({"value": True}, False), (1.0, False),
+]  # fmt: skip
+EMAIL_FORMS = [
+    ("ann@example.com", True), ("ANN@Example.COM", True), (" ann@example.com ", True),
+    (MISSING, False), (None, False), ("", False), ("ann", False), (123, False),
+    (["ann@example.com"], False), ({"email": "ann@example.com"}, False), (True, False),
+    ("ann@evil.test@example.com", False), ("@example.com", False), ("ann@", False),
+    ("ann @example.com", False), ("ann@exa\nmple.com", False), ("ann@example.com\x00", False),
+]  # fmt: skip
+GROUPS_FORMS = [
+    (["RevOps"], True), (["Staff", "RevOps"], True), ("RevOps", True),
+    (["RevOps", 5], False), ([["RevOps"]], False), ({"RevOps": True}, False),
+    (None, False), (MISSING, False), (5, False), ("RevOps,Staff", False), ([], False),
+    (["revops"], False), ([" RevOps"], False), (True, False),
+]  # fmt: skip
+
+
+def _claims(**values) -> dict:
+    return {k: v for k, v in values.items() if v is not MISSING}
+
+
+def test_identity_claims_are_parsed_strictly():
+    from upgrade_warehouse.dashboard.access import AccessPolicy, Group
+
+    policy = AccessPolicy(domains=frozenset({"example.com"}))
+    for value, allowed in EMAIL_VERIFIED_FORMS:
+        decision = policy.decide(_claims(email="ann@example.com", email_verified=value))
+        assert decision.allowed is allowed, value
+        assert decision.may_see("overview") is allowed, value
+    lenient = AccessPolicy(domains=frozenset({"example.com"}), require_email_verified=False)
+    for value, allowed in EMAIL_VERIFIED_FORMS:  # only a missing claim changes
+        decision = lenient.decide(_claims(email="ann@example.com", email_verified=value))
+        assert decision.allowed is (allowed or value is MISSING), value
+    for value, allowed in EMAIL_FORMS:
+        decision = policy.decide(_claims(email=value, email_verified=True))
+        assert decision.allowed is allowed, value
+    # Only the groups claim can let this address in (its domain is not listed).
+    by_group = AccessPolicy(
+        domains=frozenset({"example.com"}),
+        groups=(Group("revops", idp_groups=frozenset({"RevOps"}), pages=frozenset({"*"})),),
+        groups_claim="groups",
+    )
+    for value, allowed in GROUPS_FORMS:
+        decision = by_group.decide(
+            _claims(email="ops@partner.test", email_verified=True, groups=value)
+        )
+        assert decision.allowed is allowed, value
+    # The policy the command hands to the app keeps the setting.
+    assert AccessPolicy.from_json(lenient.to_json()).require_email_verified is False
+    assert AccessPolicy.from_json(policy.to_json()).require_email_verified is True
+
+
+# ------------------------------------- 14. a published warehouse with no accepted account
+
+
+@pytest.fixture(scope="module")
+def no_account_warehouse(tmp_path_factory) -> Path:
+    """The basic fixture with an accounts file holding only its header: every row that
+    names an account is quarantined (unknown_reference), the build still publishes."""
+    root = tmp_path_factory.mktemp("no-accounts")
+    data = copy_basic(root / "data")
+    accounts = data / "accounts.csv"
+    accounts.write_text(accounts.read_text(encoding="utf-8").splitlines()[0] + "\n")
+    path = root / "wh.duckdb"
+    proc = run_cli(
+        "build", "--data-dir", data, "--warehouse", path, "--var", "as_of=2026-03-31T00:00:00Z",
+        "--format", "json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["tables"]["accounts"]["accepted"] == 0
+    return path
+
+
+def test_metrics_by_segment_of_a_warehouse_without_accounts(no_account_warehouse):
+    """Each of the four attributes of metrics.md "Segments" gives the spec's shape with
+    no segment (exit 0), in every format; an unknown attribute is still refused."""
+    whole = json.loads(
+        run_cli("metrics", "--warehouse", no_account_warehouse, "--format", "json").stdout
+    )
+    for dim in ("persona", "acquisition_source", "segment", "country"):
+        proc = run_cli(
+            "metrics", "--warehouse", no_account_warehouse, "--by", dim, "--format", "json"
+        )
+        assert proc.returncode == 0, proc.stderr
+        result = json.loads(proc.stdout)
+        assert result["dimension"] == dim and result["segments"] == []
+        assert "months" not in result
+        for key in ("as_of", "reporting_currency", "parameters"):
+            assert result[key] == whole[key], key
+        csv_proc = run_cli(
+            "metrics", "--warehouse", no_account_warehouse, "--by", dim, "--format", "csv"
+        )
+        assert csv_proc.returncode == 0 and csv_proc.stdout.splitlines()[0].startswith(
+            f"{dim},month,"
+        )
+        assert len(csv_proc.stdout.splitlines()) == 1  # the header only
+        table = run_cli("metrics", "--warehouse", no_account_warehouse, "--by", dim)
+        assert table.returncode == 0 and "no accepted account" in table.stdout, table.stdout
+    msg = one_error(run_cli("metrics", "--warehouse", no_account_warehouse, "--by", "plan"), 2)
+    assert "persona, acquisition_source, segment, country" in msg
+
+
+def test_the_dashboard_says_there_is_nothing_to_show(no_account_warehouse, monkeypatch):
+    """Every page of a warehouse without accounts: no exception, and the pages about
+    accounts say there is nothing to show; Data quality still shows why."""
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard_support import PAGE_FILES, WAREHOUSE_ENV, unescape
+
+    monkeypatch.setenv(WAREHOUSE_ENV, str(no_account_warehouse))
+    at = AppTest.from_file(str(REPO / "dashboards" / "app.py"), default_timeout=120)
+    at.run()
+    for title, page in PAGE_FILES.items():
+        at.switch_page(page).run()
+        assert not at.exception, (title, [e.message for e in at.exception])
+        text = unescape("\n".join(str(e.value) for e in [*at.info, *at.markdown, *at.caption]))
+        if title in ("Data quality", "Simulator"):
+            assert "Nothing to show" not in text, title
+        else:
+            assert "Nothing to show: the warehouse has no accepted account" in text, title

@@ -159,13 +159,20 @@ def read_catalog(con: duckdb.DuckDBPyConnection) -> list[Metric]:
     return [Metric(*row) for row in rows]
 
 
+# The account attributes of metrics.md "Segments" (the dbt macro segment_dimensions()):
+# what --by accepts even when the warehouse has no account, so no segment row.
+SEGMENT_DIMENSIONS = ("persona", "acquisition_source", "segment", "country")
+
+
 def read_dimensions(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The account attributes a metric can be split by (metrics.md "Segments")."""
+    """The account attributes a metric can be split by (metrics.md "Segments"): those of
+    the warehouse's segments, or the spec's four when it has no accepted account (then
+    splitting by one gives no segment, not an error)."""
     rows = con.execute(
         "select distinct segment_dimension, dimension_order from marts.dim_segments "
         "where segment_dimension <> 'all' order by dimension_order"
     ).fetchall()
-    return [r[0] for r in rows]
+    return [r[0] for r in rows] or list(SEGMENT_DIMENSIONS)
 
 
 def read_segments(con: duckdb.DuckDBPyConnection, dimension: str) -> list[tuple[str | None, int]]:
