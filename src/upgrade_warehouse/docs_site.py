@@ -96,14 +96,19 @@ def generate(warehouse: Path) -> Path:
 
 
 def serve(folder: Path, port: int) -> http.server.ThreadingHTTPServer:
-    """An HTTP server for ``folder`` on 127.0.0.1:``port`` (not started)."""
+    """An HTTP server for ``folder`` on 127.0.0.1:``port``: bound (the port is taken, or a
+    UserError says it is not free) but not listening until ``server_activate()``, so
+    nobody's request hangs while the site is generated."""
     handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler, bind_and_activate=False)
     try:
-        return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server.server_bind()
     except OSError as exc:
+        server.server_close()
         raise UserError(
             f"port {port} on 127.0.0.1 is not free ({exc.strerror}): pass --port"
         ) from None
+    return server
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -136,6 +141,7 @@ def docs_command(
     if server is None:
         print(page)
         return
+    server.server_activate()
     print(f"dbt docs for {warehouse}: http://127.0.0.1:{port}/ (Ctrl+C stops)", flush=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
