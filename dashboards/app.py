@@ -115,4 +115,16 @@ with st.sidebar:
         st.rerun()
     login.account(viewer)
 
-page.run()
+# Pages that still mean something without an accepted account: why the rows were held
+# back, and the price of a plan change.
+WITHOUT_ACCOUNTS = {"data-quality", "simulator"}
+if data.has_accounts(ref) or page.url_path in WITHOUT_ACCOUNTS:
+    page.run()
+else:
+    st.title(page.title)
+    st.info(
+        "Nothing to show: the warehouse has no accepted account (accounts.csv is empty, or "
+        "every account row was quarantined), so no metric has an account to count. The "
+        "Data quality page shows why each row was held back.",
+        icon=":material/info:",
+    )

@@ -59,22 +59,27 @@ def policy(text: str, tmp_path: Path) -> access.AccessPolicy:
 
 def test_allow_list_by_email_and_domain(tmp_path):
     p = policy('[access]\nemails = ["CFO@Partner.test"]\ndomains = ["@example.com"]\n', tmp_path)
-    assert p.decide({"email": "cfo@partner.test"}).allowed  # case-insensitive
-    assert p.decide({"email": "Ann@EXAMPLE.com"}).allowed
+    assert p.decide(
+        {"email": "cfo@partner.test", "email_verified": True}
+    ).allowed  # case-insensitive
+    assert p.decide({"email": "Ann@EXAMPLE.com", "email_verified": True}).allowed
     for email, reason in [
         ("ceo@partner.test", "not on the allow-list"),  # the e-mail, not its domain
         ("ann@sub.example.com", "not on the allow-list"),  # no subdomain by default
         ("ann@example.com.evil.test", "not on the allow-list"),
         ("", "the provider sent no e-mail address"),
     ]:
-        decision = p.decide({"email": email})
+        decision = p.decide({"email": email, "email_verified": True})
         assert not decision.allowed and decision.reason == reason, email
         assert not decision.may_see("overview")
     unverified = p.decide({"email": "ann@example.com", "email_verified": False})
     assert not unverified.allowed and "not verified" in unverified.reason
     assert p.decide({"email": "ann@example.com", "email_verified": True}).allowed
     # no group: every page
-    assert all(p.decide({"email": "ann@example.com"}).may_see(page) for page in PAGE_IDS)
+    assert all(
+        p.decide({"email": "ann@example.com", "email_verified": True}).may_see(page)
+        for page in PAGE_IDS
+    )
 
 
 def test_group_pages(tmp_path):
@@ -99,26 +104,32 @@ pages = ["*"]
 """,
         tmp_path,
     )
-    lead = p.decide({"email": "lead@example.com"})
+    lead = p.decide({"email": "lead@example.com", "email_verified": True})
     assert lead.groups == ("leadership",)
     assert [page for page in PAGE_IDS if lead.may_see(page)] == ["overview", "monthly-review"]
     # a group's members are on the allow-list (growth.example.com is not example.com)
-    growth = p.decide({"email": "pm@growth.example.com"})
+    growth = p.decide({"email": "pm@growth.example.com", "email_verified": True})
     assert growth.allowed and {page for page in PAGE_IDS if growth.may_see(page)} == {
         "overview",
         "funnel",
         "cohorts",
     }
     # the provider's groups claim (a list or one string); allowed through the group alone
-    ops = p.decide({"email": "ops@partner.test", "groups": ["Staff", "RevOps"]})
+    ops = p.decide(
+        {"email": "ops@partner.test", "email_verified": True, "groups": ["Staff", "RevOps"]}
+    )
     assert ops.allowed and all(ops.may_see(page) for page in PAGE_IDS)
-    assert p.decide({"email": "ops@partner.test", "groups": "RevOps"}).allowed
-    assert not p.decide({"email": "ops@partner.test", "groups": ["revops"]}).allowed
+    assert p.decide(
+        {"email": "ops@partner.test", "email_verified": True, "groups": "RevOps"}
+    ).allowed
+    assert not p.decide(
+        {"email": "ops@partner.test", "email_verified": True, "groups": ["revops"]}
+    ).allowed
     # in two groups: the union of their pages
-    both = p.decide({"email": "lead@example.com", "groups": ["RevOps"]})
+    both = p.decide({"email": "lead@example.com", "email_verified": True, "groups": ["RevOps"]})
     assert both.groups == ("leadership", "revops") and both.may_see("data-quality")
     # allowed, in no group: default_pages
-    plain = p.decide({"email": "ann@example.com"})
+    plain = p.decide({"email": "ann@example.com", "email_verified": True})
     assert plain.allowed and plain.may_see("overview") and not plain.may_see("funnel")
 
 

@@ -61,9 +61,14 @@ pages = ["*"]
 # through the provider's groups claim (partner.test is not an allowed domain); eve is on
 # no list. No digit in eve's e-mail: her page must show no number at all.
 USERS = {
-    "lead": {"email": "lead@example.com", "name": "Lea Lead"},
-    "ops": {"email": "ops@partner.test", "name": "Otto Ops", "groups": ["Staff", "RevOps"]},
-    "eve": {"email": "eve@outsider.test", "name": "Eve"},
+    "lead": {"email": "lead@example.com", "email_verified": True, "name": "Lea Lead"},
+    "ops": {
+        "email": "ops@partner.test",
+        "email_verified": True,
+        "name": "Otto Ops",
+        "groups": ["Staff", "RevOps"],
+    },
+    "eve": {"email": "eve@outsider.test", "email_verified": True, "name": "Eve"},
 }
 
 
@@ -137,6 +142,7 @@ def test_login_page_shows_no_data(monkeypatch, warehouse, policy_json):
 
 def test_not_allowed_page(monkeypatch, warehouse, policy_json):
     user = {"is_logged_in": True, "sub": "eve", "iat": 1, "email": "eve@outsider.test"}
+    user["email_verified"] = True
     at = run_app(monkeypatch, warehouse, policy_json, user)
     assert [t.value for t in at.title] == ["Not allowed"]
     assert "eve@outsider.test" in app_text(at) and "allow-list" in app_text(at)
@@ -150,6 +156,7 @@ def test_not_allowed_page(monkeypatch, warehouse, policy_json):
 
 def test_allowed_user_sees_the_pages_of_their_group(monkeypatch, warehouse, policy_json):
     lead = {"is_logged_in": True, "sub": "lead", "iat": 1, "email": "lead@example.com"}
+    lead["email_verified"] = True
     at = run_app(monkeypatch, warehouse, policy_json, lead)
     assert [t.value for t in at.title] == ["Overview"]
     assert len(at.metric) == 12

@@ -26,7 +26,7 @@ from conftest import FIXTURES
 from upgrade_warehouse import build, contract, quality
 from upgrade_warehouse.errors import UserError
 from upgrade_warehouse.loader import load_data_dir
-from upgrade_warehouse.params import Parameters
+from upgrade_warehouse.params import INT_RANGES, Parameters
 from upgrade_warehouse.progress import Progress
 
 settings.register_profile(
@@ -293,3 +293,89 @@ def test_mutated_exports_never_crash_the_loader(mutation_list):
             [contract.MAX_QUANTITY],
         ).fetchone()
         assert too_many == 0
+
+
+# ------------------------------------------------------------ issue 35: header names
+
+header_names = st.one_of(
+    st.sampled_from(["", " ", "note", "note_2", "_column_9", "event_id", "EVENT_ID", "Ünï"]),
+    st.text(max_size=8),  # any unicode, the empty name included
+)
+
+
+@FUZZ
+@given(st.lists(header_names, min_size=1, max_size=6))
+def test_any_header_names_keep_every_quarantined_value(extra):
+    """Extra columns named anything (repeats, empty, unicode): every quarantined row is a
+    JSON object with one unique key per column (loader.raw_row_keys), in file order, and
+    json.loads gives back every value."""
+    import json
+
+    from upgrade_warehouse.loader import raw_row_keys
+
+    rows = [list(r) for r in ROWS["product_events.csv"]]
+    extra = [n.replace("\x00", "") for n in extra]  # NUL is no CSV text
+    header = rows[0] + extra
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for i, row in enumerate(rows[1:]):
+        row[1] = ""  # account_id missing: every row is quarantined
+        writer.writerow(row + [f"v{i}.{j}" for j in range(len(extra))])
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
+        for name, content in FILES.items():
+            (data / name).write_bytes(content)
+        (data / "product_events.csv").write_text(buf.getvalue(), encoding="utf-8")
+        con = duckdb.connect()
+        try:
+            load_data_dir(data, con)
+        except UserError:
+            return  # a name that makes the header unreadable as CSV is a load error
+        names = [c.strip() for c in header]
+        keys = raw_row_keys(names)
+        assert len(set(keys)) == len(keys) == len(header)
+        raw = con.execute(
+            "select raw_row from raw.quarantine where table_name = 'product_events' "
+            "order by row_number"
+        ).fetchall()
+        assert len(raw) == len(rows) - 1
+        for i, (text,) in enumerate(raw):
+            pairs = json.loads(text, object_pairs_hook=list)
+            assert [k for k, _ in pairs] == keys
+            values = json.loads(text)
+            assert [values[k] for k in keys[len(rows[0]) :]] == [
+                f"v{i}.{j}" for j in range(len(extra))
+            ]
+
+
+# ------------------------------------------------------------ issue 35: --var values
+
+ODD_VARS = [str(2**31 - 1), str(2**31), str(2**63 - 1), str(2**63), "0", "-0", "+5"]
+ODD_VARS += ["1_000", "1e3", " 7", "07", "", "9" * 5000, "0x10", "\u0663", "\uff13", "NaN", "true"]
+var_values = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.sampled_from(ODD_VARS),  # type limits, signs, separators, other digits
+    st.text(max_size=30),
+)
+
+
+@FUZZ
+@given(st.sampled_from(sorted(INT_RANGES)), var_values)
+def test_any_var_value_is_a_value_in_range_or_one_line(name, value):
+    """parse_vars either returns a value inside the parameter's documented range or
+    raises one UserError line naming the parameter: never another exception."""
+    from upgrade_warehouse import params
+
+    if name not in params.INT_PARAMS:  # a range for a parameter not on this branch yet
+        return
+    try:
+        parsed = params.parse_vars([f"{name}={value}"])
+    except UserError as exc:
+        message = str(exc)
+        assert message.startswith(f"--var {name}") and "\n" not in message and len(message) < 300
+        return
+    bounds = params.INT_RANGES[name]
+    assert bounds.low <= getattr(parsed, name) <= bounds.high
+    assert getattr(parsed, name) == int(value.strip())

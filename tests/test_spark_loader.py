@@ -520,3 +520,51 @@ def test_parquet_timestamps_outside_the_range_are_bad_value(spark, tmp_path):
     src.unlink()
     report = assert_same_load(spark, data)
     assert report["product_events"]["quarantined_by_reason"].get("bad_value", 0) >= 2
+
+
+def test_repeated_and_empty_column_names_give_unique_raw_row_keys(spark, tmp_path):
+    """Issue 35: the quarantined raw row has one unique key per column on Spark too (the
+    same keys as DuckDB's, loader.raw_row_keys), so json.loads returns every value."""
+    data = copy_basic(tmp_path / "data")
+    events = data / "product_events.csv"
+    lines = events.read_text(encoding="utf-8").splitlines()
+    header = lines[0] + ",note,note,,note_2,Ünï,Ünï"
+    body = [line + ",n1,n2,e,n22,u1,u2" for line in lines[1:]]
+    events.write_text("\n".join([header, *body]) + "\n", encoding="utf-8")
+    _, schema = same_load(spark, data)  # the same raw rows, byte for byte
+    for (text,) in spark_rows(
+        spark, f"select raw_row from {schema}.quarantine where table_name = 'product_events'"
+    ):
+        row = json.loads(text)
+        assert [row[k] for k in ("note", "note_3", "_column_10", "note_2", "Ünï", "Ünï_2")] == [
+            "n1",
+            "n2",
+            "e",
+            "n22",
+            "u1",
+            "u2",
+        ]
+
+
+def test_gzip_csv_loads_as_on_duckdb(spark, tmp_path, basic_dir):
+    """Issue 35: every table given as .csv.gz loads on Spark exactly as on DuckDB, and as
+    the plain CSV does."""
+    import gzip
+
+    plain = assert_same_load(spark, basic_dir)
+    data = copy_basic(tmp_path / "data")
+    for path in sorted(data.glob("*.csv")):
+        path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
+        path.unlink()
+    assert assert_same_load(spark, data) == plain
+
+
+def test_zstd_csv_is_refused_on_spark_before_it_starts(tmp_path):
+    from upgrade_warehouse.loader import discover
+    from upgrade_warehouse.spark.loader import check_readable
+
+    data = copy_basic(tmp_path / "data")
+    events = data / "invoice_lines.csv"
+    events.rename(data / "invoice_lines.csv.zst")  # not read: refused by name first
+    with pytest.raises(UserError, match=r"invoice_lines\.csv\.zst: --engine spark does not read"):
+        check_readable(discover(data))

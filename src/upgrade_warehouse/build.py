@@ -49,7 +49,7 @@ from . import loader, quality, winback
 from .dbt_runner import DbtFailed, run_dbt_build
 from .errors import UserError
 from .formats import BuildFormat
-from .params import Parameters, parse_vars
+from .params import Parameters, parse_vars, var_help
 from .paths import DEFAULT_WAREHOUSE, project_dir
 from .progress import Progress
 
@@ -468,17 +468,23 @@ def build(
     warehouse = warehouse.resolve()
     started = time.monotonic()
     check_target(warehouse)
+    sources = loader.discover(data_dir)
     with duckdb.connect() as probe:  # load errors are found before anything is written
-        loader.check_headers(probe, loader.discover(data_dir))
+        loader.check_headers(probe, sources)
+    unread = loader.unread_files(data_dir)  # named in the report's warnings
     if engine is Engine.spark:  # docs/spark.md
         from .spark import build as spark_build
+        from .spark import loader as spark_loader
 
+        spark_loader.check_readable(sources)
         spark_build.check_available()
     with build_lock(warehouse) as remove_lock_file:
         remove_stale_temp()
-        return _build(
+        result = _build(
             data_dir, warehouse, params, progress, started, remove_lock_file, engine, spark_master
         )
+    result.warnings[:0] = unread
+    return result
 
 
 def _build(
@@ -642,9 +648,7 @@ def build_command(
     ] = DEFAULT_WAREHOUSE,
     var: Annotated[
         list[str] | None,
-        typer.Option(
-            "--var", help="Metric parameter NAME=VALUE (lists comma separated). Repeatable."
-        ),
+        typer.Option("--var", help=var_help()),
     ] = None,
     output_format: Annotated[
         BuildFormat, typer.Option("--format", help="The report: text or json.")
@@ -715,6 +719,8 @@ def print_report(result: BuildResult) -> None:
             else f" (Data Docs: {result.data_docs})"
         )
     )
+    for warning in result.warnings:  # also on stderr
+        console.print(f"Warning: {warning}", markup=False, highlight=False)
     quarantined = sum(t["quarantined"] for t in result.tables.values())
     if quarantined:
         console.print(

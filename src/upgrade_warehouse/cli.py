@@ -18,7 +18,7 @@ import warnings
 
 import typer
 
-from .errors import UserError
+from .errors import UserError, failure_message
 
 app = typer.Typer(
     name="upgrade-warehouse",
@@ -124,8 +124,4 @@ def _main() -> None:
 
 def _failure_message(exc: BaseException) -> str:
     """One line: an OS error with its file and reason, anything else with its type."""
-    if isinstance(exc, OSError) and exc.strerror:
-        where = f"{exc.filename}: " if exc.filename else ""
-        return f"{where}{exc.strerror} (errno {exc.errno})"
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+    return failure_message(exc)

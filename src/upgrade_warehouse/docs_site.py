@@ -51,10 +51,22 @@ def _build_vars(warehouse: Path) -> dict:
     return build.parameters
 
 
+def check_target(warehouse: Path) -> None:
+    """The site's folder must be a folder this command can write (checked before dbt
+    runs: a file by that name, or a folder that cannot be written, is a UserError)."""
+    target_dir = docs_dir(warehouse.resolve())
+    if target_dir.exists() and not target_dir.is_dir():
+        raise UserError(f"{target_dir}: exists and is not a folder (the docs site goes there)")
+    writable = target_dir if target_dir.is_dir() else target_dir.parent
+    if not os.access(writable, os.W_OK | os.X_OK):
+        raise UserError(f"{writable}: not writable (the docs site goes to {target_dir})")
+
+
 def generate(warehouse: Path) -> Path:
     """Write the docs site of ``warehouse``; return the page's path. Raises UserError."""
     warehouse = warehouse.resolve()
     dbt_vars = _build_vars(warehouse)
+    check_target(warehouse)
     target_dir = docs_dir(warehouse)
     from dbt.cli.main import dbtRunner
 
@@ -84,14 +96,19 @@ def generate(warehouse: Path) -> Path:
 
 
 def serve(folder: Path, port: int) -> http.server.ThreadingHTTPServer:
-    """An HTTP server for ``folder`` on 127.0.0.1:``port`` (not started)."""
+    """An HTTP server for ``folder`` on 127.0.0.1:``port``: bound (the port is taken, or a
+    UserError says it is not free) but not listening until ``server_activate()``, so
+    nobody's request hangs while the site is generated."""
     handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler, bind_and_activate=False)
     try:
-        return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server.server_bind()
     except OSError as exc:
+        server.server_close()
         raise UserError(
             f"port {port} on 127.0.0.1 is not free ({exc.strerror}): pass --port"
         ) from None
+    return server
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -104,7 +121,7 @@ def docs_command(
         Path, typer.Option("--warehouse", help="The warehouse to document.")
     ] = DEFAULT_WAREHOUSE,
     port: Annotated[
-        int, typer.Option("--port", help="Serve on 127.0.0.1:PORT.")
+        int, typer.Option("--port", min=1, max=65535, help="Serve on 127.0.0.1:PORT (1-65535).")
     ] = DEFAULT_DOCS_PORT,
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Only write the site; print its path.")
@@ -112,11 +129,19 @@ def docs_command(
 ) -> None:
     """Generate dbt's docs site (models, columns, tests, exposures, lineage) for the
     warehouse and serve it on 127.0.0.1."""
-    page = generate(warehouse)
-    if no_serve:
+    # Every option is checked before dbt runs (docs/security.md): the warehouse, the
+    # site's folder and the port (bound now; it serves once the site is written).
+    server = None if no_serve else serve(docs_dir(warehouse.resolve()), port)
+    try:
+        page = generate(warehouse)
+    except BaseException:
+        if server is not None:
+            server.server_close()
+        raise
+    if server is None:
         print(page)
         return
-    server = serve(page.parent, port)
+    server.server_activate()
     print(f"dbt docs for {warehouse}: http://127.0.0.1:{port}/ (Ctrl+C stops)", flush=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

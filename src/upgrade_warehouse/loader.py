@@ -83,6 +83,22 @@ def _supplied(path: Path) -> bool:
     return False
 
 
+# A table's file: <table> plus one of these (CSV, compressed CSV that DuckDB decompresses
+# as it reads, Parquet). Names are exact (lower case, as the contract's).
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".csv.zst", ".parquet")
+COMPRESSION = {".csv.gz": "gzip", ".csv.zst": "zstd"}
+
+
+def _kind(path: Path) -> str:
+    """Which of TABLE_SUFFIXES a table file has."""
+    return next(s for s in TABLE_SUFFIXES if path.name.endswith(s))
+
+
+def is_csv(path: Path) -> bool:
+    """A CSV file, compressed or not."""
+    return _kind(path) != ".parquet"
+
+
 def discover(data_dir: Path) -> list[SourceFile]:
     """Find one file per table; raise a load error for anything the contract forbids."""
     if not data_dir.is_dir():
@@ -90,22 +106,54 @@ def discover(data_dir: Path) -> list[SourceFile]:
     found: list[SourceFile] = []
     for table in contract.TABLES:
         candidates = [
-            p
-            for p in (data_dir / f"{table.name}.csv", data_dir / f"{table.name}.parquet")
-            if _supplied(p)
+            p for p in (data_dir / f"{table.name}{s}" for s in TABLE_SUFFIXES) if _supplied(p)
         ]
-        if len(candidates) == 2:
+        if len(candidates) > 1:
             raise UserError(
-                f"{candidates[0]} and {candidates[1]}: table {table.name!r} is given twice "
-                "(as CSV and as Parquet); keep one of them"
+                f"{' and '.join(map(str, candidates))}: table {table.name!r} is given "
+                f"{'twice' if len(candidates) == 2 else f'{len(candidates)} times'} (as "
+                f"{' and as '.join(_kind(c) for c in candidates)}); keep one of them"
             )
         if not candidates and table.required:
             raise UserError(
                 f"{data_dir / (table.name + '.csv')}: required table {table.name!r} is missing "
-                f"(expected {table.name}.csv or {table.name}.parquet in {data_dir})"
+                f"(expected {table.name}.csv, .csv.gz, .csv.zst or .parquet in {data_dir})"
             )
         found.append(SourceFile(table, candidates[0] if candidates else None))
     return found
+
+
+# Files that look like a table (by a suffix of their name) but are not read: named in a
+# warning of the build. Not: folders (a source's folder, sources.md), hidden files, the
+# generator's manifest.json, sources.yml.
+_DATA_SUFFIXES = {".csv", ".tsv", ".psv", ".parquet", ".json", ".jsonl", ".ndjson", ".xlsx"}
+_DATA_SUFFIXES |= {".xls", ".avro", ".orc", ".gz", ".zst", ".bz2", ".xz", ".zip", ".lz4"}
+_NOT_TABLES = {"manifest.json"}
+
+
+def unread_files(data_dir: Path) -> list[str]:
+    """One warning per file of ``data_dir`` that looks like a table but is not read
+    (a typo, another case, another format or compression), by name."""
+    import difflib
+
+    read = {f"{t.name}{s}" for t in contract.TABLES for s in TABLE_SUFFIXES}
+    names = [t.name for t in contract.TABLES]
+    warnings = []
+    for path in sorted(Path(data_dir).iterdir()):
+        name = path.name
+        suffixes = {s.lower() for s in path.suffixes}
+        if name in read or name.startswith(".") or name in _NOT_TABLES or path.is_dir():
+            continue
+        if not suffixes & _DATA_SUFFIXES:
+            continue
+        stem = name.split(".")[0].lower()
+        close = difflib.get_close_matches(stem, names, n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]}.csv?" if close else ""
+        warnings.append(
+            f"{path}: not read (a table is read from <table>{', '.join(TABLE_SUFFIXES)}, "
+            f"with the table's name in lower case{hint})"
+        )
+    return warnings
 
 
 # DuckDB expands ``* ? [ ] { }`` in a file name (a glob): a path holding one of them is
@@ -139,12 +187,16 @@ def duck_path(path: Path) -> str:
 MAX_LINE_BYTES = 64 * 1024 * 1024
 
 
-def _reader(path: Path) -> str:
-    if path.suffix == ".csv":
+def _reader(path: Path, header: bool = True) -> str:
+    if is_csv(path):
+        compression = COMPRESSION.get(_kind(path), "none")
+        columns = "columns = {columns}" if header else "auto_detect = true"
         return (
-            f"read_csv({lit(duck_path(path))}, header = true, all_varchar = true, delim = ',', "
-            "quote = '\"', escape = '\"', auto_detect = false, "
-            f"max_line_size = {MAX_LINE_BYTES}, columns = {{columns}})"
+            f"read_csv({lit(duck_path(path))}, header = {str(header).lower()}, "
+            "all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
+            f"compression = {lit(compression)}, max_line_size = {MAX_LINE_BYTES}, "
+            + ("auto_detect = false, " if header else "")
+            + f"{columns})"
         )
     return f"read_parquet({lit(duck_path(path))})"
 
@@ -152,7 +204,12 @@ def _reader(path: Path) -> str:
 def read_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     """The column names of a file, or a load error naming the file."""
     try:
-        if path.suffix == ".csv":
+        if is_csv(path) and path.suffix != ".csv":  # compressed: DuckDB decompresses
+            row = con.execute(f"select * from {_reader(path, header=False)} limit 1").fetchone()
+            if row is None:
+                raise UserError(f"{path}: the file is empty (a header row is required)")
+            return [(c or "").strip().lstrip("\ufeff") for c in row]
+        if is_csv(path):
             with open(path, newline="", encoding="utf-8-sig") as f:
                 header = next(csv.reader(f), None)
             if header is None:
@@ -162,6 +219,31 @@ def read_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         return [c.strip() for c in rel.columns]
     except (duckdb.Error, UnicodeDecodeError, csv.Error, OSError) as exc:
         raise UserError(f"{path}: cannot read the file: {_first_line(exc)}") from None
+
+
+def raw_row_keys(header: list[str]) -> list[str]:
+    """The keys of a quarantined row's JSON object (``raw_row``), one per header column,
+    unique, so that any JSON reader gets every value back (docs/loader.md "The raw row"):
+    a name keeps its first column; a later column of the same name gets ``name_2``,
+    ``name_3``...; a column without a name gets ``_column_<position>`` (1-based); a
+    generated key never takes a name the header has (the next suffix is used)."""
+    taken = {h for h in header if h}
+    seen: set[str] = set()
+    keys = []
+    for position, name in enumerate(header, 1):
+        if name and name not in seen:
+            key = name
+        else:
+            base = name or f"_column_{position}"
+            key = base if not name and base not in taken else None
+            suffix = 2
+            while key is None or key in taken:
+                key = f"{base}_{suffix}"
+                suffix += 1
+        seen.add(name)
+        taken.add(key)
+        keys.append(key)
+    return keys
 
 
 def check_headers(
@@ -402,7 +484,7 @@ def _open_source(con: duckdb.DuckDBPyConnection, src: SourceFile, header: list[s
     assert src.path is not None
     positional = [f"c{i}" for i in range(len(header))]
     try:
-        if src.path.suffix == ".csv":
+        if is_csv(src.path):
             columns = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in positional) + "}"
             con.execute(
                 "create or replace temp table _land as select * from "
@@ -645,7 +727,7 @@ def _quarantine(
     )
     raw_row = (
         "json_object("
-        + ", ".join(f"{lit(h)}, x.{q(f'__raw_{i}')}" for i, h in enumerate(header))
+        + ", ".join(f"{lit(k)}, x.{q(f'__raw_{i}')}" for i, k in enumerate(raw_row_keys(header)))
         + ")"
     )
     con.execute(
@@ -696,11 +778,14 @@ def input_rows(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> int
     for src in sources:
         if src.path is None:
             continue
-        if src.path.suffix == ".parquet":
+        if not is_csv(src.path):
             with contextlib.suppress(duckdb.Error):
                 total += con.execute(
                     f"select count(*) from read_parquet({lit(duck_path(src.path))})"
                 ).fetchone()[0]
+            continue
+        if src.path.suffix != ".csv":  # compressed: a guess (6x, 120 bytes a line)
+            total += src.path.stat().st_size * 6 // 120
             continue
         with open(src.path, "rb") as f:
             sample = f.read(1 << 16)

@@ -86,8 +86,10 @@ def _read(warehouse: Path, month: str | None, by: str | None = None) -> tuple[di
                     f"(one of: {', '.join(dimensions)})"
                 )
         segments = _segment_months(con, metrics, by)
+        # No segment (no accepted account): --month is checked against the warehouse's.
+        every = segments or (_segment_months(con, metrics, None) if month is not None else {})
     if month is not None:
-        available = [m["month"] for m in next(iter(segments.values()), [])]
+        available = [m["month"] for m in next(iter(every.values()), [])]
         if month not in available:
             span = f"{available[0]} to {available[-1]}" if available else "none"
             raise UserError(f"--month {month}: not in the warehouse (months: {span})")
@@ -284,7 +286,12 @@ def print_segment_table(result: dict, metrics: list[Metric]) -> None:
 
     currency = result["reporting_currency"]
     segments = result["segments"]
-    months = segments[0]["months"] if segments else []
+    if not segments:
+        Console().print(
+            f"No segment of {result['dimension']}: the warehouse has no accepted account."
+        )
+        return
+    months = segments[0]["months"]
     if not months:
         Console().print("No months in the warehouse yet.")
         return

@@ -37,6 +37,49 @@ INT_PARAMS = (
     "movers_min_count",
 )
 LIST_PARAMS = ("funnel_steps", "activation_events", "escalation_events")
+
+
+@dataclass(frozen=True)
+class IntRange:
+    """The range of an integer parameter, both ends allowed (docs/metrics.md "Parameter
+    ranges"), checked before any work: every value fits a 32-bit integer, so it reaches
+    dbt's ``| int`` and either engine's date arithmetic (timestamps end at 2100) intact."""
+
+    low: int
+    high: int
+    unit: str
+
+    def describe(self) -> str:
+        return f"{self.low:,} to {self.high:,} {self.unit}"
+
+
+# The range of every integer parameter, one line each: a new integer parameter adds its
+# line here (tests/test_hostile_round3.py fails for one in INT_PARAMS without a range).
+# Windows: 1 day to 10 years; counts: at least 1 (a bound far above any data set).
+INT_RANGES: dict[str, IntRange] = {
+    "conversion_window_days": IntRange(1, 3650, "days"),
+    "activation_window_days": IntRange(1, 3650, "days"),
+    "experiment_window_days": IntRange(1, 3650, "days"),
+    "horizon_days": IntRange(1, 365, "days"),
+    "amount_tolerance_minor": IntRange(0, 1_000_000_000, "minor units"),
+    "experiment_min_accounts": IntRange(1, 1_000_000_000, "accounts"),
+    "movers_min_count": IntRange(1, 1_000_000_000, "accounts"),
+}
+
+
+def var_help() -> str:
+    """`build --var`'s help: the parameters and the range of each integer one."""
+    ranges = ", ".join(
+        f"{name} {INT_RANGES[name].low:,}-{INT_RANGES[name].high:,}"
+        for name in INT_PARAMS
+        if name in INT_RANGES
+    )
+    return (
+        "Metric parameter NAME=VALUE (lists comma separated). Repeatable. Ranges: "
+        f"{ranges} (docs/metrics.md)."
+    )
+
+
 PARAM_NAMES = (
     "conversion_window_days",
     "activation_window_days",
@@ -126,6 +169,21 @@ def known_currencies() -> set[str]:
         return {row["currency"] for row in csv.DictReader(f)}
 
 
+def _whole_number(name: str, value: str) -> int:
+    """An integer parameter within its range (``INT_RANGES``), or one line naming it."""
+    bounds = INT_RANGES.get(name, IntRange(0, 2**31 - 1, ""))
+    shown = repr(value) if len(value) <= 24 else repr(value[:20] + "...")
+    expected = f"--var {name}: expected a whole number from {bounds.describe().strip()}"
+    # Digits only (no sign, no 1_000, no 1e3); past 12 digits it is out of range anyway
+    # (and Python's int() stops at 4300 digits).
+    if not re.fullmatch(r"[0-9]+", value):
+        raise UserError(f"{expected}, got {shown}")
+    number = int(value) if len(value.lstrip("0")) <= 12 else bounds.high + 1
+    if not bounds.low <= number <= bounds.high:
+        raise UserError(f"{expected}, got {shown}")
+    return number
+
+
 def parse_vars(items: list[str]) -> Parameters:
     """``NAME=VALUE`` strings to Parameters; an unknown name or a bad value is a UserError."""
     values: dict = {}
@@ -137,11 +195,7 @@ def parse_vars(items: list[str]) -> Parameters:
             known = ", ".join(PARAM_NAMES + WINBACK_PARAM_NAMES)
             raise UserError(f"--var {name}: unknown parameter (known: {known})")
         if name in INT_PARAMS:
-            if not re.fullmatch(r"[0-9]+", value):
-                raise UserError(f"--var {name}: expected a whole number >= 0, got {value!r}")
-            values[name] = int(value)
-            if name == "horizon_days" and not 1 <= values[name] <= 365:
-                raise UserError(f"--var horizon_days: expected 1 to 365 days, got {value!r}")
+            values[name] = _whole_number(name, value)
         elif name in LIST_PARAMS:
             parts = tuple(p.strip() for p in value.split(","))
             if not value or any(not p for p in parts):

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -33,6 +34,7 @@ from pathlib import Path
 import duckdb
 
 from . import warehouse
+from .errors import Failure, failure_message
 from .paths import docs_folder, project_dir  # noqa: F401 - docs_folder is re-exported
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -601,9 +603,14 @@ class GateWorker:
         return self._receive()
 
     def _receive(self):
-        ok, payload = self._conn.recv()
+        try:
+            ok, payload = self._conn.recv()
+        except (EOFError, OSError):  # the worker died (killed, out of memory)
+            self.process.join(timeout=5)
+            ok, payload = False, f"the worker process stopped (exit code {self.process.exitcode})"
         if not ok:
-            raise RuntimeError(f"data expectations could not run: {payload}")
+            # The worker's one line (errors.failure_message), printed by the CLI as it is.
+            raise Failure(f"data expectations could not run: {payload}")
         return payload
 
     def close(self) -> None:
@@ -662,6 +669,19 @@ def import_lazily(name: str) -> None:
 
 
 def _worker_main(conn) -> None:
+    """The worker process: every failure goes to the build as one line (the build reports
+    it the way it reports its own); nothing is printed here, no traceback, even when the
+    build is gone (a closed pipe) or Ctrl+C reaches the whole process group (the build
+    stops the worker itself)."""
+    with contextlib.suppress(Exception):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _worker_loop(conn)
+    except BaseException:  # the pipe is closed: nobody is listening for an answer
+        os._exit(1)
+
+
+def _worker_loop(conn) -> None:
     hide_pyspark()
     for name in LAZY_MODULES:
         with contextlib.suppress(Exception):  # then imported as usual
@@ -690,4 +710,4 @@ def _worker_main(conn) -> None:
             conn.send((True, gate.run(Path(db_path), docs=False)))
             conn.send((True, gate.render_docs()))
         except Exception as exc:
-            conn.send((False, f"{type(exc).__name__}: {exc}"))
+            conn.send((False, failure_message(exc)))

@@ -81,7 +81,7 @@ def connect(path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
         try:
             con.execute(f"attach '{quoted}' as warehouse (read_only)")
         except duckdb.Error as exc:
-            raise UserError(f"{path}: cannot open the warehouse: {exc}") from None
+            raise UserError(f"{path}: cannot open the warehouse: {_first_line(exc)}") from None
         con.execute("use warehouse")
         yield con
     finally:
@@ -109,12 +109,38 @@ REQUIRED = (
 
 
 def check_version(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:
-    missing = [r for r in REQUIRED if r not in relations(con)]
+    """A UserError unless the file is a warehouse this version reads: a DuckDB file of
+    something else, or one whose catalog cannot be read, is named as such."""
+    try:
+        present = relations(con)
+        if "marts.dim_build" in present:
+            con.execute("select as_of from marts.dim_build limit 1").fetchall()
+    except duckdb.Error as exc:
+        raise UserError(f"{path}: cannot read the warehouse: {_first_line(exc)}") from None
+    if "marts.dim_build" not in present and "raw.build_info" not in present:
+        raise UserError(
+            f"{path}: a DuckDB file, but not a warehouse of upgrade-warehouse (no "
+            "marts.dim_build): pass the --warehouse that `upgrade-warehouse build` wrote"
+        )
+    missing = [r for r in REQUIRED if r not in present]
     if missing:
         raise UserError(
             f"{path} was built by an older version of upgrade-warehouse (it has no "
             f"{', '.join(missing)}): run `upgrade-warehouse build` again"
         )
+
+
+def check(path: str | Path) -> None:
+    """Open the warehouse at ``path`` and check it is one this version reads: what every
+    command that serves or reads a warehouse does before any work (a text file, an empty
+    or truncated file, a DuckDB file of something else: one UserError naming the file)."""
+    with connect(path) as con:
+        check_version(con, path)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def read_build(con: duckdb.DuckDBPyConnection) -> Build:
@@ -133,13 +159,20 @@ def read_catalog(con: duckdb.DuckDBPyConnection) -> list[Metric]:
     return [Metric(*row) for row in rows]
 
 
+# The account attributes of metrics.md "Segments" (the dbt macro segment_dimensions()):
+# what --by accepts even when the warehouse has no account, so no segment row.
+SEGMENT_DIMENSIONS = ("persona", "acquisition_source", "segment", "country")
+
+
 def read_dimensions(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The account attributes a metric can be split by (metrics.md "Segments")."""
+    """The account attributes a metric can be split by (metrics.md "Segments"): those of
+    the warehouse's segments, or the spec's four when it has no accepted account (then
+    splitting by one gives no segment, not an error)."""
     rows = con.execute(
         "select distinct segment_dimension, dimension_order from marts.dim_segments "
         "where segment_dimension <> 'all' order by dimension_order"
     ).fetchall()
-    return [r[0] for r in rows]
+    return [r[0] for r in rows] or list(SEGMENT_DIMENSIONS)
 
 
 def read_segments(con: duckdb.DuckDBPyConnection, dimension: str) -> list[tuple[str | None, int]]:

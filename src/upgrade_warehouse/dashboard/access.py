@@ -141,6 +141,9 @@ class AccessPolicy:
     groups_claim: str | None = None
     default_pages: frozenset[str] = frozenset({ALL_PAGES})
     provider: str = ""  # the provider's name, for the login button
+    # An ID token without email_verified is denied; false for a provider that never
+    # sends it (Microsoft Entra ID, docs/deploy.md). A present claim must be true.
+    require_email_verified: bool = True
 
     def empty(self) -> bool:
         return not (
@@ -157,10 +160,13 @@ class AccessPolicy:
 
     def decide(self, claims: Mapping) -> Decision:
         """Whether the user of these ID-token claims may see the dashboard, and what."""
-        email = str(claims.get("email") or "").strip().lower()
-        if not email or "@" not in email:
-            return Decision(False, email, "the provider sent no e-mail address")
-        if claims.get("email_verified") is False:
+        value = claims.get("email")
+        if not isinstance(value, str) or not value.strip():
+            return Decision(False, "", "the provider sent no e-mail address")
+        email = value.strip().lower()
+        if not EMAIL_PATTERN.fullmatch(email):
+            return Decision(False, "", "the provider's e-mail claim is not an address")
+        if not _verified(claims, self.require_email_verified):
             return Decision(False, email, "the e-mail address is not verified")
         claimed = frozenset(
             _claimed_groups(claims.get(self.groups_claim)) if self.groups_claim else ()
@@ -199,6 +205,7 @@ class AccessPolicy:
                 "groups_claim": self.groups_claim,
                 "default_pages": sorted(self.default_pages),
                 "provider": self.provider,
+                "require_email_verified": self.require_email_verified,
             }
         )
 
@@ -221,6 +228,7 @@ class AccessPolicy:
             groups_claim=data["groups_claim"],
             default_pages=frozenset(data["default_pages"]),
             provider=data.get("provider", ""),
+            require_email_verified=data.get("require_email_verified", True) is not False,
         )
 
 
@@ -246,11 +254,28 @@ def domain_of(email: str) -> str:
     return email.rpartition("@")[2]
 
 
+# Identity claims are parsed strictly (docs/deploy.md "Claims"): anything but the forms
+# below denies (or, for groups, grants no group). One address: a local part and a
+# domain, no space, no control character, one @.
+EMAIL_PATTERN = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+")
+
+
+def _verified(claims: Mapping, required: bool) -> bool:
+    """email_verified is the JSON boolean true, or exactly the string "true" (AWS Cognito
+    sends its booleans as strings); missing is a denial unless not ``required``."""
+    if "email_verified" not in claims:
+        return not required
+    value = claims["email_verified"]
+    return value is True or (isinstance(value, str) and value == "true")
+
+
 def _claimed_groups(value) -> list[str]:
+    """The groups claim: a list of strings, or one string (one group). Anything else (a
+    list holding a number or a list, an object, a number) grants no group at all."""
     if isinstance(value, str):
         return [value]
-    if isinstance(value, list):
-        return [str(v) for v in value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
     return []
 
 
@@ -286,7 +311,7 @@ class LoginConfig:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 _SECTIONS = {"oidc", "access", "groups"}
-_ACCESS_KEYS = {"emails", "domains", "groups_claim", "default_pages"}
+_ACCESS_KEYS = {"emails", "domains", "groups_claim", "default_pages", "require_email_verified"}
 _GROUP_KEYS = {"emails", "domains", "idp_groups", "pages"}
 
 
@@ -461,7 +486,11 @@ def load_login_config(
             f"{source}: a group lists idp_groups but [access] groups_claim "
             '(the ID-token claim that holds them, e.g. "groups") is not set'
         )
+    require_verified = access.get("require_email_verified", True)
+    if not isinstance(require_verified, bool):
+        raise UserError(f"{source}: [access] require_email_verified must be true or false")
     policy = AccessPolicy(
+        require_email_verified=require_verified,
         emails=_emails(allow["emails"], f"{source}: [access] emails"),
         domains=_domains(allow["domains"], f"{source}: [access] domains"),
         groups=tuple(groups),

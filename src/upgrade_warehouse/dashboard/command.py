@@ -37,6 +37,7 @@ import typer
 
 from ..errors import UserError
 from ..paths import DEFAULT_WAREHOUSE, project_dir
+from ..warehouse import check as check_warehouse
 from . import access
 
 WAREHOUSE_ENV = "UPGRADE_WAREHOUSE_DASHBOARD_WAREHOUSE"  # read by dashboard/data.py
@@ -220,7 +221,9 @@ def dashboard_command(
     warehouse: Annotated[
         Path, typer.Option("--warehouse", help="The warehouse file.")
     ] = DEFAULT_WAREHOUSE,
-    port: Annotated[int, typer.Option("--port", help="The port to listen on.")] = 8501,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="The port to listen on (1-65535).")
+    ] = 8501,
     host: Annotated[
         str,
         typer.Option(
@@ -246,14 +249,13 @@ def dashboard_command(
             f"no warehouse at {warehouse}: run `upgrade-warehouse build` first "
             "(or pass --warehouse PATH)"
         )
-    if not 1 <= port <= 65535:
-        raise UserError(f"--port must be between 1 and 65535, not {port}")
     app = app_path()
     if not app.is_file():
         raise UserError(f"the dashboard app is missing: {app} (run from the repository)")
     loopback = access.is_loopback(host)
     config = login_config(auth_config, host, loopback, app)
     check_port(host, port)
+    check_warehouse(warehouse)  # no server for a file that is not a warehouse
 
     env = {
         k: v for k, v in os.environ.items() if k not in access.OIDC_ENV.values()

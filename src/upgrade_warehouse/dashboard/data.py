@@ -183,6 +183,14 @@ def build_info(ref: Ref) -> dict:
 
 
 @_cache
+def has_accounts(ref: Ref) -> bool:
+    """Whether the warehouse has an accepted account (else every page about accounts has
+    nothing to show: app.py says so)."""
+    with warehouse.connect(ref.path) as con:
+        return con.execute("select exists (select 1 from marts.dim_accounts)").fetchone()[0]
+
+
+@_cache
 def loaded_tables(ref: Ref) -> dict[str, bool]:
     """Source table -> whether a file was loaded for it."""
     with warehouse.connect(ref.path) as con:

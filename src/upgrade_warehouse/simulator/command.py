@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +16,15 @@ from ..errors import UserError
 from ..exports import safe_polars
 from ..formats import OutputFormat
 from .batch import price_batch
-from .core import Quote, msg_bad_quantity, quote, round_half_away
+from .core import (
+    GRANULARITIES,
+    PRORATION_BEHAVIORS,
+    TIMINGS,
+    Quote,
+    msg_bad_quantity,
+    quote,
+    round_half_away,
+)
 from .plans import currency_exponent, load_plans, load_warehouse_plans, read_table
 
 SINGLE_FORMATS = (OutputFormat.table, OutputFormat.json)
@@ -23,6 +32,12 @@ SINGLE_FORMATS = (OutputFormat.table, OutputFormat.json)
 # (the batch path and the warehouse compute in 64-bit integers).
 MAX_QUANTITY = 10**9
 BATCH_FORMATS = (OutputFormat.csv, OutputFormat.json)
+
+# The choices of --proration-behavior, --granularity and --timing: checked by typer when
+# the command line is parsed, before any plan or case is read (docs/security.md).
+ProrationBehavior = StrEnum("ProrationBehavior", {v: v for v in PRORATION_BEHAVIORS})
+Granularity = StrEnum("Granularity", {v: v for v in GRANULARITIES})
+Timing = StrEnum("Timing", {v: v for v in TIMINGS})
 
 
 def quote_command(
@@ -55,16 +70,16 @@ def quote_command(
         ),
     ] = None,
     proration_behavior: Annotated[
-        str | None,
+        ProrationBehavior | None,
         typer.Option(
             "--proration-behavior", help="create_prorations (default), always_invoice or none."
         ),
     ] = None,
     granularity: Annotated[
-        str | None, typer.Option("--granularity", help="second (default) or day.")
+        Granularity | None, typer.Option("--granularity", help="second (default) or day.")
     ] = None,
     timing: Annotated[
-        str | None, typer.Option("--timing", help="immediate, period_end or auto (default).")
+        Timing | None, typer.Option("--timing", help="immediate, period_end or auto (default).")
     ] = None,
     batch: Annotated[
         Path | None, typer.Option("--batch", help="Cases file (CSV or Parquet): price every row.")
@@ -77,6 +92,10 @@ def quote_command(
     ] = None,
 ) -> None:
     """Price a plan change (proration simulator), or a batch of them with --batch."""
+    proration_behavior, granularity, timing = (
+        None if choice is None else choice.value
+        for choice in (proration_behavior, granularity, timing)
+    )
     if plans is not None and warehouse is not None:
         raise UserError("--plans and --warehouse cannot be used together (one plan catalog)")
     catalog = load_warehouse_plans(warehouse) if warehouse is not None else load_plans(plans)

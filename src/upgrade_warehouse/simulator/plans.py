@@ -68,7 +68,8 @@ def load_warehouse_plans(warehouse: str | Path) -> dict[str, Plan]:
                 con.sql(f"select {columns} from raw.plans order by plan_id").to_arrow_table()
             )
         except Exception as exc:
-            raise UserError(f"{warehouse}: has no plans table ({exc})") from None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"{warehouse}: has no plans table (raw.plans): {first}") from None
     return plans_from_frame(frame, source=f"{warehouse} (raw.plans)")
 
 

@@ -121,7 +121,7 @@ def _read(spark, path: Path, header: list[str]):
         TimestampType,
     )
 
-    if path.suffix == ".csv":
+    if duckdb_loader.is_csv(path):  # .csv or .csv.gz (Hadoop's gzip codec)
         schema = StructType([StructField(_raw(i), StringType()) for i in range(len(header))])
         df = spark.read.csv(
             str(path),
@@ -395,10 +395,12 @@ def _checked(
         reason = F.when(cond, r) if reason is None else reason.when(cond, r)
         column = F.when(cond, col) if column is None else column.when(cond, col)
     raw_row = F.to_json(
-        F.struct(*[F.col(_raw(i)).alias(h) for i, h in enumerate(header)]),
+        F.struct(
+            *[F.col(_raw(i)).alias(k) for i, k in enumerate(duckdb_loader.raw_row_keys(header))]
+        ),
         {"ignoreNullFields": "false"},
     )
-    if src.path.suffix == ".csv":
+    if duckdb_loader.is_csv(src.path):
         # Spark decodes invalid UTF-8 as U+FFFD instead of failing.
         suspect = reduce(
             lambda a, b: a | b,
@@ -497,6 +499,18 @@ def _values(rows: list[tuple], columns: str) -> str:
     return f"select {casts} from (values {body}) as v({names})"
 
 
+def check_readable(sources: list[duckdb_loader.SourceFile]) -> None:
+    """A UserError for a file Spark cannot read, before Spark starts: zstd-compressed CSV
+    needs Hadoop's native zstd codec, which pyspark's local Spark does not have
+    (gzip is built in; docs/spark.md)."""
+    for src in sources:
+        if src.path is not None and src.path.name.endswith(".csv.zst"):
+            raise UserError(
+                f"{src.path}: --engine spark does not read zstd-compressed CSV: give it as "
+                ".csv or .csv.gz, or build with --engine duckdb"
+            )
+
+
 def load_data_dir(
     spark,
     data_dir: Path,
@@ -510,6 +524,7 @@ def load_data_dir(
     """
     data_dir = Path(data_dir)
     sources = duckdb_loader.discover(data_dir)
+    check_readable(sources)
     with duckdb.connect() as probe:
         headers = duckdb_loader.check_headers(probe, sources)
     codes = currencies()

@@ -9,11 +9,12 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UserError
 from ..formats import OutputFormat
 from ..paths import DEFAULT_WAREHOUSE
-from ..warehouse import connect
+from ..warehouse import check_version, connect
 from .reader import check_built, model_info, read_scores, read_winback, to_csv
+
+MAX_TOP = 1_000_000_000  # far above any account count; a 64-bit LIMIT in SQL
 
 
 def winback_command(
@@ -22,7 +23,12 @@ def winback_command(
     ] = DEFAULT_WAREHOUSE,
     top: Annotated[
         int | None,
-        typer.Option("--top", help="Only the N accounts with the highest probability."),
+        typer.Option(
+            "--top",
+            min=1,
+            max=MAX_TOP,
+            help=f"Only the N accounts with the highest probability (1 to {MAX_TOP:,}).",
+        ),
     ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="table, json or csv.")
@@ -30,9 +36,8 @@ def winback_command(
 ) -> None:
     """Activated accounts with no upgrade at or before as_of, ranked by their probability
     of a self-serve upgrade within horizon_days, with the reasons and a suggested play."""
-    if top is not None and top < 1:
-        raise UserError(f"--top must be at least 1 (got {top})")
     with connect(warehouse) as con:
+        check_version(con, warehouse)
         check_built(con, warehouse)
         if output_format is OutputFormat.json:
             print(json.dumps(read_winback(con, top), indent=2))
