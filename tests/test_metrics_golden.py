@@ -396,6 +396,7 @@ def test_by_persona_shape(by_persona, metrics_json):
         "parameters",
         "dimension",
         "segments",
+        "warnings",
     ]
     assert by_persona["dimension"] == "persona"
     assert by_persona["parameters"] == metrics_json["parameters"]
@@ -653,6 +654,9 @@ EXTRA_CHANGE = (
     "c13,s_a2,A2,2026-02-25T00:00:00Z,2026-03-05T00:00:00Z,pro_y,,3,,customer,web,,,,cancel\n"
 )
 EXTRA_RATES = "2026-01-20,EUR,1.15\n2026-03-05,EUR,1.25\n2026-03-20,EUR,1.30\n"
+# Two bad rows (quarantined, in no metric): an event and a rate with impossible dates.
+BAD_EVENT = "bad_1,A1,u,report_created,2026-02-30T00:00:00Z,,\n"
+BAD_RATE = "2026-13-01,EUR,1.50\n"
 
 
 @pytest.fixture(scope="session")
@@ -667,7 +671,9 @@ def early(tmp_path_factory):
         with (data / "subscription_changes.csv").open("a") as f:
             f.write(EXTRA_CHANGE)
         with (data / "fx_rates.csv").open("a") as f:
-            f.write(EXTRA_RATES)
+            f.write(EXTRA_RATES + BAD_RATE)
+        with (data / "product_events.csv").open("a") as f:
+            f.write(BAD_EVENT)
         proc = run_cli(
             "build",
             "--data-dir",
@@ -796,3 +802,57 @@ def test_mrr_bridge_by_segment(early):
             assert round(p["mrr_start"] + p["net_new_mrr"] + p["mrr_other"], 6) == round(
                 p["mrr_end"], 6
             )
+
+
+# ----------------------------------------------------------------------------- warnings
+
+
+def test_warnings_of_the_golden_build(golden, metrics_json):
+    """as_of 2026-03-31 12:00 (the month's last day: not partial); built today, months
+    later: stale. GBP has no rate: c11 (February, +15.00 GBP new) is left out of the
+    movements, and s_a5 (c11's subscription) out of MRR at the end of February and
+    March. No row was quarantined."""
+    warnings = metrics_json["warnings"]
+    assert [w["code"] for w in warnings] == ["stale", "fx_missing"]
+    stale, fx = warnings
+    assert stale["as_of"] == "2026-03-31T12:00:00Z" and stale["age_days"] > 2
+    assert "2026-03-31 12:00 UTC" in stale["message"]
+    assert fx["currency"] == "GBP"
+    assert (fx["changes"], fx["change_months"]) == (1, ["2026-02"])
+    assert (fx["subscriptions"], fx["subscription_months"]) == (1, ["2026-02", "2026-03"])
+    assert fx["months"] == ["2026-02", "2026-03"]
+    assert "GBP" in fx["message"] and "USD" in fx["message"]
+
+
+def test_warnings_of_a_partial_month_with_quarantined_rows(early):
+    """as_of 2026-03-06 12:00: March is not over (5.5 of 31 days since 03-01 00:00). The
+    impossible dates of one product event and one fx rate are quarantined."""
+    _, out = early
+    codes = [w["code"] for w in out["warnings"]]
+    assert codes == ["stale", "latest_month_partial", "fx_missing", "quarantined_rows"]
+    partial = out["warnings"][1]
+    assert (partial["month"], partial["days_covered"], partial["days_in_month"]) == (
+        "2026-03",
+        5.5,
+        31,
+    )
+    quarantined = out["warnings"][3]
+    assert quarantined["rows"] == 2
+    assert quarantined["by_table"] == {"fx_rates": 1, "product_events": 1}
+
+
+def test_warnings_in_every_format(golden, metrics_json):
+    fx = metrics_json["warnings"][1]["message"]
+    # --by carries the same list.
+    proc = run_cli("metrics", "--warehouse", golden, "--by", "persona", "--format", "json")
+    assert json.loads(proc.stdout)["warnings"] == metrics_json["warnings"]
+    # Table: below the table (rich wraps long lines: compare the words).
+    proc = run_cli("metrics", "--warehouse", golden, "--month", "2026-03")
+    assert proc.returncode == 0
+    tail = " ".join(proc.stdout.split("Proration accuracy rate")[-1].split())
+    assert "Warning (fx_missing): " + " ".join(fx.split()) in tail
+    assert "Warning (stale)" in tail
+    # CSV: the data stays a plain CSV (no comment line); the warnings go to stderr.
+    proc = run_cli("metrics", "--warehouse", golden, "--format", "csv")
+    assert proc.stdout.startswith("month,") and "warning" not in proc.stdout.lower()
+    assert f"warning (fx_missing): {fx}" in proc.stderr

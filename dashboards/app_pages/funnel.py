@@ -26,6 +26,7 @@ cur = ui.currency(r)
 st.title("Funnel and abandonment")
 filters = ui.filter_bar(r, "funnel")
 month = ui.month_select(r, key="funnel_month", include_all=True)
+ui.warnings_banner(r, month, codes=("stale", "latest_month_partial", "quarantined_rows"))
 st.caption(
     f"Attempts started in **{md_escape(month_label(month))}**. Conversion window: an "
     f"attempt stays open **{params['conversion_window_days']} days** from its first step "

@@ -23,6 +23,7 @@ left, right = st.columns([1, 3])
 month = ui.month_select(r, key="review_month", container=left)
 index = next(i for i, m in enumerate(months) if m["month"] == month)
 previous_month = months[index - 1]["month"] if index > 0 else None
+month_warnings = ui.warnings_banner(r, month)
 right.caption(
     "Every metric of the catalog for the month picked, against the month before. "
     "Rates are shares of their population (changes in percentage points), money is in "
@@ -56,7 +57,7 @@ st.dataframe(
 downloads = st.columns(3)
 downloads[0].download_button(
     f"{month_label(month)} as shown (CSV)",
-    lambda: review.review_csv(table),  # made when clicked: no cost on a page run
+    lambda: review.review_csv(table, month_warnings),  # made when clicked: no cost on a page run
     file_name=f"monthly-review-{month}.csv",
     mime="text/csv",
     icon=":material/download:",
@@ -65,7 +66,9 @@ downloads[0].download_button(
 )
 downloads[1].download_button(
     f"{month_label(month)} workbook (Excel)",
-    lambda: review.review_xlsx(rows, month, previous_month, cur, format_ts(info["as_of"])),
+    lambda: review.review_xlsx(
+        rows, month, previous_month, cur, format_ts(info["as_of"]), month_warnings
+    ),
     file_name=f"monthly-review-{month}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/table_view:",

@@ -41,6 +41,7 @@ month = ui.month_select(
     label="Month of the change / attempt / check",
     container=left,
 )
+ui.warnings_banner(r, month, codes=("stale", "latest_month_partial", "quarantined_rows"))
 label = md_escape(month_label(month))
 right.caption(
     "KPIs of the month picked against the month before (all months: the whole period) "

@@ -15,6 +15,7 @@ if not ui.no_data_loaded(r, "upsell_offers"):
 month = ui.month_select(
     r, key="upsell_month", include_all=True, default=None, label="Month of the offer"
 )
+ui.warnings_banner(r, month, codes=("stale", "latest_month_partial", "quarantined_rows"))
 # The metrics of the month, or of all months together (dbt's all-months row).
 row = ui.period_rows(r, (data.ALL,)).get((data.ALL, month))
 cols = st.columns(3)

@@ -531,9 +531,15 @@ def run_gate(db_path: Path, now: datetime | None = None, docs: bool = True) -> G
 
 
 def store_results(db_path: Path, result: GateResult) -> None:
-    """Write the outcomes into ``quality.expectation_results`` of the new warehouse."""
+    """Write the outcomes into ``quality.expectation_results`` of the new warehouse, and
+    the time of the check (UTC, moments before the build publishes) into
+    ``quality.gate_run``: the build time the ``stale`` warning compares as_of with."""
     with duckdb.connect(str(db_path)) as con:
         con.execute("create schema if not exists quality")
+        con.execute("create or replace table quality.gate_run (checked_at timestamp)")
+        con.execute(
+            "insert into quality.gate_run values (?)", [datetime.now(UTC).replace(tzinfo=None)]
+        )
         con.execute(
             "create or replace table quality.expectation_results (suite varchar, "
             "expectation varchar, column_name varchar, severity varchar, success boolean, "
