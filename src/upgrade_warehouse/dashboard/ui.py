@@ -371,8 +371,8 @@ def filter_bar(
             "Compare",
             key=f"{key}_compare",
             help="Two segments side by side: each rate, A − B, and whether the difference "
-            "is beyond noise (the 95% Wilson intervals of the two rates do not "
-            "overlap).",
+            "is beyond noise (the two-proportion test of docs/metrics.md gives p < 0.05, "
+            "both rates over enough cases).",
         )
         if compare:
             options = [*values, ALL]
