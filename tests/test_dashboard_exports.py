@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
@@ -46,7 +48,9 @@ def month_review(warehouse):
 def test_review_csv_has_labels_and_formatted_values(month_review):
     rows, catalog = month_review
     table = review.review_table(rows, "2026-02", "2026-01", "USD")
-    lines = list(csv.DictReader(io.StringIO(review.review_csv(table))))
+    text = review.review_csv(table)
+    assert text.startswith("\ufeff")  # a UTF-8 BOM: Excel reads the file as UTF-8
+    lines = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
     assert list(lines[0]) == [
         "Section",
         "Metric",
@@ -65,6 +69,13 @@ def test_review_csv_has_labels_and_formatted_values(month_review):
     assert share["Metric"] == catalog["self_serve_share"]["label"] == "Self-serve share"
     assert (share["Feb 2026"], share["Jan 2026"]) == ("75.0%", "80.0%")
     assert share["Change"] == "\u22125.0 pp"  # a leading minus is U+2212: text, no formula
+    # A signed number is the number it is, without the formula escape (a quote is for
+    # text; a sign and digits run nothing): upgrades Feb 4 vs Jan 5 is -1.
+    assert by_id["upgrades"]["Change"] == "\u22121"
+    for line in lines:
+        assert not re.match(r"^'[+-][0-9][0-9,]*(\.[0-9]+)?$", line["Change"]), line
+    small = pd.DataFrame({"Metric": ["=cmd", "Upgrades"], "Change": ["+58", "+0.7 pp"]})
+    assert review.review_csv(small) == "\ufeffMetric,Change\n'=cmd,+58\nUpgrades,'+0.7 pp\n"
     assert share["Target"] == "≥ 90.0%: off target"
     assert share["Section"] == "Revenue"
     for line in lines:  # no raw fractions, no JSON, no None in any cell
@@ -152,7 +163,7 @@ def test_review_files_carry_the_warnings_of_the_month(month_review, february_war
     (fx,) = [w for w in february_warnings if w["code"] == "fx_missing"]
     assert fx["currency"] == "GBP" and fx["changes"] == 1
     table = review.review_table(rows, "2026-02", "2026-01", "USD")
-    text = review.review_csv(table, february_warnings)
+    text = review.review_csv(table, february_warnings).removeprefix("\ufeff")
     lines = text.splitlines()
     # One line per warning first (a one-cell row), then the table's header.
     assert len(february_warnings) >= 2  # stale (the fixture is months old) and fx_missing
@@ -160,7 +171,7 @@ def test_review_files_carry_the_warnings_of_the_month(month_review, february_war
     assert [row[0] for row in head] == [review.warning_line(w) for w in february_warnings]
     assert any("No USD rate for GBP" in row[0] for row in head)
     assert lines[len(february_warnings)].startswith("Section,Metric,Feb 2026,")
-    assert review.review_csv(table).startswith("Section,")  # nothing to say: no line
+    assert review.review_csv(table).startswith("\ufeffSection,")  # nothing to say: no line
 
     content = review.review_xlsx(
         rows, "2026-02", "2026-01", "USD", "2026-03-31 12:00 UTC", february_warnings

@@ -9,6 +9,7 @@ from upgrade_warehouse.dashboard.fmt import format_ts, md_escape, month_label
 
 HEADLINE = [
     "attempts_started",
+    "attempts_matured",
     "upgrade_conversion_rate",
     "self_serve_completion_rate",
     "escalation_rate",
@@ -31,7 +32,9 @@ st.caption(
     f"Attempts started in **{md_escape(month_label(month))}**. Conversion window: an "
     f"attempt stays open **{params['conversion_window_days']} days** from its first step "
     f"(or until it completes); attempts still inside their window at as_of "
-    f"({md_escape(format_ts(info['as_of']))}) are *in progress* and not yet resolved. "
+    f"({md_escape(format_ts(info['as_of']))}) are *in progress*, and the rates count only "
+    "*matured* attempts (whose window has closed), so that the latest weeks do not lean "
+    "upward. "
     f"Escalation events: {md_escape(', '.join(params['escalation_events']))}. "
     + ui.segment_caption(filters)
 )

@@ -105,7 +105,7 @@ else:
         st.caption(
             f":material/hourglass_top: Funnel rates of {month_label(month)} are over "
             f"{matured:,} matured attempts: {started - matured:,} of the {started:,} started "
-            f"{'is' if started - matured == 1 else 'are'} still inside their {window}-day "
+            f"{'is' if started - matured == 1 else 'are'} still inside the {window}-day "
             "window at as_of and not counted yet."
         )
 

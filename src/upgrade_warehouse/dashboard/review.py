@@ -16,6 +16,7 @@ away (no Streamlit here, so that the files are tested without a browser).
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -135,6 +136,12 @@ def _unicode_minus(text):
     return text
 
 
+# A UTF-8 byte order mark first: Excel then reads the file as UTF-8 ("≥", "·", "−"
+# and accented segment values), which it does not without one.
+BOM = "\ufeff"
+_SIGNED_NUMBER = re.compile(r"^\+[0-9][0-9,]*(\.[0-9]+)?$")
+
+
 def warning_line(warning: dict) -> str:
     """One warning as a line of text: ``Warning (fx_missing): No USD rate for ...``."""
     return f"Warning ({warning['code']}): {warning['message']}"
@@ -146,12 +153,21 @@ def review_csv(table: pd.DataFrame, warnings: list[dict] | None = None) -> str:
     first, a one-cell row, so that nobody reads the numbers without them."""
     import csv
 
-    shown = table.map(_unicode_minus)
+    shown = safe_pandas(table.map(_unicode_minus)).map(_unquote_numbers)
     head = io.StringIO()
     writer = csv.writer(head, lineterminator="\n")
     for warning in warnings or []:
         writer.writerow([safe_text(warning_line(warning))])
-    return head.getvalue() + safe_pandas(shown).to_csv(index=False)
+    return BOM + head.getvalue() + shown.to_csv(index=False)
+
+
+def _unquote_numbers(text):
+    """A formatted gain such as "+58" or "+1,234.5" as it is: a sign and digits run
+    nothing in a spreadsheet, which reads the number; the formula escape (a leading
+    quote, exports.safe_text) is for text."""
+    if isinstance(text, str) and text.startswith("'") and _SIGNED_NUMBER.match(text[1:]):
+        return text[1:]
+    return text
 
 
 def number_format(unit: str, currency: str) -> str:

@@ -388,13 +388,16 @@ def filter_bar(
             )
             segments = (a, b)
         elif multi:
-            _forget_invalid_multi(f"{key}_values", values)
+            # One widget per dimension: the chips of one attribute never carry over to
+            # another (a widget keeps its browser-side value across option changes).
+            values_key = f"{key}_values_{dimension}"
+            _forget_invalid_multi(values_key, values)
             segments = tuple(
                 cols[0].multiselect(
                     "Segments",
                     values,
                     default=values,
-                    key=f"{key}_values",
+                    key=values_key,
                     format_func=label,
                     placeholder="Pick one or more values",
                     help=ACCOUNTS_HELP,
@@ -806,10 +809,11 @@ def table_csv(frame: pd.DataFrame, **kwargs) -> str:
     """The table as shown (labels, formatted values) as CSV, spreadsheet formulas
     neutralised (:mod:`..exports`)."""
     from ..exports import safe_pandas
+    from .review import BOM, _unquote_numbers
     from .tables import formatted
 
     shown, _ = formatted(frame, **kwargs)
-    return safe_pandas(shown).to_csv(index=False)
+    return BOM + safe_pandas(shown).map(_unquote_numbers).to_csv(index=False)
 
 
 def default_page_alias(pages: dict[str, list]) -> None:
