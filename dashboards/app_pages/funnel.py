@@ -163,7 +163,11 @@ with left:
 
 with right:
     st.subheader("Drop-off points")
-    abandoned = steps_frame[steps_frame["abandonment_by_step"].notna()]
+    # An attempt that reached the last step completed: it is never abandoned there, so
+    # that step (always 0% in the metric) is not drawn.
+    abandoned = steps_frame[
+        steps_frame["abandonment_by_step"].notna() & (steps_frame["step_index"] < len(steps))
+    ]
     if abandoned.empty:
         st.info("No abandoned attempts in this period.")
     else:
@@ -184,7 +188,8 @@ with right:
         st.caption(
             "Shares of the abandoned attempts, adding up to 100% "
             f"(`{catalog['abandonment_by_step']['label']}`, the `abandonment_by_step` "
-            "metric)."
+            f"metric). The last step ({md_escape(steps[-1])}) is a completion, never an "
+            "abandonment: it is not drawn."
         )
 
 left, right = two_columns()
