@@ -145,7 +145,13 @@ with left:
         ui.table(
             shown,
             units={"step_reach_rate": "text", "step_conversion_rate": "text"},
-            widths={"step": 170},
+            # Whole in half of 1280 px (400 px).
+            widths={
+                "step": 150,
+                "attempts_reached": 70,
+                "step_reach_rate": 80,
+                "step_conversion_rate": 96,
+            },
             labels={
                 "step": "Step",
                 "attempts_reached": "Reached",
@@ -153,10 +159,10 @@ with left:
                 "step_conversion_rate": "From previous",
             },
             column_config={
-                c: st.column_config.TextColumn(label, alignment="right")
-                for c, label in (
-                    ("step_reach_rate", "Of started"),
-                    ("step_conversion_rate", "From previous"),
+                c: st.column_config.TextColumn(label, alignment="right", width=width)
+                for c, label, width in (
+                    ("step_reach_rate", "Of started", 80),
+                    ("step_conversion_rate", "From previous", 96),
                 )
             },
         )
@@ -253,17 +259,22 @@ with right:
         ui.table(
             escalations[(["segment"] if filters.compare else []) + columns],
             units={"step_escalation_rate": "text"},
-            widths={"step": 170},
+            widths={
+                "step": 150,
+                "attempts_stopped": 72,
+                "attempts_escalated": 80,
+                "step_escalation_rate": 90,
+            },
             labels={
                 "segment": "Segment",
                 "step": "Step",
                 "attempts_stopped": "Attempts",
                 "attempts_escalated": "Escalated",
-                "step_escalation_rate": "Escalation share",
+                "step_escalation_rate": "Share",
             },
             column_config={
                 "step_escalation_rate": st.column_config.TextColumn(
-                    "Escalation share", alignment="right"
+                    "Share", alignment="right", width=90, help="Escalated / attempts"
                 )
             },
         )
