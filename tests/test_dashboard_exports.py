@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
@@ -46,7 +48,9 @@ def month_review(warehouse):
 def test_review_csv_has_labels_and_formatted_values(month_review):
     rows, catalog = month_review
     table = review.review_table(rows, "2026-02", "2026-01", "USD")
-    lines = list(csv.DictReader(io.StringIO(review.review_csv(table))))
+    text = review.review_csv(table)
+    assert text.startswith("\ufeff")  # a UTF-8 BOM: Excel reads the file as UTF-8
+    lines = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
     assert list(lines[0]) == [
         "Section",
         "Metric",
@@ -65,6 +69,13 @@ def test_review_csv_has_labels_and_formatted_values(month_review):
     assert share["Metric"] == catalog["self_serve_share"]["label"] == "Self-serve share"
     assert (share["Feb 2026"], share["Jan 2026"]) == ("75.0%", "80.0%")
     assert share["Change"] == "\u22125.0 pp"  # a leading minus is U+2212: text, no formula
+    # A signed number is the number it is, without the formula escape (a quote is for
+    # text; a sign and digits run nothing): upgrades Feb 4 vs Jan 5 is -1.
+    assert by_id["upgrades"]["Change"] == "\u22121"
+    for line in lines:
+        assert not re.match(r"^'[+-][0-9][0-9,]*(\.[0-9]+)?$", line["Change"]), line
+    small = pd.DataFrame({"Metric": ["=cmd", "Upgrades"], "Change": ["+58", "+0.7 pp"]})
+    assert review.review_csv(small) == "\ufeffMetric,Change\n'=cmd,+58\nUpgrades,'+0.7 pp\n"
     assert share["Target"] == "≥ 90.0%: off target"
     assert share["Section"] == "Revenue"
     for line in lines:  # no raw fractions, no JSON, no None in any cell
@@ -125,3 +136,67 @@ def test_revenue_page_says_which_changes_it_leaves_out(warehouse, monkeypatch):
     assert sum(note in unescape(c.value) for c in at.caption) >= 2  # net new MRR, ARPU cards
     at.selectbox(key="revenue_month").set_value("2026-03").run()
     assert not any("without an fx rate" in unescape(c.value) for c in at.caption)
+
+
+# ----------------------------------------------------------------------------- warnings
+# The fixture's GBP change c11 (February) and subscription s_a5 (in force at the end of
+# February and March) have no fx rate: the `fx_missing` warning of `metrics --format
+# json` reaches the Monthly review's page, its CSV and its workbook.
+
+
+@pytest.fixture(scope="module")
+def february_warnings(warehouse):
+    import os
+
+    from upgrade_warehouse.data_warnings import for_month
+
+    os.environ[WAREHOUSE_ENV] = str(warehouse)
+    try:
+        warnings = data.metrics(data.current())["warnings"]
+    finally:
+        del os.environ[WAREHOUSE_ENV]
+    return for_month(warnings, "2026-02")
+
+
+def test_review_files_carry_the_warnings_of_the_month(month_review, february_warnings):
+    rows, _ = month_review
+    (fx,) = [w for w in february_warnings if w["code"] == "fx_missing"]
+    assert fx["currency"] == "GBP" and fx["changes"] == 1
+    table = review.review_table(rows, "2026-02", "2026-01", "USD")
+    text = review.review_csv(table, february_warnings).removeprefix("\ufeff")
+    lines = text.splitlines()
+    # One line per warning first (a one-cell row), then the table's header.
+    assert len(february_warnings) >= 2  # stale (the fixture is months old) and fx_missing
+    head = list(csv.reader(io.StringIO("\n".join(lines[: len(february_warnings)]))))
+    assert [row[0] for row in head] == [review.warning_line(w) for w in february_warnings]
+    assert any("No USD rate for GBP" in row[0] for row in head)
+    assert lines[len(february_warnings)].startswith("Section,Metric,Feb 2026,")
+    assert review.review_csv(table).startswith("\ufeffSection,")  # nothing to say: no line
+
+    content = review.review_xlsx(
+        rows, "2026-02", "2026-01", "USD", "2026-03-31 12:00 UTC", february_warnings
+    )
+    book = load_workbook(io.BytesIO(content))
+    about = [(r[0].value, r[1].value) for r in book["About"].iter_rows()]
+    assert ("Warning (fx_missing)", fx["message"]) in about
+    cells = {row[6].value: row for row in book["Revenue"].iter_rows(min_row=2)}
+    # The money of the revenue section carries a note; counts and rates do not.
+    assert "No USD rate for GBP" in cells["net_new_mrr"][1].comment.text
+    assert "No USD rate for GBP" in cells["mrr_end"][1].comment.text
+    assert cells["upgrades"][1].comment is None
+    assert cells["self_serve_share"][1].comment is None
+
+
+def test_monthly_review_page_shows_the_warnings(warehouse, monkeypatch):
+    monkeypatch.setenv(WAREHOUSE_ENV, str(warehouse))
+    at = AppTest.from_file(str(REPO / "dashboards" / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(PAGE_FILES["Monthly review"]).run()
+    at.selectbox(key="review_month").set_value("2026-02").run()
+    assert not at.exception
+    banner = " ".join(unescape(w.value) for w in at.warning)
+    assert "No USD rate for GBP" in banner and "days before the build" in banner
+    # January has no GBP change and no GBP subscription: no fx warning there.
+    at.selectbox(key="review_month").set_value("2026-01").run()
+    banner = " ".join(unescape(w.value) for w in at.warning)
+    assert "GBP" not in banner and "days before the build" in banner

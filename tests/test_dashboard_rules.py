@@ -193,18 +193,40 @@ def test_wilson_interval():
 
 
 def test_compare_rates():
-    # 20% of 100 vs 40% of 100: [0.133, 0.289] and [0.309, 0.498] do not overlap.
+    # The two-proportion test of metrics.md "Experiments": beyond noise when p < 0.05.
+    # 20% of 100 vs 40% of 100: se = sqrt(.2 x .8 / 100 + .4 x .6 / 100) = sqrt(.004)
+    # = 0.06325; z = -0.2 / 0.06325 = -3.162; p = 2 (1 - Phi(3.162)) = 0.0016.
     c = compare_rates(0.2, 100, 0.4, 100, min_count=30)
     assert c.beyond_noise is True and c.difference == pytest.approx(-0.2)
-    # 20% of 40 vs 30% of 40: the intervals overlap: within noise.
+    assert c.z == pytest.approx(-3.1623, abs=1e-4) and c.p_value == pytest.approx(0.00157, abs=1e-5)
+    # 20% of 40 vs 30% of 40: se = sqrt(.16 / 40 + .21 / 40) = 0.09618, z = -1.040,
+    # p = 0.298: within noise.
     c = compare_rates(0.2, 40, 0.3, 40, min_count=30)
     assert c.beyond_noise is False and c.difference == pytest.approx(-0.1)
+    assert c.p_value == pytest.approx(0.2984, abs=1e-3)
     # Fewer cases than the minimum: no difference is claimed.
     c = compare_rates(0.0, 5, 1.0, 5, min_count=30)
     assert c.too_few and c.difference is None and c.beyond_noise is None
     assert compare_rates(None, 0, 0.5, 100, min_count=30).difference is None
     assert enough(30, 30) and not enough(29, 30) and not enough(None, 30)
     assert TOO_FEW == "too few"
+
+
+def test_compare_mode_calls_the_issue_example_beyond_noise():
+    """Founders 63/426 vs marketers 33/372 over Q3 (issue 32). Their 95% Wilson intervals
+    overlap ([0.117, 0.185] and [0.064, 0.122]: the old rule said "no"), but the
+    two-proportion test does not: x_a = 0.14789, x_b = 0.08871, diff = 0.05918;
+    se = sqrt(0.14789 x 0.85211 / 426 + 0.08871 x 0.91129 / 372)
+       = sqrt(0.00029583 + 0.00021731) = 0.022653; z = 2.612; p = 2 (1 - Phi(2.612)) = 0.009."""
+    a, b = 63 / 426, 33 / 372
+    low_a, _ = wilson_interval(a, 426)
+    _, high_b = wilson_interval(b, 372)
+    assert high_b > low_a  # the intervals overlap
+    c = compare_rates(a, 426, b, 372, min_count=30)
+    assert c.difference == pytest.approx(0.05918, abs=1e-5)
+    assert c.z == pytest.approx(2.612, abs=1e-3)
+    assert c.p_value == pytest.approx(0.0090, abs=2e-4)
+    assert c.beyond_noise is True
 
 
 def test_winback_summaries_live_in_the_data_layer():

@@ -63,7 +63,7 @@ def test_segment_views_and_compare_mode(warehouse, monkeypatch):
     assert not at.exception
     shown = metric_values(at)
     assert shown["Attempts started"] == format_value(mar["attempts_started"], "count", "")
-    # 5 resolved attempts: far below the minimum count of 30.
+    # 5 matured attempts: far below the minimum count of 30.
     assert shown["Upgrade conversion rate"] == "too few"
     assert 'say "too few"' in texts(at)
     # Compare mode: both segments side by side.
@@ -81,3 +81,20 @@ def test_segment_views_and_compare_mode(warehouse, monkeypatch):
         goto(at, title)
         at.segmented_control(key=key).set_value("persona").run()
         assert not at.exception, title
+
+
+def test_cohort_chips_follow_the_picked_dimension(warehouse, monkeypatch):
+    """Switching the Cohorts breakdown from persona to segment shows the segment values
+    as chips (all of them picked), never the personas picked before (issue 32)."""
+    at = app(warehouse, monkeypatch, "Cohorts")
+    at.segmented_control(key="cohort_dimension").set_value("persona").run()
+    personas = at.multiselect(key="cohorts_values_persona")
+    assert {s.value for s in personas.value} >= {"founder", "marketer"}
+    personas.unselect(personas.value[0]).run()  # a choice of the user's
+    at.segmented_control(key="cohort_dimension").set_value("segment").run()
+    assert not at.exception
+    chips = at.multiselect(key="cohorts_values_segment")
+    assert {s.dimension for s in chips.value} == {"segment"}
+    # Every segment value picked (the default), none of the personas.
+    assert len(chips.value) == len(chips.options) >= 2
+    assert not {s.value for s in chips.value} & {"founder", "marketer", "engineer"}

@@ -47,7 +47,9 @@ def test_readme_lists_every_metric_of_the_catalog():
 @pytest.mark.skipif(not SPEC.is_file(), reason="shared/spec is not beside the repository")
 def test_catalog_has_exactly_the_metric_ids_of_the_spec():
     spec_ids = []
-    for line in SPEC.read_text().splitlines():
+    # The monthly metrics only: "Experiments" (and what follows) has its own command.
+    monthly = SPEC.read_text().split("\n## Experiments")[0]
+    for line in monthly.splitlines():
         match = re.match(r"\| `([a-z0-9_]+)`(?:, `(_[a-z0-9_]+)`)*", line)
         if not match:
             continue
@@ -66,8 +68,47 @@ def test_catalog_has_exactly_the_metric_ids_of_the_spec():
         "activation_events",
         "escalation_events",
         "amount_tolerance_minor",
+        "experiment_events",
+        "experiment_window_days",
+        "experiment_min_accounts",
         "movers_min_count",
     }
     spec_ids = [i for i in spec_ids if i not in params]
     assert sorted(spec_ids) == sorted(catalog_ids())
     assert len(catalog_ids()) == len(set(catalog_ids()))
+
+
+def test_readme_is_short_and_links_the_users_docs():
+    """A user's clone has no ../shared: the README links docs/, which has the contract,
+    the metric definitions and the command line reference."""
+    text = (REPO / "README.md").read_text()
+    assert "shared/spec" not in text
+    assert len(text.splitlines()) <= 160
+    for page in ("data-contract.md", "metrics.md", "cli.md", "performance.md"):
+        assert f"(docs/{page})" in text, page
+        assert (REPO / "docs" / page).is_file(), page
+    # Benchmark tables live in docs/performance.md now.
+    assert "bench_scale.py" not in text
+    assert "bench/bench_scale.py" in (REPO / "docs" / "performance.md").read_text()
+
+
+def test_cli_reference_has_every_command_and_option():
+    """docs/cli.md names every command of the CLI and every option of each."""
+    import typer.main
+
+    from upgrade_warehouse import cli
+
+    if not cli.app.registered_commands:
+        cli._register()
+    app = cli.app
+    text = (REPO / "docs" / "cli.md").read_text()
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():
+        if command.hidden:
+            continue
+        assert f"## {name}" in text, name
+        section = text.split(f"## {name}", 1)[1].split("\n## ", 1)[0]
+        for param in command.params:
+            for opt in param.opts:
+                if opt.startswith("--") and opt != "--help":
+                    assert f"`{opt}" in section, (name, opt)

@@ -75,7 +75,7 @@ def test_json_shape(metrics_json):
         .read_text()
         .splitlines()[1:]
     ]
-    assert len(ids) == 46
+    assert len(ids) == 51
     for m in metrics_json["months"]:
         assert list(m) == ["month", *ids]
 
@@ -209,7 +209,10 @@ def test_attempts(golden):
 def test_funnel_metrics(metrics_json):
     mar = month(metrics_json, "2026-03")
     assert mar["attempts_started"] == 8
-    # Resolved = 8 - 1 in progress (f4) = 7; completed f1_1, f5_1, f7_1.
+    # Matured (start + 14 days <= as_of 03-31 12:00, i.e. started by 03-17 12:00): every
+    # attempt but f4_1 (03-25) = 7, the population of the three rates (here the same as
+    # the resolved ones: f4_1 is the only one in progress). Completed f1_1, f5_1, f7_1.
+    assert mar["attempts_matured"] == 7
     assert mar["upgrade_conversion_rate"] == pytest.approx(3 / 7)
     assert mar["self_serve_completion_rate"] == pytest.approx(2 / 7)  # f1_1, f7_1
     assert mar["escalation_rate"] == pytest.approx(2 / 7)  # f5_1 (completed), f6_1
@@ -307,7 +310,7 @@ def test_month_filter_and_formats(golden, metrics_json):
     assert json.loads(proc.stdout)["months"] == [month(metrics_json, "2026-02")]
     proc = run_cli("metrics", "--warehouse", golden, "--format", "csv")
     lines = proc.stdout.splitlines()
-    assert lines[0].startswith("month,attempts_started,upgrade_conversion_rate,")
+    assert lines[0].startswith("month,attempts_started,attempts_matured,upgrade_conversion_rate,")
     assert len(lines) == 4 and lines[3].startswith("2026-03,8,")
     proc = run_cli("metrics", "--warehouse", golden, "--month", "2026-03")
     assert proc.returncode == 0
@@ -394,6 +397,7 @@ def test_by_persona_shape(by_persona, metrics_json):
         "parameters",
         "dimension",
         "segments",
+        "warnings",
     ]
     assert by_persona["dimension"] == "persona"
     assert by_persona["parameters"] == metrics_json["parameters"]
@@ -618,10 +622,13 @@ def test_by_with_month_csv_table_and_bad_dimension(golden, by_persona):
         assert segment["months"] == [segment_month(by_persona, segment["segment"], "2026-02")]
     proc = run_cli("metrics", "--warehouse", golden, "--by", "persona", "--format", "csv")
     lines = proc.stdout.splitlines()
-    assert lines[0].startswith("persona,month,attempts_started,upgrade_conversion_rate,")
+    assert lines[0].startswith(
+        "persona,month,attempts_started,attempts_matured,upgrade_conversion_rate,"
+    )
     assert len(lines) == 1 + 4 * 3
     assert lines[1].startswith("engineer,2026-01,0,")
-    assert lines[-1].startswith(",2026-03,1,1.0,0.0,1.0,")  # no persona: an empty cell
+    # No persona (an empty cell): f5_1 started, matured (03-06 + 14 days <= as_of), 1/1, 0/1, 1/1.
+    assert lines[-1].startswith(",2026-03,1,1,1.0,0.0,1.0,")
     proc = run_cli("metrics", "--warehouse", golden, "--by", "persona", "--month", "2026-03")
     assert proc.returncode == 0, proc.stderr
     assert "founder" in proc.stdout and "(none)" in proc.stdout
@@ -635,3 +642,218 @@ def test_by_with_month_csv_table_and_bad_dimension(golden, by_persona):
         proc = run_cli("metrics", "--warehouse", golden, "--by", dimension, "--format", "json")
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout)["dimension"] == dimension
+
+
+# ----------------------------------------------------------------------------- matured, MRR end
+# The golden data plus three rows, built at as_of 2026-03-06T12:00:00Z with a 3-day
+# conversion window (made once per session):
+# - c13: A2 cancels its yearly subscription s_a2 (pro_y x 3 = 20000 x 3 / 12 = 5000 USD
+#   minor a month) on 02-25, effective 03-05 (a scheduled cancellation);
+# - EUR rates 1.15 on 01-20, 1.25 on 03-05 and 1.30 on 03-20 (after as_of: never used),
+#   besides 1.10 on 01-01 and 1.20 on 02-01.
+EXTRA_CHANGE = (
+    "c13,s_a2,A2,2026-02-25T00:00:00Z,2026-03-05T00:00:00Z,pro_y,,3,,customer,web,,,,cancel\n"
+)
+EXTRA_RATES = "2026-01-20,EUR,1.15\n2026-03-05,EUR,1.25\n2026-03-20,EUR,1.30\n"
+# Two bad rows (quarantined, in no metric): an event and a rate with impossible dates.
+BAD_EVENT = "bad_1,A1,u,report_created,2026-02-30T00:00:00Z,,\n"
+BAD_RATE = "2026-13-01,EUR,1.50\n"
+
+
+@pytest.fixture(scope="session")
+def early(tmp_path_factory):
+    import shutil
+
+    from conftest import made_once
+
+    def make(folder):
+        data = folder / "data"
+        shutil.copytree(FIXTURES / "golden", data)
+        with (data / "subscription_changes.csv").open("a") as f:
+            f.write(EXTRA_CHANGE)
+        with (data / "fx_rates.csv").open("a") as f:
+            f.write(EXTRA_RATES + BAD_RATE)
+        with (data / "product_events.csv").open("a") as f:
+            f.write(BAD_EVENT)
+        proc = run_cli(
+            "build",
+            "--data-dir",
+            data,
+            "--warehouse",
+            folder / "early.duckdb",
+            "--var",
+            "as_of=2026-03-06T12:00:00Z",
+            "--var",
+            "conversion_window_days=3",
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    path = made_once(tmp_path_factory, "golden-early", make) / "early.duckdb"
+    proc = run_cli("metrics", "--warehouse", path, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    return path, json.loads(proc.stdout)
+
+
+def test_rates_are_over_matured_attempts_not_resolved_ones(early):
+    """as_of 03-06 12:00, window 3 days. March attempts (events after as_of ignored):
+    f1_1 03-01 10:00 completed self-serve 10:30, window ends 03-04 10:00: matured;
+    f1_8 03-01 11:00 abandoned at upgrade_intent, ends 03-04 11:00: matured;
+    f2_1 03-03 09:00 abandoned at plan_selected, ends 03-06 09:00 <= 12:00: matured;
+    f7_1 03-02 00:00 abandoned at payment_submitted (completion 03-16 outside the window),
+      ends 03-05: matured;
+    f3_1 03-04 00:00 ends 03-07: in progress, not matured;
+    f5_1 03-06 09:00 escalated 09:30, completed 10:00 (completed_assisted), ends 03-09:
+      resolved but not matured.
+    Over the 5 resolved attempts (all but f3_1) conversion would be 2/5 = 40%: the
+    quick completion of f5_1 counts while attempts of the same days that will be
+    abandoned do not yet. Over the 4 matured ones: 1/4 = 25% (reported)."""
+    _, out = early
+    mar = month(out, "2026-03")
+    assert mar["attempts_started"] == 6
+    assert mar["attempts_matured"] == 4
+    resolved_rate = 2 / 5  # f1_1, f5_1 of f1_1, f1_8, f2_1, f7_1, f5_1
+    assert mar["upgrade_conversion_rate"] == pytest.approx(1 / 4)  # f1_1
+    assert mar["upgrade_conversion_rate"] != pytest.approx(resolved_rate)
+    assert mar["self_serve_completion_rate"] == pytest.approx(1 / 4)  # resolved: 1/5
+    assert mar["escalation_rate"] == 0.0  # resolved: f5_1, 1/5
+    rows = dict(
+        query(
+            early[0],
+            "select attempt_id, is_matured from marts.fct_upgrade_attempts "
+            "where attempt_month = date '2026-03-01'",
+        )
+    )
+    assert rows == {
+        "f1_1": True,
+        "f1_8": True,
+        "f2_1": True,
+        "f7_1": True,
+        "f3_1": False,
+        "f5_1": False,
+    }
+
+
+def test_mrr_end_per_month(early):
+    """MRR at each month's end, by subscription (USD unless said; EUR at the latest rate
+    on or before the month's last day, the as_of month: as_of's date 03-06):
+    January (effective before 02-01; EUR 1.15 of 01-20): s_a3 c7 pro_m 20.00, s_a4 c9
+      2 x 18.00 EUR = 36.00 x 1.15 = 41.40, s_a2 c5 50.00, s_a6 c12a 20.00 (s_a1 was
+      cancelled by c3): 131.40. The movements convert c9 at its own date's rate (1.10):
+      net new 129.60, so other = 131.40 - 0 - 129.60 = 1.80 (revaluation 36 x 0.05).
+    February (EUR 1.20): s_a1b c4 40.00, s_a2 still c6 50.00 (c13 was made on 02-25 but
+      takes effect on 03-05), s_a3 c8 60.00, s_a4 c10 18 EUR x 1.20 = 21.60, s_a6 20.00,
+      s_f5 f5a 20.00; s_a5 (GBP, no rate) left out: 211.60. Net new: 78.40 of the golden
+      set (c11 left out) + c13 churn -50.00 = 28.40; other = 211.60 - 131.40 - 28.40 =
+      51.80 (+50.00 of c13 not in effect yet, +1.80 revaluation: 41.40 - 21.60 = 19.80
+      implied against 21.60).
+    March, up to as_of 03-06 12:00 (EUR 1.25 of 03-05; 1.30 of 03-20 is later): s_a1b
+      40.00, s_a2 cancelled (c13, effective 03-05), s_a3 60.00, s_a4 18 x 1.25 = 22.50,
+      s_a6 c12 biz_m 50.00, s_f1 f1c 20.00, s_f5 f5c (03-06 10:00) 50.00, s_f7 still free
+      (f7c is after as_of): 242.50. Net new: f1c +20, c12 +30, f5c +30 = 80.00; other =
+      242.50 - 211.60 - 80.00 = -49.10 (-50.00 c13 in effect, +0.90 revaluation)."""
+    _, out = early
+    expected = {
+        "2026-01": (0.0, 129.6, 131.4, 1.8),
+        "2026-02": (131.4, 28.4, 211.6, 51.8),
+        "2026-03": (211.6, 80.0, 242.5, -49.1),
+    }
+    for m, (start, net_new, end, other) in expected.items():
+        row = month(out, m)
+        assert row["mrr_start"] == pytest.approx(start, **APPROX), m
+        assert row["net_new_mrr"] == pytest.approx(net_new, **APPROX), m
+        assert row["mrr_end"] == pytest.approx(end, **APPROX), m
+        assert row["arr_end"] == pytest.approx(12 * end, **APPROX), m
+        assert row["mrr_other"] == pytest.approx(other, **APPROX), m
+    assert month(out, "2026-02")["mrr_churn"] == pytest.approx(-50.0)  # c13, month of changed_at
+    # The scheduled cancellation: in force at February's end, gone at March's.
+    rows = query(
+        early[0],
+        "select strftime(month, '%Y-%m'), change_id, mrr_end_reporting "
+        "from marts.fct_mrr_month_end where subscription_id = 's_a2' order by month",
+    )
+    assert rows == [("2026-01", "c5", 50.0), ("2026-02", "c6", 50.0)]
+    # The GBP subscription is there, unconverted.
+    rows = query(
+        early[0],
+        "select strftime(month, '%Y-%m'), mrr_end, mrr_end_reporting "
+        "from marts.fct_mrr_month_end where subscription_id = 's_a5' order by month",
+    )
+    assert rows == [("2026-02", 1500.0, None), ("2026-03", 1500.0, None)]
+
+
+def test_mrr_bridge_by_segment(early):
+    """Personas: A2 marketer (c13), A4 engineer (EUR); the bridge holds per segment and the
+    segments' mrr_end add up to all accounts'."""
+    path, out = early
+    proc = run_cli("metrics", "--warehouse", path, "--by", "persona", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    by = json.loads(proc.stdout)
+    # Marketers A2 and A6: February end s_a2 50 + s_a6 20 = 70; March s_a6 c12 50.
+    feb = segment_month(by, "marketer", "2026-02")
+    mar = segment_month(by, "marketer", "2026-03")
+    assert feb["mrr_end"] == pytest.approx(70.0) and mar["mrr_end"] == pytest.approx(50.0)
+    # March: start 70, c12 +30 expansion, c13's -50 is February's churn: other -50.
+    assert mar["mrr_start"] == pytest.approx(70.0)
+    assert mar["net_new_mrr"] == pytest.approx(30.0)
+    assert mar["mrr_other"] == pytest.approx(-50.0)
+    for total in out["months"]:
+        parts = [segment_month(by, s["segment"], total["month"]) for s in by["segments"]]
+        assert sum(p["mrr_end"] for p in parts) == pytest.approx(total["mrr_end"])
+        for p in parts:
+            assert round(p["mrr_start"] + p["net_new_mrr"] + p["mrr_other"], 6) == round(
+                p["mrr_end"], 6
+            )
+
+
+# ----------------------------------------------------------------------------- warnings
+
+
+def test_warnings_of_the_golden_build(golden, metrics_json):
+    """as_of 2026-03-31 12:00 (the month's last day: not partial); built today, months
+    later: stale. GBP has no rate: c11 (February, +15.00 GBP new) is left out of the
+    movements, and s_a5 (c11's subscription) out of MRR at the end of February and
+    March. No row was quarantined."""
+    warnings = metrics_json["warnings"]
+    assert [w["code"] for w in warnings] == ["stale", "fx_missing"]
+    stale, fx = warnings
+    assert stale["as_of"] == "2026-03-31T12:00:00Z" and stale["age_days"] > 2
+    assert "2026-03-31 12:00 UTC" in stale["message"]
+    assert fx["currency"] == "GBP"
+    assert (fx["changes"], fx["change_months"]) == (1, ["2026-02"])
+    assert (fx["subscriptions"], fx["subscription_months"]) == (1, ["2026-02", "2026-03"])
+    assert fx["months"] == ["2026-02", "2026-03"]
+    assert "GBP" in fx["message"] and "USD" in fx["message"]
+
+
+def test_warnings_of_a_partial_month_with_quarantined_rows(early):
+    """as_of 2026-03-06 12:00: March is not over (5.5 of 31 days since 03-01 00:00). The
+    impossible dates of one product event and one fx rate are quarantined."""
+    _, out = early
+    codes = [w["code"] for w in out["warnings"]]
+    assert codes == ["stale", "latest_month_partial", "fx_missing", "quarantined_rows"]
+    partial = out["warnings"][1]
+    assert (partial["month"], partial["days_covered"], partial["days_in_month"]) == (
+        "2026-03",
+        5.5,
+        31,
+    )
+    quarantined = out["warnings"][3]
+    assert quarantined["rows"] == 2
+    assert quarantined["by_table"] == {"fx_rates": 1, "product_events": 1}
+
+
+def test_warnings_in_every_format(golden, metrics_json):
+    fx = metrics_json["warnings"][1]["message"]
+    # --by carries the same list.
+    proc = run_cli("metrics", "--warehouse", golden, "--by", "persona", "--format", "json")
+    assert json.loads(proc.stdout)["warnings"] == metrics_json["warnings"]
+    # Table: below the table (rich wraps long lines: compare the words).
+    proc = run_cli("metrics", "--warehouse", golden, "--month", "2026-03")
+    assert proc.returncode == 0
+    tail = " ".join(proc.stdout.split("Proration accuracy rate")[-1].split())
+    assert "Warning (fx_missing): " + " ".join(fx.split()) in tail
+    assert "Warning (stale)" in tail
+    # CSV: the data stays a plain CSV (no comment line); the warnings go to stderr.
+    proc = run_cli("metrics", "--warehouse", golden, "--format", "csv")
+    assert proc.stdout.startswith("month,") and "warning" not in proc.stdout.lower()
+    assert f"warning (fx_missing): {fx}" in proc.stderr

@@ -23,6 +23,7 @@ st.caption(
     "The rate is converted / matured."
 )
 
+ui.warnings_banner(r, codes=("stale", "quarantined_rows"))
 available = data.cohort_dimensions(r)
 if not available:
     st.info("No activated accounts yet.")

@@ -100,8 +100,23 @@ else:
     st.caption(f"First {len(rows):,} rows (file order). Row 1 is the first data row.")
     ui.table(
         rows,
-        widths={"raw_row": "large"},
-        labels={"table_name": "Table", "reason_code": "Reason", "raw_row": "Row as it came"},
+        # Whole at 1280 px; the row as it came is cut to its column (hover or widen it).
+        widths={
+            "table_name": 110,
+            "source_file": 130,
+            "row_number": 56,
+            "reason_code": 120,
+            "reason_column": 100,
+            "raw_row": 290,
+        },
+        labels={
+            "table_name": "Table",
+            "source_file": "File",
+            "row_number": "Row",
+            "reason_code": "Reason",
+            "reason_column": "Column",
+            "raw_row": "Row as it came",
+        },
     )
 
 # --------------------------------------------------------------------- expectations

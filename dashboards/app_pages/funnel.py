@@ -9,6 +9,7 @@ from upgrade_warehouse.dashboard.fmt import format_ts, md_escape, month_label
 
 HEADLINE = [
     "attempts_started",
+    "attempts_matured",
     "upgrade_conversion_rate",
     "self_serve_completion_rate",
     "escalation_rate",
@@ -26,11 +27,14 @@ cur = ui.currency(r)
 st.title("Funnel and abandonment")
 filters = ui.filter_bar(r, "funnel")
 month = ui.month_select(r, key="funnel_month", include_all=True)
+ui.warnings_banner(r, month, codes=("stale", "latest_month_partial", "quarantined_rows"))
 st.caption(
     f"Attempts started in **{md_escape(month_label(month))}**. Conversion window: an "
     f"attempt stays open **{params['conversion_window_days']} days** from its first step "
     f"(or until it completes); attempts still inside their window at as_of "
-    f"({md_escape(format_ts(info['as_of']))}) are *in progress* and not yet resolved. "
+    f"({md_escape(format_ts(info['as_of']))}) are *in progress*, and the rates count only "
+    "*matured* attempts (whose window has closed), so that the latest weeks do not lean "
+    "upward. "
     f"Escalation events: {md_escape(', '.join(params['escalation_events']))}. "
     + ui.segment_caption(filters)
 )
@@ -141,7 +145,13 @@ with left:
         ui.table(
             shown,
             units={"step_reach_rate": "text", "step_conversion_rate": "text"},
-            widths={"step": 170},
+            # Whole in half of 1280 px (400 px).
+            widths={
+                "step": 150,
+                "attempts_reached": 70,
+                "step_reach_rate": 80,
+                "step_conversion_rate": 96,
+            },
             labels={
                 "step": "Step",
                 "attempts_reached": "Reached",
@@ -149,17 +159,21 @@ with left:
                 "step_conversion_rate": "From previous",
             },
             column_config={
-                c: st.column_config.TextColumn(label, alignment="right")
-                for c, label in (
-                    ("step_reach_rate", "Of started"),
-                    ("step_conversion_rate", "From previous"),
+                c: st.column_config.TextColumn(label, alignment="right", width=width)
+                for c, label, width in (
+                    ("step_reach_rate", "Of started", 80),
+                    ("step_conversion_rate", "From previous", 96),
                 )
             },
         )
 
 with right:
     st.subheader("Drop-off points")
-    abandoned = steps_frame[steps_frame["abandonment_by_step"].notna()]
+    # An attempt that reached the last step completed: it is never abandoned there, so
+    # that step (always 0% in the metric) is not drawn.
+    abandoned = steps_frame[
+        steps_frame["abandonment_by_step"].notna() & (steps_frame["step_index"] < len(steps))
+    ]
     if abandoned.empty:
         st.info("No abandoned attempts in this period.")
     else:
@@ -180,7 +194,8 @@ with right:
         st.caption(
             "Shares of the abandoned attempts, adding up to 100% "
             f"(`{catalog['abandonment_by_step']['label']}`, the `abandonment_by_step` "
-            "metric)."
+            f"metric). The last step ({md_escape(steps[-1])}) is a completion, never an "
+            "abandonment: it is not drawn."
         )
 
 left, right = two_columns()
@@ -244,17 +259,22 @@ with right:
         ui.table(
             escalations[(["segment"] if filters.compare else []) + columns],
             units={"step_escalation_rate": "text"},
-            widths={"step": 170},
+            widths={
+                "step": 150,
+                "attempts_stopped": 72,
+                "attempts_escalated": 80,
+                "step_escalation_rate": 90,
+            },
             labels={
                 "segment": "Segment",
                 "step": "Step",
                 "attempts_stopped": "Attempts",
                 "attempts_escalated": "Escalated",
-                "step_escalation_rate": "Escalation share",
+                "step_escalation_rate": "Share",
             },
             column_config={
                 "step_escalation_rate": st.column_config.TextColumn(
-                    "Escalation share", alignment="right"
+                    "Share", alignment="right", width=90, help="Escalated / attempts"
                 )
             },
         )

@@ -28,6 +28,7 @@ month = ui.month_select(
 )
 index = next(i for i, m in enumerate(months) if m["month"] == month)
 previous_month = months[index - 1]["month"] if index > 0 else None
+month_warnings = ui.warnings_banner(r, month)
 right.caption(
     "Every metric of the catalog for the month picked, against the month before. "
     "Rates are shares of their population (changes in percentage points), money is in "
@@ -145,7 +146,7 @@ st.dataframe(
 downloads = st.columns(3)
 downloads[0].download_button(
     f"{month_label(month)} as shown (CSV)",
-    lambda: review.review_csv(table),  # made when clicked: no cost on a page run
+    lambda: review.review_csv(table, month_warnings),  # made when clicked: no cost on a page run
     file_name=f"monthly-review-{month}.csv",
     mime="text/csv",
     icon=":material/download:",
@@ -160,6 +161,7 @@ downloads[1].download_button(
         previous_month,
         cur,
         format_ts(info["as_of"]),
+        month_warnings,
         movements=None if isinstance(moved, str) else moved,
     ),
     file_name=f"monthly-review-{month}.xlsx",

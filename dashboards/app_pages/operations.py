@@ -41,6 +41,7 @@ month = ui.month_select(
     label="Month of the change / attempt / check",
     container=left,
 )
+ui.warnings_banner(r, month, codes=("stale", "latest_month_partial", "quarantined_rows"))
 label = md_escape(month_label(month))
 right.caption(
     "KPIs of the month picked against the month before (all months: the whole period) "
@@ -78,14 +79,61 @@ with sync_tab:
         if targets.empty:
             st.info("No handoffs in this period.")
         else:
-            ui.table(targets, labels=labels(targets))
+            # Whole at 1280 px: short headers and fixed widths (the full labels are the
+            # KPI cards' above).
+            ui.table(
+                targets,
+                labels={
+                    "target_system": "Target system",
+                    "first_attempt_failed": "1st failed",
+                    "dead_letters": "Dead letters",
+                    "sync_failure_rate": "Failure %",
+                    "sync_unresolved_rate": "Unresolved %",
+                    "sync_manual_override_rate": "Manual %",
+                    "time_to_sync_seconds_p50": "Sync median",
+                },
+                widths={
+                    "target_system": 110,
+                    "handoffs": 76,
+                    "first_attempt_failed": 78,
+                    "unresolved": 84,
+                    "dead_letters": 90,
+                    "sync_failure_rate": 80,
+                    "sync_unresolved_rate": 98,
+                    "sync_manual_override_rate": 80,
+                    "time_to_sync_seconds_p50": 96,
+                },
+            )
             st.subheader("Unresolved handoffs")
             unresolved = data.unresolved_handoffs(r, month)
             if unresolved.empty:
                 st.success("Every handoff of this period is resolved.")
             else:
                 st.caption(f"{len(unresolved):,} handoffs to act on, oldest first.")
-                ui.table(unresolved, labels={**labels(unresolved), "unresolved_age_days": "Age"})
+                # changed_at is left out: Age (days from changed_at to as_of) says it.
+                ui.table(
+                    unresolved.drop(columns=["changed_at"]),
+                    labels={
+                        **labels(unresolved),
+                        "target_system": "Target",
+                        "last_attempt_status": "Last status",
+                        "last_error_code": "Last error",
+                        "last_attempted_at": "Last attempt",
+                        "is_dead_letter": "Dead letter",
+                        "unresolved_age_days": "Age",
+                    },
+                    widths={
+                        "target_system": 84,
+                        "change_id": 80,
+                        "account_id": 80,
+                        "attempts": 68,
+                        "last_attempt_status": 92,
+                        "last_error_code": 92,
+                        "last_attempted_at": 136,
+                        "is_dead_letter": 80,
+                        "unresolved_age_days": 56,
+                    },
+                )
 
 with pay_tab:
     if pay_tab.open and ui.no_data_loaded(r, "payment_attempts"):

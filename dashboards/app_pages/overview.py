@@ -1,10 +1,18 @@
-"""Overview (leadership): headline KPIs with month-over-month change and targets, trends;
+"""Overview (leadership): what needs attention, MRR and ARR at month end and the
+headline KPIs with month-over-month change and targets, the month's MRR bridge, trends;
 for all accounts, one segment, or two segments compared."""
 
+import pandas as pd
 import streamlit as st
 
-from upgrade_warehouse.dashboard import data, ui
-from upgrade_warehouse.dashboard.fmt import format_ts, month_label
+from upgrade_warehouse.dashboard import charts, data, ui
+from upgrade_warehouse.dashboard.fmt import (
+    format_target,
+    format_ts,
+    format_value,
+    md_escape,
+    month_label,
+)
 
 r = ui.ref()
 cfg = ui.config()
@@ -37,6 +45,34 @@ else:
     )
 right.caption(f"{when}; targets are set in dashboards/config.toml. {ui.segment_caption(filters)}")
 
+# Needs attention: off-target headline KPIs of the month, then the warnings of the data.
+row = rows.get((filters.segments[0], month))
+attention = []
+for metric_id in cfg.headline:
+    target = cfg.target(metric_id)
+    meta = catalog.get(metric_id)
+    value = ui.metric_value(row, metric_id)
+    if target is None or meta is None or value is None or filters.compare:
+        continue
+    n = ui.cases(row, metric_id)
+    if filters.segmented and n is not None and n < filters.min_count:
+        continue
+    if target.met(value) is False:
+        attention.append(
+            f"**{md_escape(meta['label'])}** is off target: "
+            f"{md_escape(format_value(value, meta['unit'], ui.currency(r)))} "
+            f"({md_escape(format_target(target, meta['unit'], ui.currency(r)))})"
+        )
+attention += [md_escape(w["message"]) for w in ui.warnings_of(r, month)]
+with st.container(border=True, key="needs_attention"):
+    if attention:
+        st.markdown(
+            ":orange[:material/warning:] **Needs attention**\n"
+            + "\n".join(f"- {line}" for line in attention)
+        )
+    else:
+        st.markdown(":green[:material/check_circle:] **Nothing needs attention this month.**")
+
 headline = list(cfg.headline)
 if filters.compare:
     a, b = filters.segments
@@ -61,6 +97,46 @@ else:
         all_months,
         min_count=filters.min_count if filters.segmented else None,
     )
+    # Rates of a month count matured attempts only: say how many are still open.
+    started = ui.metric_value(row, "attempts_started")
+    matured = ui.metric_value(row, "attempts_matured")
+    if started and matured is not None and started > matured:
+        window = info["parameters"].get("conversion_window_days")
+        st.caption(
+            f":material/hourglass_top: Funnel rates of {month_label(month)} are over "
+            f"{matured:,} matured attempts: {started - matured:,} of the {started:,} started "
+            f"{'is' if started - matured == 1 else 'are'} still inside the {window}-day "
+            "window at as_of and not counted yet."
+        )
+
+    bridge_ids = ["mrr_new", "mrr_expansion", "mrr_reactivation", "mrr_contraction", "mrr_churn"]
+    bridge_ids.append("mrr_other")
+    if all(m in catalog for m in [*bridge_ids, "mrr_start", "mrr_end"]) and row is not None:
+        st.subheader(f"MRR bridge, {month_label(month)}")
+        bridge = pd.DataFrame(
+            {
+                "step": [catalog[m]["label"] for m in bridge_ids],
+                "amount": [ui.metric_value(row, m) for m in bridge_ids],
+            }
+        )
+        cur = ui.currency(r)
+        st.altair_chart(
+            charts.waterfall(
+                bridge,
+                cur,
+                total=catalog["mrr_end"]["label"],
+                start=(catalog["mrr_start"]["label"], ui.metric_value(row, "mrr_start")),
+            ),
+            width="stretch",
+        )
+        st.caption(
+            f"{md_escape(catalog['mrr_start']['label'])} "
+            f"{md_escape(format_value(ui.metric_value(row, 'mrr_start'), 'money', cur))} + the five "
+            f"movements + other = {md_escape(catalog['mrr_end']['label'])} "
+            f"{md_escape(format_value(ui.metric_value(row, 'mrr_end'), 'money', cur))}. "
+            "Other is what the movements do not explain: fx revaluation, and changes made in "
+            "one month that take effect in another (a scheduled cancellation)."
+        )
 
 st.subheader("Trends")
 st.caption(f"{month_label(filters.month_from)} to {month_label(filters.month_to)}.")

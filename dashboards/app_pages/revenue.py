@@ -26,6 +26,7 @@ filters = ui.filter_bar(r, "revenue", trend=True)
 rows = ui.period_rows(r, filters.segments)
 left, right = st.columns([1, 3])
 month = ui.month_select(r, key="revenue_month", container=left)
+ui.warnings_banner(r, month)
 index = all_months.index(month)
 previous_month = all_months[index - 1] if index > 0 else None
 right.caption(

@@ -15,6 +15,7 @@ if not ui.no_data_loaded(r, "upsell_offers"):
 month = ui.month_select(
     r, key="upsell_month", include_all=True, default=None, label="Month of the offer"
 )
+ui.warnings_banner(r, month, codes=("stale", "latest_month_partial", "quarantined_rows"))
 # The metrics of the month, or of all months together (dbt's all-months row).
 row = ui.period_rows(r, (data.ALL,)).get((data.ALL, month))
 cols = st.columns(3)
@@ -39,8 +40,9 @@ for dimension in data.upsell_dimensions(r):
     long = frame.melt(
         id_vars=["value"], value_vars=OUTCOMES, var_name="outcome", value_name="count"
     )
-    left, right = st.columns([2, 3])
-    left.altair_chart(
+    # The chart above its table, each the page's width: the table's columns (outcomes,
+    # rates, deferred-then-accepted) need the whole width at 1280 px.
+    st.altair_chart(
         charts.stacked_bars(
             long,
             "value",
@@ -53,11 +55,22 @@ for dimension in data.upsell_dimensions(r):
         ),
         width="stretch",
     )
+    # Whole at 1280 px: short labels and fixed widths. Offers with an outcome (the rates'
+    # denominator) = offers - pending: left out of the table.
+    shown = frame.drop(columns=["with_outcome"])
     ui.table(
-        frame,
-        container=right,
+        shown,
         labels={
             "value": dimension.replace("_", " ").capitalize(),
-            **{c: catalog[c]["label"] for c in frame.columns if c in catalog},
+            "no_response": "No reply",
+            "deferred_then_accepted": "Def. → acc.",
+            "upsell_acceptance_rate": "Accepted %",
+            "upsell_deferral_rate": "Deferred %",
+        },
+        widths={
+            "value": 130,
+            **dict.fromkeys([*OUTCOMES, "offers", "deferred_then_accepted"], 68),
+            "upsell_acceptance_rate": 88,
+            "upsell_deferral_rate": 88,
         },
     )

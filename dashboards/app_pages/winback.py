@@ -28,6 +28,7 @@ st.caption(
     "retrained on this warehouse's own history by every build; the reasons are its own "
     "strongest contributions for each account."
 )
+ui.warnings_banner(r, codes=("stale", "quarantined_rows"))
 
 
 def format_number(value) -> str:

@@ -14,12 +14,14 @@ import io
 import json
 import math
 import re
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import duckdb
 import typer
 
+from .data_warnings import read_warnings
 from .errors import UserError
 from .exports import safe_text
 from .formats import OutputFormat
@@ -88,6 +90,7 @@ def _read(warehouse: Path, month: str | None, by: str | None = None) -> tuple[di
         segments = _segment_months(con, metrics, by)
         # No segment (no accepted account): --month is checked against the warehouse's.
         every = segments or (_segment_months(con, metrics, None) if month is not None else {})
+        warnings = read_warnings(con, Path(warehouse))
     if month is not None:
         available = [m["month"] for m in next(iter(every.values()), [])]
         if month not in available:
@@ -105,6 +108,7 @@ def _read(warehouse: Path, month: str | None, by: str | None = None) -> tuple[di
     else:
         result["dimension"] = by
         result["segments"] = [{"segment": s, "months": m} for s, m in segments.items()]
+    result["warnings"] = warnings
     return result, metrics
 
 
@@ -276,7 +280,19 @@ def print_table(result: dict, metrics: list[Metric], last: int = 6) -> None:
     for month in months:
         table.add_column(month["month"], justify="right")
     _add_metric_rows(table, metrics, months, currency)
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    print_warnings(result, console)
+
+
+def print_warnings(result: dict, console=None) -> None:
+    """The warnings of the JSON below the table, one line each (``Warning (code): ...``)."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = console or Console()
+    for warning in result.get("warnings", []):
+        console.print(f"[bold yellow]Warning[/] ({warning['code']}): {escape(warning['message'])}")
 
 
 def print_segment_table(result: dict, metrics: list[Metric]) -> None:
@@ -310,7 +326,9 @@ def print_segment_table(result: dict, metrics: list[Metric]) -> None:
         table.add_column(name, justify="right")
         columns.append(next(m for m in segment["months"] if m["month"] == month))
     _add_metric_rows(table, metrics, columns, currency)
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    print_warnings(result, console)
 
 
 def metrics_command(
@@ -336,6 +354,10 @@ def metrics_command(
     if output_format is OutputFormat.json:
         print(json.dumps(result, indent=2))
     elif output_format is OutputFormat.csv:
+        # The CSV stays one header line and data rows (what spreadsheets and scripts
+        # read); the warnings go to stderr.
         print(to_csv(result, metrics), end="")
+        for warning in result["warnings"]:
+            print(f"warning ({warning['code']}): {warning['message']}", file=sys.stderr)
     else:
         print_table(result, metrics)

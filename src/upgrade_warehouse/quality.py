@@ -137,7 +137,10 @@ def frame_queries(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
                     as channel_sum_minus_upgrades,
                 (mrr_new + mrr_expansion + mrr_reactivation + mrr_contraction + mrr_churn
                     - net_new_mrr) / greatest(1, abs(net_new_mrr))
-                    as movements_minus_net_new_mrr
+                    as movements_minus_net_new_mrr,
+                (mrr_start + net_new_mrr + mrr_other - mrr_end) / greatest(1, abs(mrr_end))
+                    as bridge_minus_mrr_end,
+                attempts_started - attempts_matured as attempts_not_matured
             from marts.fct_monthly_metrics""",
         "keyed_rates": """
             select b.month, b.metric_id, b.breakdown_key, b.metric_value
@@ -272,6 +275,15 @@ def build_suites() -> list[dict]:
                 min_value=-EPSILON,
                 max_value=EPSILON,
             ),
+            # metrics.md: mrr_start + the movements + mrr_other = mrr_end, exactly.
+            exp(
+                E.ExpectColumnValuesToBeBetween,
+                column="bridge_minus_mrr_end",
+                min_value=-EPSILON,
+                max_value=EPSILON,
+            ),
+            # Matured attempts are some of the attempts started.
+            exp(E.ExpectColumnValuesToBeBetween, column="attempts_not_matured", min_value=0),
         ],
         "keyed_rates": [
             exp(E.ExpectColumnValuesToBeBetween, column="metric_value", min_value=0, max_value=1),
@@ -521,9 +533,15 @@ def run_gate(db_path: Path, now: datetime | None = None, docs: bool = True) -> G
 
 
 def store_results(db_path: Path, result: GateResult) -> None:
-    """Write the outcomes into ``quality.expectation_results`` of the new warehouse."""
+    """Write the outcomes into ``quality.expectation_results`` of the new warehouse, and
+    the time of the check (UTC, moments before the build publishes) into
+    ``quality.gate_run``: the build time the ``stale`` warning compares as_of with."""
     with duckdb.connect(str(db_path)) as con:
         con.execute("create schema if not exists quality")
+        con.execute("create or replace table quality.gate_run (checked_at timestamp)")
+        con.execute(
+            "insert into quality.gate_run values (?)", [datetime.now(UTC).replace(tzinfo=None)]
+        )
         con.execute(
             "create or replace table quality.expectation_results (suite varchar, "
             "expectation varchar, column_name varchar, severity varchar, success boolean, "

@@ -421,6 +421,9 @@ final as (
         attempts.completion_event_id,
         completion_events.change_id as completion_change_id,
         coalesce(escalations.escalation_events, 0) > 0 as is_escalated,
+        -- Matured (metrics.md): start + window <= as_of, whatever the outcome; the
+        -- funnel rates are over matured attempts only.
+        attempts.window_end_at <= as_of.as_of as is_matured,
         case
             when attempts.last_step_index = {{ n_steps }}
                 and coalesce(escalations.escalation_events, 0) = 0

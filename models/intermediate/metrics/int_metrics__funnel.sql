@@ -1,6 +1,9 @@
 {#- Funnel metrics (metrics.md "Upgrade attempts") by month of the attempt start (month
-    null = all months) and segment. Rates carry their numerator and denominator
-    (macro `rate`); attempts_<outcome> count the attempts of each outcome. -#}
+    null = all months) and segment. The three rates are over matured attempts only
+    (start + conversion window <= as_of: attempts_matured), so that the latest weeks do
+    not lean upward (a completion is known at once, an abandonment only after the
+    window). Rates carry their numerator and denominator (macro `rate`);
+    attempts_<outcome> count the attempts of each outcome. -#}
 {%- set outcomes = ['completed_self_serve', 'completed_assisted', 'in_progress', 'escalated', 'abandoned'] -%}
 with
 
@@ -28,6 +31,7 @@ segmented as (
         attempts.attempt_month,
         attempts.outcome,
         attempts.is_completed,
+        attempts.is_matured,
         attempts.intent_to_activation_hours,
         account_segments.segment_dimension,
         account_segments.segment_value
@@ -44,12 +48,16 @@ aggregated as (
         segment_dimension,
         segment_value,
         count(*) as attempts_started,
-        sum(case when outcome <> 'in_progress' then 1 else 0 end) as resolved_attempts,
-        sum(case when is_completed then 1 else 0 end) as completed_attempts,
-        sum(case when outcome = 'completed_self_serve' then 1 else 0 end)
-            as completed_self_serve_attempts,
-        sum(case when outcome in ('completed_assisted', 'escalated') then 1 else 0 end)
-            as escalated_attempts,
+        sum(case when is_matured then 1 else 0 end) as matured_attempts,
+        sum(case when is_matured and is_completed then 1 else 0 end) as matured_completed_attempts,
+        sum(case when is_matured and outcome = 'completed_self_serve' then 1 else 0 end)
+            as matured_completed_self_serve_attempts,
+        sum(
+            case
+                when is_matured and outcome in ('completed_assisted', 'escalated') then 1 else 0
+            end
+        )
+            as matured_escalated_attempts,
         {%- for outcome in outcomes %}
         sum(case when outcome = {{ sql_string(outcome) }} then 1 else 0 end)
             as outcome_{{ outcome }},
@@ -68,20 +76,21 @@ final as (
         frame.segment_dimension,
         frame.segment_value,
         {{ count_metric('attempts_started', 'aggregated.attempts_started') }},
+        {{ count_metric('attempts_matured', 'aggregated.matured_attempts') }},
         {{ rate(
             'upgrade_conversion_rate',
-            'aggregated.completed_attempts',
-            'aggregated.resolved_attempts'
+            'aggregated.matured_completed_attempts',
+            'aggregated.matured_attempts'
         ) }},
         {{ rate(
             'self_serve_completion_rate',
-            'aggregated.completed_self_serve_attempts',
-            'aggregated.resolved_attempts'
+            'aggregated.matured_completed_self_serve_attempts',
+            'aggregated.matured_attempts'
         ) }},
         {{ rate(
             'escalation_rate',
-            'aggregated.escalated_attempts',
-            'aggregated.resolved_attempts'
+            'aggregated.matured_escalated_attempts',
+            'aggregated.matured_attempts'
         ) }},
         cast(aggregated.intent_to_activation_hours_p50 as {{ type_double() }})
             as intent_to_activation_hours_p50,

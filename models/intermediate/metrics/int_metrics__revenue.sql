@@ -4,7 +4,11 @@
     up to 6 decimals (far below a cent) so that sums of binary fractions read as the
     decimal amounts they are; net new MRR is the sum of the five rounded
     movements, so they add up exactly. arpu_per_upgrade carries the sum and the number
-    of the converted upgrades it is the mean of (__numerator, __denominator). -#}
+    of the converted upgrades it is the mean of (__numerator, __denominator).
+    MRR at the month's end (mrr_end, from fct_mrr_month_end; arr_end = 12 x mrr_end),
+    mrr_start (the previous month's mrr_end, 0 for the first month) and mrr_other
+    (mrr_end - mrr_start - net_new_mrr) make the bridge start + movements + other = end;
+    they are null for the all-months period (a stock has no value over all months). -#}
 {%- set movements = ['new', 'expansion', 'reactivation', 'contraction', 'churn'] -%}
 with
 
@@ -23,6 +27,12 @@ account_segments as (
 changes as (
 
     select * from {{ ref('fct_subscription_changes') }}
+
+),
+
+month_end_subscriptions as (
+
+    select * from {{ ref('fct_mrr_month_end') }}
 
 ),
 
@@ -74,7 +84,56 @@ aggregated as (
 
 ),
 
-final as (
+month_end as (
+
+    select
+        month_end_subscriptions.month,
+        account_segments.segment_dimension,
+        account_segments.segment_value,
+        {{ exact_sum('month_end_subscriptions.mrr_end_reporting') }} as mrr_end
+    from month_end_subscriptions
+    inner join account_segments
+        on account_segments.account_id = month_end_subscriptions.account_id
+    group by
+        month_end_subscriptions.month,
+        account_segments.segment_dimension,
+        account_segments.segment_value
+
+),
+
+-- Every month of every segment (0 when nothing is in force) and the month before's.
+month_end_framed as (
+
+    select
+        frame.month,
+        frame.segment_dimension,
+        frame.segment_value,
+        {{ round_half_up('coalesce(month_end.mrr_end, 0)', 6) }} as mrr_end
+    from frame
+    left join month_end
+        on {{ same_period_and_segment('month_end', 'frame') }}
+    where frame.month is not null
+
+),
+
+month_end_bridge as (
+
+    select
+        month,
+        segment_dimension,
+        segment_value,
+        mrr_end,
+        coalesce(
+            lag(mrr_end) over (
+                partition by segment_dimension, segment_value order by month
+            ),
+            0
+        ) as mrr_start
+    from month_end_framed
+
+),
+
+movements as (
 
     select
         frame.month,
@@ -108,6 +167,22 @@ final as (
     from frame
     left join aggregated
         on {{ same_period_and_segment('aggregated', 'frame') }}
+
+),
+
+final as (
+
+    select
+        movements.*,
+        month_end_bridge.mrr_end,
+        {{ round_half_up('12 * month_end_bridge.mrr_end', 6) }} as arr_end,
+        month_end_bridge.mrr_start,
+        {{ round_half_up(
+            'month_end_bridge.mrr_end - month_end_bridge.mrr_start - movements.net_new_mrr', 6
+        ) }} as mrr_other
+    from movements
+    left join month_end_bridge
+        on {{ same_period_and_segment('month_end_bridge', 'movements') }}
 
 )
 

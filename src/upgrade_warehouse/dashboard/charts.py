@@ -247,19 +247,37 @@ OUTCOME_COLORS = palette.OUTCOME_COLORS
 
 @_fast
 def waterfall(
-    frame: pd.DataFrame, currency: str, title: str = "", *, total: str = "Net new"
+    frame: pd.DataFrame,
+    currency: str,
+    title: str = "",
+    *,
+    total: str = "Net new",
+    start: tuple[str, float | None] | None = None,
 ) -> alt.Chart:
     """MRR bridge: ``step`` and ``amount`` rows, then a ``Net new MRR`` total bar. Gains
     green, losses red, the total blue; each bar's signed amount above it, the step names
-    at an angle so that they never overlap."""
+    at an angle so that they never overlap. With ``start`` (label, amount: MRR at the
+    month's start) the bridge starts from that bar, and the total bar (``total``, e.g.
+    MRR at month end) is start + the steps."""
     frame = frame.copy()
     frame["amount"] = frame["amount"].fillna(0.0)
-    frame["end"] = frame["amount"].cumsum()
+    base = 0.0 if start is None else float(start[1] or 0.0)
+    frame["end"] = base + frame["amount"].cumsum()
     frame["start"] = frame["end"] - frame["amount"]
     frame["kind"] = ["gain" if a >= 0 else "loss" for a in frame["amount"]]
-    net = float(frame["amount"].sum())
+    net = base + float(frame["amount"].sum())
+    first = (
+        []
+        if start is None
+        else [
+            pd.DataFrame(
+                [{"step": start[0], "amount": base, "start": 0.0, "end": base, "kind": "net"}]
+            )
+        ]
+    )
     frame = pd.concat(
         [
+            *first,
             frame,
             pd.DataFrame(
                 [

@@ -5,20 +5,24 @@ away (no Streamlit here, so that the files are tested without a browser).
   catalog order: section, label, value, previous value, change, target, definition,
   metric id (the values as numbers, in the catalog's unit).
 - :func:`review_table`: the rows as the page shows them (formatted text).
-- :func:`review_csv`: the same table as CSV (labels as headers, formatted values).
-- :func:`review_xlsx`: an Excel workbook: an "About" sheet, then one sheet per section;
-  numbers stored as numbers with number formats (percent, thousands, the currency with
-  its exponent, durations in their unit).
+- :func:`review_csv`: the same table as CSV (labels as headers, formatted values),
+  after one line per warning of the month (metrics.md ``warnings``) when there are any.
+- :func:`review_xlsx`: an Excel workbook: an "About" sheet (with the warnings of the
+  month), then one sheet per section; numbers stored as numbers with number formats
+  (percent, thousands, the currency with its exponent, durations in their unit); a
+  value a warning touches carries a note (a cell comment) with it.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 from ..currencies import currency_exponent
+from ..data_warnings import affects
 from ..exports import safe_pandas, safe_text
 from .config import DashboardConfig
 from .fmt import format_delta, format_target, format_value, month_label
@@ -132,10 +136,38 @@ def _unicode_minus(text):
     return text
 
 
-def review_csv(table: pd.DataFrame) -> str:
-    """The table as shown, as CSV (labels as headers, formatted values)."""
-    shown = table.map(_unicode_minus)
-    return safe_pandas(shown).to_csv(index=False)
+# A UTF-8 byte order mark first: Excel then reads the file as UTF-8 ("≥", "·", "−"
+# and accented segment values), which it does not without one.
+BOM = "\ufeff"
+_SIGNED_NUMBER = re.compile(r"^\+[0-9][0-9,]*(\.[0-9]+)?$")
+
+
+def warning_line(warning: dict) -> str:
+    """One warning as a line of text: ``Warning (fx_missing): No USD rate for ...``."""
+    return f"Warning ({warning['code']}): {warning['message']}"
+
+
+def review_csv(table: pd.DataFrame, warnings: list[dict] | None = None) -> str:
+    """The table as shown, as CSV (labels as headers, formatted values). With
+    ``warnings`` (those of the month: data_warnings.for_month), one line each comes
+    first, a one-cell row, so that nobody reads the numbers without them."""
+    import csv
+
+    shown = safe_pandas(table.map(_unicode_minus)).map(_unquote_numbers)
+    head = io.StringIO()
+    writer = csv.writer(head, lineterminator="\n")
+    for warning in warnings or []:
+        writer.writerow([safe_text(warning_line(warning))])
+    return BOM + head.getvalue() + shown.to_csv(index=False)
+
+
+def _unquote_numbers(text):
+    """A formatted gain such as "+58" or "+1,234.5" as it is: a sign and digits run
+    nothing in a spreadsheet, which reads the number; the formula escape (a leading
+    quote, exports.safe_text) is for text."""
+    if isinstance(text, str) and text.startswith("'") and _SIGNED_NUMBER.match(text[1:]):
+        return text[1:]
+    return text
 
 
 def number_format(unit: str, currency: str) -> str:
@@ -166,12 +198,14 @@ def review_xlsx(
     previous_month: str | None,
     currency: str,
     as_of: str,
+    warnings: list[dict] | None = None,
     movements=None,
 ) -> bytes:
-    """The month as an Excel workbook: "About", then "What moved" and "MRR bridge" when
-    ``movements`` (upgrade_warehouse.movers.Movements) is given, then one sheet per
-    section."""
+    """The month as an Excel workbook: "About" (with the ``warnings`` of the month, also
+    noted on the cells they touch), then "What moved" and "MRR bridge" when ``movements``
+    (upgrade_warehouse.movers.Movements) is given, then one sheet per section."""
     from openpyxl import Workbook
+    from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
@@ -187,8 +221,12 @@ def review_xlsx(
         ("Rates", "percent of their population; changes in percentage points"),
     ):
         about.append([safe_text(v) for v in line])
+    for warning in warnings or []:
+        about.append([f"Warning ({warning['code']})", safe_text(warning["message"])])
+        about.cell(about.max_row, 1).font = Font(bold=True, color="B45309")
+        about.cell(about.max_row, 2).alignment = Alignment(wrap_text=True, vertical="top")
     about["A1"].font = Font(bold=True, size=13)
-    about.column_dimensions["A"].width = 22
+    about.column_dimensions["A"].width = 30
     about.column_dimensions["B"].width = 60
 
     if movements is not None:
@@ -231,6 +269,10 @@ def review_xlsx(
                 sheet.cell(line, column).number_format = number_format(r.unit, currency)
             sheet.cell(line, 4).number_format = change_format(r.unit, currency)
             sheet.cell(line, 6).alignment = Alignment(wrap_text=False)
+            notes = [w for w in warnings or [] if affects(w, r.section, r.unit, month)]
+            if notes:
+                text = "\n\n".join(warning_line(w) for w in notes)
+                sheet.cell(line, 2).comment = Comment(text, "Upgrade Warehouse", 160, 360)
         for column, width in enumerate((42, 16, 16, 14, 26, 70, 36), start=1):
             sheet.column_dimensions[get_column_letter(column)].width = width
         sheet.freeze_panes = "B2"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from .. import data_warnings
 from ..errors import UserError
 from . import data, stats
 from .config import DashboardConfig, load_config
@@ -370,8 +371,8 @@ def filter_bar(
             "Compare",
             key=f"{key}_compare",
             help="Two segments side by side: each rate, A − B, and whether the difference "
-            "is beyond noise (the 95% Wilson intervals of the two rates do not "
-            "overlap).",
+            "is beyond noise (the two-proportion test of docs/metrics.md gives p < 0.05, "
+            "both rates over enough cases).",
         )
         if compare:
             options = [*values, ALL]
@@ -387,13 +388,16 @@ def filter_bar(
             )
             segments = (a, b)
         elif multi:
-            _forget_invalid_multi(f"{key}_values", values)
+            # One widget per dimension: the chips of one attribute never carry over to
+            # another (a widget keeps its browser-side value across option changes).
+            values_key = f"{key}_values_{dimension}"
+            _forget_invalid_multi(values_key, values)
             segments = tuple(
                 cols[0].multiselect(
                     "Segments",
                     values,
                     default=values,
-                    key=f"{key}_values",
+                    key=values_key,
                     format_func=label,
                     placeholder="Pick one or more values",
                     help=ACCOUNTS_HELP,
@@ -566,6 +570,8 @@ def _compare_row(meta: dict, cur: str, c: stats.RateComparison, min_count: int) 
         noise = "too few" if c.too_few and c.a is not None and c.b is not None else "–"
     else:
         noise = "yes" if c.beyond_noise else "no"
+        if c.p_value is not None:
+            noise += f" (p = {c.p_value:.3f})" if c.p_value >= 0.001 else " (p < 0.001)"
     return {
         "metric": meta["label"],
         "A": shown(c.a, c.a_n),
@@ -586,9 +592,9 @@ def show_compare(frame: pd.DataFrame, legend: bool = True) -> None:
 
 def compare_legend() -> None:
     st.caption(
-        "A − B in percentage points. *Beyond noise*: the 95% Wilson score intervals of "
-        "the two rates do not overlap; *too few*: one of them is over fewer cases than "
-        "the minimum count of dashboards/config.toml."
+        "A − B in percentage points. *Beyond noise*: the two-proportion test of "
+        "docs/metrics.md (as for experiments) gives p < 0.05; *too few*: one of them is "
+        "over fewer cases than the minimum count of dashboards/config.toml."
     )
 
 
@@ -643,6 +649,50 @@ MONEY_OF_CHANGES = (
 )
 
 
+def warnings_of(
+    r: data.Ref, month: str | None = None, codes: tuple[str, ...] | None = None
+) -> list[dict]:
+    """The ``warnings`` of ``metrics --format json`` (the same function computes them:
+    :mod:`..data_warnings`) that concern ``month`` (None: every month), optionally of
+    some codes only."""
+    found = data_warnings.for_month(data.metrics(r).get("warnings", []), month)
+    return [w for w in found if codes is None or w["code"] in codes]
+
+
+def warnings_banner(
+    r: data.Ref,
+    month: str | None = None,
+    *,
+    codes: tuple[str, ...] | None = None,
+    container=st,
+) -> list[dict]:
+    """One warning box at the top of a page with what a reader must know about its
+    numbers (stale data, a partial month, missing fx rates, quarantined rows); nothing
+    when there is nothing to say. Returns the warnings shown."""
+    shown = warnings_of(r, month, codes)
+    if shown:
+        lines = "\n".join(f"- {md_escape(w['message'])}" for w in shown)
+        container.warning(f"**Read these numbers with care:**\n{lines}", icon=":material/warning:")
+    return shown
+
+
+# MRR in force at a month's end, made of subscriptions (not of the month's changes).
+MONEY_AT_MONTH_END = ("mrr_end", "arr_end", "mrr_start", "mrr_other")
+
+
+def month_end_fx_note(r: data.Ref, month: str | None) -> str | None:
+    """ "Excludes subscriptions in GBP without an fx rate" when subscriptions in force at
+    the end of ``month`` could not be converted (the ``fx_missing`` warnings)."""
+    currencies = [
+        w["currency"]
+        for w in warnings_of(r, month, ("fx_missing",))
+        if w["subscriptions"] and (month is None or month in w["subscription_months"])
+    ]
+    if not currencies:
+        return None
+    return "Excludes subscriptions in " + ", ".join(currencies) + " without an fx rate"
+
+
 def fx_note(r: data.Ref, month: str | None, segment: Segment = ALL) -> str | None:
     """ "Excludes 199 changes in GBP without an fx rate" when changes of the month (None:
     all months) could not be converted to the reporting currency, else None."""
@@ -681,6 +731,9 @@ def kpi_grid(
     note = None
     if any(m in MONEY_OF_CHANGES for m in metric_ids):
         note = fx_note(r, month, segment)
+    month_end_note = None
+    if any(m in MONEY_AT_MONTH_END for m in metric_ids):
+        month_end_note = month_end_fx_note(r, month)
     for start in range(0, len(metric_ids), per_row):
         cols = st.columns(per_row)
         for col, metric_id in zip(cols, metric_ids[start : start + per_row]):
@@ -695,7 +748,11 @@ def kpi_grid(
                 previous,
                 history=spark,
                 min_count=min_count,
-                note=note if metric_id in MONEY_OF_CHANGES else None,
+                note=note
+                if metric_id in MONEY_OF_CHANGES
+                else month_end_note
+                if metric_id in MONEY_AT_MONTH_END
+                else None,
             )
 
 
@@ -752,10 +809,11 @@ def table_csv(frame: pd.DataFrame, **kwargs) -> str:
     """The table as shown (labels, formatted values) as CSV, spreadsheet formulas
     neutralised (:mod:`..exports`)."""
     from ..exports import safe_pandas
+    from .review import BOM, _unquote_numbers
     from .tables import formatted
 
     shown, _ = formatted(frame, **kwargs)
-    return safe_pandas(shown).to_csv(index=False)
+    return BOM + safe_pandas(shown).map(_unquote_numbers).to_csv(index=False)
 
 
 def default_page_alias(pages: dict[str, list]) -> None:
