@@ -66,6 +66,9 @@ def test_catalog_has_exactly_the_metric_ids_of_the_spec():
         "activation_events",
         "escalation_events",
         "amount_tolerance_minor",
+        "experiment_events",
+        "experiment_window_days",
+        "experiment_min_accounts",
     }
     spec_ids = [i for i in spec_ids if i not in params]
     assert sorted(spec_ids) == sorted(catalog_ids())

@@ -34,8 +34,10 @@ INT_PARAMS = (
     "activation_window_days",
     "amount_tolerance_minor",
     "horizon_days",
+    "experiment_window_days",
+    "experiment_min_accounts",
 )
-LIST_PARAMS = ("funnel_steps", "activation_events", "escalation_events")
+LIST_PARAMS = ("funnel_steps", "activation_events", "escalation_events", "experiment_events")
 PARAM_NAMES = (
     "conversion_window_days",
     "activation_window_days",
@@ -45,6 +47,9 @@ PARAM_NAMES = (
     "activation_events",
     "escalation_events",
     "amount_tolerance_minor",
+    "experiment_events",
+    "experiment_window_days",
+    "experiment_min_accounts",
 )
 # An event or step name in a list parameter (docs/security.md): letters and digits of any
 # script, then also spaces and . : / - _ ' ( ) + & @ #, at most 200 characters. Real event
@@ -67,6 +72,11 @@ class Parameters:
     activation_events: tuple[str, ...] = tuple(_DEFAULTS["activation_events"])
     escalation_events: tuple[str, ...] = tuple(_DEFAULTS["escalation_events"])
     amount_tolerance_minor: int = int(_DEFAULTS["amount_tolerance_minor"])
+    # metrics.md "Experiments": exposure events, the window after exposure, the accounts
+    # per side a comparison needs (enough_data)
+    experiment_events: tuple[str, ...] = tuple(_DEFAULTS["experiment_events"])
+    experiment_window_days: int = int(_DEFAULTS["experiment_window_days"])
+    experiment_min_accounts: int = int(_DEFAULTS["experiment_min_accounts"])
     # win-back: self-serve upgrade within this many days of as_of
     horizon_days: int = int(_DEFAULTS["horizon_days"])
 
