@@ -289,9 +289,12 @@ def _points(x: float | None) -> str:
 
 def print_table(result: dict) -> None:
     from rich.console import Console
+    from rich import box
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:  # piped: wide enough that no value wraps
+        console = Console(width=140)
     if not result["experiments"]:
         console.print(f"No experiments in the warehouse (as_of {result['as_of']}).")
         return
@@ -309,22 +312,29 @@ def print_table(result: dict) -> None:
             + f". Window {result['window_days']} days, matured accounts only; "
             f"at least {result['min_accounts']} per side for a verdict."
         )
-        table = Table(title=title, caption=caption)
-        for name, justify in (
-            ("variation", "left"),
-            ("exposed", "right"),
-            ("matured", "right"),
-            ("metric", "left"),
-            ("value", "right"),
-            ("n", "right"),
-            ("diff", "right"),
-            ("95% interval", "right"),
-            ("p", "right"),
-            ("verdict", "left"),
+        caption += " Rates in %, differences in percentage points; revenue per account in "
+        caption += f"{result['reporting_currency']}."
+        table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, padding=(0, 1))
+        for name, justify, no_wrap in (
+            ("metric", "left", False),
+            ("value", "right", False),
+            ("n", "right", False),
+            ("diff", "right", False),
+            ("95% interval", "right", False),
+            ("p", "right", False),
+            ("significant", "left", False),
         ):
-            table.add_column(name, justify=justify, overflow="fold")
+            table.add_column(name, justify=justify, no_wrap=no_wrap, overflow="fold")
+        control_metrics = next(
+            (v["metrics"] for v in e["variations"] if v["variation_id"] == e["control"]), {}
+        )
         for v in e["variations"]:
-            first = True
+            table.add_row(
+                f"[bold]{v['variation_id']}[/bold]"
+                + (" (control)" if v["variation_id"] == e["control"] else "")
+                + f": {v['exposed_accounts']:,} exposed, {v['matured_accounts']:,} matured",
+                end_section=False,
+            )
             for metric_id, m in v["metrics"].items():
                 money = metric_id == "mrr_delta_per_account"
                 if money:
@@ -333,28 +343,26 @@ def print_table(result: dict) -> None:
                     interval = (
                         "–"
                         if m["ci_low"] is None
-                        else f"{m['ci_low']:+,.2f} to {m['ci_high']:+,.2f}"
+                        else f"{m['ci_low']:+,.2f}..{m['ci_high']:+,.2f}"
                     )
                 else:
                     value, diff = _pct(m["value"]), _points(m["diff"])
                     interval = (
                         "–"
                         if m["ci_low"] is None
-                        else f"{_points(m['ci_low'])} to {_points(m['ci_high'])} pts"
+                        else f"{_points(m['ci_low'])}..{_points(m['ci_high'])}"
                     )
                 if v["variation_id"] == e["control"]:
-                    verdict = "control"
+                    verdict = ""
                 elif m["enough_data"] is None:
                     verdict = "–"
                 elif not m["enough_data"]:
-                    verdict = f"too few accounts ({m['n']} of {result['min_accounts']})"
+                    fewest = min(m["n"], control_metrics[metric_id]["n"])
+                    verdict = f"too few accounts ({fewest} of {result['min_accounts']})"
                 else:
-                    verdict = "significant" if m["significant"] else "not significant"
+                    verdict = "yes" if m["significant"] else "no"
                 table.add_row(
-                    v["variation_id"] if first else "",
-                    f"{v['exposed_accounts']:,}" if first else "",
-                    f"{v['matured_accounts']:,}" if first else "",
-                    metric_id,
+                    f"  {metric_id}",
                     value,
                     f"{m['n']:,}",
                     diff,
@@ -362,7 +370,6 @@ def print_table(result: dict) -> None:
                     "–" if m["p_value"] is None else f"{m['p_value']:.3g}",
                     verdict,
                 )
-                first = False
         console.print(table)
 
 
