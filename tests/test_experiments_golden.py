@@ -131,7 +131,10 @@ def test_header_and_order(result):
     assert result["reporting_currency"] == "USD"
     # Ordered by experiment_id; variations control first, then by variation_id.
     assert [e["experiment_id"] for e in result["experiments"]] == ["E1", "E2", "E3"]
-    order = {e["experiment_id"]: [v["variation_id"] for v in e["variations"]] for e in result["experiments"]}
+    order = {
+        e["experiment_id"]: [v["variation_id"] for v in e["variations"]]
+        for e in result["experiments"]
+    }
     assert order == {"E1": ["control", "treatment"], "E2": ["0", "1", "2"], "E3": ["alpha", "beta"]}
     for e in result["experiments"]:
         assert list(e) == [
@@ -152,7 +155,11 @@ def test_header_and_order(result):
 
 def test_controls_by_each_rule(result):
     # E1 has `control`; E2 has `0` (no `control`); E3 neither: the smallest, alpha < beta.
-    assert [experiment(result, e)["control"] for e in ("E1", "E2", "E3")] == ["control", "0", "alpha"]
+    assert [experiment(result, e)["control"] for e in ("E1", "E2", "E3")] == [
+        "control",
+        "0",
+        "alpha",
+    ]
 
 
 def test_exposures_counts_and_maturity(result):
@@ -164,9 +171,16 @@ def test_exposures_counts_and_maturity(result):
     assert e1["first_exposure"] == "2026-03-01T10:00:00Z"
     assert e1["last_exposure"] == "2026-03-25T10:00:00Z"
     # control C1-C4 (4, matured); treatment T1-T5 exposed (5), T5 not matured (4).
-    assert [(v["exposed_accounts"], v["matured_accounts"]) for v in e1["variations"]] == [(4, 4), (5, 4)]
+    assert [(v["exposed_accounts"], v["matured_accounts"]) for v in e1["variations"]] == [
+        (4, 4),
+        (5, 4),
+    ]
     e2 = experiment(result, "E2")
-    assert [(v["exposed_accounts"], v["matured_accounts"]) for v in e2["variations"]] == [(1, 1), (1, 1), (2, 2)]
+    assert [(v["exposed_accounts"], v["matured_accounts"]) for v in e2["variations"]] == [
+        (1, 1),
+        (1, 1),
+        (2, 2),
+    ]
 
 
 def test_control_values_and_null_comparisons(result):
@@ -241,7 +255,14 @@ def test_other_treatment_metrics_by_hand(result):
     # Self-serve: T1 only (T2's upgrade is sales-assisted): 1/4 = control's 1/4: diff 0,
     # se = sqrt(2 * 0.1875 / 4) > 0, z = 0, p = 1, chance 0.5.
     s = m["self_serve_upgrade_rate"]
-    assert (s["value"], s["diff"], s["lift"], s["z"], s["p_value"], s["chance_to_beat_control"]) == (
+    assert (
+        s["value"],
+        s["diff"],
+        s["lift"],
+        s["z"],
+        s["p_value"],
+        s["chance_to_beat_control"],
+    ) == (
         0.25,
         0.0,
         0.0,
@@ -287,7 +308,13 @@ def test_three_variations(result):
     one = variation(e2, "1")["metrics"]
     # 0/1 against 0/1: se = 0, so ci = diff = 0 and z, p, chance null.
     a = one["attempt_rate"]
-    assert (a["diff"], a["ci_low"], a["ci_high"], a["z"], a["p_value"]) == (0.0, 0.0, 0.0, None, None)
+    assert (a["diff"], a["ci_low"], a["ci_high"], a["z"], a["p_value"]) == (
+        0.0,
+        0.0,
+        0.0,
+        None,
+        None,
+    )
     # The mean needs 2 accounts a side: D2 alone, so every comparison field is null.
     assert {k: one["mrr_delta_per_account"][k] for k in NULL_COMPARISON} == NULL_COMPARISON
 
@@ -297,7 +324,13 @@ def test_by_persona(experiments_warehouse):
     keys = [(e["experiment_id"], e["segment"]) for e in out["experiments"]]
     # E1's exposed accounts: founder C1 C2 T1 T2 M1; marketer C3 C4 T3 T5; null T4.
     # E2 and E3: founders only. experiment_id, then segment, null last.
-    assert keys == [("E1", "founder"), ("E1", "marketer"), ("E1", None), ("E2", "founder"), ("E3", "founder")]
+    assert keys == [
+        ("E1", "founder"),
+        ("E1", "marketer"),
+        ("E1", None),
+        ("E2", "founder"),
+        ("E3", "founder"),
+    ]
     founder = experiment(out, "E1", "founder")
     assert founder["dimension"] == "persona" and founder["control"] == "control"
     assert founder["multiple_exposures"] == 1  # M1
@@ -340,10 +373,12 @@ def test_csv_and_table(experiments_warehouse):
     records = list(csv.DictReader(io.StringIO(proc.stdout)))
     # 3 experiments: (2 + 3 + 2) variations x 9 metrics.
     assert len(records) == 7 * 9
-    row = [r for r in records if r["variation_id"] == "treatment" and r["metric_id"] == "attempt_rate"][0]
+    row = next(
+        r for r in records if r["variation_id"] == "treatment" and r["metric_id"] == "attempt_rate"
+    )
     assert float(row["diff"]) == pytest.approx(0.5) and row["significant"] == "false"
     assert row["enough_data"] == "true" and row["lift"] == "2.0"
-    control = [r for r in records if r["variation_id"] == "control"][0]
+    control = next(r for r in records if r["variation_id"] == "control")
     assert control["diff"] == "" and control["significant"] == ""
     proc = run_cli("experiments", "--warehouse", experiments_warehouse)
     assert proc.returncode == 0, proc.stderr

@@ -116,9 +116,7 @@ def experiments_json(
     parameters = build.parameters
     defaults = Parameters()
     window_days = int(parameters.get("experiment_window_days", defaults.experiment_window_days))
-    min_accounts = int(
-        parameters.get("experiment_min_accounts", defaults.experiment_min_accounts)
-    )
+    min_accounts = int(parameters.get("experiment_min_accounts", defaults.experiment_min_accounts))
     known = [
         r[0]
         for r in con.execute(
@@ -288,8 +286,8 @@ def _points(x: float | None) -> str:
 
 
 def print_table(result: dict) -> None:
-    from rich.console import Console
     from rich import box
+    from rich.console import Console
     from rich.table import Table
 
     console = Console()
@@ -341,9 +339,7 @@ def print_table(result: dict) -> None:
                     value = "–" if m["value"] is None else f"{m['value']:,.2f}"
                     diff = "–" if m["diff"] is None else f"{m['diff']:+,.2f}"
                     interval = (
-                        "–"
-                        if m["ci_low"] is None
-                        else f"{m['ci_low']:+,.2f}..{m['ci_high']:+,.2f}"
+                        "–" if m["ci_low"] is None else f"{m['ci_low']:+,.2f}..{m['ci_high']:+,.2f}"
                     )
                 else:
                     value, diff = _pct(m["value"]), _points(m["diff"])
