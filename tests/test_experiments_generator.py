@@ -18,26 +18,16 @@ import json
 import polars as pl
 import pytest
 
-from conftest import made_once, run_cli
+from conftest import run_cli
 from upgrade_warehouse.generator import GeneratorConfig, generate
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo_like(tmp_path_factory):
-    """The demo's data set (3,000 accounts, 13 months, seed 42) built once."""
-
-    def make(folder):
-        generate(folder / "data", GeneratorConfig(accounts=3000, seed=42))
-        proc = run_cli(
-            "build", "--data-dir", folder / "data", "--warehouse", folder / "wh.duckdb",
-            "--format", "json",
-        )  # fmt: skip
-        assert proc.returncode == 0, proc.stderr
-        (folder / "report.json").write_text(proc.stdout)
-
-    return made_once(tmp_path_factory, "experiments-generated", make)
+def demo_like(experiments_generated):
+    """The demo's data set built once per session (conftest.experiments_generated)."""
+    return experiments_generated
 
 
 def experiments(folder, *args):

@@ -127,7 +127,11 @@ def test_an_exposure_per_dashboard_page_and_command():
     pages = re.findall(r'url_path="([\w-]+)"', app)
     assert len(pages) >= 10
     exposures = _exposures()
-    expected = {f"dashboard_{p.replace('-', '_')}" for p in pages} | {"cli_metrics", "cli_winback"}
+    expected = {f"dashboard_{p.replace('-', '_')}" for p in pages} | {
+        "cli_metrics",
+        "cli_winback",
+        "cli_experiments",
+    }
     assert set(exposures) == expected
     models = {p.stem for p in (REPO / "models").rglob("*.sql")}
     for name, exposure in exposures.items():
