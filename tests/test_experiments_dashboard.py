@@ -73,8 +73,9 @@ def test_experiments_page_at_1280_px(served, browser, tmp_path):
         )
         assert "Assignment looks sound" in text
         # The guardrail and revenue per account beside the conversion metric.
-        for heading in ("Conversion", "Guardrail", "Revenue per account"):
+        for heading in ("Conversion", "Guardrail", "Revenue"):
             assert page.get_by_role("heading", name=heading).count() >= 1, heading
+        assert "Payment failure rate (accounts)" in text and "Revenue per account" in text
         # The interval chart (rates, and revenue per account).
         charts = page.locator("[data-testid='stVegaLiteChart']")
         charts.first.wait_for()

@@ -155,6 +155,13 @@ st.caption(
     f"{md_escape(infos[primary].label)} in each persona: the same comparison over the "
     "persona's accounts only (the control stays the experiment's)."
 )
+verdicts = [
+    f"- **{md_escape(row['Segment'])}**: {md_escape(row['Verdict'])}"
+    for row in personas.to_dict("records")
+    if row["Verdict"]
+]
+if verdicts:
+    st.markdown("\n".join(verdicts))
 st.dataframe(
     personas,
     hide_index=True,
