@@ -163,11 +163,10 @@ verdicts = [
 if verdicts:
     st.markdown("\n".join(verdicts))
 st.dataframe(
-    personas,
+    personas.drop(columns=["Verdict"]),  # in words above
     hide_index=True,
     width="stretch",
     height=min(38 + 35 * len(personas), 900),
-    column_config={"Verdict": st.column_config.TextColumn(width="large")},
 )
 
 downloads = st.columns(2)
