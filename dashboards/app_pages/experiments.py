@@ -31,15 +31,12 @@ if not experiments:
     st.stop()
 
 
-def describe(experiment_id: str) -> str:
-    e = experiments[experiment_id]
-    exposed = sum(v["exposed_accounts"] for v in e["variations"])
-    return f"{experiment_id} ({len(e['variations'])} variations, {exposed:,} accounts)"
-
-
 left, right = st.columns([2, 3])
 experiment_id = left.selectbox(
-    "Experiment", list(experiments), format_func=describe, key="experiment_id"
+    "Experiment",
+    list(experiments),
+    format_func=lambda x: xd.picker_label(experiments[x]),
+    key="experiment_id",
 )
 e = experiments[experiment_id]
 right.caption(

@@ -173,6 +173,13 @@ def srm_sentence(experiment: dict) -> str:
 # ----------------------------------------------------------------------------- frames
 
 
+def picker_label(experiment: dict) -> str:
+    """``pricing_copy (2 variations, 1,434 accounts)``: the experiment picker's label."""
+    exposed = sum(v["exposed_accounts"] for v in experiment["variations"])
+    count = len(experiment["variations"])
+    return f"{experiment['experiment_id']} ({count} variations, {exposed:,} accounts)"
+
+
 def parse_ts(text: str | None) -> datetime | None:
     """An ISO timestamp of the JSON (``...Z``) as a datetime (for fmt.format_ts)."""
     if text is None:
