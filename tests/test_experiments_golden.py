@@ -389,3 +389,25 @@ def test_csv_and_table(experiments_warehouse):
 def test_warehouse_without_experiments(basic_warehouse):
     out = experiments(basic_warehouse[0])
     assert out["experiments"] == [] and out["window_days"] == 14 and out["min_accounts"] == 100
+
+
+def test_experiment_parameters_are_parsed_and_passed_to_dbt():
+    from upgrade_warehouse.errors import UserError
+    from upgrade_warehouse.params import parse_vars
+
+    p = parse_vars(
+        [
+            "experiment_events=experiment_viewed, Experiment Viewed",
+            "experiment_window_days=7",
+            "experiment_min_accounts=250",
+        ]
+    )
+    assert p.dbt_vars()["experiment_events"] == ["experiment_viewed", "Experiment Viewed"]
+    assert (p.dbt_vars()["experiment_window_days"], p.as_json()["experiment_min_accounts"]) == (
+        7,
+        250,
+    )
+    with pytest.raises(UserError, match="experiment_window_days"):
+        parse_vars(["experiment_window_days=two weeks"])
+    with pytest.raises(UserError, match="experiment_events"):
+        parse_vars(["experiment_events="])
