@@ -55,6 +55,12 @@ PAGES = {
             icon=":material/payments:",
             url_path="revenue",
         ),
+        st.Page(
+            "app_pages/experiments.py",
+            title="Experiments",
+            icon=":material/science:",
+            url_path="experiments",
+        ),
     ],
     "Operations": [
         st.Page(

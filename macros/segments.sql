@@ -91,7 +91,8 @@ cast(coalesce({{ expression }}, 0) as {{ dbt.type_bigint() }}) as {{ metric_id }
 {%- endmacro %}
 
 {#- The scalar metric ids of the catalog seed, in catalog order (the columns of
-    fct_monthly_metrics). -#}
+    fct_monthly_metrics); not those of the `experiments` section, which have their own
+    marts (fct_experiment_metrics) and command. -#}
 {% macro catalog_metric_ids(keyed=false) -%}
 {%- if not execute -%}
 {{ return([]) }}
@@ -100,6 +101,7 @@ cast(coalesce({{ expression }}, 0) as {{ dbt.type_bigint() }}) as {{ metric_id }
 {%- set sql -%}
 select metric_id from {{ ref('metric_catalog') }}
         where unit {{ '' if keyed else 'not ' }}in {{ units }}
+            and section <> 'experiments'
 {%- endset -%}
 {%- set result = run_query(sql) -%}
 {{ return(result.columns[0].values() | list) }}

@@ -135,6 +135,7 @@ XDIST_GROUPS = {
     "test_build": "basic",  # test_build and test_build_signals
     "test_dbt_unit_tests": "basic",
     "test_spark_": "spark",
+    "test_experiments_": "experiments",  # the generated data set with experiments
 }
 
 
@@ -195,3 +196,22 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="session")
+def experiments_generated(tmp_path_factory) -> Path:
+    """The demo's data set (3,000 accounts, 13 months, seed 42: its A/B tests with known
+    effects, generator/experiments.py) generated and built once per session: the folder
+    holds data/, wh.duckdb and report.json (test_experiments_*.py)."""
+    from upgrade_warehouse.generator import GeneratorConfig, generate
+
+    def make(folder: Path) -> None:
+        generate(folder / "data", GeneratorConfig(accounts=3000, seed=42))
+        proc = run_cli(
+            "build", "--data-dir", folder / "data", "--warehouse", folder / "wh.duckdb",
+            "--format", "json",
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        (folder / "report.json").write_text(proc.stdout)
+
+    return made_once(tmp_path_factory, "experiments-generated", make)

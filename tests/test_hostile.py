@@ -126,7 +126,7 @@ def reconciles(report: dict) -> bool:
     ],
 )
 def test_a_crafted_list_parameter_is_refused(value):
-    for name in ("funnel_steps", "activation_events", "escalation_events"):
+    for name in ("funnel_steps", "activation_events", "escalation_events", "experiment_events"):
         with pytest.raises(UserError, match=f"--var {name}: .* is not an event name"):
             parse_vars([f"{name}=upgrade_intent,{value}"])
 

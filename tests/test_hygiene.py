@@ -132,6 +132,7 @@ def test_an_exposure_per_dashboard_page_and_command():
         "cli_winback",
         "cli_movers",
         "cli_review",
+        "cli_experiments",
     }
     assert set(exposures) == expected
     models = {p.stem for p in (REPO / "models").rglob("*.sql")}

@@ -41,7 +41,9 @@ FUNNEL = (
     "payment_submitted",
     "upgrade_completed",
 )
-NOT_USAGE = (*FUNNEL, "sales_contact_requested", "activated")
+# data-contract.md: every event that is not a funnel step, escalation, activation or
+# experiment exposure is product usage.
+NOT_USAGE = (*FUNNEL, "sales_contact_requested", "activated", "experiment_viewed")
 
 
 def build(data: Path, warehouse: Path, *args: str) -> Path:

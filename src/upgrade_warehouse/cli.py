@@ -33,6 +33,7 @@ def _register() -> None:
     from .build import build_command
     from .dashboard.command import dashboard_command
     from .docs_site import docs_command
+    from .experiments import experiments_command
     from .generator.command import generate_command
     from .metrics import metrics_command
     from .movers import movers_command
@@ -48,6 +49,7 @@ def _register() -> None:
     app.command("quote")(quote_command)
     app.command("dashboard")(dashboard_command)
     app.command("winback")(winback_command)
+    app.command("experiments")(experiments_command)
     app.command("docs")(docs_command)
 
 

@@ -35,8 +35,10 @@ INT_PARAMS = (
     "amount_tolerance_minor",
     "horizon_days",
     "movers_min_count",
+    "experiment_window_days",
+    "experiment_min_accounts",
 )
-LIST_PARAMS = ("funnel_steps", "activation_events", "escalation_events")
+LIST_PARAMS = ("funnel_steps", "activation_events", "escalation_events", "experiment_events")
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,9 @@ PARAM_NAMES = (
     "escalation_events",
     "amount_tolerance_minor",
     "movers_min_count",
+    "experiment_events",
+    "experiment_window_days",
+    "experiment_min_accounts",
 )
 # An event or step name in a list parameter (docs/security.md): letters and digits of any
 # script, then also spaces and . : / - _ ' ( ) + & @ #, at most 200 characters. Real event
@@ -114,6 +119,11 @@ class Parameters:
     amount_tolerance_minor: int = int(_DEFAULTS["amount_tolerance_minor"])
     # "What moved": both months' denominators at least this (metrics.md)
     movers_min_count: int = int(_DEFAULTS["movers_min_count"])
+    # metrics.md "Experiments": exposure events, the window after exposure, the accounts
+    # per side a comparison needs (enough_data)
+    experiment_events: tuple[str, ...] = tuple(_DEFAULTS["experiment_events"])
+    experiment_window_days: int = int(_DEFAULTS["experiment_window_days"])
+    experiment_min_accounts: int = int(_DEFAULTS["experiment_min_accounts"])
     # win-back: self-serve upgrade within this many days of as_of
     horizon_days: int = int(_DEFAULTS["horizon_days"])
 

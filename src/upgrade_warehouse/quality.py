@@ -86,19 +86,25 @@ MART_TIMESTAMPS = {
 
 
 def catalog_rate_columns() -> list[str]:
-    """The catalog's rate metric ids, from the seed (the gate is prepared before the
-    warehouse it validates exists; the seed is what the warehouse's catalog is built from)."""
+    """The catalog's rate metric ids of the monthly metrics (not the experiments'), from
+    the seed (the gate is prepared before the warehouse it validates exists; the seed is
+    what the warehouse's catalog is built from)."""
     import csv
 
     with (project_dir() / "seeds" / "metric_catalog.csv").open(newline="") as f:
-        return [row["metric_id"] for row in csv.DictReader(f) if row["unit"] == "rate"]
+        return [
+            row["metric_id"]
+            for row in csv.DictReader(f)
+            if row["unit"] == "rate" and row["section"] != "experiments"
+        ]
 
 
 def _rate_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [
         r[0]
         for r in con.execute(
-            "select metric_id from reference.metric_catalog where unit = 'rate'"
+            "select metric_id from reference.metric_catalog "
+            "where unit = 'rate' and section <> 'experiments'"
         ).fetchall()
     ]
 

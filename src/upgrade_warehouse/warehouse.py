@@ -150,11 +150,22 @@ def read_build(con: duckdb.DuckDBPyConnection) -> Build:
     return Build(as_of, currency, json.loads(parameters_json))
 
 
-def read_catalog(con: duckdb.DuckDBPyConnection) -> list[Metric]:
-    """The metric catalog in catalog order (the seed's row order)."""
+# The catalog section of the experiment metrics (metrics.md "Experiments"): they have their
+# own marts and command, not a column of the monthly metrics.
+EXPERIMENTS_SECTION = "experiments"
+
+
+def read_catalog(con: duckdb.DuckDBPyConnection, section: str | None = None) -> list[Metric]:
+    """The metric catalog in catalog order (the seed's row order): the monthly metrics,
+    or with ``section`` only that section's (e.g. ``experiments``)."""
+    if section is None:
+        where, args = "where section <> $section", {"section": EXPERIMENTS_SECTION}
+    else:
+        where, args = "where section = $section", {"section": section}
     rows = con.execute(
         "select metric_id, section, unit, label, direction, grain, definition "
-        "from reference.metric_catalog"
+        f"from reference.metric_catalog {where}",
+        args,
     ).fetchall()
     return [Metric(*row) for row in rows]
 

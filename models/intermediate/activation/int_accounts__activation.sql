@@ -2,9 +2,10 @@
     activated_at = first activation event up to as_of; matured when
     activated_at + activation_window_days <= as_of; converted when a self_serve upgrade
     has changed_at in [activated_at, activated_at + window]. Feature use = the
-    product-usage event the account sent most before activation (ties: name order). -#}
+    product-usage event the account sent most before activation (ties: name order;
+    usage = every event not in non_usage_events(), macros/events.sql). -#}
 {%- set window_days = var('activation_window_days') | int -%}
-{%- set not_usage = var_list('funnel_steps') + var_list('escalation_events') + var_list('activation_events') -%}
+{%- set not_usage = non_usage_events() -%}
 with
 
 accounts as (

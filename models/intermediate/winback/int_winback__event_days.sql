@@ -3,7 +3,8 @@
     (as_of - (age_day + 1) days, as_of - age_day days]); a snapshot `d` days before
     as_of sees the buckets with age_day >= d, so "the last 14 days" before it is
     age_day in [d, d + 14), exactly. Signals:
-    - `usage`: every event that is not a funnel step, escalation or activation
+    - `usage`: every event that is not a funnel step, escalation, activation or
+      experiment exposure (macros/events.sql non_usage_events)
       (signal_name = the event name);
     - `entry_point`: the first funnel step (an upgrade or pricing page view), by its
       `entry_point` property ('(none)' when absent);
@@ -21,7 +22,7 @@
     against 22 s). -#}
 {%- set steps = var_list('funnel_steps') -%}
 {%- set longest_window = 30 -%}
-{%- set not_usage = steps + var_list('escalation_events') + var_list('activation_events') -%}
+{%- set not_usage = non_usage_events() -%}
 with
 
 events as (

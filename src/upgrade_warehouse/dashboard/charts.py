@@ -556,3 +556,47 @@ def calibration(frame: pd.DataFrame, *, height: int = 260) -> alt.Chart:
         )
     )
     return alt.layer(diagonal, points).properties(height=height)
+
+
+@_fast
+def intervals(
+    frame: pd.DataFrame,
+    *,
+    unit_title: str,
+    metric_order: list[str] | None = None,
+    variation_order: list[str] | None = None,
+    height: int | None = None,
+) -> alt.LayerChart:
+    """Differences against a control with their 95% intervals (the Experiments page):
+    one row per metric, a dot (the difference) on a bar (the interval) per variation, a
+    rule at 0. ``frame``: metric, variation, diff, ci_low, ci_high, significant."""
+    rows = max(1, frame["metric"].nunique())
+    variations = max(1, frame["variation"].nunique())
+    base = alt.Chart(frame).encode(
+        y=alt.Y(
+            "metric:N",
+            title=None,
+            sort=metric_order,
+            axis=alt.Axis(labelLimit=260, labelOverlap=False),
+        ),
+        yOffset=alt.YOffset("variation:N", sort=variation_order),
+        color=_series_color("variation", variation_order),
+        tooltip=_tips(
+            alt.Tooltip("metric:N", title="Metric"),
+            alt.Tooltip("variation:N", title="Variation"),
+            alt.Tooltip("diff:Q", title="Difference", format=",.2f"),
+            alt.Tooltip("ci_low:Q", title="95% interval from", format=",.2f"),
+            alt.Tooltip("ci_high:Q", title="95% interval to", format=",.2f"),
+            alt.Tooltip("significant:N", title="Verdict"),
+        ),
+    )
+    bars = base.mark_rule(strokeWidth=3).encode(
+        x=alt.X("ci_low:Q", title=unit_title), x2=alt.X2("ci_high:Q")
+    )
+    dots = base.mark_point(filled=True, size=70).encode(x=alt.X("diff:Q"))
+    zero = (
+        alt.Chart(pd.DataFrame({"zero": [0.0]}))
+        .mark_rule(color=palette.TARGET, strokeDash=[4, 3])
+        .encode(x=alt.X("zero:Q"))
+    )
+    return (zero + bars + dots).properties(height=height or 40 + rows * (16 + 8 * variations))

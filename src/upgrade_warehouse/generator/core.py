@@ -16,13 +16,16 @@ from .billing import build_billing
 from .config import GeneratorConfig, Streams
 from .downstream import build_crm, build_fx, build_orders, build_sync, build_upsell
 from .events import CHUNK_ACCOUNTS, TEXT_SCHEMA, TYPED_SCHEMA, event_chunks
+from .experiments import experiments_table
 from .funnel import build_funnel
 from .lifecycle import simulate_changes
 from .pricing import load_price_batch
 from .signal import add_signal, build_signal
 from .writer import TableSink
 
-GENERATOR_VERSION = "3"  # 2: signals before an upgrade; 3: self-serve processing latency
+# 2: signals before an upgrade; 3: self-serve processing latency; 4: experiments (A/B
+# tests with known effects, extra product events only: generator/experiments.py)
+GENERATOR_VERSION = "4"
 Progress = Callable[[str], None]
 
 
@@ -155,6 +158,14 @@ def _product_events(out_dir, cfg, streams, acc, ch, fun, say) -> dict:
             if bad is not None:
                 pending.append(pool.submit(sink.write, bad, True))
             del tbl
+        # The A/B tests' events (their own random stream and event ids: every row above
+        # is the same without them), after the chunks.
+        say("product_events: experiments")
+        exp_tbl = experiments_table(
+            cfg, streams, acc, as_text, TEXT_SCHEMA if as_text else TYPED_SCHEMA
+        )
+        valid += exp_tbl.num_rows
+        pending.append(pool.submit(sink.write, exp_tbl))
         for f in pending:
             f.result()
     sink.close()

@@ -1,0 +1,185 @@
+"""Experiments (growth PMs): A/B tests of the upgrade flow, each variation against the
+control with its 95% interval, verdicts in words, the sample-ratio check, the guardrail
+and revenue per account beside the conversion metrics, a persona breakdown, exports."""
+
+import streamlit as st
+
+from upgrade_warehouse.dashboard import charts, ui
+from upgrade_warehouse.dashboard import experiments_data as xd
+from upgrade_warehouse.dashboard.fmt import format_ts, md_escape
+
+r = ui.ref()
+st.title("Experiments")
+if not xd.available(r):
+    ui.not_built(
+        "Experiments",
+        "This warehouse was built before experiments existed: rebuild it with "
+        "`upgrade-warehouse build`.",
+    )
+    st.stop()
+
+result = xd.results(r)
+infos = xd.metric_infos(r)
+currency = result["reporting_currency"]
+min_accounts = result["min_accounts"]
+experiments = {e["experiment_id"]: e for e in result["experiments"]}
+if not experiments:
+    st.info(
+        "No experiment in this warehouse: no `experiment_viewed` event carries both an "
+        "experiment_id and a variation_id (docs/experiments.md)."
+    )
+    st.stop()
+
+
+left, right = st.columns([2, 3])
+experiment_id = left.selectbox(
+    "Experiment",
+    list(experiments),
+    format_func=lambda x: xd.picker_label(experiments[x]),
+    key="experiment_id",
+)
+e = experiments[experiment_id]
+right.caption(
+    f"Control **{md_escape(e['control'])}**; exposures from "
+    f"{md_escape(format_ts(xd.parse_ts(e['first_exposure'])))} to "
+    f"{md_escape(format_ts(xd.parse_ts(e['last_exposure'])))}. "
+    f"Each account counts from its first exposure, over the {result['window_days']} days "
+    f"after it, once that window has closed (matured); {e['multiple_exposures']:,} "
+    "accounts that saw two or more variations are left out. A verdict needs at least "
+    f"{min_accounts:,} matured accounts on each side and p < 0.05."
+)
+
+if e["srm_warning"]:
+    st.error(xd.srm_sentence(e), icon=":material/warning:")
+else:
+    st.caption(xd.srm_sentence(e))
+
+rows = xd.variation_rows(e, infos, min_accounts, currency)
+control = xd.control_of(e)
+
+# The headline verdicts: a conversion metric of choice, the guardrail and revenue.
+conversion_ids = [m for m in infos if infos[m].kind == "conversion"]
+default = (
+    conversion_ids.index("self_serve_upgrade_rate")
+    if "self_serve_upgrade_rate" in conversion_ids
+    else 0
+)
+primary = st.selectbox(
+    "Conversion metric",
+    conversion_ids,
+    index=default,
+    format_func=lambda m: infos[m].label,
+    key="experiment_metric",
+)
+columns = st.columns(3)
+for column, metric_id, heading in (
+    (columns[0], primary, "Conversion"),
+    (columns[1], xd.GUARDRAIL, "Guardrail"),
+    (columns[2], xd.REVENUE, "Revenue"),
+):
+    info = xd.info_of(infos, metric_id)
+    with column:
+        st.subheader(heading)
+        st.markdown(f"**{md_escape(info.label)}**")
+        for row in rows:
+            if row["metric_id"] != metric_id:
+                continue
+            value = xd.amount(row["value"], info.unit, currency)
+            who = xd.variation_label(row["variation_id"], row["is_control"])
+            st.markdown(f"{md_escape(who)}: **{md_escape(value)}** of {row['n']:,} accounts")
+            if row["verdict"]:
+                st.markdown(md_escape(row["verdict"]))
+
+st.subheader("Difference against the control, with its 95% interval")
+rate_frame = xd.interval_frame(rows, "rate")
+money_frame = xd.interval_frame(rows, "money")
+variation_order = [v["variation_id"] for v in e["variations"] if v["variation_id"] != e["control"]]
+metric_order = [infos[m].label for m in infos if infos[m].unit == "rate"]
+if rate_frame.empty and money_frame.empty:
+    st.info("No interval yet: a side has no matured account.")
+else:
+    chart_left, chart_right = st.columns([3, 2])
+    if not rate_frame.empty:
+        chart_left.altair_chart(
+            charts.intervals(
+                rate_frame,
+                unit_title="percentage points",
+                metric_order=metric_order,
+                variation_order=variation_order,
+            ),
+            width="stretch",
+        )
+    if not money_frame.empty:
+        chart_right.altair_chart(
+            charts.intervals(
+                money_frame,
+                unit_title=f"revenue per account, {currency}",
+                variation_order=variation_order,
+            ),
+            width="stretch",
+        )
+    st.caption(
+        "A dot is the difference, the bar its 95% interval; an interval that crosses the "
+        "dashed line at 0 is compatible with no effect."
+    )
+
+st.subheader("Variations")
+table = xd.table_frame(rows, currency)
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    height=min(38 + 35 * len(table), 700),
+    column_config={
+        "Metric": st.column_config.TextColumn(width=190),
+        "Variation": st.column_config.TextColumn(width=95),
+        "Value": st.column_config.TextColumn(width=85),
+        "Accounts (n)": st.column_config.TextColumn(width=75),
+        "Difference": st.column_config.TextColumn(width=90),
+        "95% interval": st.column_config.TextColumn(width=105),
+        "p-value": st.column_config.TextColumn(width=60),
+        "Beats control": st.column_config.TextColumn(
+            width=60, help="Chance to beat the control: Phi(z)."
+        ),
+        "Verdict": st.column_config.TextColumn(width="large"),
+    },
+)
+
+st.subheader("By persona")
+by_persona = xd.results(r, "persona")
+personas = xd.segment_rows(by_persona, experiment_id, primary, infos, min_accounts, currency)
+st.caption(
+    f"{md_escape(infos[primary].label)} in each persona: the same comparison over the "
+    "persona's accounts only (the control stays the experiment's)."
+)
+verdicts = [
+    f"- **{md_escape(row['Segment'])}**: {md_escape(row['Verdict'])}"
+    for row in personas.to_dict("records")
+    if row["Verdict"]
+]
+if verdicts:
+    st.markdown("\n".join(verdicts))
+st.dataframe(
+    personas.drop(columns=["Verdict"]),  # in words above
+    hide_index=True,
+    width="stretch",
+    height=min(38 + 35 * len(personas), 900),
+)
+
+downloads = st.columns(2)
+downloads[0].download_button(
+    f"{experiment_id} (CSV)",
+    lambda: xd.experiment_csv(result, experiment_id),
+    file_name=f"experiment-{experiment_id}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    help="The experiment's rows of `upgrade-warehouse experiments --format csv`.",
+)
+downloads[1].download_button(
+    f"{experiment_id} workbook (Excel)",
+    lambda: xd.experiment_xlsx(result, e, rows, personas, format_ts(result["as_of"])),
+    file_name=f"experiment-{experiment_id}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    icon=":material/table_view:",
+    help="About, every metric of every variation (numbers with formats) and the persona breakdown.",
+)

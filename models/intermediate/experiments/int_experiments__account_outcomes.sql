@@ -1,0 +1,152 @@
+{#- One row per experiment and counted account (exposed to one variation only;
+    metrics.md "Experiments"): what the account did in its window [exposed_at,
+    exposed_at + experiment_window_days], from the funnel's attempts
+    (fct_upgrade_attempts), the revenue facts (fct_subscription_changes: upgrade,
+    channel, mrr_delta in the reporting currency), escalation events and failed payment
+    attempts. reached_step_<k>: an attempt started in the window reached the k-th
+    funnel step (within the attempt's own window). mrr_delta_reporting: the sum over the
+    account's changes in the window (0 when none); null, and is_mrr_converted false,
+    when one of them cannot be converted to the reporting currency. -#}
+{%- set steps = var_list('funnel_steps') -%}
+with
+
+exposures as (
+
+    select * from {{ ref('int_experiments__exposures') }}
+
+),
+
+attempts as (
+
+    select * from {{ ref('fct_upgrade_attempts') }}
+
+),
+
+changes as (
+
+    select * from {{ ref('fct_subscription_changes') }}
+
+),
+
+events as (
+
+    select * from {{ ref('stg_product__events') }}
+
+),
+
+payments as (
+
+    select * from {{ ref('stg_billing__payment_attempts') }}
+
+),
+
+counted as (
+
+    select *
+    from exposures
+    where not is_multiple_exposure
+
+),
+
+attempts_in_window as (
+
+    select
+        counted.experiment_id,
+        counted.account_id,
+        max(attempts.last_step_index) as max_step_index
+    from counted
+    inner join attempts
+        on attempts.account_id = counted.account_id
+            and attempts.started_at >= counted.exposed_at
+            and attempts.started_at <= counted.window_end_at
+    group by counted.experiment_id, counted.account_id
+
+),
+
+changes_in_window as (
+
+    select
+        counted.experiment_id,
+        counted.account_id,
+        max(case when changes.is_upgrade and changes.channel = 'self_serve' then 1 else 0 end)
+            as has_self_serve_upgrade,
+        max(case when changes.is_upgrade then 1 else 0 end) as has_upgrade,
+        min(case when changes.is_converted then 1 else 0 end) as all_converted,
+        {{ exact_sum('changes.mrr_delta_reporting') }} as mrr_delta_reporting
+    from counted
+    inner join changes
+        on changes.account_id = counted.account_id
+            and changes.changed_at >= counted.exposed_at
+            and changes.changed_at <= counted.window_end_at
+    group by counted.experiment_id, counted.account_id
+
+),
+
+escalations_in_window as (
+
+    select distinct
+        counted.experiment_id,
+        counted.account_id
+    from counted
+    inner join events
+        on events.account_id = counted.account_id
+            and events.occurred_at >= counted.exposed_at
+            and events.occurred_at <= counted.window_end_at
+    where {{ in_list('events.event_name', var_list('escalation_events')) }}
+
+),
+
+payment_failures_in_window as (
+
+    select distinct
+        counted.experiment_id,
+        counted.account_id
+    from counted
+    inner join payments
+        on payments.account_id = counted.account_id
+            and payments.attempted_at >= counted.exposed_at
+            and payments.attempted_at <= counted.window_end_at
+    where payments.status = 'failed'
+
+),
+
+final as (
+
+    select
+        counted.experiment_id,
+        counted.account_id,
+        counted.variation_id,
+        counted.exposed_at,
+        counted.window_end_at,
+        counted.is_matured,
+        attempts_in_window.account_id is not null as has_attempt,
+        {%- for step in steps %}
+        coalesce(attempts_in_window.max_step_index >= {{ loop.index }}, false)
+            as reached_step_{{ loop.index }},
+        {%- endfor %}
+        coalesce(changes_in_window.has_self_serve_upgrade = 1, false) as has_self_serve_upgrade,
+        coalesce(changes_in_window.has_upgrade = 1, false) as has_upgrade,
+        escalations_in_window.account_id is not null as has_escalation,
+        payment_failures_in_window.account_id is not null as has_payment_failure,
+        coalesce(changes_in_window.all_converted, 1) = 1 as is_mrr_converted,
+        case
+            when changes_in_window.account_id is null then 0.0
+            when changes_in_window.all_converted = 1 then changes_in_window.mrr_delta_reporting
+        end as mrr_delta_reporting
+    from counted
+    left join attempts_in_window
+        on attempts_in_window.experiment_id = counted.experiment_id
+            and attempts_in_window.account_id = counted.account_id
+    left join changes_in_window
+        on changes_in_window.experiment_id = counted.experiment_id
+            and changes_in_window.account_id = counted.account_id
+    left join escalations_in_window
+        on escalations_in_window.experiment_id = counted.experiment_id
+            and escalations_in_window.account_id = counted.account_id
+    left join payment_failures_in_window
+        on payment_failures_in_window.experiment_id = counted.experiment_id
+            and payment_failures_in_window.account_id = counted.account_id
+
+)
+
+select * from final
