@@ -257,7 +257,9 @@ def load_config(path: Path, reporting_currency: str = "USD") -> SourcesConfig:
         raise _fail("options", "expected a mapping of option: value")
     for key, value in given.items():
         if key not in _VALIDATORS:
-            raise _fail(f"options.{key}", f"unknown option (expected one of {', '.join(OPTION_KEYS)})")
+            raise _fail(
+                f"options.{key}", f"unknown option (expected one of {', '.join(OPTION_KEYS)})"
+            )
         options[key] = None if value is None and key.startswith("crm_") else _VALIDATORS[key](value)
     if options["crm_currency"] is None:
         options["crm_currency"] = reporting_currency
@@ -269,9 +271,15 @@ def load_config(path: Path, reporting_currency: str = "USD") -> SourcesConfig:
 def _contract_tables(folder: Path) -> dict[str, Path]:
     out = {}
     for table in contract.TABLES:
-        files = [p for p in (folder / f"{table.name}.csv", folder / f"{table.name}.parquet") if p.is_file()]
+        files = [
+            p
+            for p in (folder / f"{table.name}.csv", folder / f"{table.name}.parquet")
+            if p.is_file()
+        ]
         if len(files) == 2:
-            raise _fail("contract.path", f"{table.name} given twice (as CSV and as Parquet) in {folder}")
+            raise _fail(
+                "contract.path", f"{table.name} given twice (as CSV and as Parquet) in {folder}"
+            )
         if files:
             out[table.name] = files[0]
     return out

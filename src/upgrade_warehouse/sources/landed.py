@@ -37,13 +37,12 @@ def read_landed(folder: Path, table: str) -> pl.DataFrame | None:
             frame = pl.read_csv(
                 path,
                 infer_schema=False,
-                missing_utf8_is_empty_string=False,
                 raise_if_empty=False,
                 encoding="utf8-lossy",
             )
         else:
             frame = pl.read_parquet(path)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is a load error
+    except Exception as exc:
         text = str(exc).strip()
         first = text.splitlines()[0] if text else type(exc).__name__
         raise UserError(f"{path}: cannot read the file: {first}") from None
