@@ -49,6 +49,26 @@ _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,127}")
 _METADATA = re.compile(r"metadata\.[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,127}")
 
 
+# raw.source_report: one row per (contract table, source table) of a mapped build
+SOURCE_REPORT_COLUMNS = (
+    ("table_name", "varchar"),
+    ("source_table", "varchar"),
+    ("source_shape", "varchar"),
+    ("rows_read", "bigint"),
+    ("rows_mapped", "bigint"),
+    ("rows_skipped", "bigint"),
+    ("rows_quarantined", "bigint"),
+    ("skipped_by_rule", "varchar"),
+    ("quarantined_by_reason", "varchar"),
+)
+
+
+def create_source_report(con) -> None:
+    """``raw.source_report``, empty (a build without sources.yml keeps it empty)."""
+    cols = ", ".join(f"{n} {t}" for n, t in SOURCE_REPORT_COLUMNS)
+    con.execute(f"create table if not exists raw.source_report ({cols})")
+
+
 @dataclass(frozen=True)
 class SourceRole:
     role: str
