@@ -767,6 +767,24 @@ def build_command(
         print_report(result)
 
 
+def print_sources(console, tables: dict[str, dict]) -> None:
+    """Per source table of a build from sources.yml: read, mapped, skipped by rule and
+    quarantined by reason (sources.md "What the build reports")."""
+    from rich.table import Table
+
+    rows = [(name, src, c) for name, t in tables.items() for src, c in t.get("sources", {}).items()]
+    if not rows:
+        return
+    table = Table(title="Sources (sources.yml)")
+    for col in ("table", "source table", "read", "mapped", "skipped", "quarantined"):
+        table.add_column(col, justify="right" if col in ("read", "mapped") else "left")
+    for name, src, c in rows:
+        skipped = ", ".join(f"{r} {n:,}" for r, n in c["skipped"].items()) or "0"
+        quarantined = ", ".join(f"{r} {n:,}" for r, n in c["quarantined_by_reason"].items()) or "0"
+        table.add_row(name, src, f"{c['read']:,}", f"{c['mapped']:,}", skipped, quarantined)
+    console.print(table)
+
+
 def print_report(result: BuildResult) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -783,6 +801,7 @@ def print_report(result: BuildResult) -> None:
             name, f"{t['read']:,}", f"{t['accepted']:,}", f"{t['quarantined']:,}", reasons
         )
     console.print(table)
+    print_sources(console, result.tables)
     e = result.expectations
     console.print(
         f"Data expectations: {e['passed']} passed, {e['failed']} failed"

@@ -10,6 +10,7 @@ _PHASE = (
     "Mapped",
     "map_sources",
     "finish_duckdb",
+    "finish_spark",
     "finish_report",
     "attribute_loader_quarantine",
     "source_report_rows",

@@ -245,3 +245,53 @@ def finish_duckdb(con, tables: dict[str, dict], mapped: Mapped | None) -> None:
     if rows:
         marks = ", ".join("?" for _ in SOURCE_REPORT_COLUMNS)
         con.executemany(f"insert into raw.source_report values ({marks})", rows)
+
+
+def _spark_columns() -> str:
+    return ", ".join(f"{n} {'string' if t == 'varchar' else t}" for n, t in SOURCE_REPORT_COLUMNS)
+
+
+def finish_spark(spark, tables: dict[str, dict], mapped: Mapped | None) -> None:
+    """:func:`finish_duckdb` for the Spark load (spark/loader.py's views): the mapping's
+    quarantine rows are added to ``raw.quarantine``, the counts to ``raw.load_report``."""
+    from ..spark.loader import LOAD_REPORT_COLUMNS, _values
+
+    if mapped is None:
+        spark.sql("create view raw.source_report as " + _values([], _spark_columns()))
+        return
+    names = [t for t in mapped.sources if t in tables]
+    if names:
+        in_list = ", ".join("'" + n.replace("'", "''") + "'" for n in names)
+        loader_rows = [
+            (r.table_name, r.row_number, r.reason_code)
+            for r in spark.sql(
+                "select table_name, row_number, reason_code from raw.quarantine "
+                f"where table_name in ({in_list})"
+            ).collect()
+        ]
+        attribute_loader_quarantine(mapped, loader_rows)
+    if mapped.quarantine.height:
+        path = mapped.folder / "_mapping_quarantine"
+        path.mkdir()
+        mapped.quarantine.write_parquet(path / "part-0.parquet")
+        location = str(path).replace("'", "''")
+        spark.sql(f"create table raw.mapping_quarantine using parquet location '{location}'")
+        spark.sql("alter view raw.quarantine rename to raw.loader_quarantine")
+        spark.sql(
+            "create view raw.quarantine as select * from raw.loader_quarantine union all "
+            "select table_name, source_file, row_number, reason_code, reason_column, raw_row "
+            "from raw.mapping_quarantine"
+        )
+    updates = {t: (f, r, q) for t, f, r, q in finish_report(mapped, tables)}
+    rows = []
+    for r in spark.sql("select * from raw.load_report").collect():
+        row = tuple(r)
+        if row[0] in updates:
+            source_file, n_read, n_quarantined = updates[row[0]]
+            row = (row[0], True, source_file, n_read, row[4], n_quarantined)
+        rows.append(row)
+    spark.sql("alter view raw.load_report rename to raw.loader_load_report")
+    spark.sql("create view raw.load_report as " + _values(rows, LOAD_REPORT_COLUMNS))
+    spark.sql(
+        "create view raw.source_report as " + _values(source_report_rows(mapped), _spark_columns())
+    )
