@@ -170,9 +170,7 @@ def write_tables(tables: dict[str, pl.DataFrame], folder: Path) -> None:
 
 
 def read_folder(folder: Path) -> dict[str, pl.DataFrame]:
-    return {
-        p.stem: pl.read_csv(p, infer_schema=False) for p in sorted(Path(folder).glob("*.csv"))
-    }
+    return {p.stem: pl.read_csv(p, infer_schema=False) for p in sorted(Path(folder).glob("*.csv"))}
 
 
 # shape -> writer(contract folder, out folder) (sources.yml's role and the files); the

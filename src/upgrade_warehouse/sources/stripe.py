@@ -37,9 +37,11 @@ SHAPES = ("fivetran_stripe", "airbyte_stripe")
 NAMES = {
     "fivetran_stripe": {
         "customer": ("customer",),
-        "price": ("price", "plan"),
+        "price": ("price",),
+        "plan": ("plan",),
         "product": ("product",),
         "subscription": ("subscription_history", "subscription"),
+        "subscription_current": ("subscription",),
         "item": ("subscription_item",),
         "invoice": ("invoice",),
         "line": ("invoice_line_item",),
@@ -50,9 +52,11 @@ NAMES = {
     },
     "airbyte_stripe": {
         "customer": ("customers",),
-        "price": ("prices", "plans"),
+        "price": ("prices",),
+        "plan": ("plans",),
         "product": ("products",),
         "subscription": ("subscriptions",),
+        "subscription_current": (),
         "item": ("subscription_items",),
         "invoice": ("invoices",),
         "line": ("invoice_line_items",),
@@ -66,6 +70,8 @@ NAMES = {
 COUNTED_UNDER = {
     "customer": "accounts",
     "price": "plans",
+    "plan": "plans",
+    "subscription_current": "subscription_changes",
     "product": "plans",
     "subscription": "subscription_changes",
     "item": "subscription_changes",
@@ -217,7 +223,10 @@ class _Mapper:
         self.landed: dict[str, Landed] = {}
         self.processed: set[str] = set()
         for role, names in NAMES[shape].items():
+            taken = {src.name for src in self.landed.values()}
             for name in names:
+                if name in taken:
+                    continue
                 frame = read_landed(self.folder, name)
                 if frame is not None:
                     self.landed[role] = Landed(name, frame)
@@ -333,14 +342,15 @@ class _Mapper:
 
     # ---- plans
 
-    def plans(self) -> None:
-        src = self.landed.get("price")
+    def _prices(self, role: str, price_ids: pl.DataFrame | None) -> pl.DataFrame | None:
+        """The recurring prices of ``price`` (or the legacy ``plan`` table) that map, in
+        canonical columns; skips and quarantines counted."""
+        src = self.landed.get(role)
         if src is None:
-            self.plan_ids = pl.DataFrame(schema={"plan_id": pl.String})
-            return
-        legacy = src.name in ("plan", "plans")
+            return None
+        legacy = role == "plan"
         f = self.frame(
-            "price",
+            role,
             id=src.pick("id"),
             currency=src.pick("currency").str.to_uppercase(),
             nickname=src.pick("nickname"),
@@ -357,15 +367,18 @@ class _Mapper:
             unit_amount=src.pick("unit_amount", "amount"),
             metadata=src.pick("metadata"),
         )
-        products = self._products()
+        if price_ids is not None:  # a plan that is also a price: the price maps
+            same = pl.col("__id").is_in(price_ids["__id"].implode()).fill_null(False)
+            self.counts(role).skip("same_as_price", f.filter(same).height)
+            f = f.filter(~same)
         one_time = pl.col("__type").str.to_lowercase() == "one_time"
-        self.counts("price").skip("one_time_price", f.filter(one_time.fill_null(False)).height)
+        self.counts(role).skip("one_time_price", f.filter(one_time.fill_null(False)).height)
         f = f.filter(~one_time.fill_null(False))
         bad_interval = ~(
             pl.col("__interval").is_in(["month", "year"]) & (pl.col("__count").fill_null(1) == 1)
         ).fill_null(False)
         self.quarantined(
-            "price",
+            role,
             f.filter(bad_interval),
             "unsupported_interval",
             pl.when(pl.col("__interval").is_in(["month", "year"]).fill_null(False))
@@ -374,9 +387,29 @@ class _Mapper:
         )
         f = f.filter(~bad_interval)
         no_amount = pl.col("__unit_amount").is_null()
-        self.quarantined("price", f.filter(no_amount), "unmappable", "unit_amount")
+        self.quarantined(role, f.filter(no_amount), "unmappable", "unit_amount")
         f = f.filter(~no_amount).sort(ROW_NUMBER)
-        self._mapped("price", f.height)
+        self._mapped(role, f.height)
+        return f.select(
+            "__id",
+            "__currency",
+            "__nickname",
+            "__product",
+            "__interval",
+            "__unit_amount",
+            "__metadata",
+            pl.lit(src.name).alias("_source_table"),
+        )
+
+    def plans(self) -> None:
+        prices = self._prices("price", None)
+        legacy = self._prices("plan", prices)
+        frames = [f for f in (prices, legacy) if f is not None]
+        if not frames:
+            self.plan_ids = pl.DataFrame(schema={"plan_id": pl.String})
+            return
+        f = pl.concat(frames)
+        products = self._products()
         f = f.join(
             products, left_on="__product", right_on="__pid", how="left", maintain_order="left"
         )
@@ -401,6 +434,7 @@ class _Mapper:
             meta("max_seats").alias("max_seats"),
             meta("entitlements").alias("entitlements"),
             (annual.rank("dense").over("__currency") - 1).cast(pl.String).alias("__rank"),
+            pl.col("_source_table"),
         )
         plans = self._overlay(plans)
         plans = plans.with_columns(
@@ -408,7 +442,7 @@ class _Mapper:
             pl.col("self_serve").fill_null("true"),
         ).drop("__rank")
         self.plan_ids = plans.select("plan_id")
-        self.out.tables["plans"] = plans.with_columns(pl.lit(src.name).alias("_source_table"))
+        self.out.tables["plans"] = plans
 
     def _products(self) -> pl.DataFrame:
         src = self.landed.get("product")
@@ -429,7 +463,11 @@ class _Mapper:
         overlay = read_landed(path.parent, path.stem)
         if overlay is None or "plan_id" not in overlay.columns:
             return plans
-        cols = [c for c in plans.columns if c not in ("plan_id", "__rank") and c in overlay.columns]
+        cols = [
+            c
+            for c in plans.columns
+            if c not in ("plan_id", "__rank", "_source_table") and c in overlay.columns
+        ]
         o = overlay.select(
             pl.col("plan_id").cast(pl.String),
             *[_as_text(overlay, c).alias(f"__o_{c}") for c in cols],
@@ -1290,6 +1328,9 @@ class _Mapper:
         self.changes(lines)
         self.invoice_lines(lines)
         self.payment_attempts(invoices)
+        if "subscription_current" in self.landed:  # the history is read instead
+            current = self.frame("subscription_current")
+            self.counts("subscription_current").skip("subscription_history_read", current.height)
         for role in self.landed:
             if role not in self.processed:  # a lookup table nothing needed: its rows are read
                 self._mapped(role, self.frame(role).height)
