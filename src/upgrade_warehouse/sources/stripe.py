@@ -194,7 +194,9 @@ class Landed:
         id when ``ref``), or ``(column, "$.json.path")``."""
         exprs = []
         for cand in candidates:
-            if isinstance(cand, tuple):
+            if isinstance(cand, tuple) and cand[1] is None:
+                e = self.text(cand[0])  # the text as it is (a JSON object: metadata)
+            elif isinstance(cand, tuple):
                 e = self.json(*cand)
             else:
                 e = self.ref(cand)
@@ -365,7 +367,7 @@ class _Mapper:
                 )
             ),
             unit_amount=src.pick("unit_amount", "amount"),
-            metadata=src.pick("metadata"),
+            metadata=src.pick(("metadata", None)),
         )
         if price_ids is not None:  # a plan that is also a price: the price maps
             same = pl.col("__id").is_in(price_ids["__id"].implode()).fill_null(False)
@@ -450,7 +452,10 @@ class _Mapper:
         if src is None:
             return pl.DataFrame(schema=schema)
         f = self.frame(
-            "product", pid=src.pick("id"), pname=src.pick("name"), pmeta=src.pick("metadata")
+            "product",
+            pid=src.pick("id"),
+            pname=src.pick("name"),
+            pmeta=src.pick(("metadata", None)),
         )
         self._mapped("product", f.height)
         return f.select("__pid", "__pname", "__pmeta").unique("__pid", keep="first")
@@ -510,7 +515,7 @@ class _Mapper:
                     ("items", "$.data[0].current_period_end"),
                 )
             ),
-            metadata=src.pick("metadata"),
+            metadata=src.pick(("metadata", None)),
             version=ts(
                 src.pick(
                     "_fivetran_start", "updated", "_airbyte_extracted_at", "_airbyte_emitted_at"
@@ -893,10 +898,7 @@ class _Mapper:
             pl.col("__qty").alias("to_quantity"),
             pl.col("__ps").alias("period_start"),
             pl.col("__pe").alias("period_end"),
-            pl.when(same)
-            .then(pl.lit(None, dtype=pl.String))
-            .otherwise(pl.lit("none"))
-            .alias("proration_behavior"),
+            pl.lit("none").alias("proration_behavior"),  # no proration lines: none
             pl.when(same)
             .then(pl.col("__id") + ":renewal")
             .otherwise(pl.col("__id") + ":changed")
@@ -1044,7 +1046,7 @@ class _Mapper:
             pl.lit(None, dtype=pl.Int64).alias("to_quantity"),
             "period_start",
             "period_end",
-            pl.lit(None, dtype=pl.String).alias("proration_behavior"),
+            pl.lit("none").alias("proration_behavior"),
             (pl.col("__sub") + ":canceled").alias("change_id"),
             pl.lit(5).alias("__rule"),
         )
