@@ -395,53 +395,6 @@ def contract_to_fivetran(folder: Path) -> tuple[dict[str, pl.DataFrame], dict[st
         qty_to.cast(pl.String).alias("quantity"),
         pl.lit("true").alias("livemode"),
     )
-    # the regular line of the period in force at a prorated change (Stripe's cycle
-    # invoice): the period start that rule 2 reads
-    starts = c.filter(pl.col("__kind") == "created").select(
-        "__sub", pl.col("__effective").alias("__t0")
-    )
-    cycle = (
-        pr.with_columns(_t("period_start").alias("__ps"), _t("period_end").alias("__pe"))
-        .join(starts, on="__sub", how="left")
-        .filter(
-            pl.col("__ps").is_not_null()
-            & (pl.col("__ps") < pl.col("__changed"))
-            & (pl.col("__t0").is_null() | (pl.col("__ps") > pl.col("__t0")))
-        )
-        .sort("__sub", "__ps", "__changed", "change_id")
-        .unique(["__sub", "__ps"], keep="first", maintain_order=True)
-    )
-    cycle_lines = cycle.select(
-        (pl.col("change_id") + "~cycle").alias("id"),
-        ("in_" + pl.col("change_id") + "~cycle").alias("invoice_id"),
-        (pl.col("__unit") * pl.col("from_quantity").fill_null(1)).cast(pl.String).alias("amount"),
-        pl.col("__cur").alias("currency"),
-        (
-            pl.col("from_plan_id") + " x " + pl.col("from_quantity").fill_null(1).cast(pl.String)
-        ).alias("description"),
-        _iso(pl.col("__ps")).alias("period_start"),
-        _iso(pl.coalesce("__pe", pl.col("__ps").dt.offset_by("1mo"))).alias("period_end"),
-        pl.lit("false").alias("proration"),
-        pl.lit("subscription").alias("type"),
-        pl.col("__sub").alias("subscription_id"),
-        ("si_" + pl.col("__sub")).alias("subscription_item_id"),
-        pl.col("from_plan_id").alias("price_id"),
-        pl.col("from_quantity").fill_null(1).cast(pl.String).alias("quantity"),
-        pl.lit("true").alias("livemode"),
-    )
-    cycle_invoices = cycle.select(
-        ("in_" + pl.col("change_id") + "~cycle").alias("id"),
-        pl.col("account_id").alias("customer_id"),
-        pl.col("__sub").alias("subscription_id"),
-        pl.lit("paid").alias("status"),
-        pl.lit("subscription_cycle").alias("billing_reason"),
-        pl.lit("charge_automatically").alias("collection_method"),
-        _iso(pl.col("__ps")).alias("created"),
-        _iso(pl.col("__ps")).alias("status_transitions_finalized_at"),
-        pl.col("__cur").alias("currency"),
-        pl.lit("true").alias("livemode"),
-        pl.lit("false").alias("is_deleted"),
-    )
     one_off = (
         lines.filter(pl.col("line_type") == "one_off").select(
             pl.col("line_id").alias("id"),
@@ -467,7 +420,6 @@ def contract_to_fivetran(folder: Path) -> tuple[dict[str, pl.DataFrame], dict[st
     out["invoice_line_item"] = pl.concat(
         [
             regular,
-            cycle_lines,
             credit,
             debit,
             *([one_off.drop("__customer", "__at")] if one_off is not None else []),
@@ -502,7 +454,7 @@ def contract_to_fivetran(folder: Path) -> tuple[dict[str, pl.DataFrame], dict[st
         pl.lit("true").alias("livemode"),
         pl.lit("false").alias("is_deleted"),
     )
-    frames = [invoices, cycle_invoices]
+    frames = [invoices]
     if one_off is not None and one_off.height:
         frames.append(
             one_off.group_by("invoice_id", maintain_order=True)
