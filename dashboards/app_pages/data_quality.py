@@ -67,12 +67,11 @@ if sources is not None and not sources.empty:
         "mapped, skipped by a named rule or quarantined with a reason."
     )
     ui.table(
-        sources,
+        sources.drop(columns=["source_shape"]),  # the shape is in the load report's file
         height=38 + 35 * len(sources),
         labels={
             "table_name": "Table",
             "source_table": "Source table",
-            "source_shape": "Shape",
             "rows_read": "Read",
             "rows_mapped": "Mapped",
             "rows_skipped": "Skipped",
