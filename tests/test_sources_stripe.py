@@ -403,6 +403,8 @@ GOOD = "billing: {shape: fivetran_stripe, path: stripe}\ncontract: {path: contra
     [
         ("billing: {shape: chargebee, path: stripe}\ncontract: {path: contract}\n", "billing.shape"),
         ("billing: {shape: fivetran_stripe, path: nowhere}\ncontract: {path: contract}\n", "billing.path"),
+        # Fivetran's files under the Airbyte shape: customers.csv is not there
+        ("billing: {shape: airbyte_stripe, path: stripe}\ncontract: {path: contract}\n", "billing.path"),
         (GOOD + "options: {livemode: maybe}\n", "options.livemode"),
         (GOOD + "options: {colour: blue}\n", "options.colour"),
         (GOOD + "options: {initiated_by: robot}\n", "options.initiated_by"),

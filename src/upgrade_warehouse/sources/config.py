@@ -259,6 +259,7 @@ def load_config(path: Path, reporting_currency: str = "USD") -> SourcesConfig:
         cfg.roles[role] = SourceRole(
             role, shape, _path(base, f"{role}.path", value.get("path"), folder=True)
         )
+        _check_landed(role, shape, cfg.roles[role].path)
     if raw.get("contract") is not None:
         value = raw["contract"]
         if isinstance(value, str):
@@ -286,6 +287,23 @@ def load_config(path: Path, reporting_currency: str = "USD") -> SourcesConfig:
     cfg.options = options
     _check_tables(cfg)
     return cfg
+
+
+# The landed tables a shape cannot do without (one of each tuple), beside its folder.
+NEEDED = {
+    "fivetran_stripe": (("customer",), ("price", "plan"), ("subscription_history", "subscription")),
+    "airbyte_stripe": (("customers",), ("prices", "plans"), ("subscriptions",)),
+}
+
+
+def _check_landed(role: str, shape: str, folder: Path) -> None:
+    for names in NEEDED.get(shape, ()):
+        files = [folder / f"{n}.{ext}" for n in names for ext in ("csv", "parquet")]
+        if not any(f.is_file() for f in files):
+            raise _fail(
+                f"{role}.path",
+                f"{' or '.join(n + '.csv' for n in names)} (or .parquet) not found in {folder}",
+            )
 
 
 def _contract_tables(folder: Path) -> dict[str, Path]:
