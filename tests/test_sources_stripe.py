@@ -518,12 +518,25 @@ def test_contract_to_stripe_and_back_keeps_revenue_metrics(tmp_path, shape):
 
     before, after = months(tmp_path / "contract.duckdb"), months(tmp_path / "stripe.duckdb")
     assert before.keys() == after.keys()
+    # The documented loss: a change made without prorations moves from its changed_at
+    # month to its effective_at month (and converts at that date's rate). Months touched
+    # by one are compared in the totals only.
+    with duckdb.connect(str(tmp_path / "contract.duckdb"), read_only=True) as con:
+        moved = con.execute(
+            "select strftime(changed_at, '%Y-%m'), strftime(effective_at, '%Y-%m') "
+            "from raw.subscription_changes where proration_behavior = 'none' "
+            "and from_plan_id is not null and to_plan_id is not null"
+        ).fetchall()
+    touched = {m for pair in moved for m in pair}
+    assert len(touched) < len(before)  # the test compares some months exactly
     for month, m in before.items():
+        if month in touched:
+            continue
         for metric in REVENUE:
-            if m[metric] is None:
-                assert after[month][metric] is None, (month, metric)
-            else:
-                assert after[month][metric] == pytest.approx(m[metric], rel=1e-3, abs=0.02), (
-                    month,
-                    metric,
-                )
+            assert after[month][metric] == m[metric], (month, metric)
+    for metric in ("upgrades", "mrr_new", "mrr_expansion", "mrr_reactivation", "mrr_churn"):
+        total = sum(m[metric] or 0 for m in before.values())
+        assert sum(m[metric] or 0 for m in after.values()) == pytest.approx(total), metric
+    for metric in ("mrr_contraction", "net_new_mrr"):  # fx at another date: within 2%
+        total = sum(m[metric] or 0 for m in before.values())
+        assert sum(m[metric] or 0 for m in after.values()) == pytest.approx(total, rel=0.02)
