@@ -116,10 +116,12 @@ def building_path(target: Path) -> Path:
 
 
 def remove_stale_builds(target: Path) -> None:
-    """Delete leftovers of builds that were killed (their process is gone)."""
+    """Delete leftovers of builds that were killed (their process is gone). This
+    process's own folder is left alone (the Spark phases call this once the map phase
+    has written into it; ``Building`` empties its own folder itself)."""
     for path in target.parent.glob(f".{target.name}.building-*"):
         pid_text = path.name.split(".building-")[1].split(".")[0]
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and _pid_alive(int(pid_text)):
+        if pid_text.isdigit() and (int(pid_text) == os.getpid() or _pid_alive(int(pid_text))):
             continue
         _remove_path(path)
 
