@@ -540,3 +540,42 @@ def test_contract_to_stripe_and_back_keeps_revenue_metrics(tmp_path, shape):
     for metric in ("mrr_contraction", "net_new_mrr"):  # fx at another date: within 2%
         total = sum(m[metric] or 0 for m in before.values())
         assert sum(m[metric] or 0 for m in after.values()) == pytest.approx(total, rel=0.02)
+
+
+def test_data_quality_page_shows_the_sources(built, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import REPO
+    from dashboard_support import PAGE_FILES, WAREHOUSE_ENV
+
+    path, _ = built["fivetran"]
+    monkeypatch.setenv(WAREHOUSE_ENV, str(path))
+    at = AppTest.from_file(str(REPO / "dashboards" / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(PAGE_FILES["Data quality"]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "Sources (sources.yml)" in [s.value for s in at.subheader]
+    sources = at.dataframe[1].value  # after the load report
+    row = sources[sources["Source table"] == "invoice_line_item"].iloc[0]
+    assert (row["Read"], row["Mapped"], row["Skipped"], row["Quarantined"]) == (23, 18, 4, 1)
+    assert row["Skipped by rule"] == "draft_or_void_invoice 3, livemode 1"
+    assert row["Quarantined by reason"] == "unmappable 1"
+
+
+def test_parquet_with_native_types_maps_the_same(tmp_path, fivetran):
+    """The same landed tables as Parquet with typed columns (integers, booleans, UTC
+    timestamps) map to the same rows as the CSV text."""
+    folder = tmp_path / "stripe"
+    folder.mkdir()
+    for path in sorted((FIVETRAN / "stripe").glob("*.csv")):
+        frame = pl.read_csv(path, try_parse_dates=True)
+        frame = frame.with_columns(
+            pl.col(c).dt.replace_time_zone("UTC")
+            for c, t in frame.schema.items()
+            if isinstance(t, pl.Datetime)
+        )
+        frame.write_parquet(folder / f"{path.stem}.parquet")
+    assert isinstance(pl.read_parquet(folder / "charge.parquet").schema["amount"], pl.Int64)
+    out = stripe.map_billing(folder, "fivetran_stripe", OPTIONS, None)
+    for table, frame in fivetran.tables.items():
+        assert out.tables[table].equals(frame), table

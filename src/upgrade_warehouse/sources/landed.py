@@ -62,6 +62,8 @@ def _as_text(frame: pl.DataFrame, name: str) -> pl.Expr:
     if isinstance(dtype, pl.List | pl.Array):
         return pl.struct(col.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
     if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is not None:  # an instant: its UTC time, marked as such
+            return col.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
         return col.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f")
     return col.cast(pl.String)
 
