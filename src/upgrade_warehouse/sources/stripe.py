@@ -112,14 +112,18 @@ CHANGE_COLUMNS = (
 
 def ts(e: pl.Expr) -> pl.Expr:
     """Text -> naive UTC datetime: ISO 8601 (with Z, an offset, a space or a T), a date,
-    or Unix epoch seconds (an integer or a float, as Airbyte writes them)."""
-    t = (
-        e.str.strip_chars()
-        .str.replace(r"(?i) ?UTC$", "Z")
+    or Unix epoch seconds (an integer or a float, as Airbyte writes them). The text is
+    first brought to one form (``YYYY-MM-DDTHH:MM:SS[.f]+HH:MM``), then parsed once."""
+    t = e.str.strip_chars()
+    iso = (
+        t.str.replace(r"(?i) ?UTC$", "Z")
+        .str.replace(r"^(\d{4}-\d\d-\d\d)$", "${1}T00:00:00")
         .str.replace(r"^(\d{4}-\d\d-\d\d) ", "${1}T")
-        .str.replace(r"(T\d\d:\d\d(?::\d\d(?:\.\d+)?)?[+-]\d\d)$", "${1}:00")
-        .str.replace(r"(T\d\d:\d\d(?::\d\d(?:\.\d+)?)?[+-]\d\d)(\d\d)$", "${1}:${2}")
+        .str.replace(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d)([^:\d]|$)", "${1}:00${2}")
+        .str.replace(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)$", "${1}+00:00")
         .str.replace(r"[Zz]$", "+00:00")
+        .str.replace(r"([+-]\d\d)$", "${1}:00")
+        .str.replace(r"([+-]\d\d)(\d\d)$", "${1}:${2}")
     )
     epoch = (
         pl.when(t.str.contains(r"^-?\d+(\.\d+)?$"))
@@ -128,16 +132,23 @@ def ts(e: pl.Expr) -> pl.Expr:
     )
     return pl.coalesce(
         epoch,
-        t.str.to_datetime(
+        iso.str.to_datetime(
             "%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_zone="UTC", time_unit="us"
         ).dt.replace_time_zone(None),
-        t.str.to_datetime(
-            "%Y-%m-%dT%H:%M%:z", strict=False, time_zone="UTC", time_unit="us"
-        ).dt.replace_time_zone(None),
-        t.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us"),
-        t.str.to_datetime("%Y-%m-%dT%H:%M", strict=False, time_unit="us"),
-        t.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")),
     )
+
+
+def _epoch(text: pl.Series) -> pl.Series:
+    numbers = text.cast(pl.Float64, strict=False)
+    return (numbers * 1_000_000).round(0).cast(pl.Int64).cast(pl.Datetime("us"))
+
+
+_FAST_TIMES = (
+    lambda t: t.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us"),
+    lambda t: t.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us"),
+    lambda t: t.str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", strict=False, time_unit="us"),
+    _epoch,
+)
 
 
 def boolean(e: pl.Expr) -> pl.Expr:
@@ -206,6 +217,20 @@ class Landed:
             return pl.lit(None, dtype=pl.String)
         out = pl.coalesce(exprs) if len(exprs) > 1 else exprs[0]
         return pl.when(out.str.strip_chars() != "").then(out)
+
+    def time(self, *candidates) -> pl.Expr:
+        """:func:`ts` of the first non-null candidate, parsed a column at a time: when
+        every value has one common form (Fivetran's ``2024-01-05 00:00:00``, ISO with
+        ``Z``, epoch seconds) one fast parse does; otherwise the general one."""
+        text = self.frame.select(self.pick(*candidates).alias("t")).to_series()
+        present = text.len() - text.null_count()
+        if present == 0:  # (a column none of the candidates names is one null literal)
+            return pl.lit(None, dtype=pl.Datetime("us"))
+        for fast in _FAST_TIMES:
+            parsed = fast(text)
+            if parsed.len() - parsed.null_count() == present:
+                return pl.lit(parsed)
+        return pl.lit(pl.select(ts(pl.lit(text))).to_series())
 
     def has(self, *names: str) -> bool:
         return any(n in self.names for n in names)
@@ -301,7 +326,7 @@ class _Mapper:
             "customer",
             id=src.pick("id"),
             key=key_expr,
-            created=ts(src.pick("created")),
+            created=src.time("created"),
             created_text=src.pick("created"),
             country=src.pick("address_country", ("address", "$.country")),
             persona=src.pick(("metadata", "$.persona")),
@@ -503,23 +528,19 @@ class _Mapper:
             id=src.pick("id"),
             customer=src.pick("customer_id", "customer"),
             status=src.pick("status").str.to_lowercase(),
-            start=ts(src.pick("start_date")),
-            created=ts(src.pick("created")),
-            canceled_at=ts(src.pick("canceled_at")),
-            cancel_at=ts(src.pick("cancel_at")),
+            start=src.time("start_date"),
+            created=src.time("created"),
+            canceled_at=src.time("canceled_at"),
+            cancel_at=src.time("cancel_at"),
             cape=boolean(src.pick("cancel_at_period_end")),
-            ended_at=ts(src.pick("ended_at")),
-            cpe=ts(
-                src.pick(
-                    "current_period_end",
-                    ("items", "$.data[0].current_period_end"),
-                )
+            ended_at=src.time("ended_at"),
+            cpe=src.time(
+                "current_period_end",
+                ("items", "$.data[0].current_period_end"),
             ),
             metadata=src.pick(("metadata", None)),
-            version=ts(
-                src.pick(
-                    "_fivetran_start", "updated", "_airbyte_extracted_at", "_airbyte_emitted_at"
-                )
+            version=src.time(
+                "_fivetran_start", "updated", "_airbyte_extracted_at", "_airbyte_emitted_at"
             ),
         )
         f = f.sort(["__id", "__version", ROW_NUMBER], nulls_last=False)
@@ -553,7 +574,7 @@ class _Mapper:
             isub=src.pick("subscription_id", "subscription"),
             iprice=src.pick("price_id", "price", "plan_id", "plan"),
             iqty=integer(src.pick("quantity")),
-            icreated=ts(src.pick("created")),
+            icreated=src.time("created"),
         )
         never = f.join(self.never_started, left_on="__isub", right_on="__sub", how="semi")
         self.counts("item").skip("never_started", never.height)
@@ -591,13 +612,11 @@ class _Mapper:
             reason=src.pick("billing_reason"),
             collection=src.pick("collection_method", "billing"),
             issued=pl.coalesce(
-                ts(
-                    src.pick(
-                        "status_transitions_finalized_at",
-                        ("status_transitions", "$.finalized_at"),
-                    )
+                src.time(
+                    "status_transitions_finalized_at",
+                    ("status_transitions", "$.finalized_at"),
                 ),
-                ts(src.pick("created")),
+                src.time("created"),
             ),
             inv_customer=src.pick("customer_id", "customer"),
             inv_sub=src.pick("subscription_id", "subscription"),
@@ -629,8 +648,8 @@ class _Mapper:
             amount_text=src.pick("amount"),
             currency=src.pick("currency").str.to_uppercase(),
             desc=src.pick("description"),
-            ps=ts(src.pick("period_start", ("period", "$.start"))),
-            pe=ts(src.pick("period_end", ("period", "$.end"))),
+            ps=src.time("period_start", ("period", "$.start")),
+            pe=src.time("period_end", ("period", "$.end")),
             proration=boolean(
                 src.pick(
                     "proration",
@@ -1164,7 +1183,7 @@ class _Mapper:
             "charge",
             id=src.pick("id"),
             status=src.pick("status").str.to_lowercase(),
-            created=ts(src.pick("created")),
+            created=src.time("created"),
             created_text=src.pick("created"),
             customer=src.pick("customer_id", "customer"),
             invoice=src.pick("invoice_id", "invoice"),
@@ -1198,7 +1217,7 @@ class _Mapper:
                 "payment_method",
                 pm_id=pm_src.pick("id"),
                 pm_kind=pm_src.pick("type"),
-                pm_created=ts(pm_src.pick("created")),
+                pm_created=pm_src.time("created"),
                 pm_wallet=pm_src.pick("card_wallet_type", ("card", "$.wallet.type")),
             )
             self._mapped("payment_method", p.height)
