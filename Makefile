@@ -86,7 +86,7 @@ test-spark: install java
 ## `metrics --format json` equal on both engines at 2,000 accounts, docs/spark.md).
 ## The 100M-event run is by hand (README, Performance).
 bench: install
-	@for b in bench_scale bench_attempts bench_build bench_quote bench_generate bench_spark; do \
+	@for b in bench_scale bench_sources bench_attempts bench_build bench_quote bench_generate bench_spark; do \
 		echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
 ## bench-dashboard: every page's time in Chromium (second and later visits through the

@@ -58,6 +58,29 @@ if not_loaded:
         + ": optional tables; their metrics are null."
     )
 
+# ------------------------------------------------------------------------- sources
+sources = data.source_report(r)
+if sources is not None and not sources.empty:
+    st.subheader("Sources (sources.yml)")
+    st.caption(
+        "Landed tables mapped to the contract (docs/sources.md): every row read was "
+        "mapped, skipped by a named rule or quarantined with a reason."
+    )
+    ui.table(
+        sources.drop(columns=["source_shape"]),  # the shape is in the load report's file
+        height=38 + 35 * len(sources),
+        labels={
+            "table_name": "Table",
+            "source_table": "Source table",
+            "rows_read": "Read",
+            "rows_mapped": "Mapped",
+            "rows_skipped": "Skipped",
+            "rows_quarantined": "Quarantined",
+            "skipped_by_rule": "Skipped by rule",
+            "quarantined_by_reason": "Quarantined by reason",
+        },
+    )
+
 # ----------------------------------------------------------------------- quarantine
 st.subheader("Quarantined rows by reason")
 reasons = data.quarantine_by_reason(r)

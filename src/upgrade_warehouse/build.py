@@ -52,6 +52,7 @@ from .formats import BuildFormat
 from .params import Parameters, parse_vars, var_help
 from .paths import DEFAULT_WAREHOUSE, project_dir
 from .progress import Progress
+from .sources.config import SourcesConfig, create_source_report, find_sources_file, load_config
 
 LARGE_INPUT_ROWS = 25_000_000  # from here dbt runs one model at a time (DuckDBSettings)
 DEFAULT_MEMORY_LIMIT = "40%"  # of the machine's memory: room for dbt, GX, the OS, readers
@@ -115,10 +116,12 @@ def building_path(target: Path) -> Path:
 
 
 def remove_stale_builds(target: Path) -> None:
-    """Delete leftovers of builds that were killed (their process is gone)."""
+    """Delete leftovers of builds that were killed (their process is gone). This
+    process's own folder is left alone (the Spark phases call this once the map phase
+    has written into it; ``Building`` empties its own folder itself)."""
     for path in target.parent.glob(f".{target.name}.building-*"):
         pid_text = path.name.split(".building-")[1].split(".")[0]
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and _pid_alive(int(pid_text)):
+        if pid_text.isdigit() and (int(pid_text) == os.getpid() or _pid_alive(int(pid_text))):
             continue
         _remove_path(path)
 
@@ -352,12 +355,20 @@ def load_phase(
     settings: DuckDBSettings,
     progress: Progress,
     profile: dict,
+    mapped=None,
 ) -> tuple[dict[str, dict], Parameters]:
-    """Load every table into ``raw.*``, compute as_of, write ``raw.build_info``."""
+    """Load every table into ``raw.*``, compute as_of, write ``raw.build_info``.
+    ``mapped``: the map phase's result (sources.yml), whose folder is ``data_dir``."""
     with duckdb.connect(str(building)) as con:
         settings.apply(con)
         phase = progress.phase("load", loader.input_rows(con, loader.discover(data_dir)), "rows")
         tables = loader.load_data_dir(data_dir, con, progress=phase, profile=profile["load"])
+        if mapped is not None:
+            from .sources import finish_duckdb
+
+            finish_duckdb(con, tables, mapped)
+        else:
+            create_source_report(con)
         settings.size_for(sum(t["read"] for t in tables.values()))
         params, from_data = resolve_as_of(params, data_dir, lambda: loader.compute_as_of(con))
         as_of = params.as_of
@@ -374,6 +385,46 @@ def load_phase(
         quarantined = sum(t["quarantined"] for t in tables.values())
         phase.finish(f"{quarantined:,} rows quarantined")
     return tables, params
+
+
+def map_phase(cfg: SourcesConfig, building_folder: Path, progress: Progress):
+    """Map the landed sources of sources.yml into a contract-shaped folder of the build's
+    own (``mapped/``), which the load phase then reads (docs/sources.md)."""
+    from .sources import map_sources
+
+    roles = list(cfg.roles)
+    phase = progress.phase("map", len(roles), "sources")
+    done = [0]
+
+    def on_step(detail: str) -> None:
+        phase.set(done[0], detail)
+        done[0] += 1
+
+    mapped = map_sources(cfg, building_folder / "mapped", on_step=on_step)
+    phase.set(len(roles))
+    quarantined = mapped.quarantine.height
+    phase.finish(f"{quarantined:,} source rows quarantined by the mapping")
+    return mapped
+
+
+def resolve_sources(
+    data_dir: Path, sources_file: Path | None, params: Parameters
+) -> SourcesConfig | None:
+    """sources.yml (``--sources`` or in the data directory), validated, or None."""
+    path = find_sources_file(data_dir, sources_file)
+    if path is None:
+        return None
+    cfg = load_config(path, params.reporting_currency)
+    if cfg.contract_tables:
+        with duckdb.connect() as probe:
+            loader.check_headers(
+                probe,
+                [
+                    loader.SourceFile(t, cfg.contract_tables.get(t.name))
+                    for t in loader.contract.TABLES
+                ],
+            )
+    return cfg
 
 
 def dbt_vars(params: Parameters) -> dict:
@@ -464,14 +515,22 @@ def build(
     progress: Progress,
     engine: Engine = Engine.duckdb,
     spark_master: str | None = None,
+    sources_file: Path | None = None,
 ) -> BuildResult:
     warehouse = warehouse.resolve()
     started = time.monotonic()
     check_target(warehouse)
-    sources = loader.discover(data_dir)
-    with duckdb.connect() as probe:  # load errors are found before anything is written
-        loader.check_headers(probe, sources)
-    unread = loader.unread_files(data_dir)  # named in the report's warnings
+    cfg = resolve_sources(data_dir, sources_file, params)  # sources.yml: docs/sources.md
+    if cfg is None:
+        sources = loader.discover(data_dir)
+        with duckdb.connect() as probe:  # load errors are found before anything is written
+            loader.check_headers(probe, sources)
+        unread = loader.unread_files(data_dir)  # named in the report's warnings
+    else:  # the contract role's files (the mapped ones are written by the build: Parquet)
+        sources = [
+            loader.SourceFile(t, cfg.contract_tables.get(t.name)) for t in loader.contract.TABLES
+        ]
+        unread = []
     if engine is Engine.spark:  # docs/spark.md
         from .spark import build as spark_build
         from .spark import loader as spark_loader
@@ -481,7 +540,15 @@ def build(
     with build_lock(warehouse) as remove_lock_file:
         remove_stale_temp()
         result = _build(
-            data_dir, warehouse, params, progress, started, remove_lock_file, engine, spark_master
+            data_dir,
+            warehouse,
+            params,
+            progress,
+            started,
+            remove_lock_file,
+            engine,
+            spark_master,
+            cfg,
         )
     result.warnings[:0] = unread
     return result
@@ -496,6 +563,7 @@ def _build(
     remove_lock_file=None,
     engine: Engine = Engine.duckdb,
     spark_master: str | None = None,
+    cfg: SourcesConfig | None = None,
 ) -> BuildResult:
     profile: dict = {"load": {}}
     worker = quality.GateWorker()  # prepares Great Expectations while we load and run dbt
@@ -509,15 +577,20 @@ def _build(
             new.on_signal.append(worker.kill)
             if remove_lock_file is not None:
                 new.on_signal.append(remove_lock_file)
+            mapped = map_phase(cfg, new.dir, progress) if cfg is not None else None
+            if mapped is not None:
+                data_dir = mapped.folder  # both engines load the same mapped tables
             if engine is Engine.spark:  # load and dbt on Spark, marts into new.path
                 from .spark import build as spark_build
 
                 tables, params = spark_build.spark_phases(
-                    new, data_dir, params, progress, profile, master=spark_master
+                    new, data_dir, params, progress, profile, master=spark_master, mapped=mapped
                 )
             else:
                 settings = DuckDBSettings.prepare(new.path)
-                tables, params = load_phase(data_dir, new.path, params, settings, progress, profile)
+                tables, params = load_phase(
+                    data_dir, new.path, params, settings, progress, profile, mapped=mapped
+                )
                 dbt_phase(new.path, params, settings, progress, profile)
             winback_phase(new.path, params, progress)
             gate = expectations_phase(new.path, warehouse, worker, progress)
@@ -663,6 +736,14 @@ def build_command(
             help="Spark master URL for --engine spark (default: local[*], or the profile's).",
         ),
     ] = None,
+    sources: Annotated[
+        Path | None,
+        typer.Option(
+            "--sources",
+            help="sources.yml naming landed Stripe/Segment/CRM tables (docs/sources.md); "
+            "default: DATA_DIR/sources.yml when present.",
+        ),
+    ] = None,
 ) -> None:
     """Load raw exports, quarantine bad rows, run the dbt models and tests, publish atomically."""
     json_mode = output_format is BuildFormat.json
@@ -671,6 +752,8 @@ def build_command(
             raise UserError("--spark-master needs --engine spark")
         params = parse_vars(var or [])
         with Progress(enabled=True) as progress:
+            if data_dir is None and sources is not None:
+                data_dir = sources.resolve().parent
             result = build(
                 data_dir or default_data_dir(progress),
                 warehouse,
@@ -678,6 +761,7 @@ def build_command(
                 progress,
                 engine=engine,
                 spark_master=spark_master,
+                sources_file=sources,
             )
     except (UserError, BuildFailed) as exc:
         if json_mode:
@@ -692,6 +776,24 @@ def build_command(
         print(json.dumps(result.to_json(), indent=2))
     else:
         print_report(result)
+
+
+def print_sources(console, tables: dict[str, dict]) -> None:
+    """Per source table of a build from sources.yml: read, mapped, skipped by rule and
+    quarantined by reason (sources.md "What the build reports")."""
+    from rich.table import Table
+
+    rows = [(name, src, c) for name, t in tables.items() for src, c in t.get("sources", {}).items()]
+    if not rows:
+        return
+    table = Table(title="Sources (sources.yml)")
+    for col in ("table", "source table", "read", "mapped", "skipped", "quarantined"):
+        table.add_column(col, justify="right" if col in ("read", "mapped") else "left")
+    for name, src, c in rows:
+        skipped = ", ".join(f"{r} {n:,}" for r, n in c["skipped"].items()) or "0"
+        quarantined = ", ".join(f"{r} {n:,}" for r, n in c["quarantined_by_reason"].items()) or "0"
+        table.add_row(name, src, f"{c['read']:,}", f"{c['mapped']:,}", skipped, quarantined)
+    console.print(table)
 
 
 def print_report(result: BuildResult) -> None:
@@ -710,6 +812,7 @@ def print_report(result: BuildResult) -> None:
             name, f"{t['read']:,}", f"{t['accepted']:,}", f"{t['quarantined']:,}", reasons
         )
     console.print(table)
+    print_sources(console, result.tables)
     e = result.expectations
     console.print(
         f"Data expectations: {e['passed']} passed, {e['failed']} failed"

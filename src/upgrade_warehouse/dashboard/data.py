@@ -692,6 +692,32 @@ def load_report(ref: Ref) -> pd.DataFrame:
 
 
 @_cache
+def source_report(ref: Ref) -> pd.DataFrame | None:
+    """marts.fct_source_report: per landed source table of a build from sources.yml,
+    rows read, mapped, skipped by rule and quarantined by reason (None when the
+    warehouse predates it; empty for a contract-shaped data directory)."""
+    if not has_table(ref, "marts.fct_source_report"):
+        return None
+    frame = _df(
+        ref,
+        """
+        select table_name, source_table, source_shape, rows_read, rows_mapped,
+               rows_skipped, rows_quarantined, skipped_by_rule, quarantined_by_reason
+        from marts.fct_source_report
+        order by table_name, source_table
+        """,
+    )
+
+    def by_key(text) -> str:
+        counts = json.loads(text) if isinstance(text, str) and text else {}
+        return ", ".join(f"{k} {v:,}" for k, v in counts.items())
+
+    frame["skipped_by_rule"] = frame["skipped_by_rule"].map(by_key)
+    frame["quarantined_by_reason"] = frame["quarantined_by_reason"].map(by_key)
+    return frame
+
+
+@_cache
 def quarantine_by_reason(ref: Ref) -> pd.DataFrame:
     return _df(
         ref,

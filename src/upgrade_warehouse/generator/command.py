@@ -40,6 +40,15 @@ def generate_command(
         float, typer.Option("--billing-error-rate", help="Share of prorated changes billed wrong.")
     ] = 0.02,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
+    shape: Annotated[
+        str | None,
+        typer.Option(
+            "--shape",
+            help="Write the billing tables as a landed source (fivetran_stripe, "
+            "airbyte_stripe) with a sources.yml; the rest stays contract-shaped "
+            "(docs/sources.md).",
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic data set in the raw contract's format (same seed, same files)."""
     from ..progress import Progress
@@ -55,6 +64,13 @@ def generate_command(
         crm_miscoding_rate=crm_miscoding_rate,
         billing_error_rate=billing_error_rate,
     ).validate()
+    writer = None
+    if shape is not None:
+        from .stripe_shape import SHAPE_WRITERS
+
+        writer = SHAPE_WRITERS.get(shape)
+        if writer is None:
+            raise UserError(f"--shape {shape}: unknown shape (expected {', '.join(SHAPE_WRITERS)})")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} exists and is not a directory")
     try:  # a folder that cannot be made or written to is bad input, found before any work
@@ -65,7 +81,20 @@ def generate_command(
     except OSError as exc:
         raise UserError(f"--out {out}: cannot write there ({exc.strerror})") from None
     with Progress(enabled=not quiet) as progress:
-        manifest = generate(out, cfg, progress.update)
+        if writer is None:
+            manifest = generate(out, cfg, progress.update)
+        else:  # the contract-shaped set first, then the shape's files beside sources.yml
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="uw-shape-", dir=out) as tmp:
+                manifest = generate(Path(tmp), cfg, progress.update)
+                progress.update(f"writing the {shape} shape")
+                counts = writer(Path(tmp), out)
+            typer.echo(
+                f"wrote sources.yml ({shape}: {sum(counts.values())} rows in "
+                f"{len(counts)} landed tables) to {out}"
+            )
+            return
     total = sum(manifest["row_counts"].values())
     bad = sum(sum(v.values()) for v in manifest["bad_rows"].values())
     events = manifest["row_counts"]["product_events"]

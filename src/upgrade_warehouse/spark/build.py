@@ -60,6 +60,7 @@ READER_EXPORTS = (
     ("raw", "build_info"),
     ("raw", "load_report"),
     ("raw", "quarantine"),
+    ("raw", "source_report"),
     ("raw", "plans"),
     ("intermediate", "int_as_of"),
 )
@@ -149,9 +150,11 @@ def spark_phases(
     progress: Progress,
     profile: dict,
     master: str | None = None,
+    mapped=None,
 ) -> tuple[dict[str, dict], Parameters]:
     """Load and dbt on Spark, then the results into ``new.path``; returns the load
-    report and the parameters with as_of."""
+    report and the parameters with as_of. ``mapped``: the map phase's result
+    (sources.yml; ``data_dir`` is its folder, the same the DuckDB load would read)."""
     remove_stale(new.warehouse)
     scratch = new.dir / SCRATCH
     folder = new.dir / PARQUET
@@ -165,7 +168,7 @@ def spark_phases(
     try:
         phase.set(1)
         phase.finish(f"Spark {spark.version} on {spark.sparkContext.master}")
-        tables, params = load_phase(spark, data_dir, params, progress)
+        tables, params = load_phase(spark, data_dir, params, progress, mapped)
         parsing.join()
         dbt_phase(new.path, params, None, progress, profile, target=spark_session.PROFILE_OUTPUT)
         names = export_parquet(spark, folder, progress)
@@ -181,7 +184,7 @@ def spark_phases(
 
 
 def load_phase(
-    spark, data_dir: Path, params: Parameters, progress: Progress
+    spark, data_dir: Path, params: Parameters, progress: Progress, mapped=None
 ) -> tuple[dict[str, dict], Parameters]:
     """The loader on Spark into ``raw.*``, as_of, ``raw.build_info``."""
     supplied = [s for s in spark_loader.duckdb_loader.discover(data_dir) if s.path is not None]
@@ -193,6 +196,9 @@ def load_phase(
         started[0] += 1
 
     tables = spark_loader.load_data_dir(spark, data_dir, progress=on_table)
+    from ..sources import finish_spark  # the map phase's counts and quarantine rows
+
+    finish_spark(spark, tables, mapped)
     params, from_data = resolve_as_of(params, data_dir, lambda: spark_loader.compute_as_of(spark))
     as_of = params.as_of
     spark.sql(
