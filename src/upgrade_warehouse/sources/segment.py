@@ -21,7 +21,8 @@ import polars as pl
 
 from ..errors import UserError
 from .base import QUARANTINE_COLUMNS, ShapeOutput, SourceCounts
-from .landed import ROW_NUMBER, landed_file, read_landed
+from ..loader import MAX_LINE_BYTES, duck_path, read_header
+from .landed import ROW_NUMBER
 
 SHAPES = ("segment", "rudderstack")
 
@@ -82,36 +83,40 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _text(col: str, dtype: pl.DataType) -> str:
+_NUMERIC = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|DECIMAL.*)$")
+_FLOAT = {"FLOAT", "DOUBLE"}
+
+
+def _text(col: str, dtype: str) -> str:
     """SQL: the column as contract text (ISO 8601 UTC for timestamps)."""
     c = _q(col)
-    if dtype == pl.String:
+    if dtype == "VARCHAR":
         return c
-    if isinstance(dtype, pl.Datetime):
-        ts = f"timezone('UTC', {c})" if dtype.time_zone else c
+    if dtype.startswith("TIMESTAMP"):
+        ts = f"timezone('UTC', {c})" if "TIME ZONE" in dtype else c
         return f"strftime({ts}, '%Y-%m-%dT%H:%M:%S.%fZ')"
     return f"cast({c} as varchar)"
 
 
-def _json_value(col: str, dtype: pl.DataType) -> str:
+def _json_value(col: str, dtype: str) -> str:
     """SQL: the JSON text of one property value (numbers only for numeric columns)."""
     c = _q(col)
-    if col in TEXT_PROPERTIES or dtype == pl.String:
+    if col in TEXT_PROPERTIES or dtype == "VARCHAR":
         return f"to_json(cast({c} as varchar))"
-    if dtype.is_float():
+    if dtype in _FLOAT:
         return f"case when isfinite({c}) then to_json({c}) end"
-    if dtype.is_numeric() or dtype == pl.Boolean:
+    if _NUMERIC.match(dtype) or dtype == "BOOLEAN":
         return f"to_json({c})"
-    if isinstance(dtype, pl.Datetime | pl.Date):
+    if dtype.startswith("TIMESTAMP") or dtype == "DATE":
         return f"to_json({_text(col, dtype)})"
     return f"to_json({c})"
 
 
-def _properties_sql(frame: pl.DataFrame) -> str:
-    """SQL: the JSON object of the frame's custom, non-null columns, in column order."""
+def _properties_sql(schema: dict[str, str]) -> str:
+    """SQL: the JSON object of the table's custom, non-null columns, in column order."""
     parts = [
         f"case when {_q(col)} is not null then {_lit(json.dumps(col) + ':')} || {_json_value(col, dtype)} end"
-        for col, dtype in frame.schema.items()
+        for col, dtype in schema.items()
         if col not in STANDARD_COLUMNS and not col.startswith("context_")
     ]
     if not parts:
@@ -124,10 +129,43 @@ def _present(expr: str) -> str:
     return f"nullif(trim({expr}), '')"
 
 
-def _require(frame: pl.DataFrame, path: Path, columns: tuple[str, ...]) -> None:
-    for col in columns:
-        if col not in frame.columns:
-            raise UserError(f"{path}: missing required column {col}")
+def _file(folder: Path, table: str) -> Path | None:
+    csv, parquet = folder / f"{table}.csv", folder / f"{table}.parquet"
+    if csv.exists() and parquet.exists():
+        raise UserError(f"{csv}: both {csv.name} and {parquet.name} present; keep one")
+    return csv if csv.exists() else parquet if parquet.exists() else None
+
+
+def _land(con: duckdb.DuckDBPyConnection, folder: Path, table: str, name: str) -> tuple[Path, dict[str, str]] | None:
+    """The landed table as the DuckDB view ``name`` with its row number (1-based, file
+    order) in ``_row_number``; its path and column types. None when absent. CSV is read
+    as text once into a temporary table (row number = insertion order); Parquet where it
+    lies."""
+    path = _file(folder, table)
+    if path is None:
+        return None
+    header = read_header(con, path)
+    if ROW_NUMBER in header or "file_row_number" in header:
+        raise UserError(f"{path}: a column may not be named {ROW_NUMBER} or file_row_number")
+    try:
+        if path.suffix == ".csv":
+            columns = "{" + ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in header) + "}"
+            con.execute(
+                f"create temp table {name}_land as select * from read_csv({_lit(duck_path(path))}, header = true, "
+                f"all_varchar = true, delim = ',', quote = '\"', escape = '\"', auto_detect = false, "
+                f"max_line_size = {MAX_LINE_BYTES}, columns = {columns})"
+            )
+            con.execute(f"create temp view {name} as select *, rowid + 1 as {ROW_NUMBER} from {name}_land")
+        else:
+            con.execute(
+                f"create temp view {name} as select * exclude (file_row_number), file_row_number + 1 as {ROW_NUMBER} "
+                f"from read_parquet({_lit(duck_path(path))}, file_row_number = true)"
+            )
+        described = con.execute(f"describe select * exclude ({ROW_NUMBER}) from {name}").fetchall()
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{path}: cannot read the file: {first}") from None
+    return path, {col: dtype for col, dtype, *_ in described}
 
 
 def map_events(folder: Path, shape: str, options: dict) -> ShapeOutput:
@@ -135,80 +173,86 @@ def map_events(folder: Path, shape: str, options: dict) -> ShapeOutput:
     if shape not in SHAPES:
         raise ValueError(f"not an events shape: {shape}")
     folder = Path(folder)
-    tracks = read_landed(folder, "tracks")
-    if tracks is None:
-        raise UserError(f"{folder / 'tracks.csv'}: missing (the {shape} source needs its tracks table)")
-    tracks_path = landed_file(folder, "tracks")
-    _require(tracks, tracks_path, ("id", "event", "timestamp"))
-
     con = duckdb.connect()
     try:
         con.execute("set TimeZone = 'UTC'")
-        return _map(con, folder, tracks, tracks_path)
+        tracks = _land(con, folder, "tracks", "tracks_raw")
+        if tracks is None:
+            raise UserError(f"{folder / 'tracks.csv'}: missing (the {shape} source needs its tracks table)")
+        for col in ("id", "event", "timestamp"):
+            if col not in tracks[1]:
+                raise UserError(f"{tracks[0]}: missing required column {col}")
+        return _map(con, folder, *tracks)
     finally:
         con.close()
 
 
-def _map(con: duckdb.DuckDBPyConnection, folder: Path, tracks: pl.DataFrame, tracks_path: Path) -> ShapeOutput:
-    ts = tracks.schema
-    con.register("tracks_raw", tracks)
-
+def _map(con: duckdb.DuckDBPyConnection, folder: Path, tracks_path: Path, ts: dict[str, str]) -> ShapeOutput:
     # the event tables: the files named by a tracks.event slug
-    names = tracks.get_column("event").drop_nulls().unique().to_list()
-    slugs = pl.DataFrame(
-        {"event": [str(n) for n in names], "slug": [slug(str(n)) for n in names]},
-        schema={"event": pl.String, "slug": pl.String},
-    )
-    con.register("slugs", slugs)
+    names = [r[0] for r in con.execute(f"select distinct {_text('event', ts['event'])} from tracks_raw where event is not null").fetchall()]
+    slugs = {n: slug(n) for n in names}
+    con.execute("create temp table slugs (event varchar, slug varchar)")
+    if slugs:
+        con.executemany("insert into slugs values (?, ?)", list(slugs.items()))
     selects = []
-    for i, name in enumerate(sorted(set(slugs.get_column("slug").to_list()))):
+    for i, name in enumerate(sorted(set(slugs.values()))):
         if not name or name in NOT_EVENT_TABLES:
             continue
-        frame = read_landed(folder, name)
-        if frame is None or "id" not in frame.columns:
+        landed = _land(con, folder, name, f"event_table_{i}")
+        if landed is None or "id" not in landed[1]:
             continue
-        view = f"event_table_{i}"
-        con.register(view, frame)
-        account = _present(_text("account_id", frame.schema["account_id"])) if "account_id" in frame.columns else "null"
+        schema = landed[1]
+        account = _present(_text("account_id", schema["account_id"])) if "account_id" in schema else "null"
         selects.append(
-            f"select {_text('id', frame.schema['id'])} as id, {_lit(name)} as slug, "
+            f"select {_text('id', schema['id'])} as id, {_lit(name)} as slug, "
             f"{ROW_NUMBER} as rn, cast({account} as varchar) as account_id, "
-            f"{_properties_sql(frame)} as properties from {view}"
+            f"{_properties_sql(schema)} as properties from event_table_{i}"
         )
     if selects:
-        events_sql = " union all ".join(selects)
         # the first row with an id in its event table gives the event's properties
         event_rows = (
-            f"select id, slug, arg_min(account_id, rn) as account_id, arg_min(properties, rn) as properties "
-            f"from ({events_sql}) group by id, slug"
+            "select id, slug, arg_min(account_id, rn) as account_id, arg_min(properties, rn) as properties "
+            f"from ({' union all '.join(selects)}) group by id, slug"
         )
     else:
-        event_rows = "select null::varchar as id, null::varchar as slug, null::varchar as account_id, null::varchar as properties where false"
+        event_rows = (
+            "select null::varchar as id, null::varchar as slug, null::varchar as account_id, "
+            "null::varchar as properties where false"
+        )
 
     def tcol(name: str) -> str:
         return _present(_text(name, ts[name])) if name in ts else "null"
 
-    user_key = f"coalesce({tcol('user_id')}, {tcol('anonymous_id')})"
-    groups = read_landed(folder, "groups")
-    groups_ok = groups is not None and {"group_id", "timestamp"} <= set(groups.columns)
+    def when(col: str, schema: dict[str, str], present) -> str:
+        if schema[col].startswith("TIMESTAMP"):
+            return f"cast({_q(col)} as timestamptz)"
+        return f"try_cast({present(col)} as timestamptz)"
+
+    groups = _land(con, folder, "groups", "groups_raw")
+    groups_ok = groups is not None and {"group_id", "timestamp"} <= set(groups[1])
     if groups_ok:
-        gs = groups.schema
-        con.register("groups_raw", groups)
+        gs = groups[1]
 
         def gcol(name: str) -> str:
             return _present(_text(name, gs[name])) if name in gs else "null"
 
-        g_time = "timestamp" if isinstance(gs["timestamp"], pl.Datetime) else f"try_cast({gcol('timestamp')} as timestamptz)"
+        traits = ", ".join(
+            f"{gcol(t)} as {t}" if t in gs else f"null::varchar as {t}" for t in TRAITS
+        )
         con.execute(
             f"""create temp table groups_keyed as
             select coalesce({gcol("user_id")}, {gcol("anonymous_id")}) as user_key,
-                   cast({g_time} as timestamptz) as ts, {gcol("group_id")} as group_id, {ROW_NUMBER} as rn
+                   {when("timestamp", gs, gcol)} as ts, {gcol("group_id")} as group_id,
+                   {ROW_NUMBER} as rn, {traits}
             from groups_raw"""
         )
         # one row per (user, instant): the last in file order wins a tie
         group_join = """
-            select t.rn, g.group_id from (select * from linked where account_id is null) t
-            asof left join (
+            select t.rn, g.group_id from (
+                select rn, user_id as user_key, try_cast(occurred_at as timestamptz) as ts
+                from linked where account_id is null
+            ) t
+            asof join (
                 select user_key, ts, arg_max(group_id, rn) as group_id from groups_keyed
                 where user_key is not null and ts is not null and group_id is not null
                 group by user_key, ts
@@ -217,71 +261,61 @@ def _map(con: duckdb.DuckDBPyConnection, folder: Path, tracks: pl.DataFrame, tra
     else:
         group_join = "select null::bigint as rn, null::varchar as group_id where false"
 
-    t_time = "timestamp" if isinstance(ts["timestamp"], pl.Datetime) else f"try_cast({tcol('timestamp')} as timestamptz)"
-    con.execute(
-        f"""create temp table linked as
-        with e as ({event_rows}),
+    received = _text("received_at", ts["received_at"]) if "received_at" in ts else "null"
+    cols = ", ".join(f"l.{c}" for c in OUTPUT_COLUMNS if c != "account_id")
+    mapped = con.sql(
+        f"""with e as ({event_rows}),
         t as (
             select {ROW_NUMBER} as rn, {_text("id", ts["id"])} as event_id, {_text("event", ts["event"])} as event,
-                   {tcol("context_group_id")} as context_group_id, {user_key} as user_key,
-                   cast({t_time} as timestamptz) as ts, {_text("timestamp", ts["timestamp"])} as occurred_at,
-                   {_text("received_at", ts["received_at"]) if "received_at" in ts else "null"} as received_at
+                   {tcol("context_group_id")} as context_group_id,
+                   coalesce({tcol("user_id")}, {tcol("anonymous_id")}) as user_id,
+                   {_text("timestamp", ts["timestamp"])} as occurred_at, {received} as received_at
             from tracks_raw
-        )
-        select t.rn, t.event_id, coalesce(e.account_id, t.context_group_id) as account_id, t.user_key, t.ts,
-               s.slug as event_name, t.occurred_at, t.received_at, e.properties
-        from t
-        left join slugs s on s.event = t.event
-        left join e on e.id = t.event_id and e.slug = s.slug"""
-    )
-    con.execute(
-        f"""create temp table final as
-        select l.rn, l.event_id, coalesce(l.account_id, g.group_id) as account_id, l.user_key as user_id,
-               l.event_name, l.occurred_at, l.received_at, l.properties
-        from linked l left join ({group_join}) g on g.rn = l.rn"""
-    )
-    cols = ", ".join(OUTPUT_COLUMNS)
-    events = con.sql(
-        f"select {cols}, 'tracks' as _source_table from final where account_id is not null order by rn"
+        ),
+        linked as (
+            select t.rn, t.event_id, coalesce(e.account_id, t.context_group_id) as account_id, t.user_id,
+                   s.slug as event_name, t.occurred_at, t.received_at, e.properties
+            from t
+            left join slugs s on s.event = t.event
+            left join e on e.id = t.event_id and e.slug = s.slug
+        ),
+        by_group as ({group_join})
+        select l.rn, l.event_id, coalesce(l.account_id, g.group_id) as account_id, {cols}
+        from linked l left join by_group g on g.rn = l.rn
+        order by l.rn"""
     ).pl()
+    missing = mapped.filter(pl.col("account_id").is_null())
+    events = mapped.filter(pl.col("account_id").is_not_null()) if missing.height else mapped
+    events = events.select(*OUTPUT_COLUMNS, _source_table=pl.lit("tracks"))
 
     # events with no account: quarantined as they came (every column as text)
-    raw_cols = [c for c in tracks.columns if c != ROW_NUMBER]
-    raw_row = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := {_text(c, ts[c])}" for c in raw_cols) + "))"
+    con.register("missing_rows", missing.select("rn"))
+    raw_row = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := {_text(c, d)}" for c, d in ts.items()) + "))"
     quarantine = con.sql(
         f"""select 'tracks' as table_name, {_lit(tracks_path.name)} as source_file,
                t.{ROW_NUMBER} as row_number, 'missing_required' as reason_code,
                'account_id' as reason_column, cast({raw_row} as varchar) as raw_row
-        from tracks_raw t semi join (select rn from final where account_id is null) f
-          on f.rn = t.{ROW_NUMBER}
+        from tracks_raw t semi join missing_rows f on f.rn = t.{ROW_NUMBER}
         order by t.{ROW_NUMBER}"""
     ).pl()
     quarantine = quarantine.select(list(QUARANTINE_COLUMNS))
 
-    counts = SourceCounts(read=tracks.height, mapped=events.height)
+    counts = SourceCounts(read=mapped.height, mapped=events.height)
     if quarantine.height:
         counts.quarantined_by_reason["missing_required"] = quarantine.height
     return ShapeOutput(
         tables={"product_events": events},
         quarantine=quarantine,
         sources={"product_events": {"tracks": counts}},
-        group_traits=_group_traits(con, groups) if groups_ok else None,
+        group_traits=_group_traits(con) if groups_ok else None,
     )
 
 
-def _group_traits(con: duckdb.DuckDBPyConnection, groups: pl.DataFrame) -> pl.DataFrame:
+def _group_traits(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """account_id (group_id) -> persona, acquisition_source, segment: per trait, the value
     of the group's latest ``groups`` row (by timestamp, then file order) that sets it."""
-    gs = groups.schema
-    parts = []
-    for trait in TRAITS:
-        if trait in gs:
-            value = _present(_text(trait, gs[trait]))
-            parts.append(f"arg_max({value}, (g.ts, g.rn)) filter (where {value} is not null) as {trait}")
-        else:
-            parts.append(f"null::varchar as {trait}")
+    parts = ", ".join(f"arg_max({t}, (ts, rn)) filter (where {t} is not null) as {t}" for t in TRAITS)
     return con.sql(
-        f"""select g.group_id as account_id, {", ".join(parts)}
-        from groups_keyed g join groups_raw r on r.{ROW_NUMBER} = g.rn
-        where g.group_id is not null group by g.group_id order by g.group_id"""
+        f"""select group_id as account_id, {parts} from groups_keyed
+        where group_id is not null group by group_id order by group_id"""
     ).pl()
