@@ -13,10 +13,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 import yaml
-from conftest import run_cli
 
+from conftest import run_cli
 from upgrade_warehouse.generator import GeneratorConfig, generate
 from upgrade_warehouse.sources.crm import map_crm
 from upgrade_warehouse.sources.crm_export import DEFAULT_OPTIONS, to_crm_shape
@@ -45,7 +44,11 @@ def original(tmp_path_factory):
     root = tmp_path_factory.mktemp("original")
     generate(root / "data", GeneratorConfig(accounts=150, months=4, seed=21))
     _build(root / "data", root / "wh.duckdb")
-    return root / "data", _metrics(root / "wh.duckdb"), _metrics(root / "wh.duckdb", "--by", "persona")
+    return (
+        root / "data",
+        _metrics(root / "wh.duckdb"),
+        _metrics(root / "wh.duckdb", "--by", "persona"),
+    )
 
 
 @pytest.mark.parametrize(("events", "crm"), PAIRS)
@@ -54,7 +57,10 @@ def test_mapped_rows_give_the_same_metrics(original, tmp_path, events, crm):
     contract = tmp_path / "contract"
     contract.mkdir()
     for f in data.iterdir():
-        if f.stem not in ("product_events", "crm_opportunities") and f.suffix in (".csv", ".parquet"):
+        if f.stem not in ("product_events", "crm_opportunities") and f.suffix in (
+            ".csv",
+            ".parquet",
+        ):
             shutil.copy(f, contract / f.name)
     to_events_shape(data, tmp_path / "events", events)
     to_crm_shape(data, tmp_path / "crm", crm, {})
@@ -63,7 +69,9 @@ def test_mapped_rows_give_the_same_metrics(original, tmp_path, events, crm):
     mapped.tables["product_events"].drop("_source_table").write_csv(contract / "product_events.csv")
     crm_out = map_crm(tmp_path / "crm", crm, {**DEFAULT_OPTIONS[crm], "crm_currency": "USD"})
     assert crm_out.quarantine.height == 0
-    crm_out.tables["crm_opportunities"].drop("_source_table").write_csv(contract / "crm_opportunities.csv")
+    crm_out.tables["crm_opportunities"].drop("_source_table").write_csv(
+        contract / "crm_opportunities.csv"
+    )
     _build(contract, tmp_path / "wh.duckdb")
     assert _metrics(tmp_path / "wh.duckdb") == metrics
     assert _metrics(tmp_path / "wh.duckdb", "--by", "persona") == by_persona
@@ -77,7 +85,10 @@ def test_converted_layout_gives_the_same_metrics(original, tmp_path, events, crm
     contract = layout / "contract"
     contract.mkdir(parents=True)
     for f in data.iterdir():
-        if f.stem not in ("product_events", "crm_opportunities") and f.suffix in (".csv", ".parquet"):
+        if f.stem not in ("product_events", "crm_opportunities") and f.suffix in (
+            ".csv",
+            ".parquet",
+        ):
             shutil.copy(f, contract / f.name)
     to_events_shape(data, layout / "events", events)
     options = {**DEFAULT_OPTIONS[crm]}

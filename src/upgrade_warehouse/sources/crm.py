@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -63,7 +63,7 @@ def _text(value) -> str | None:
         return "true" if value else "false"
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return value.isoformat() + "Z"
     if isinstance(value, date):
         return value.isoformat()
@@ -86,7 +86,9 @@ def _flag(value) -> bool | None:
 
 def _raw_row(row: dict) -> str:
     """The row as it came: its columns (not the row number) as text, in file order."""
-    return json.dumps({k: (None if v is None else _text(v) or str(v)) for k, v in row.items() if k != ROW_NUMBER})
+    return json.dumps(
+        {k: (None if v is None else _text(v) or str(v)) for k, v in row.items() if k != ROW_NUMBER}
+    )
 
 
 def minor_units(value, currency: str) -> int | None:
@@ -119,9 +121,16 @@ def _read(folder: Path, table: str, required: bool) -> _Table | None:
     frame = read_landed(folder, table)
     if frame is None:
         if required:
-            raise UserError(f"{Path(folder) / (table + '.csv')}: missing (the CRM source needs its {table} table)")
+            raise UserError(
+                f"{Path(folder) / (table + '.csv')}: missing (the CRM source needs its {table} table)"
+            )
         return None
-    return _Table(table, landed_file(folder, table), frame.to_dicts(), [c for c in frame.columns if c != ROW_NUMBER])
+    return _Table(
+        table,
+        landed_file(folder, table),
+        frame.to_dicts(),
+        [c for c in frame.columns if c != ROW_NUMBER],
+    )
 
 
 def _require(table: _Table, *columns: str) -> None:
@@ -195,7 +204,9 @@ def map_crm(folder: Path, shape: str, options: dict) -> ShapeOutput:
     change_col, mrr_col = field("crm_change_key"), field("crm_mrr_key")
     self_serve_col, movement_col = field("crm_self_serve"), field("crm_movement")
     self_serve_values = {str(v) for v in (options.get("crm_self_serve") or {}).get("values", [])}
-    movement_map = {str(k): str(v) for k, v in ((options.get("crm_movement") or {}).get("map") or {}).items()}
+    movement_map = {
+        str(k): str(v) for k, v in ((options.get("crm_movement") or {}).get("map") or {}).items()
+    }
     default_currency = (options.get("crm_currency") or "").strip().upper() or None
 
     counts = SourceCounts(read=len(main.rows))
@@ -264,7 +275,7 @@ def map_crm(folder: Path, shape: str, options: dict) -> ShapeOutput:
             }
         )
     counts.mapped = len(out)
-    schema = {c: pl.String for c in (*OUTPUT_COLUMNS, "_source_table")}
+    schema = dict.fromkeys((*OUTPUT_COLUMNS, "_source_table"), pl.String)
     q_schema = {c: (pl.Int64 if c == "row_number" else pl.String) for c in QUARANTINE_COLUMNS}
     return ShapeOutput(
         tables={"crm_opportunities": pl.DataFrame(out, schema=schema, orient="row")},
@@ -306,7 +317,10 @@ def _hubspot_accounts(folder: Path, options: dict):
         deal, company = _text(link.get("deal_id")), _text(link.get("company_id"))
         if deal is None or company is None:
             continue
-        primary = _flag(link.get("is_primary")) is True or _text(link.get("type_id")) == HUBSPOT_PRIMARY_COMPANY_TYPE
+        primary = (
+            _flag(link.get("is_primary")) is True
+            or _text(link.get("type_id")) == HUBSPOT_PRIMARY_COMPANY_TYPE
+        )
         rank = (not primary, order(company), company)
         if deal not in chosen or rank < chosen[deal]:
             chosen[deal] = rank
@@ -327,8 +341,11 @@ def _hubspot_stages(folder: Path, deals: _Table):
         won = _flag(r.get("closed_won")) is True
         closed = _flag(r.get("is_closed"))
         if closed is None:  # older connectors: no is_closed column; won or 0% is closed
-            probability = _text(r.get("probability"))
-            closed = won or (probability is not None and Decimal(probability) == 0)
+            try:
+                zero = Decimal(_text(r.get("probability")) or "nan") == 0
+            except InvalidOperation:
+                zero = False
+            closed = won or zero
         flags[(_text(r.get("pipeline_id")), _text(r["stage_id"]))] = (closed, won)
         flags.setdefault((None, _text(r["stage_id"])), (closed, won))
 

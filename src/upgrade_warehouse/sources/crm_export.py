@@ -87,7 +87,10 @@ def to_crm_shape(contract_dir: Path, out_dir: Path, shape: str, options: dict) -
     """Write the CRM tables of ``shape`` for the contract's crm_opportunities."""
     if shape not in SHAPES:
         raise ValueError(f"not a CRM shape: {shape}")
-    options = {**DEFAULT_OPTIONS[shape], **{k: v for k, v in (options or {}).items() if v is not None}}
+    options = {
+        **DEFAULT_OPTIONS[shape],
+        **{k: v for k, v in (options or {}).items() if v is not None},
+    }
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     opportunities = read_landed(contract_dir, "crm_opportunities")
@@ -96,7 +99,11 @@ def to_crm_shape(contract_dir: Path, out_dir: Path, shape: str, options: dict) -
         raise FileNotFoundError(f"{contract_dir}: needs crm_opportunities and accounts")
     fmt = "parquet" if (Path(contract_dir) / "crm_opportunities.parquet").exists() else "csv"
     opps = _text_frame(opportunities).to_dicts()
-    account_ids = list(dict.fromkeys([*_text_frame(accounts)["account_id"].to_list(), *(o["account_id"] for o in opps)]))
+    account_ids = list(
+        dict.fromkeys(
+            [*_text_frame(accounts)["account_id"].to_list(), *(o["account_id"] for o in opps)]
+        )
+    )
     account_ids = [a for a in account_ids if a is not None]
     ref = {a: f"{i + 1}" for i, a in enumerate(account_ids)}  # account_id -> CRM account id
     self_serve = options["crm_self_serve"]
@@ -107,19 +114,24 @@ def to_crm_shape(contract_dir: Path, out_dir: Path, shape: str, options: dict) -
         else _hubspot(opps, account_ids, ref, options, self_serve, movement_back)
     )
     for name, rows in tables.items():
-        frame = pl.DataFrame(rows, schema={c: pl.String for c in rows[0]} if rows else None, orient="row")
+        frame = pl.DataFrame(
+            rows, schema=dict.fromkeys(rows[0], pl.String) if rows else None, orient="row"
+        )
         if fmt == "parquet":
             frame.write_parquet(out_dir / f"{name}.parquet")
         else:
             frame.write_csv(out_dir / f"{name}.csv")
 
 
-def _salesforce(opps, account_ids, ref, options, self_serve, movement_back) -> dict[str, list[dict]]:
+def _salesforce(
+    opps, account_ids, ref, options, self_serve, movement_back
+) -> dict[str, list[dict]]:
     key = fivetran_name(options["salesforce_account_key"])
     change, mrr = fivetran_name(options["crm_change_key"]), fivetran_name(options["crm_mrr_key"])
     lead, kind = fivetran_name(self_serve["field"]), fivetran_name(options["crm_movement"]["field"])
     accounts = [
-        {"id": f"001{int(ref[a]):015d}", "name": f"Account {a}", "is_deleted": "false", key: a} for a in account_ids
+        {"id": f"001{int(ref[a]):015d}", "name": f"Account {a}", "is_deleted": "false", key: a}
+        for a in account_ids
     ]
     rows = []
     for i, o in enumerate(opps):
@@ -152,7 +164,10 @@ def _hubspot(opps, account_ids, ref, options, self_serve, movement_back) -> dict
         return name if name.startswith("property_") else "property_" + name
 
     key = prop(options["hubspot_account_key"])
-    companies = [{"id": ref[a], "is_deleted": "false", "property_name": f"Account {a}", key: a} for a in account_ids]
+    companies = [
+        {"id": ref[a], "is_deleted": "false", "property_name": f"Account {a}", key: a}
+        for a in account_ids
+    ]
     stages = [
         {
             "stage_id": stage_id,
@@ -178,7 +193,9 @@ def _hubspot(opps, account_ids, ref, options, self_serve, movement_back) -> dict
                 "property_createdate": o["created_at"],
                 "property_closedate": o["closed_at"],
                 "property_deal_currency_code": o["currency"],
-                prop(self_serve["field"]): self_serve["values"][0] if o["origin"] == "self_serve_sync" else "DIRECT_TRAFFIC",
+                prop(self_serve["field"]): self_serve["values"][0]
+                if o["origin"] == "self_serve_sync"
+                else "DIRECT_TRAFFIC",
                 prop(options["crm_movement"]["field"]): movement_back.get(o["movement_type"]),
                 prop(options["crm_mrr_key"]): _major(o["mrr_delta_minor"], o["currency"]),
                 prop(options["crm_change_key"]): o["change_id"],
@@ -186,6 +203,16 @@ def _hubspot(opps, account_ids, ref, options, self_serve, movement_back) -> dict
         )
         if o["account_id"]:
             links.append(
-                {"deal_id": deal_id, "company_id": ref[o["account_id"]], "type_id": HUBSPOT_PRIMARY_COMPANY_TYPE, "category": "HUBSPOT_DEFINED"}
+                {
+                    "deal_id": deal_id,
+                    "company_id": ref[o["account_id"]],
+                    "type_id": HUBSPOT_PRIMARY_COMPANY_TYPE,
+                    "category": "HUBSPOT_DEFINED",
+                }
             )
-    return {"deal": deals, "deal_company": links, "company": companies, "deal_pipeline_stage": stages}
+    return {
+        "deal": deals,
+        "deal_company": links,
+        "company": companies,
+        "deal_pipeline_stage": stages,
+    }

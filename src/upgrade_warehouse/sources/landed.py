@@ -32,12 +32,12 @@ def read_landed(folder: Path, table: str) -> pl.DataFrame | None:
         return None
     try:
         if path.suffix == ".csv":
-            frame = pl.read_csv(
-                path, infer_schema=False, raise_if_empty=False
-            )
+            frame = pl.read_csv(path, infer_schema=False, raise_if_empty=False)
         else:
             frame = pl.read_parquet(path)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is a load error
+    except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"{path}: unreadable: {first}") from None
-    return frame.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
+    return frame.with_row_index(ROW_NUMBER, offset=1).with_columns(
+        pl.col(ROW_NUMBER).cast(pl.Int64)
+    )

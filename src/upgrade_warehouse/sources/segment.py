@@ -20,8 +20,8 @@ import duckdb
 import polars as pl
 
 from ..errors import UserError
-from .base import QUARANTINE_COLUMNS, ShapeOutput, SourceCounts
 from ..loader import MAX_LINE_BYTES, duck_path, read_header
+from .base import QUARANTINE_COLUMNS, ShapeOutput, SourceCounts
 from .landed import ROW_NUMBER
 
 SHAPES = ("segment", "rudderstack")
@@ -83,7 +83,9 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-_NUMERIC = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|DECIMAL.*)$")
+_NUMERIC = re.compile(
+    r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|DECIMAL.*)$"
+)
 _FLOAT = {"FLOAT", "DOUBLE"}
 
 
@@ -136,7 +138,9 @@ def _file(folder: Path, table: str) -> Path | None:
     return csv if csv.exists() else parquet if parquet.exists() else None
 
 
-def _land(con: duckdb.DuckDBPyConnection, folder: Path, table: str, name: str) -> tuple[Path, dict[str, str]] | None:
+def _land(
+    con: duckdb.DuckDBPyConnection, folder: Path, table: str, name: str
+) -> tuple[Path, dict[str, str]] | None:
     """The landed table as the DuckDB view ``name`` with its row number (1-based, file
     order) in ``_row_number``; its path and column types. None when absent. CSV is read
     as text once into a temporary table (row number = insertion order); Parquet where it
@@ -155,7 +159,9 @@ def _land(con: duckdb.DuckDBPyConnection, folder: Path, table: str, name: str) -
                 f"all_varchar = true, delim = ',', quote = '\"', escape = '\"', auto_detect = false, "
                 f"max_line_size = {MAX_LINE_BYTES}, columns = {columns})"
             )
-            con.execute(f"create temp view {name} as select *, rowid + 1 as {ROW_NUMBER} from {name}_land")
+            con.execute(
+                f"create temp view {name} as select *, rowid + 1 as {ROW_NUMBER} from {name}_land"
+            )
         else:
             con.execute(
                 f"create temp view {name} as select * exclude (file_row_number), file_row_number + 1 as {ROW_NUMBER} "
@@ -178,7 +184,9 @@ def map_events(folder: Path, shape: str, options: dict) -> ShapeOutput:
         con.execute("set TimeZone = 'UTC'")
         tracks = _land(con, folder, "tracks", "tracks_raw")
         if tracks is None:
-            raise UserError(f"{folder / 'tracks.csv'}: missing (the {shape} source needs its tracks table)")
+            raise UserError(
+                f"{folder / 'tracks.csv'}: missing (the {shape} source needs its tracks table)"
+            )
         for col in ("id", "event", "timestamp"):
             if col not in tracks[1]:
                 raise UserError(f"{tracks[0]}: missing required column {col}")
@@ -187,9 +195,16 @@ def map_events(folder: Path, shape: str, options: dict) -> ShapeOutput:
         con.close()
 
 
-def _map(con: duckdb.DuckDBPyConnection, folder: Path, tracks_path: Path, ts: dict[str, str]) -> ShapeOutput:
+def _map(
+    con: duckdb.DuckDBPyConnection, folder: Path, tracks_path: Path, ts: dict[str, str]
+) -> ShapeOutput:
     # the event tables: the files named by a tracks.event slug
-    names = [r[0] for r in con.execute(f"select distinct {_text('event', ts['event'])} from tracks_raw where event is not null").fetchall()]
+    names = [
+        r[0]
+        for r in con.execute(
+            f"select distinct {_text('event', ts['event'])} from tracks_raw where event is not null"
+        ).fetchall()
+    ]
     slugs = {n: slug(n) for n in names}
     con.execute("create temp table slugs (event varchar, slug varchar)")
     if slugs:
@@ -202,7 +217,11 @@ def _map(con: duckdb.DuckDBPyConnection, folder: Path, tracks_path: Path, ts: di
         if landed is None or "id" not in landed[1]:
             continue
         schema = landed[1]
-        account = _present(_text("account_id", schema["account_id"])) if "account_id" in schema else "null"
+        account = (
+            _present(_text("account_id", schema["account_id"]))
+            if "account_id" in schema
+            else "null"
+        )
         selects.append(
             f"select {_text('id', schema['id'])} as id, {_lit(name)} as slug, "
             f"{ROW_NUMBER} as rn, cast({account} as varchar) as account_id, "
@@ -290,7 +309,11 @@ def _map(con: duckdb.DuckDBPyConnection, folder: Path, tracks_path: Path, ts: di
 
     # events with no account: quarantined as they came (every column as text)
     con.register("missing_rows", missing.select("rn"))
-    raw_row = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := {_text(c, d)}" for c, d in ts.items()) + "))"
+    raw_row = (
+        "to_json(struct_pack("
+        + ", ".join(f"{_q(c)} := {_text(c, d)}" for c, d in ts.items())
+        + "))"
+    )
     quarantine = con.sql(
         f"""select 'tracks' as table_name, {_lit(tracks_path.name)} as source_file,
                t.{ROW_NUMBER} as row_number, 'missing_required' as reason_code,
@@ -314,7 +337,9 @@ def _map(con: duckdb.DuckDBPyConnection, folder: Path, tracks_path: Path, ts: di
 def _group_traits(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """account_id (group_id) -> persona, acquisition_source, segment: per trait, the value
     of the group's latest ``groups`` row (by timestamp, then file order) that sets it."""
-    parts = ", ".join(f"arg_max({t}, (ts, rn)) filter (where {t} is not null) as {t}" for t in TRAITS)
+    parts = ", ".join(
+        f"arg_max({t}, (ts, rn)) filter (where {t} is not null) as {t}" for t in TRAITS
+    )
     return con.sql(
         f"""select group_id as account_id, {parts} from groups_keyed
         where group_id is not null group by group_id order by group_id"""

@@ -71,16 +71,24 @@ def to_events_shape(contract_dir: Path, out_dir: Path, shape: str) -> None:
     events = _as_text(events).drop("_row_number")
     accounts = _as_text(accounts)
 
+    names = events.get_column("event_name").drop_nulls().unique().to_list()
+    slugs = {n: slug(n) for n in names}
     # which way each event names its account: 0 event table, 1 context_group_id, 2 groups
     events = events.with_columns(
-        pl.col("event_name").map_elements(slug, return_dtype=pl.String).alias("slug"),
+        pl.col("event_name")
+        .replace_strict(slugs, default=None, return_dtype=pl.String)
+        .alias("slug"),
         (pl.int_range(pl.len()) % 3).alias("_way"),
         pl.col("occurred_at").str.to_datetime(time_zone="UTC", strict=False).alias("_ts"),
         pl.int_range(pl.len()).alias("_pos"),
     )
     # groups: a (user, account) pair is linked at its first event
     links = (
-        events.filter(pl.col("user_id").is_not_null() & pl.col("account_id").is_not_null() & pl.col("_ts").is_not_null())
+        events.filter(
+            pl.col("user_id").is_not_null()
+            & pl.col("account_id").is_not_null()
+            & pl.col("_ts").is_not_null()
+        )
         .group_by("user_id", "account_id")
         .agg(pl.col("_ts").min(), pl.col("occurred_at").sort_by("_ts").first().alias("timestamp"))
     )
@@ -120,7 +128,9 @@ def to_events_shape(contract_dir: Path, out_dir: Path, shape: str) -> None:
     )
     _write(tracks, out_dir, "tracks", fmt)
 
-    for (name,), part in events.filter(pl.col("slug").is_not_null()).group_by("slug", maintain_order=True):
+    for (name,), part in events.filter(pl.col("slug").is_not_null()).group_by(
+        "slug", maintain_order=True
+    ):
         _write(_event_table(part, fmt), out_dir, name, fmt)
 
     traits = accounts.select(
@@ -137,31 +147,17 @@ def to_events_shape(contract_dir: Path, out_dir: Path, shape: str) -> None:
         pl.col("user_id"),
         pl.lit(None, dtype=pl.String).alias("anonymous_id"),
         pl.col("timestamp"),
-        *[pl.lit(None, dtype=pl.String).alias(c) for c in ("persona", "acquisition_source", "segment")],
+        *[
+            pl.lit(None, dtype=pl.String).alias(c)
+            for c in ("persona", "acquisition_source", "segment")
+        ],
     )
     _write(pl.concat([traits, user_links]), out_dir, "groups", fmt)
 
 
 def _event_table(part: pl.DataFrame, fmt: str) -> pl.DataFrame:
-    """One event's table: its standard columns and its properties as columns."""
-    props = [json.loads(p) if p else {} for p in part.get_column("properties").to_list()]
-    keys: list[str] = []
-    for p in props:
-        for key in p:
-            if key not in keys and key not in ("id", "account_id", "event", "timestamp"):
-                keys.append(key)
-    columns: dict[str, list] = {}
-    for key in keys:
-        values = [p.get(key) for p in props]
-        numeric = fmt == "parquet" and all(
-            v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values
-        )
-        if numeric:
-            columns[key] = pl.Series(key, values, dtype=pl.Float64 if any(isinstance(v, float) for v in values) else pl.Int64)
-        else:
-            columns[key] = pl.Series(
-                key, [None if v is None else v if isinstance(v, str) else json.dumps(v) for v in values], dtype=pl.String
-            )
+    """One event's table: its standard columns and its properties as columns (CSV: text;
+    Parquet: JSON numbers as numeric columns, other values as text)."""
     base = part.select(
         pl.col("event_id").alias("id"),
         pl.col("slug").alias("event"),
@@ -171,4 +167,27 @@ def _event_table(part: pl.DataFrame, fmt: str) -> pl.DataFrame:
         pl.col("user_id"),
         pl.when(pl.col("_way") == 0).then(pl.col("account_id")).alias("account_id"),
     )
-    return base.with_columns(*columns.values()) if columns else base
+    props = part.get_column("properties")
+    if props.drop_nulls().len() == 0 or set(props.drop_nulls().unique().to_list()) == {"{}"}:
+        return base
+    decoded = props.str.json_decode(infer_schema_length=None)
+    if not isinstance(decoded.dtype, pl.Struct):
+        return base
+    columns = []
+    for field in decoded.struct.fields:
+        if field in base.columns:
+            continue
+        values = decoded.struct.field(field)
+        if (fmt == "parquet" and values.dtype.is_numeric()) or values.dtype == pl.String:
+            columns.append(values.alias(field))
+        elif values.dtype == pl.Boolean or values.dtype.is_numeric():
+            columns.append(values.cast(pl.String).alias(field))
+        else:  # nested values: their JSON text
+            columns.append(
+                pl.Series(
+                    field,
+                    [None if v is None else json.dumps(v) for v in values.to_list()],
+                    dtype=pl.String,
+                )
+            )
+    return base.with_columns(columns) if columns else base
