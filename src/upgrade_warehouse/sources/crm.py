@@ -26,7 +26,9 @@ import polars as pl
 from ..currencies import currency_exponent
 from ..errors import UserError
 from .base import QUARANTINE_COLUMNS, ShapeOutput, SourceCounts
-from .landed import ROW_NUMBER, landed_file, read_landed
+from .landed import read_landed
+
+ROW_NUMBER = "_row_number"  # read_landed's 1-based row number column
 
 SHAPES = ("fivetran_salesforce", "fivetran_hubspot")
 OUTPUT_COLUMNS = (
@@ -125,9 +127,10 @@ def _read(folder: Path, table: str, required: bool) -> _Table | None:
                 f"{Path(folder) / (table + '.csv')}: missing (the CRM source needs its {table} table)"
             )
         return None
+    parquet = Path(folder) / f"{table}.parquet"
     return _Table(
         table,
-        landed_file(folder, table),
+        parquet if parquet.exists() else Path(folder) / f"{table}.csv",
         frame.to_dicts(),
         [c for c in frame.columns if c != ROW_NUMBER],
     )

@@ -4,10 +4,10 @@ RudderStack"; docs/sources.md).
 The two tools land the same layout: ``tracks`` (one row per event), one table per event
 named by the event's slug (its custom properties as columns) and ``groups`` (user ->
 group, with the group's traits as columns). Everything is one DuckDB query over the
-landed frames: the event tables are unioned once (each with its slug and its properties
-assembled as JSON text), joined to ``tracks`` by (id, slug), and the events that name no
-account are matched to their user's latest group by one ASOF join. Nothing runs per
-event or per row in Python.
+files where they lie (CSV landed once as text, as the loader does): the event tables are
+unioned once (each with its slug and its properties assembled as JSON text), joined to
+``tracks`` by (id, slug), and the events that name no account are matched to their
+user's latest group by one ASOF join. Nothing runs per event or per row in Python.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import polars as pl
 from ..errors import UserError
 from ..loader import MAX_LINE_BYTES, duck_path, read_header
 from .base import QUARANTINE_COLUMNS, ShapeOutput, SourceCounts
-from .landed import ROW_NUMBER
 
 SHAPES = ("segment", "rudderstack")
+ROW_NUMBER = "_row_number"  # the 1-based row of a landed file (file order)
 
 # columns of an event table that are not custom properties (sources.md), besides context_*
 STANDARD_COLUMNS = frozenset(
