@@ -67,7 +67,8 @@ EXPECTED = [
         "2026-03-04T20:00:00-05:00",
         {"to_plan_id": "business_monthly_usd", "annual": "true"},
     ),
-    # no user_id: the anonymous_id anon_9, whose group row (01-15) says acc_A;
+    # no user_id (not identified yet): the anonymous_id anon_9; group row g-4 (01-15,
+    # sent after identify: user_id u9 and anonymous_id anon_9) says acc_A;
     # experiment_id / variation_id are text, the quote in note escaped
     (
         "m-006",

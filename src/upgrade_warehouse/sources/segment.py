@@ -259,16 +259,27 @@ def _map(
             f"{gcol(t)} as {t}" if t in gs else f"null::varchar as {t}" for t in TRAITS
         )
         con.execute(
+            # a groups row links its user_id and its anonymous_id (an event before the
+            # user's identify has only the anonymous id)
             f"""create temp table groups_keyed as
-            select coalesce({gcol("user_id")}, {gcol("anonymous_id")}) as user_key,
-                   {when("timestamp", gs, gcol)} as ts, {gcol("group_id")} as group_id,
-                   {ROW_NUMBER} as rn, {traits}
-            from groups_raw"""
+            with g as (
+                select {gcol("user_id")} as user_id, {gcol("anonymous_id")} as anonymous_id,
+                       {when("timestamp", gs, gcol)} as ts, {gcol("group_id")} as group_id,
+                       {ROW_NUMBER} as rn, {traits}
+                from groups_raw
+            )
+            select 'u:' || user_id as user_key, * exclude (user_id, anonymous_id) from g where user_id is not null
+            union all
+            select 'a:' || anonymous_id as user_key, * exclude (user_id, anonymous_id) from g
+            where anonymous_id is not null
+            union all
+            select null as user_key, * exclude (user_id, anonymous_id) from g
+            where user_id is null and anonymous_id is null"""
         )
         # one row per (user, instant): the last in file order wins a tie
         group_join = """
             select t.rn, g.group_id from (
-                select rn, user_id as user_key, try_cast(occurred_at as timestamptz) as ts
+                select rn, user_key, try_cast(occurred_at as timestamptz) as ts
                 from linked where account_id is null
             ) t
             asof join (
@@ -288,11 +299,13 @@ def _map(
             select {ROW_NUMBER} as rn, {_text("id", ts["id"])} as event_id, {_text("event", ts["event"])} as event,
                    {tcol("context_group_id")} as context_group_id,
                    coalesce({tcol("user_id")}, {tcol("anonymous_id")}) as user_id,
+                   case when {tcol("user_id")} is not null then 'u:' || {tcol("user_id")}
+                        else 'a:' || {tcol("anonymous_id")} end as user_key,
                    {_text("timestamp", ts["timestamp"])} as occurred_at, {received} as received_at
             from tracks_raw
         ),
         linked as (
-            select t.rn, t.event_id, coalesce(e.account_id, t.context_group_id) as account_id, t.user_id,
+            select t.rn, t.event_id, coalesce(e.account_id, t.context_group_id) as account_id, t.user_id, t.user_key,
                    s.slug as event_name, t.occurred_at, t.received_at, e.properties
             from t
             left join slugs s on s.event = t.event
