@@ -22,6 +22,8 @@ from upgrade_warehouse.sources.crm_export import DEFAULT_OPTIONS, to_crm_shape
 from upgrade_warehouse.sources.segment import map_events
 from upgrade_warehouse.sources.segment_export import to_events_shape
 
+pytestmark = pytest.mark.slow
+
 PAIRS = [("segment", "fivetran_salesforce"), ("rudderstack", "fivetran_hubspot")]
 
 VOLATILE = {"warehouse", "generated_at", "built_at"}
