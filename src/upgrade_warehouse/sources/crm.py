@@ -29,6 +29,7 @@ from .base import QUARANTINE_COLUMNS, ShapeOutput, SourceCounts
 from .landed import read_landed
 
 ROW_NUMBER = "_row_number"  # read_landed's 1-based row number column
+ADDED = frozenset({ROW_NUMBER, "_source_file"})  # columns read_landed may add
 
 SHAPES = ("fivetran_salesforce", "fivetran_hubspot")
 OUTPUT_COLUMNS = (
@@ -89,7 +90,7 @@ def _flag(value) -> bool | None:
 def _raw_row(row: dict) -> str:
     """The row as it came: its columns (not the row number) as text, in file order."""
     return json.dumps(
-        {k: (None if v is None else _text(v) or str(v)) for k, v in row.items() if k != ROW_NUMBER}
+        {k: (None if v is None else _text(v) or str(v)) for k, v in row.items() if k not in ADDED}
     )
 
 
@@ -132,7 +133,7 @@ def _read(folder: Path, table: str, required: bool) -> _Table | None:
         table,
         parquet if parquet.exists() else Path(folder) / f"{table}.csv",
         frame.to_dicts(),
-        [c for c in frame.columns if c != ROW_NUMBER],
+        [c for c in frame.columns if c not in ADDED],
     )
 
 
