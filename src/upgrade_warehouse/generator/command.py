@@ -44,8 +44,9 @@ def generate_command(
         str | None,
         typer.Option(
             "--shape",
-            help="Write the billing tables as a landed source (fivetran_stripe, "
-            "airbyte_stripe) with a sources.yml; the rest stays contract-shaped "
+            help="Write one source as a tool lands it, with a sources.yml: billing "
+            "(fivetran_stripe, airbyte_stripe), events (segment, rudderstack) or CRM "
+            "(fivetran_salesforce, fivetran_hubspot); the rest stays contract-shaped "
             "(docs/sources.md).",
         ),
     ] = None,

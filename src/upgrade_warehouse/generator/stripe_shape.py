@@ -711,7 +711,14 @@ def _stripe_writer(shape: str):
 # shape -> writer(contract folder, out folder): `generate --shape`. The events and CRM
 # shapes (issue 31: segment, rudderstack, fivetran_salesforce, fivetran_hubspot) add one
 # line each.
+def _other_writers() -> dict[str, Callable[[Path, Path], dict[str, int]]]:
+    from .source_shapes import WRITERS
+
+    return WRITERS
+
+
 SHAPE_WRITERS: dict[str, Callable[[Path, Path], dict[str, int]]] = {
     "fivetran_stripe": _stripe_writer("fivetran_stripe"),
     "airbyte_stripe": _stripe_writer("airbyte_stripe"),
+    **_other_writers(),
 }
