@@ -1,5 +1,5 @@
 """Fivetran Salesforce / HubSpot tables -> crm_opportunities (sources.md "Salesforce and
-HubSpot"; docs/sources_events_crm.md). The mapping is called directly; the expected rows
+HubSpot"; docs/sources.md). The mapping is called directly; the expected rows
 are worked out by hand from tests/fixtures/salesforce/ and hubspot/ (comments say how)."""
 
 from __future__ import annotations

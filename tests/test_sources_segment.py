@@ -1,5 +1,5 @@
 """Segment / RudderStack layouts -> product_events (sources.md "Segment and RudderStack";
-docs/sources_events_crm.md). The mapping is called directly; the expected rows are worked
+docs/sources.md). The mapping is called directly; the expected rows are worked
 out by hand from the fixture files in tests/fixtures/segment/ (the comments say how)."""
 
 from __future__ import annotations
