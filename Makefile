@@ -11,7 +11,7 @@ WAREHOUSE := warehouse/upgrade_warehouse.duckdb
 
 help:
 	@echo "make demo     create the environment, generate demo data, build, serve the dashboard"
-	@echo "make test     create the environment, lint, run the tests (all but 14 slow Spark cases)"
+	@echo "make test     create the environment, lint, run the tests (all but the slow Spark parity cases)"
 	@echo "make test-spark  every Spark test, with the loader parity cases make test leaves out"
 	@echo "make build    (re)build the warehouse from DATA_DIR (default: demo data)"
 	@echo "make bench    run the benchmarks"
@@ -78,7 +78,7 @@ test: install java browser lint
 ## test-spark: every Spark test, the parity cases included (about 14 minutes)
 test-spark: install java
 	$(BIN)/python -m pytest --durations=15 tests/test_spark_build.py tests/test_spark_golden.py \
-		tests/test_spark_loader.py
+		tests/test_spark_loader.py tests/test_spark_experiments.py tests/test_spark_sources.py
 
 ## bench: build time against the floor at 1M and 10M events and at demo size (data sets
 ## generated once under data/bench/), attempts against the reference at 20k accounts,

@@ -522,14 +522,31 @@ def test_every_csv_export_neutralises_formulas():
         for call in re.findall(r"download_button\((.*?)\n\s*(?:file_name|\))", source, re.DOTALL):
             assert re.search(
                 r"safe_pandas\(|to_csv\(shown\.to_dict|ui\.metrics_csv\(|ui\.table_csv\("
-                r"|review\.review_csv\(|review\.review_xlsx\(",
+                r"|review\.review_csv\(|review\.review_xlsx\("
+                r"|xd\.experiment_csv\(|xd\.experiment_xlsx\(",
                 call,
             ), (page.name, call)
     # The page helpers those calls use neutralise text cells themselves.
     import pandas as pd
 
+    from upgrade_warehouse import experiments
     from upgrade_warehouse.dashboard import review
 
+    variation = {"variation_id": "a", "exposed_accounts": 1, "matured_accounts": 1}
+    hostile = {
+        "as_of": "2026-01-01T00:00:00Z",
+        "experiments": [
+            {
+                "experiment_id": "=cmd|' /C calc'!A0",
+                "control": "a",
+                "multiple_exposures": 0,
+                "srm_p_value": None,
+                "srm_warning": False,
+                "variations": [{**variation, "metrics": {"attempt_rate": {"value": 0.5, "n": 1}}}],
+            }
+        ],
+    }
+    assert "\n'=cmd" in experiments.to_csv(hostile)  # what experiment_csv writes
     shown = review.review_csv(pd.DataFrame({"Metric": ["=cmd|' /C calc'!A0"], "Change": ["-5"]}))
     assert "'=cmd" in shown and "\u22125" in shown
 

@@ -309,6 +309,8 @@ def test_files_that_look_like_tables_but_are_not_read_are_named(tmp_path):
     for name, warning in zip(sorted(unread), warnings, strict=True):
         assert warning.startswith(f"{data / name}: not read"), warning
     assert "invoice_lines.csv" in next(w for w in warnings if "invoice_line.csv" in w)  # a hint
+    # (a sources.yml makes the folder a mapped one, docs/sources.md: not for this build)
+    (data / "sources.yml").unlink()
     proc = run_cli("build", "--data-dir", data, "--warehouse", tmp_path / "wh.duckdb")
     assert proc.returncode == 0, proc.stderr
     for name in unread:

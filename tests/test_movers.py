@@ -327,7 +327,9 @@ def test_workbook_has_what_moved_and_mrr_bridge_sheets(movers_warehouse):
 
     with connect(movers_warehouse) as con:
         data = read_movements(con, "2026-02")
-    content = review.review_xlsx([], "2026-02", "2026-01", "USD", "2026-03-02 00:00 UTC", data)
+    content = review.review_xlsx(
+        [], "2026-02", "2026-01", "USD", "2026-03-02 00:00 UTC", movements=data
+    )
     book = load_workbook(io.BytesIO(content))
     assert book.sheetnames[:3] == ["About", "What moved", "MRR bridge"]
     moved = book["What moved"]

@@ -14,7 +14,8 @@ from spark_support import SPARK_ENV
 from test_experiments_golden import build_args, experiments_warehouse  # noqa: F401
 
 # A Spark build takes minutes on a busy 2-core machine: more than the suite's 600 s.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+# A Spark build of its own (about 4.5 minutes on 2 cores): `make test-spark`, not `make test`.
+pytestmark = [pytest.mark.slow, pytest.mark.spark_parity, pytest.mark.timeout(1500)]
 
 
 @pytest.fixture(scope="module")

@@ -823,7 +823,8 @@ def print_report(result: BuildResult) -> None:
         )
     )
     for warning in result.warnings:  # also on stderr
-        console.print(f"Warning: {warning}", markup=False, highlight=False)
+        # soft_wrap: a path is never broken across lines (a reader searches for it)
+        console.print(f"Warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     quarantined = sum(t["quarantined"] for t in result.tables.values())
     if quarantined:
         console.print(

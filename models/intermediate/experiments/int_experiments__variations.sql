@@ -42,12 +42,12 @@ final as (
         variations.variation_id,
         controls.control_variation_id,
         variations.variation_id = controls.control_variation_id as is_control,
-        row_number() over (
+        cast(row_number() over (
             partition by variations.experiment_id
             order by
                 case when variations.variation_id = controls.control_variation_id then 0 else 1 end,
                 variations.variation_id
-        ) as variation_order
+        ) as {{ dbt.type_bigint() }}) as variation_order  -- Spark's row_number is an int
     from variations
     inner join controls
         on controls.experiment_id = variations.experiment_id

@@ -109,7 +109,7 @@ def bridge_table(data: movers.Movements, dimension: str | None) -> pd.DataFrame:
     out = {"Segment": [segment_name(r["dimension"], r["segment"]) for r in rows]}
     for key in (*keys, "net_new_mrr", "previous_net_new_mrr"):
         title = (
-            f"Net new MRR {data.previous_month}"
+            f"{STEP_LABELS['net_new_mrr']} {data.previous_month}"
             if key == "previous_net_new_mrr"
             else STEP_LABELS[key]
         )
@@ -198,7 +198,8 @@ def add_sheets(book, data: movers.Movements) -> None:
         columns.append("Other")
     if "mrr_end" in ends:
         columns.append("End MRR")
-    columns += ["Net new MRR", f"Net new MRR {data.previous_month}"]
+    net = STEP_LABELS["net_new_mrr"]
+    columns += [net, f"{net} {data.previous_month}"]
     bridge.append([f"MRR bridge of {data.month} ({data.reporting_currency}, major units)"])
     bridge.append(columns)
     for cell in bridge[2]:
