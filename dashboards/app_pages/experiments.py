@@ -126,24 +126,32 @@ else:
 st.subheader("Variations")
 table = xd.table_frame(rows, currency)
 st.dataframe(
-    table,
+    table.drop(columns=["Verdict"]),  # in words below: the table fits the page at 1280 px
     hide_index=True,
     width="stretch",
     height=min(38 + 35 * len(table), 700),
     column_config={
-        "Metric": st.column_config.TextColumn(width=190),
-        "Variation": st.column_config.TextColumn(width=95),
-        "Value": st.column_config.TextColumn(width=85),
+        "Metric": st.column_config.TextColumn(width=175),
+        "Variation": st.column_config.TextColumn(width=85),
+        "Value": st.column_config.TextColumn(width=75),
         "Accounts (n)": st.column_config.TextColumn(width=75),
-        "Difference": st.column_config.TextColumn(width=90),
-        "95% interval": st.column_config.TextColumn(width=105),
+        "Difference": st.column_config.TextColumn(width=80),
+        "95% interval": st.column_config.TextColumn(width=95),
         "p-value": st.column_config.TextColumn(width=60),
         "Beats control": st.column_config.TextColumn(
-            width=60, help="Chance to beat the control: Phi(z)."
+            "Beats ctrl", width=70, help="Chance to beat the control: Phi(z)."
         ),
-        "Verdict": st.column_config.TextColumn(width="large"),
     },
 )
+with st.expander("Verdict for each metric"):
+    st.markdown(
+        "\n".join(
+            f"- **{md_escape(row['Metric'])}**: {md_escape(row['Verdict'])}"
+            for row in table.to_dict("records")
+            if row["Verdict"]
+        )
+        or "No comparison yet."
+    )
 
 st.subheader("By persona")
 by_persona = xd.results(r, "persona")
