@@ -320,3 +320,23 @@ def test_duplicate_keys_counts_the_keys_that_repeat(rows, keys, expected):
     con.execute("create table t (k varchar, n integer)")
     con.executemany("insert into t values (?, ?)", rows)
     assert duplicate_keys(con, "t", keys) == expected
+
+
+def test_invoice_line_periods_may_be_an_instant_but_not_reversed(tmp_path, basic_dir):
+    """data-contract.md: invoice_lines.period_end >= period_start (equal for a one-off
+    line); an end before the start is bad_value on period_end. Subscription changes keep
+    a period that is not empty."""
+    shutil.copytree(basic_dir, tmp_path, dirs_exist_ok=True)
+    with open(tmp_path / "invoice_lines.csv", "a") as f:
+        f.write(
+            "li_oneoff,in_9,acc_1,sub_1,,one_off,500,USD,"
+            "2026-03-01T00:00:00Z,2026-03-01T00:00:00Z,2026-03-01T00:00:00Z\n"
+            "li_reversed,in_9,acc_1,sub_1,,one_off,500,USD,"
+            "2026-03-02T00:00:00Z,2026-03-01T00:00:00Z,2026-03-02T00:00:00Z\n"
+        )
+    con, _ = load(tmp_path)
+    accepted = {r[0] for r in con.execute("select line_id from raw.invoice_lines").fetchall()}
+    assert "li_oneoff" in accepted and "li_reversed" not in accepted
+    assert con.execute(
+        "select reason_code, reason_column from raw.quarantine where raw_row like '%li_reversed%'"
+    ).fetchall() == [("bad_value", "period_end")]

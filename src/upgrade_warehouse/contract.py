@@ -66,8 +66,8 @@ class Table:
     # Pairs of timestamp columns where the first must be before the second (bad_value on
     # the second otherwise).
     ordered: tuple[tuple[str, str], ...] = field(default=())
-    # Pairs of number columns where the first must not exceed the second (bad_value on
-    # the second otherwise).
+    # Pairs of columns (numbers or timestamps) where the first must not exceed the second
+    # (bad_value on the second otherwise).
     not_greater: tuple[tuple[str, str], ...] = field(default=())
     # Columns of which at least one must be set (bad_value on the last one otherwise).
     one_required: tuple[str, ...] = field(default=())
@@ -216,7 +216,8 @@ TABLES: tuple[Table, ...] = (
             Column("issued_at", TS, required=True),
         ),
         key=("line_id",),
-        ordered=(("period_start", "period_end"),),
+        # period_end >= period_start: equal for a one-off line (data-contract.md)
+        not_greater=(("period_start", "period_end"),),
     ),
     Table(
         "payment_attempts",

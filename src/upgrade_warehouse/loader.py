@@ -399,8 +399,8 @@ def _bad_value_conditions(table: Table) -> list[tuple[str, str]]:
             )
     for start, end in table.ordered:
         out.append((f"p.{q(start)} >= p.{q(end)}", end))
-    if table.name == "plans":
-        out.append(("p.min_seats > p.max_seats", "max_seats"))
+    for low, high in table.not_greater:
+        out.append((f"p.{q(low)} > p.{q(high)}", high))
     if table.name == "subscription_changes":
         out.append(("p.from_plan_id is null and p.to_plan_id is null", "to_plan_id"))
     return out
