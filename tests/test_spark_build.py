@@ -117,7 +117,9 @@ def same_values(a: list[tuple], b: list[tuple]) -> bool:
 
 def test_serving_file_holds_the_marts_with_the_duckdb_builds_columns(spark_golden, golden):
     spark_tables, duck_tables = tables(spark_golden[0]), tables(golden)
-    readers = {f"raw.{t}" for t in ("build_info", "load_report", "quarantine", "plans")}
+    readers = {
+        f"raw.{t}" for t in ("build_info", "load_report", "source_report", "quarantine", "plans")
+    }
     readers.add("intermediate.int_as_of")
     expected = {
         name
