@@ -430,16 +430,7 @@ CSV_COLUMNS = (
     "month",
     "previous_month",
     "rank",
-    "metric_id",
-    "dimension",
-    "segment",
-    "value",
-    "n",
-    "previous_value",
-    "previous_n",
-    "diff",
-    "z",
-    "p_value",
+    *MOVER_KEYS,
     *BRIDGE_KEYS,
 )
 
