@@ -38,18 +38,21 @@ with st.expander("Build parameters"):
 
 # ---------------------------------------------------------------------- load report
 st.subheader("Load report")
+# The headers of the load report and the sources table (a label per column name).
+ROW_LABELS = {
+    "table_name": "Table",
+    "source_table": "Source table",
+    "rows_read": "Read",
+    "rows_accepted": "Accepted",
+    "rows_mapped": "Mapped",
+    "rows_skipped": "Skipped",
+    "rows_quarantined": "Quarantined",
+    "accepted_share": "Accepted share",
+    "skipped_by_rule": "Skipped by rule",
+    "quarantined_by_reason": "Quarantined by reason",
+}
 report = data.load_report(r)
-ui.table(
-    report,
-    height=38 + 35 * len(report),
-    labels={
-        "table_name": "Table",
-        "rows_read": "Read",
-        "rows_accepted": "Accepted",
-        "rows_quarantined": "Quarantined",
-        "accepted_share": "Accepted share",
-    },
-)
+ui.table(report, every_row=True, labels=ROW_LABELS)
 not_loaded = list(report.loc[~report["loaded"], "table_name"])
 if not_loaded:
     st.caption(
@@ -66,20 +69,8 @@ if sources is not None and not sources.empty:
         "Landed tables mapped to the contract (docs/sources.md): every row read was "
         "mapped, skipped by a named rule or quarantined with a reason."
     )
-    ui.table(
-        sources.drop(columns=["source_shape"]),  # the shape is in the load report's file
-        height=38 + 35 * len(sources),
-        labels={
-            "table_name": "Table",
-            "source_table": "Source table",
-            "rows_read": "Read",
-            "rows_mapped": "Mapped",
-            "rows_skipped": "Skipped",
-            "rows_quarantined": "Quarantined",
-            "skipped_by_rule": "Skipped by rule",
-            "quarantined_by_reason": "Quarantined by reason",
-        },
-    )
+    shown = sources.drop(columns=["source_shape"])  # the shape is in the load report's file
+    ui.table(shown, every_row=True, labels=ROW_LABELS)
 
 # ----------------------------------------------------------------------- quarantine
 st.subheader("Quarantined rows by reason")
@@ -105,19 +96,20 @@ else:
 
     st.markdown("**Quarantined rows** (as they came, to fix and reload)")
     fcols = st.columns(2)
-    tables = sorted(reasons["table_name"].unique())
-    table = fcols[0].selectbox(
-        "Table",
-        [None, *tables],
-        key="dq_table",
-        format_func=lambda t: "All tables" if t is None else t,
-    )
-    codes = sorted(reasons["reason_code"].unique())
-    reason = fcols[1].selectbox(
-        "Reason",
-        [None, *codes],
-        key="dq_reason",
-        format_func=lambda c: "All reasons" if c is None else c,
+    table, reason = (
+        col.selectbox(
+            label,
+            [None, *sorted(reasons[column].unique())],
+            key=key,
+            format_func=lambda v, every=every: every if v is None else v,
+        )
+        for col, label, column, key, every in zip(
+            fcols,
+            ("Table", "Reason"),
+            ("table_name", "reason_code"),
+            ("dq_table", "dq_reason"),
+            ("All tables", "All reasons"),
+        )
     )
     rows = data.quarantined_rows(r, table, reason)
     st.caption(f"First {len(rows):,} rows (file order). Row 1 is the first data row.")

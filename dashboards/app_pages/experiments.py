@@ -8,15 +8,7 @@ from upgrade_warehouse.dashboard import charts, ui
 from upgrade_warehouse.dashboard import experiments_data as xd
 from upgrade_warehouse.dashboard.fmt import format_ts, md_escape
 
-r = ui.ref()
-st.title("Experiments")
-if not xd.available(r):
-    ui.not_built(
-        "Experiments",
-        "This warehouse was built before experiments existed: rebuild it with "
-        "`upgrade-warehouse build`.",
-    )
-    st.stop()
+r = ui.built_page("Experiments", xd.available, "experiments")
 
 result = xd.results(r)
 infos = xd.metric_infos(r)
@@ -125,19 +117,19 @@ else:
 
 st.subheader("Variations")
 table = xd.table_frame(rows, currency)
-st.dataframe(
+ui.text_table(
     table.drop(columns=["Verdict"]),  # in words below: the table fits the page at 1280 px
-    hide_index=True,
-    width="stretch",
-    height=min(38 + 35 * len(table), 700),
+    {
+        "Metric": 175,
+        "Variation": 85,
+        "Value": 75,
+        "Accounts (n)": 75,
+        "Difference": 80,
+        "95% interval": 95,
+        "p-value": 60,
+    },
+    most=700,
     column_config={
-        "Metric": st.column_config.TextColumn(width=175),
-        "Variation": st.column_config.TextColumn(width=85),
-        "Value": st.column_config.TextColumn(width=75),
-        "Accounts (n)": st.column_config.TextColumn(width=75),
-        "Difference": st.column_config.TextColumn(width=80),
-        "95% interval": st.column_config.TextColumn(width=95),
-        "p-value": st.column_config.TextColumn(width=60),
         "Beats control": st.column_config.TextColumn(
             "Beats ctrl", width=70, help="Chance to beat the control: Phi(z)."
         ),
@@ -167,27 +159,20 @@ verdicts = [
 ]
 if verdicts:
     st.markdown("\n".join(verdicts))
-st.dataframe(
-    personas.drop(columns=["Verdict"]),  # in words above
-    hide_index=True,
-    width="stretch",
-    height=min(38 + 35 * len(personas), 900),
-)
+ui.text_table(personas.drop(columns=["Verdict"]))  # verdicts in words above
 
 downloads = st.columns(2)
-downloads[0].download_button(
+ui.download(
+    downloads[0],
     f"{experiment_id} (CSV)",
     lambda: xd.experiment_csv(result, experiment_id),
-    file_name=f"experiment-{experiment_id}.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    help="The experiment's rows of `upgrade-warehouse experiments --format csv`.",
+    f"experiment-{experiment_id}.csv",
+    "The experiment's rows of `upgrade-warehouse experiments --format csv`.",
 )
-downloads[1].download_button(
+ui.download(
+    downloads[1],
     f"{experiment_id} workbook (Excel)",
     lambda: xd.experiment_xlsx(result, e, rows, personas, format_ts(result["as_of"])),
-    file_name=f"experiment-{experiment_id}.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    icon=":material/table_view:",
-    help="About, every metric of every variation (numbers with formats) and the persona breakdown.",
+    f"experiment-{experiment_id}.xlsx",
+    "About, every metric of every variation (numbers with formats) and the persona breakdown.",
 )

@@ -72,6 +72,24 @@ else:
         )
 
 
+def step_bars(frame, y: str, title: str, color: str | None = None, unit: str = "count") -> None:
+    """``y`` by funnel step (A and B side by side in compare mode)."""
+    st.altair_chart(
+        charts.bars(
+            frame,
+            "step",
+            y,
+            unit=unit,
+            sort=step_labels,
+            color=color,
+            series="segment" if filters.compare else None,
+            series_order=order,
+            title=title,
+        ),
+        width="stretch",
+    )
+
+
 def two_columns():
     """Side by side; one above the other in compare mode (wider tables)."""
     return (st.container(), st.container()) if filters.compare else st.columns(2)
@@ -98,34 +116,14 @@ with left:
                     int(sb["step_conversion_rate__denominator"].iloc[0]) if len(sb) else None,
                 )
             )
-        st.altair_chart(
-            charts.bars(
-                steps_frame,
-                "step",
-                "attempts_reached",
-                sort=step_labels,
-                series="segment",
-                series_order=order,
-                title="Attempts reaching each step",
-            ),
-            width="stretch",
-        )
+        step_bars(steps_frame, "attempts_reached", "Attempts reaching each step")
         st.caption("Conversion from the previous step, A vs B.")
         ui.show_compare(
             ui.rate_compare_table("step", step_labels[1:], pairs[1:], filters.min_count),
             legend=False,
         )
     else:
-        st.altair_chart(
-            charts.bars(
-                steps_frame,
-                "step",
-                "attempts_reached",
-                sort=step_labels,
-                title="Attempts reaching each step",
-            ),
-            width="stretch",
-        )
+        step_bars(steps_frame, "attempts_reached", "Attempts reaching each step")
         shown = steps_frame[
             ["step", "attempts_reached", "step_reach_rate", "step_conversion_rate"]
         ].copy()
@@ -177,19 +175,12 @@ with right:
     if abandoned.empty:
         st.info("No abandoned attempts in this period.")
     else:
-        st.altair_chart(
-            charts.bars(
-                abandoned,
-                "step",
-                "abandonment_by_step",
-                unit="rate",
-                sort=step_labels,
-                color=palette.LOSS,
-                series="segment" if filters.compare else None,
-                series_order=order,
-                title="Abandoned attempts by the last step reached",
-            ),
-            width="stretch",
+        step_bars(
+            abandoned,
+            "abandonment_by_step",
+            "Abandoned attempts by the last step reached",
+            palette.LOSS,
+            unit="rate",
         )
         st.caption(
             "Shares of the abandoned attempts, adding up to 100% "
@@ -235,18 +226,11 @@ with right:
     if escalations.empty:
         st.info("No attempts in this period.")
     else:
-        st.altair_chart(
-            charts.bars(
-                escalations,
-                "step",
-                "attempts_escalated",
-                sort=step_labels,
-                color=palette.WARN,
-                series="segment" if filters.compare else None,
-                series_order=order,
-                title="Escalated attempts by the last step reached",
-            ),
-            width="stretch",
+        step_bars(
+            escalations,
+            "attempts_escalated",
+            "Escalated attempts by the last step reached",
+            palette.WARN,
         )
         escalations["step_escalation_rate"] = [
             ui.metric_text(v, {"unit": "rate"}, cur, n, min_count)

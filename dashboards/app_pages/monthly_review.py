@@ -129,31 +129,23 @@ shown = table[table["Section"].isin(picked)]
 numbers = {
     c: st.column_config.TextColumn(c, alignment="right", width=110) for c in table.columns[2:5]
 }
-st.dataframe(
+ui.text_table(
     shown.drop(columns=["Metric id"]),
-    hide_index=True,
-    width="stretch",
-    height=min(38 + 35 * len(shown), 900),
-    column_config={
-        "Section": st.column_config.TextColumn(width=90),
-        "Metric": st.column_config.TextColumn(width=280),
-        **numbers,
-        "Target": st.column_config.TextColumn(width=160),
-        "Definition": st.column_config.TextColumn(width="large"),
-    },
+    {"Section": 90, "Metric": 280, "Target": 160, "Definition": "large"},
+    column_config=numbers,
 )
 
 downloads = st.columns(3)
-downloads[0].download_button(
+ui.download(
+    downloads[0],
     f"{month_label(month)} as shown (CSV)",
-    lambda: review.review_csv(table, month_warnings),  # made when clicked: no cost on a page run
-    file_name=f"monthly-review-{month}.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    help="The table above: labels, formatted values, change and target (one row per "
+    lambda: review.review_csv(table, month_warnings),
+    f"monthly-review-{month}.csv",
+    "The table above: labels, formatted values, change and target (one row per "
     "metric, the metric id last).",
 )
-downloads[1].download_button(
+ui.download(
+    downloads[1],
     f"{month_label(month)} workbook (Excel)",
     lambda: review.review_xlsx(
         rows,
@@ -164,19 +156,16 @@ downloads[1].download_button(
         month_warnings,
         movements=None if isinstance(moved, str) else moved,
     ),
-    file_name=f"monthly-review-{month}.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    icon=":material/table_view:",
-    help="What moved, the MRR bridge, then one sheet per section; values are numbers "
+    f"monthly-review-{month}.xlsx",
+    "What moved, the MRR bridge, then one sheet per section; values are numbers "
     "with number formats.",
 )
-downloads[2].download_button(
+ui.download(
+    downloads[2],
     "All months, raw (CSV)",
     lambda: ui.metrics_csv(r, None),
-    file_name="metrics.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    help="The same file as `upgrade-warehouse metrics --format csv` (metric ids, "
+    "metrics.csv",
+    "The same file as `upgrade-warehouse metrics --format csv` (metric ids, "
     "fractions, major units): for scripts.",
 )
 

@@ -19,6 +19,20 @@ def labels(frame) -> dict[str, str]:
     return {c: catalog[c]["label"] for c in frame.columns if c in catalog}
 
 
+def bars_beside_table(
+    frame, x: str, y: str, title: str, empty: str, more: dict[str, str] | None = None
+) -> bool:
+    """A bar chart of ``y`` by ``x`` with the table beside it (labels: the catalog's and
+    ``more``), or ``empty`` said when there is no row; whether there was one."""
+    if frame.empty:
+        st.info(empty)
+        return False
+    left, right = st.columns(2)
+    left.altair_chart(charts.bars(frame, x, y, title=title), width="stretch")
+    ui.table(frame, labels={**labels(frame), **(more or {})}, container=right)
+    return True
+
+
 cfg = ui.config()
 all_months = ui.months(r)
 cur = ui.currency(r)
@@ -187,15 +201,13 @@ with elig_tab:
             "rejected. *Overridden* = rejected, later approved by hand (a false-positive "
             "reject)."
         )
-        if reasons.empty:
-            st.info("No rejections in this period.")
-        else:
-            left, right = st.columns(2)
-            left.altair_chart(
-                charts.bars(reasons, "rejection_reason", "rejected", title="Rejections by reason"),
-                width="stretch",
-            )
-            ui.table(reasons, labels=labels(reasons), container=right)
+        bars_beside_table(
+            reasons,
+            "rejection_reason",
+            "rejected",
+            "Rejections by reason",
+            "No rejections in this period.",
+        )
 
 with order_tab:
     if order_tab.open and ui.no_data_loaded(r, "order_status_events"):
@@ -204,19 +216,10 @@ with order_tab:
             "whatever the month picked."
         )
         status = data.order_status(r)
-        if status.empty:
-            st.info("No orders.")
-        else:
-            left, right = st.columns(2)
-            left.altair_chart(
-                charts.bars(status, "current_status", "orders", title="Orders by status"),
-                width="stretch",
-            )
-            ui.table(
-                status,
-                labels={**labels(status), "oldest_open_days": "Oldest open"},
-                container=right,
-            )
+        more = {"oldest_open_days": "Oldest open"}
+        if bars_beside_table(
+            status, "current_status", "orders", "Orders by status", "No orders.", more
+        ):
             st.subheader(metric_label("orders_open"))
             open_ = data.open_orders(r)
             if open_.empty:

@@ -14,23 +14,11 @@ from upgrade_warehouse.dashboard.fmt import (
     month_label,
 )
 
-r = ui.ref()
-cfg = ui.config()
-catalog = ui.catalog(r)
+view = ui.month_view(
+    "Overview", "overview", empty="The warehouse has no months yet: nothing happened up to as_of."
+)
+r, cfg, catalog, all_months, filters, rows, month, previous_month, right = view
 info = data.build_info(r)
-all_months = ui.months(r)
-
-st.title("Overview")
-if not all_months:
-    st.info("The warehouse has no months yet: nothing happened up to as_of.")
-    st.stop()
-
-filters = ui.filter_bar(r, "overview", trend=True)
-rows = ui.period_rows(r, filters.segments)
-left, right = st.columns([1, 3])
-month = ui.month_select(r, key="overview_month", label="Month", container=left)
-index = all_months.index(month)
-previous_month = all_months[index - 1] if index > 0 else None
 
 as_of = info["as_of"]
 if month == as_of.strftime("%Y-%m"):

@@ -11,24 +11,10 @@ BRIDGE = ["mrr_new", "mrr_expansion", "mrr_reactivation", "mrr_contraction", "mr
 CHANNELS = ["self_serve_upgrades", "sales_assisted_upgrades", "automatic_upgrades"]
 KPIS = ["upgrades", "self_serve_share", "net_new_mrr", "arpu_per_upgrade"]
 
-r = ui.ref()
-cfg = ui.config()
-catalog = ui.catalog(r)
+view = ui.month_view("Revenue and attribution", "revenue", empty="The warehouse has no months yet.")
+r, cfg, catalog, all_months, filters, rows, month, previous_month, right = view
 cur = ui.currency(r)
-all_months = ui.months(r)
-
-st.title("Revenue and attribution")
-if not all_months:
-    st.info("The warehouse has no months yet.")
-    st.stop()
-
-filters = ui.filter_bar(r, "revenue", trend=True)
-rows = ui.period_rows(r, filters.segments)
-left, right = st.columns([1, 3])
-month = ui.month_select(r, key="revenue_month", container=left)
 ui.warnings_banner(r, month)
-index = all_months.index(month)
-previous_month = all_months[index - 1] if index > 0 else None
 right.caption(
     f"KPIs and the bridge: {month_label(month)}; trends: {month_label(filters.month_from)} "
     f"to {month_label(filters.month_to)}. {ui.segment_caption(filters)}"
@@ -54,6 +40,17 @@ def long_frame(metric_ids: list[str], value_name: str) -> pd.DataFrame:
         if rows[(s, m)].get(k) is not None
     ]
     return pd.DataFrame(records, columns=["month", "series", value_name])
+
+
+def month_bars(metric_ids: list[str], value_name: str, empty: str, **kwargs) -> None:
+    """Several metrics of the segment stacked by month (``empty`` said when none)."""
+    frame = long_frame(metric_ids, value_name)
+    if frame.empty:
+        st.info(empty)
+    else:
+        st.altair_chart(
+            charts.stacked_bars(frame, "month", value_name, "series", **kwargs), width="stretch"
+        )
 
 
 if filters.compare:
@@ -122,51 +119,32 @@ with left:
             )
 with right:
     st.subheader("MRR movements by month")
-    movements = long_frame(BRIDGE, "amount")
-    if movements.empty:
-        st.info("No revenue movements in these months.")
-    else:
-        st.altair_chart(
-            charts.stacked_bars(
-                movements,
-                "month",
-                "amount",
-                "series",
-                unit="money",
-                y_title=cur,
-                colors=by_label(palette.MOVEMENT_COLORS),
-            ),
-            width="stretch",
-        )
+    month_bars(
+        BRIDGE,
+        "amount",
+        "No revenue movements in these months.",
+        unit="money",
+        y_title=cur,
+        colors=by_label(palette.MOVEMENT_COLORS),
+    )
 
 st.subheader("Upgrades by channel")
-channels = long_frame(CHANNELS, "upgrades")
-if channels.empty:
-    st.info("No upgrades in these months.")
-else:
-    st.altair_chart(
-        charts.stacked_bars(
-            channels,
-            "month",
-            "upgrades",
-            "series",
-            colors=by_label(palette.CHANNEL_COLORS),
-            height=240,
-        ),
-        width="stretch",
-    )
+month_bars(
+    CHANNELS,
+    "upgrades",
+    "No upgrades in these months.",
+    colors=by_label(palette.CHANNEL_COLORS),
+    height=240,
+)
 
 st.subheader(f"Changes by movement and kind, {month_label(month)}")
-kinds = data.upgrades_by_kind(r, month, segment)
-if kinds.empty:
-    st.info("No subscription changes with a movement this month.")
-else:
-    ui.table(
-        kinds,
-        currency=cur,
-        units={"mrr_delta_reporting": "money"},
-        labels={"mrr_delta_reporting": "MRR change", "unconverted": "Without an fx rate"},
-    )
+ui.table_or(
+    data.upgrades_by_kind(r, month, segment),
+    "No subscription changes with a movement this month.",
+    currency=cur,
+    units={"mrr_delta_reporting": "money"},
+    labels={"mrr_delta_reporting": "MRR change", "unconverted": "Without an fx rate"},
+)
 
 st.header("Attribution")
 if ui.no_data_loaded(r, "crm_opportunities"):
@@ -253,14 +231,13 @@ if ui.no_data_loaded(r, "crm_opportunities"):
         money = {"mrr_delta": "minor", "crm_mrr_delta_minor": "minor"}
         money_of = {"mrr_delta": "currency", "crm_mrr_delta_minor": "crm_currency"}
         ui.table(shown, labels=labels, units=money, currency=cur, currency_columns=money_of)
-        st.download_button(
+        ui.download(
+            st,
             "Download mismatches (CSV)",
             lambda: ui.table_csv(
                 shown, labels=labels, units=money, currency=cur, currency_columns=money_of
             ),
-            file_name=f"attribution-mismatches-{month}.csv",
-            mime="text/csv",
-            icon=":material/download:",
+            f"attribution-mismatches-{month}.csv",
         )
 
 st.header("Proration checks")

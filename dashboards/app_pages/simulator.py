@@ -164,6 +164,23 @@ def render_quote() -> None:
         flag = "" if plan.self_serve else " · sales only"
         return f"{plan.plan_name} ({plan_id}) · {price(plan)}{flag}"
 
+    def subscription(col, which: str, key: str, options: list, default: str, seats: int):
+        """The plan and seats of the current or the new subscription."""
+        with col:
+            st.markdown(f"**{which} subscription**")
+            keep_valid(f"sim_{key}_plan", options)
+            plan_id = st.selectbox(
+                f"{which} plan",
+                options,
+                index=options.index(default),
+                format_func=plan_label,
+                key=f"sim_{key}_plan",
+            )
+            qty = st.number_input(
+                f"{which} seats", min_value=0, value=seats, step=1, key=f"sim_{key}_qty"
+            )
+        return plan_id, qty
+
     reporting = ui.currency(r)
     ids = sorted(
         plans,
@@ -179,19 +196,7 @@ def render_quote() -> None:
     default_from = "pro_monthly" if "pro_monthly" in plans else (paid or ids)[0]
 
     current_col, new_col, period_col, options_col = st.columns(4)
-    with current_col:
-        st.markdown("**Current subscription**")
-        keep_valid("sim_from_plan", ids)
-        from_id = st.selectbox(
-            "Current plan",
-            ids,
-            index=ids.index(default_from),
-            format_func=plan_label,
-            key="sim_from_plan",
-        )
-        from_qty = st.number_input(
-            "Current seats", min_value=0, value=3, step=1, key="sim_from_qty"
-        )
+    from_id, from_qty = subscription(current_col, "Current", "from", ids, default_from, 3)
     from_plan = plans[from_id]
     same_currency = [p for p in ids if plans[p].currency == from_plan.currency and p != from_id]
     if not same_currency:
@@ -209,19 +214,7 @@ def render_quote() -> None:
     default_to = (
         "business_monthly" if "business_monthly" in same_currency else (higher or same_currency)[0]
     )
-    with new_col:
-        st.markdown("**New subscription**")
-        keep_valid("sim_to_plan", same_currency)
-        to_id = st.selectbox(
-            "New plan",
-            same_currency,
-            index=same_currency.index(default_to),
-            format_func=plan_label,
-            key="sim_to_plan",
-        )
-        to_qty = st.number_input(
-            "New seats", min_value=0, value=int(from_qty), step=1, key="sim_to_qty"
-        )
+    to_id, to_qty = subscription(new_col, "New", "to", same_currency, default_to, int(from_qty))
     with period_col:
         st.markdown("**Billing period and moment**")
         period_start = st.text_input(

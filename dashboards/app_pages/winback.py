@@ -8,15 +8,13 @@ from upgrade_warehouse.dashboard import charts, data, ui
 from upgrade_warehouse.dashboard.fmt import format_ts, md_escape
 from upgrade_warehouse.winback.reader import to_csv
 
-r = ui.ref()
-st.title("Win-back")
-if not data.winback_available(r):
-    ui.not_built(
-        "The win-back list",
-        "This warehouse was built before win-back existed: rebuild it with "
-        "`upgrade-warehouse build` (every build retrains the model).",
-    )
-    st.stop()
+r = ui.built_page(
+    "Win-back",
+    data.winback_available,
+    "win-back",
+    what="The win-back list",
+    note=" (every build retrains the model)",
+)
 
 model = data.winback_model(r)
 scores = data.winback_scores(r)
@@ -126,7 +124,7 @@ event = st.dataframe(
     table,
     hide_index=True,
     width="stretch",
-    height=min(38 + 35 * len(table), 460),
+    height=ui.rows_height(len(table), 460),
     on_select="rerun",
     selection_mode="single-row",
     key="winback_table",
@@ -179,13 +177,12 @@ if account is not None:
                 else ""
             )
         )
-st.download_button(
+ui.download(
+    st,
     "Download these accounts (CSV)",
-    lambda: to_csv(shown.to_dict("records")),  # made when clicked
-    file_name=f"winback-{model['as_of']:%Y-%m-%d}.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    help="The accounts shown, with the columns of `upgrade-warehouse winback --format csv`.",
+    lambda: to_csv(shown.to_dict("records")),
+    f"winback-{model['as_of']:%Y-%m-%d}.csv",
+    "The accounts shown, with the columns of `upgrade-warehouse winback --format csv`.",
 )
 
 st.subheader("Suggested plays")

@@ -298,17 +298,31 @@ def waterfall(
         f"{a:+,.0f}" if k != "net" else f"{a:,.0f}" for a, k in zip(frame["amount"], frame["kind"])
     ]
     frame["name"] = [s.replace(" MRR", "") for s in frame["step"]]
-    order = list(frame["name"])
+    return waterfall_bars(
+        frame,
+        "name",
+        {"gain": palette.GAIN, "loss": palette.LOSS, "net": palette.NET},
+        currency,
+        title,
+    )
+
+
+def waterfall_bars(
+    frame: pd.DataFrame, field: str, kinds: dict[str, str], currency: str, title: str = ""
+) -> alt.Chart:
+    """Floating bars from ``start`` to ``end`` named by ``field`` (in the frame's order),
+    coloured by ``kind`` (``kinds``: kind -> colour, in legend order), each bar's
+    ``label`` above its ``top`` (the bridge waterfalls of Overview, Revenue and What
+    moved)."""
+    order = list(frame[field])
     color = alt.Color(
         "kind:N",
         title=None,
         legend=alt.Legend(orient="bottom"),
-        scale=alt.Scale(
-            domain=["gain", "loss", "net"], range=[palette.GAIN, palette.LOSS, palette.NET]
-        ),
+        scale=alt.Scale(domain=list(kinds), range=list(kinds.values())),
     )
     x = alt.X(
-        "name:N",
+        f"{field}:N",
         sort=order,
         title=None,
         axis=alt.Axis(labelAngle=-35, labelOverlap=False, labelLimit=120, labelAlign="right"),
@@ -327,11 +341,7 @@ def waterfall(
     labels = (
         alt.Chart(frame)
         .mark_text(dy=-7, fontSize=11)
-        .encode(
-            x=alt.X("name:N", sort=order),
-            y=alt.Y("top:Q"),
-            text=alt.Text("label:N"),
-        )
+        .encode(x=alt.X(f"{field}:N", sort=order), y=alt.Y("top:Q"), text=alt.Text("label:N"))
     )
     return (bars_ + labels).properties(title=title, height=300)
 

@@ -21,7 +21,7 @@ from .. import warehouse
 from ..experiments import TABLES, experiments_json
 from ..experiments import to_csv as experiments_csv
 from ..exports import safe_pandas, safe_text
-from .data import Ref, _cache, has_table
+from .marts import Ref, _cache, has_table
 
 STEP_PREFIX = "step_reach."
 REVENUE = "mrr_delta_per_account"

@@ -19,7 +19,7 @@ import pandas as pd
 from .. import movers, warehouse
 from ..errors import UserError
 from . import palette
-from .charts import _fast, _tips
+from .charts import _fast, waterfall_bars
 
 # Streamlit-free parts, shared with the review pack (upgrade_warehouse.review_pack).
 STEP_LABELS = movers.STEP_LABELS
@@ -31,7 +31,7 @@ waterfall_frame = movers.waterfall_frame
 def _cache(function):
     import streamlit as st
 
-    from .data import TTL
+    from .marts import TTL
 
     return st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)(function)
 
@@ -52,39 +52,13 @@ def movements(ref, month: str) -> movers.Movements | str:
 def bridge_chart(row: dict, currency: str, title: str = "") -> alt.Chart:
     """The MRR bridge of one segment as a waterfall: totals blue, gains green, losses red,
     each bar's amount above it."""
-    frame = waterfall_frame(row)
-    order = list(frame["step"])
-    x = alt.X(
-        "step:N",
-        sort=order,
-        title=None,
-        axis=alt.Axis(labelAngle=-35, labelOverlap=False, labelLimit=120, labelAlign="right"),
+    return waterfall_bars(
+        waterfall_frame(row),
+        "step",
+        {"total": palette.NET, "gain": palette.GAIN, "loss": palette.LOSS},
+        currency,
+        title,
     )
-    color = alt.Color(
-        "kind:N",
-        title=None,
-        legend=alt.Legend(orient="bottom"),
-        scale=alt.Scale(
-            domain=["total", "gain", "loss"], range=[palette.NET, palette.GAIN, palette.LOSS]
-        ),
-    )
-    bars = (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            x=x,
-            y=alt.Y("start:Q", title=currency, axis=alt.Axis(format=",.0f")),
-            y2=alt.Y2("end:Q"),
-            color=color,
-            tooltip=_tips("step", alt.Tooltip("amount:Q", format=",.2f", title=currency)),
-        )
-    )
-    labels = (
-        alt.Chart(frame)
-        .mark_text(dy=-7, fontSize=11)
-        .encode(x=alt.X("step:N", sort=order), y=alt.Y("top:Q"), text=alt.Text("label:N"))
-    )
-    return (bars + labels).properties(title=title, height=300)
 
 
 def segment_name(dimension: str | None, segment: str | None) -> str:
