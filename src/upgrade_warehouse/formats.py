@@ -4,6 +4,7 @@ rejects anything else with exit 2."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -28,3 +29,10 @@ class FileFormat(StrEnum):
 
     csv = "csv"
     parquet = "parquet"
+
+
+def format_ts(ts: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` (the build report's as_of)."""
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    return ts.isoformat(timespec="microseconds" if ts.microsecond else "seconds") + "Z"
