@@ -211,17 +211,7 @@ def _pid_of(path: Path) -> int | None:
 
 def _alive(pid: int | None) -> bool:
     """Whether the build that owns a leftover is still running (this one included)."""
-    if pid is None:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid is not None and (pid == os.getpid() or _pid_alive(pid))
 
 
 def current_version(target: Path) -> Path | None:

@@ -1,13 +1,30 @@
-"""What both engines' load phases share: as_of from the data or from ``--var``."""
+"""What both engines' load phases share: what they get (:class:`LoadJob`), and as_of from
+the data or from ``--var``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from ..errors import UserError
 from ..params import Parameters
+from ..progress import Progress
+from ..workspace import Building
+
+
+@dataclass
+class LoadJob:
+    """What an engine's load gets: the build's folder, the files, the parameters, where
+    to show progress and where to put the loader's profile."""
+
+    new: Building
+    data_dir: Path
+    params: Parameters
+    progress: Progress
+    profile: dict
+    mapped: object = None  # the map phase's result (sources.yml), whose folder is data_dir
 
 
 def resolve_as_of(

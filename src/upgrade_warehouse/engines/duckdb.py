@@ -21,7 +21,7 @@ from ..params import Parameters
 from ..progress import Progress
 from ..sources.config import create_source_report
 from ..workspace import Building
-from .base import resolve_as_of
+from .base import LoadJob, resolve_as_of
 
 LARGE_INPUT_ROWS = 25_000_000  # from here dbt runs one model at a time (DuckDBSettings)
 DEFAULT_MEMORY_LIMIT = "40%"  # of the machine's memory: room for dbt, GX, the OS, readers
@@ -102,24 +102,18 @@ class DuckDBEngine:
 
         return DuckDBCredentials
 
-    def load(
-        self,
-        new: Building,
-        data_dir: Path,
-        params: Parameters,
-        progress: Progress,
-        profile: dict,
-        mapped=None,
-    ) -> tuple[dict[str, dict], Parameters]:
-        """Load every table into ``raw.*``, compute as_of, write ``raw.build_info``.
-        ``mapped``: the map phase's result (sources.yml), whose folder is ``data_dir``."""
-        settings = self.settings = DuckDBSettings.prepare(new.path)
-        with duckdb.connect(str(new.path)) as con:
+    def load(self, job: LoadJob) -> tuple[dict[str, dict], Parameters]:
+        """Load every table into ``raw.*``, compute as_of, write ``raw.build_info``."""
+        data_dir, params, mapped = job.data_dir, job.params, job.mapped
+        settings = self.settings = DuckDBSettings.prepare(job.new.path)
+        with duckdb.connect(str(job.new.path)) as con:
             settings.apply(con)
-            phase = progress.phase(
+            phase = job.progress.phase(
                 "load", loader.input_rows(con, loader.discover(data_dir)), "rows"
             )
-            tables = loader.load_data_dir(data_dir, con, progress=phase, profile=profile["load"])
+            tables = loader.load_data_dir(
+                data_dir, con, progress=phase, profile=job.profile["load"]
+            )
             if mapped is not None:
                 from ..sources import finish_duckdb
 

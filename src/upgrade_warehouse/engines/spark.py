@@ -30,7 +30,7 @@ from ..progress import Progress
 from ..spark import loader as spark_loader
 from ..spark import session as spark_session
 from ..workspace import Building, remove_stale_parquet, rmtree
-from .base import resolve_as_of
+from .base import LoadJob, resolve_as_of
 from .duckdb import DuckDBSettings
 
 # Relations the readers use besides every mart and seed: the loader's tables (metrics,
@@ -74,18 +74,10 @@ class SparkEngine:
 
         return SparkCredentials
 
-    def load(
-        self,
-        new: Building,
-        data_dir: Path,
-        params: Parameters,
-        progress: Progress,
-        profile: dict,
-        mapped=None,
-    ) -> tuple[dict[str, dict], Parameters]:
+    def load(self, job: LoadJob) -> tuple[dict[str, dict], Parameters]:
         """Start the session (dbt parses the project meanwhile, when its parse is not
-        cached), then the loader on Spark. ``mapped``: the map phase's result
-        (sources.yml; ``data_dir`` is its folder, the same the DuckDB load would read)."""
+        cached), then the loader on Spark, from the files the DuckDB load would read."""
+        new, data_dir, params, progress = job.new, job.data_dir, job.params, job.progress
         remove_stale_parquet(new.warehouse)
         self.new = new
         scratch = new.dir / SCRATCH
@@ -98,7 +90,7 @@ class SparkEngine:
         self.spark = spark
         phase.set(1)
         phase.finish(f"Spark {spark.version} on {spark.sparkContext.master}")
-        tables, params = _load(spark, data_dir, params, progress, mapped)
+        tables, params = _load(spark, data_dir, params, progress, job.mapped)
         self.parsing.join()
         return tables, params
 

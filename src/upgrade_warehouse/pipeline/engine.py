@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from ..engines.base import LoadJob
 from ..params import Parameters
 from ..progress import Progress
 from ..workspace import Building
@@ -24,16 +25,8 @@ class Engine(Protocol):
     def credentials(self) -> type:
         """The dbt adapter's credentials class (its JSON schema is built ahead)."""
 
-    def load(
-        self,
-        new: Building,
-        data_dir: Path,
-        params: Parameters,
-        progress: Progress,
-        profile: dict,
-        mapped=None,
-    ) -> tuple[dict[str, dict], Parameters]:
-        """Every table of ``data_dir`` into ``raw.*`` with its load report, as_of
+    def load(self, job: LoadJob) -> tuple[dict[str, dict], Parameters]:
+        """Every table of ``job.data_dir`` into ``raw.*`` with its load report, as_of
         computed and ``raw.build_info`` written; returns (the load report, the
         parameters with as_of)."""
 

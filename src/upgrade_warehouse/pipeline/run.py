@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .. import quality, winback
+from ..engines.base import LoadJob
 from ..formats import format_ts
 from ..params import Parameters
 from ..progress import Progress
@@ -81,9 +82,8 @@ def run(
             if mapped is not None:
                 data_dir = mapped.folder  # both engines load the same mapped tables
             try:
-                tables, params = load_phase(
-                    engine, new, data_dir, params, progress, profile, mapped=mapped
-                )
+                job = LoadJob(new, data_dir, params, progress, profile, mapped)
+                tables, params = load_phase(engine, job)
                 transform_phase(engine, new, params, progress, profile)
             finally:
                 engine.close()
