@@ -102,6 +102,7 @@ lint: install
 	$(BIN)/ruff check $(PY_DIRS)
 	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/sqlfluff lint $(SQL_DIRS) --processes 2 --disable-progress-bar
+	$(BIN)/lint-imports --no-cache
 
 ## docs: dbt's docs site (models, columns, tests, exposures, lineage) of the warehouse,
 ## served on 127.0.0.1:8580 (DOCS_PORT)

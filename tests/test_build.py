@@ -215,13 +215,13 @@ def test_load_error_exits_2_names_file_and_column_and_keeps_serving(
 SLOW_IMPORT_SCRIPT = """
 import sys, threading, time
 import duckdb
-from upgrade_warehouse import build, cli
+from upgrade_warehouse import cli, pipeline
 
 def importing():  # stands for the build's thread still importing when the load fails
     held = [duckdb.sqltypes.VARCHAR, duckdb.sqltypes.BIGINT]
     time.sleep(60)
 
-threading.Thread(target=importing, name=build.IMPORT_AHEAD_THREAD, daemon=True).start()
+threading.Thread(target=importing, name=pipeline.IMPORT_AHEAD_THREAD, daemon=True).start()
 sys.argv = ["upgrade-warehouse", "build", *sys.argv[1:]]
 cli.main()
 """
@@ -346,7 +346,7 @@ def test_a_killed_build_leaves_the_previous_warehouse_serving(tmp_path, basic_di
 
 
 def test_leftovers_of_killed_builds_are_removed(tmp_path):
-    from upgrade_warehouse.build import remove_stale_builds
+    from upgrade_warehouse.workspace import remove_stale_builds
 
     target = tmp_path / "w.duckdb"
     dead = subprocess.Popen(["true"])
@@ -387,7 +387,7 @@ def test_profile_settings_can_be_set_again_after_a_spill(tmp_path):
 def test_dbt_threads_follow_the_input_size(tmp_path, monkeypatch):
     """Two models at a time on small inputs, one from LARGE_INPUT_ROWS on (two large
     aggregations side by side ran out of memory at 100M events); the variable wins."""
-    from upgrade_warehouse.build import LARGE_INPUT_ROWS, DuckDBSettings
+    from upgrade_warehouse.engines.duckdb import LARGE_INPUT_ROWS, DuckDBSettings
 
     monkeypatch.delenv("UPGRADE_WAREHOUSE_DBT_THREADS", raising=False)
     settings = DuckDBSettings(memory_limit="1GB", temp_directory=tmp_path)

@@ -20,7 +20,7 @@ SCRIPT = """
 import json, sys, time
 from pathlib import Path
 from upgrade_warehouse import dbt_runner
-from upgrade_warehouse.build import dbt_vars
+from upgrade_warehouse.dbt_runner import dbt_vars
 from upgrade_warehouse.params import Parameters
 
 db = Path(sys.argv[1])

@@ -3,6 +3,7 @@ described once, exposures name every reader, and `docs` serves dbt's site."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -63,12 +64,38 @@ def test_lint_passes_on_the_scratch_copy_and_catches_a_violation(tmp_path):
     assert _run(ruff, "format", "--check", "src", cwd=root).returncode == 1
 
 
+def test_import_contracts_pass_on_a_copy_and_catch_an_upward_import(tmp_path):
+    """`lint-imports` (pyproject.toml [tool.importlinter], docs/architecture.md "Layers")
+    on a copy of the package: kept as it is; broken by a planted upward import (the
+    loader importing the build command), which also closes a cycle."""
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "src" / "upgrade_warehouse", root / "src" / "upgrade_warehouse")
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}  # the copy, not the installed one
+
+    def lint() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(BIN / "lint-imports"), "--no-cache"],
+            cwd=root, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    clean = lint()
+    assert clean.returncode == 0, clean.stdout
+    assert "2 kept, 0 broken" in clean.stdout, clean.stdout
+    loader = root / "src" / "upgrade_warehouse" / "loader.py"
+    loader.write_text(loader.read_text() + "\nfrom upgrade_warehouse import build  # noqa\n")
+    dirty = lint()
+    assert dirty.returncode == 1, dirty.stdout
+    assert "0 kept, 2 broken" in dirty.stdout, dirty.stdout
+    assert "upgrade_warehouse.loader -> upgrade_warehouse.build" in dirty.stdout, dirty.stdout
+
+
 def test_make_test_runs_lint_first():
     makefile = (REPO / "Makefile").read_text()
     test_rule = re.search(r"^test: (.*)$", makefile, re.M).group(1).split()
     assert "lint" in test_rule
     lint_rule = makefile.split("\nlint:", 1)[1].split("\n\n", 1)[0]
-    for tool in ("ruff check", "ruff format --check", "sqlfluff lint"):
+    for tool in ("ruff check", "ruff format --check", "sqlfluff lint", "lint-imports"):
         assert tool in lint_rule, tool
 
 

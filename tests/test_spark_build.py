@@ -376,26 +376,28 @@ def _served(target: Path) -> str:
 
 
 def _published(target: Path) -> str:
-    from upgrade_warehouse.spark.build import parquet_link
+    from upgrade_warehouse.workspace import parquet_link
 
     files = str(parquet_link(target) / "marts" / "x" / "*.parquet")
     return duckdb.execute("select v from read_parquet(?)", [files]).fetchone()[0]
 
 
 def test_publish_swaps_the_folder_and_the_file_and_removes_the_previous_version(tmp_path):
-    from upgrade_warehouse.build import Building
-    from upgrade_warehouse.spark.build import current_version, publish
+    from upgrade_warehouse.pipeline.publish import publish
+    from upgrade_warehouse.workspace import Building, current_version
 
     target = tmp_path / "w.duckdb"
     with Building(target) as new:
         _fake_build(new, "one")
-        publish(new)
+        publish(new, new.dir / "parquet")
     v1 = current_version(target)
     assert _served(target) == _published(target) == "one"
     assert v1.name.startswith(".w.parquet-") and v1.name.endswith(f"-{os.getpid()}")
     with Building(target) as new:
         _fake_build(new, "two")
-        publish(new)  # a second build of the same process, within the same second
+        publish(
+            new, new.dir / "parquet"
+        )  # a second build of the same process, within the same second
     assert _served(target) == _published(target) == "two"
     v2 = current_version(target)
     assert not v1.exists()
@@ -403,13 +405,14 @@ def test_publish_swaps_the_folder_and_the_file_and_removes_the_previous_version(
 
 
 def test_leftovers_of_killed_spark_builds_are_removed_and_the_served_version_kept(tmp_path):
-    from upgrade_warehouse.build import Building
-    from upgrade_warehouse.spark.build import current_version, publish, remove_stale
+    from upgrade_warehouse.pipeline.publish import publish
+    from upgrade_warehouse.workspace import Building, current_version
+    from upgrade_warehouse.workspace import remove_stale_parquet as remove_stale
 
     target = tmp_path / "w.duckdb"
     with Building(target) as new:
         _fake_build(new, "served")
-        publish(new)
+        publish(new, new.dir / "parquet")
     served = current_version(target)
     dead = subprocess.Popen(["true"])
     dead.wait()

@@ -14,7 +14,7 @@ from spark_support import SPARK_ENV
 pytestmark = [pytest.mark.slow, pytest.mark.spark_parity, pytest.mark.timeout(1500)]
 
 AS_OF = "2024-03-31T00:00:00Z"
-SAME = (  # what a Spark warehouse holds of raw (spark/build.py READER_EXPORTS) and marts
+SAME = (  # what a Spark warehouse holds of raw (engines/spark.py READER_EXPORTS) and marts
     "raw.plans",
     "raw.quarantine",
     "raw.load_report",

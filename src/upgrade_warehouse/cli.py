@@ -74,10 +74,10 @@ def main() -> None:
     try:
         _main()
     except SystemExit as exc:
-        build = sys.modules.get(f"{__package__}.build")  # loaded by `build` only
-        if build is not None and build.imports_under_way():
+        pipeline = sys.modules.get(f"{__package__}.pipeline.run")  # loaded by `build` only
+        if pipeline is not None and pipeline.imports_under_way():
             # A build that stops early (a load error) while it still imports dbt and
-            # scikit-learn in a thread (build.py): Python's shutdown would freeze that
+            # scikit-learn in a thread (pipeline/run.py): Python's shutdown would freeze that
             # thread mid-import, holding DuckDB's module constants, which DuckDB's
             # bindings then report on stderr as leaked ("nanobind: leaked 27
             # instances!") after the error message. Everything the build opened is

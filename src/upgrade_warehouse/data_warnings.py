@@ -123,28 +123,36 @@ def _months_span(months: list[str]) -> str:
     return months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
 
 
+def _rows_of(con, have, relation: str, sql: str) -> list[tuple]:
+    """The rows of ``sql`` when ``relation`` is in the warehouse, none otherwise."""
+    return con.execute(sql).fetchall() if relation in have else []
+
+
 def _fx_missing(con, have, reporting_currency: str) -> list[dict]:
     changes: dict[str, dict] = {}
-    if "marts.fct_subscription_changes" in have:
-        rows = con.execute(
-            "select currency, strftime(change_month, '%Y-%m'), count(*) "
-            "from marts.fct_subscription_changes "
-            "where not is_converted and movement <> 'none' group by all order by 1, 2"
-        ).fetchall()
-        for currency, month, n in rows:
-            entry = changes.setdefault(currency, {"changes": 0, "months": []})
-            entry["changes"] += n
-            entry["months"].append(month)
-    subscriptions: dict[str, dict] = {}
-    if "marts.fct_mrr_month_end" in have:
-        rows = con.execute(
+    for currency, month, n in _rows_of(
+        con,
+        have,
+        "marts.fct_subscription_changes",
+        "select currency, strftime(change_month, '%Y-%m'), count(*) "
+        "from marts.fct_subscription_changes "
+        "where not is_converted and movement <> 'none' group by all order by 1, 2",
+    ):
+        entry = changes.setdefault(currency, {"changes": 0, "months": []})
+        entry["changes"] += n
+        entry["months"].append(month)
+    subscriptions = {
+        currency: {"subscriptions": n, "months": list(months)}
+        for currency, n, months in _rows_of(
+            con,
+            have,
+            "marts.fct_mrr_month_end",
             "select currency, count(distinct subscription_id), "
             "list(distinct strftime(month, '%Y-%m') order by strftime(month, '%Y-%m')) "
             "from marts.fct_mrr_month_end where mrr_end_reporting is null "
-            "group by currency order by currency"
-        ).fetchall()
-        for currency, n, months in rows:
-            subscriptions[currency] = {"subscriptions": n, "months": list(months)}
+            "group by currency order by currency",
+        )
+    }
     out = []
     for currency in sorted(set(changes) | set(subscriptions)):
         c = changes.get(currency, {"changes": 0, "months": []})

@@ -210,6 +210,13 @@ def common_args(work_dir: Path, dbt_vars: dict, output: str = "duckdb") -> list[
     ]
 
 
+def dbt_vars(params) -> dict:
+    """The variables dbt gets from the build's :class:`~upgrade_warehouse.params.Parameters`:
+    all but as_of, which the models read from raw.build_info (so that dbt's cached parse
+    stays valid from one as_of to the next)."""
+    return {k: v for k, v in params.dbt_vars().items() if k != "as_of"}
+
+
 def run_dbt_build(
     db_path: Path,
     dbt_vars: dict,

@@ -26,3 +26,11 @@ def failure_message(exc: BaseException) -> str:
     if isinstance(exc, Failure):
         return text[0] if text else type(exc).__name__
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+class BuildFailed(Exception):
+    """The build ran but a model or test failed (exit 1; the serving warehouse is kept)."""
+
+
+class BuildLocked(BuildFailed):
+    """Another build of the same warehouse is running (exit 1, nothing done)."""

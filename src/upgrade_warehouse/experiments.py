@@ -26,7 +26,7 @@ import typer
 from . import stats
 from .errors import UserError
 from .exports import safe_text
-from .formats import OutputFormat
+from .formats import OutputFormat, TableFormatOption, WarehouseOption, by_option
 from .params import Parameters
 from .paths import DEFAULT_WAREHOUSE
 from .warehouse import check_version, connect, read_build, read_dimensions, relations
@@ -369,26 +369,17 @@ def print_table(result: dict) -> None:
         console.print(table)
 
 
+ExperimentBy = by_option("experiment")
+
+
 def experiments_command(
-    warehouse: Annotated[
-        Path, typer.Option("--warehouse", help="The warehouse file.")
-    ] = DEFAULT_WAREHOUSE,
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     experiment: Annotated[
         str | None,
         typer.Option("--experiment", metavar="ID", help="Only this experiment."),
     ] = None,
-    by: Annotated[
-        str | None,
-        typer.Option(
-            "--by",
-            metavar="DIM",
-            help="Split every experiment by an account attribute: persona, "
-            'acquisition_source, segment or country (metrics.md "Segments").',
-        ),
-    ] = None,
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="table, json or csv.")
-    ] = OutputFormat.table,
+    by: ExperimentBy = None,
+    output_format: TableFormatOption = OutputFormat.table,
 ) -> None:
     """Every A/B test of the upgrade flow: variations against control with 95% intervals,
     significance and the sample-ratio check (metrics.md "Experiments")."""

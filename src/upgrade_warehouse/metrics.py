@@ -24,7 +24,7 @@ import typer
 from .data_warnings import read_warnings
 from .errors import UserError
 from .exports import safe_text
-from .formats import OutputFormat
+from .formats import OutputFormat, TableFormatOption, WarehouseOption, by_option
 from .paths import DEFAULT_WAREHOUSE
 from .warehouse import (
     COUNT_UNITS,
@@ -331,23 +331,14 @@ def print_segment_table(result: dict, metrics: list[Metric]) -> None:
     print_warnings(result, console)
 
 
+MetricBy = by_option("metric")
+
+
 def metrics_command(
-    warehouse: Annotated[Path, typer.Option("--warehouse", help="The warehouse file.")] = (
-        DEFAULT_WAREHOUSE
-    ),
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     month: Annotated[str | None, typer.Option("--month", help="Only this month (YYYY-MM).")] = None,
-    by: Annotated[
-        str | None,
-        typer.Option(
-            "--by",
-            metavar="DIM",
-            help="Split every metric by an account attribute: persona, acquisition_source, "
-            'segment or country (metrics.md "Segments").',
-        ),
-    ] = None,
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="table, json or csv.")
-    ] = OutputFormat.table,
+    by: MetricBy = None,
+    output_format: TableFormatOption = OutputFormat.table,
 ) -> None:
     """The monthly metrics of metrics.md (table, json or csv), optionally by segment."""
     result, metrics = _read(warehouse, month, by)

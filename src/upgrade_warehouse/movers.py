@@ -27,7 +27,6 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import duckdb
@@ -36,7 +35,7 @@ import typer
 from . import stats
 from .errors import UserError
 from .exports import safe_text
-from .formats import OutputFormat
+from .formats import OutputFormat, TableFormatOption, WarehouseOption
 from .paths import DEFAULT_WAREHOUSE
 from .warehouse import check_version, connect, read_build, read_catalog, relations
 
@@ -514,9 +513,7 @@ def print_table(data: Movements, top: int | None) -> None:
 
 
 def movers_command(
-    warehouse: Annotated[Path, typer.Option("--warehouse", help="The warehouse file.")] = (
-        DEFAULT_WAREHOUSE
-    ),
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     month: Annotated[
         str | None,
         typer.Option(
@@ -528,9 +525,7 @@ def movers_command(
     top: Annotated[
         int | None, typer.Option("--top", help="Only the N largest movers (by |z|).")
     ] = None,
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="table, json or csv.")
-    ] = OutputFormat.table,
+    output_format: TableFormatOption = OutputFormat.table,
 ) -> None:
     """What moved beyond noise from last month, by segment, and the MRR bridge."""
     if top is not None and top < 1:

@@ -191,32 +191,25 @@ def build_crm(
     sup = sel & (rng.random(k) < 0.05)
     t_fix = created + rng.integers(HOUR, 5 * DAY, k)
     sup &= t_fix < end
-    rec.add(
-        acct=ch.acct[idx][sup],
-        change=idx[sup],
-        origin=origin[sup],
-        created=created[sup],
-        closed=closed[sup],
-        stage=ST_WON,
-        movement=movement[sup],
-        amount=np.where(amount[sup] != 0, amount[sup] * 12, 100),
-        currency=ch.currency[idx][sup],
-        owner=owner[sup],
-    )
+
+    def add_won(mask, created_at, closed_at, amount_minor) -> None:
+        rec.add(
+            acct=ch.acct[idx][mask],
+            change=idx[mask],
+            origin=origin[mask],
+            created=created_at[mask],
+            closed=closed_at[mask],
+            stage=ST_WON,
+            movement=movement[mask],
+            amount=amount_minor,
+            currency=ch.currency[idx][mask],
+            owner=owner[mask],
+        )
+
+    add_won(sup, created, closed, np.where(amount[sup] != 0, amount[sup] * 12, 100))
     main_created = np.where(sup, t_fix, created)
     main_closed = np.where(sup, np.maximum(t_fix, closed), closed)
-    rec.add(
-        acct=ch.acct[idx][sel],
-        change=idx[sel],
-        origin=origin[sel],
-        created=main_created[sel],
-        closed=main_closed[sel],
-        stage=ST_WON,
-        movement=movement[sel],
-        amount=amount[sel],
-        currency=ch.currency[idx][sel],
-        owner=owner[sel],
-    )
+    add_won(sel, main_created, main_closed, amount[sel])
     # Lost and open sales opportunities (escalations that did not become a change).
     lo = np.flatnonzero(~won)
     kk = lo.size

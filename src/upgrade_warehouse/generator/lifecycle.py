@@ -69,19 +69,9 @@ R = {name: i for i, name in enumerate(REASONS)}
 MOVEMENTS = ("none", *contract.MOVEMENTS)  # the CRM codes of the data contract, after none
 MV_NONE, MV_NEW, MV_EXPANSION, MV_CONTRACTION, MV_CHURN, MV_REACTIVATION, MV_RENEWAL = range(7)
 
-_LOOP_TYPES = (
-    ET_SEAT_SS,
-    ET_SEAT_AUTO,
-    ET_TIER_SS,
-    ET_TIER_SALES,
-    ET_ANNUAL,
-    ET_SEAT_RED,
-    ET_TIER_DOWN,
-    ET_CHURN_FREE,
-    ET_CANCEL,
-    ET_REACT_SS,
-    ET_REACT_NEW,
-)
+_LOOP_TYPES = tuple(
+    range(ET_SEAT_SS, ET_REACT_NEW + 1)
+)  # every type from ET_SEAT_SS on, but renewal
 _UPGRADE_LOOP = np.isin(
     np.array(_LOOP_TYPES),
     [ET_SEAT_SS, ET_SEAT_AUTO, ET_TIER_SS, ET_TIER_SALES, ET_REACT_SS, ET_REACT_NEW],

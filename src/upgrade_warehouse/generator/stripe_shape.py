@@ -197,6 +197,28 @@ def _iso(e: pl.Expr) -> pl.Expr:
     return e.dt.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _line(frame, line_id, amount, description, period, kind: str, price) -> pl.DataFrame:
+    """An invoice line item of a subscription change: ``period`` (start, end), ``kind``
+    the Stripe type (a proration when ``invoiceitem``), ``price`` (plan column, quantity)."""
+    (start, end), (plan, quantity) = period, price
+    return frame.select(
+        line_id.alias("id"),
+        ("in_" + pl.col("change_id")).alias("invoice_id"),
+        amount.cast(pl.String).alias("amount"),
+        pl.col("__cur").alias("currency"),
+        description.alias("description"),
+        _iso(start).alias("period_start"),
+        _iso(end).alias("period_end"),
+        pl.lit("true" if kind == "invoiceitem" else "false").alias("proration"),
+        pl.lit(kind).alias("type"),
+        pl.col("__sub").alias("subscription_id"),
+        ("si_" + pl.col("__sub")).alias("subscription_item_id"),
+        pl.col(plan).alias("price_id"),
+        quantity.cast(pl.String).alias("quantity"),
+        pl.lit("true").alias("livemode"),
+    )
+
+
 def contract_to_fivetran(folder: Path) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
     """The billing tables of a contract-shaped folder as Fivetran lands Stripe, and the
     change ids the rebuilt log will carry (original -> rebuilt), for the tables that
@@ -345,55 +367,34 @@ def contract_to_fivetran(folder: Path) -> tuple[dict[str, pl.DataFrame], dict[st
         how="left",
     )
     # regular lines: at creation, interval switches and changes without prorations
-    regular = c.filter(pl.col("__kind").is_in(["created", "switch", "regular"])).select(
-        pl.col("change_id").alias("id"),
-        ("in_" + pl.col("change_id")).alias("invoice_id"),
-        (pl.col("__to_unit") * qty_to).cast(pl.String).alias("amount"),
-        pl.col("__cur").alias("currency"),
-        (pl.col("to_plan_id") + " x " + qty_to.cast(pl.String)).alias("description"),
-        _iso(pl.col("__effective")).alias("period_start"),
-        _iso(period_end).alias("period_end"),
-        pl.lit("false").alias("proration"),
-        pl.lit("subscription").alias("type"),
-        pl.col("__sub").alias("subscription_id"),
-        ("si_" + pl.col("__sub")).alias("subscription_item_id"),
-        pl.col("to_plan_id").alias("price_id"),
-        qty_to.cast(pl.String).alias("quantity"),
-        pl.lit("true").alias("livemode"),
+    regular = _line(
+        c.filter(pl.col("__kind").is_in(["created", "switch", "regular"])),
+        pl.col("change_id"),
+        pl.col("__to_unit") * qty_to,
+        pl.col("to_plan_id") + " x " + qty_to.cast(pl.String),
+        (pl.col("__effective"), period_end),
+        "subscription",
+        ("to_plan_id", qty_to),
     )
     pr = c.filter(pl.col("__kind").is_in(["prorated", "switch"]))
     line_end = pl.coalesce(_t("period_end"), period_end)
-    credit = pr.select(
-        (pl.col("change_id") + "~credit").alias("id"),
-        ("in_" + pl.col("change_id")).alias("invoice_id"),
-        pl.col("proration_credit").fill_null(0).cast(pl.String).alias("amount"),
-        pl.col("__cur").alias("currency"),
-        ("Unused time on " + pl.col("from_plan_id")).alias("description"),
-        _iso(pl.col("__changed")).alias("period_start"),
-        _iso(line_end).alias("period_end"),
-        pl.lit("true").alias("proration"),
-        pl.lit("invoiceitem").alias("type"),
-        pl.col("__sub").alias("subscription_id"),
-        ("si_" + pl.col("__sub")).alias("subscription_item_id"),
-        pl.col("from_plan_id").alias("price_id"),
-        pl.col("from_quantity").fill_null(1).cast(pl.String).alias("quantity"),
-        pl.lit("true").alias("livemode"),
+    credit = _line(
+        pr,
+        pl.col("change_id") + "~credit",
+        pl.col("proration_credit").fill_null(0),
+        "Unused time on " + pl.col("from_plan_id"),
+        (pl.col("__changed"), line_end),
+        "invoiceitem",
+        ("from_plan_id", pl.col("from_quantity").fill_null(1)),
     )
-    debit = pr.filter(pl.col("__kind") == "prorated").select(
-        pl.col("change_id").alias("id"),
-        ("in_" + pl.col("change_id")).alias("invoice_id"),
-        pl.col("proration_charge").fill_null(0).cast(pl.String).alias("amount"),
-        pl.col("__cur").alias("currency"),
-        ("Remaining time on " + pl.col("to_plan_id")).alias("description"),
-        _iso(pl.col("__changed")).alias("period_start"),
-        _iso(line_end).alias("period_end"),
-        pl.lit("true").alias("proration"),
-        pl.lit("invoiceitem").alias("type"),
-        pl.col("__sub").alias("subscription_id"),
-        ("si_" + pl.col("__sub")).alias("subscription_item_id"),
-        pl.col("to_plan_id").alias("price_id"),
-        qty_to.cast(pl.String).alias("quantity"),
-        pl.lit("true").alias("livemode"),
+    debit = _line(
+        pr.filter(pl.col("__kind") == "prorated"),
+        pl.col("change_id"),
+        pl.col("proration_charge").fill_null(0),
+        "Remaining time on " + pl.col("to_plan_id"),
+        (pl.col("__changed"), line_end),
+        "invoiceitem",
+        ("to_plan_id", qty_to),
     )
     one_off = (
         lines.filter(pl.col("line_type") == "one_off").select(

@@ -549,6 +549,17 @@ def _error_messages(
     def bad_ts(name: str, col: str) -> pl.Expr:
         return text(f"{name} is not a valid ISO 8601 timestamp: '", c(col).fill_null(""), q)
 
+    def seats(bound: str, limit: str) -> pl.Expr:
+        return text(
+            "to_quantity ",
+            c("qt").cast(pl.Utf8),
+            f" is {bound} of ",
+            c(limit).cast(pl.Utf8),
+            " seats of plan '",
+            c("to_plan"),
+            q,
+        )
+
     ps_t, pe_t, at_t = _ts_text(c("ps")), _ts_text(c("pe")), _ts_text(c("at"))
     branches: list[tuple[int, pl.Expr]] = [
         (E_BEHAVIOR, unknown("proration_behavior", "beh", PRORATION_BEHAVIORS)),
@@ -585,30 +596,8 @@ def _error_messages(
             E_AT_OUTSIDE,
             text("at ", at_t, " is outside the billing period [", ps_t, ", ", pe_t, ")"),
         ),
-        (
-            E_BELOW_MIN,
-            text(
-                "to_quantity ",
-                c("qt").cast(pl.Utf8),
-                " is below the minimum of ",
-                c("to_min").cast(pl.Utf8),
-                " seats of plan '",
-                c("to_plan"),
-                q,
-            ),
-        ),
-        (
-            E_ABOVE_MAX,
-            text(
-                "to_quantity ",
-                c("qt").cast(pl.Utf8),
-                " is above the maximum of ",
-                c("to_max").cast(pl.Utf8),
-                " seats of plan '",
-                c("to_plan"),
-                q,
-            ),
-        ),
+        (E_BELOW_MIN, seats("below the minimum", "to_min")),
+        (E_ABOVE_MAX, seats("above the maximum", "to_max")),
         (E_ZERO_DAYS, pl.lit(core.MSG_ZERO_DAYS)),
         (E_NEW_END_RANGE, pl.lit(core.msg_out_of_range("the new billing period's end"))),
     ]

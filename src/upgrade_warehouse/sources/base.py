@@ -71,3 +71,16 @@ class ShapeOutput:
     quarantine: pl.DataFrame | None = None
     sources: dict[str, dict[str, SourceCounts]] = field(default_factory=dict)
     group_traits: pl.DataFrame | None = None
+
+
+def contract_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every column as contract text (timestamps ISO 8601 with Z): what the exports of
+    ``generate --shape`` write from a contract-shaped frame."""
+    exprs = []
+    for col, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            c = pl.col(col).dt.convert_time_zone("UTC") if dtype.time_zone else pl.col(col)
+            exprs.append(c.dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias(col))
+        elif dtype != pl.String:
+            exprs.append(pl.col(col).cast(pl.String))
+    return frame.with_columns(exprs) if exprs else frame

@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from ..currencies import currency_exponent
+from .base import contract_text
 from .crm import HUBSPOT_PRIMARY_COMPANY_TYPE, SHAPES, fivetran_name
 from .landed import read_landed
 
@@ -73,14 +74,7 @@ def _major(minor: str | None, currency: str | None) -> str | None:
 
 
 def _text_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    exprs = []
-    for col, dtype in frame.schema.items():
-        if isinstance(dtype, pl.Datetime):
-            c = pl.col(col).dt.convert_time_zone("UTC") if dtype.time_zone else pl.col(col)
-            exprs.append(c.dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias(col))
-        elif dtype != pl.String:
-            exprs.append(pl.col(col).cast(pl.String))
-    return (frame.with_columns(exprs) if exprs else frame).drop("_row_number")
+    return contract_text(frame).drop("_row_number")
 
 
 def to_crm_shape(contract_dir: Path, out_dir: Path, shape: str, options: dict) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
+from .base import contract_text
 from .landed import read_landed
 from .segment import SHAPES, slug
 
@@ -48,18 +49,6 @@ def _contract(contract_dir: Path, table: str) -> tuple[pl.DataFrame, str]:
     return frame, fmt
 
 
-def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every column as contract text (timestamps ISO 8601 with Z)."""
-    exprs = []
-    for col, dtype in frame.schema.items():
-        if isinstance(dtype, pl.Datetime):
-            c = pl.col(col).dt.convert_time_zone("UTC") if dtype.time_zone else pl.col(col)
-            exprs.append(c.dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias(col))
-        elif dtype != pl.String:
-            exprs.append(pl.col(col).cast(pl.String))
-    return frame.with_columns(exprs) if exprs else frame
-
-
 def to_events_shape(contract_dir: Path, out_dir: Path, shape: str) -> None:
     """Write ``tracks``, one table per event and ``groups`` to ``out_dir``."""
     if shape not in SHAPES:
@@ -68,8 +57,8 @@ def to_events_shape(contract_dir: Path, out_dir: Path, shape: str) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     events, fmt = _contract(contract_dir, "product_events")
     accounts, _ = _contract(contract_dir, "accounts")
-    events = _as_text(events).drop("_row_number")
-    accounts = _as_text(accounts)
+    events = contract_text(events).drop("_row_number")
+    accounts = contract_text(accounts)
 
     names = events.get_column("event_name").drop_nulls().unique().to_list()
     slugs = {n: slug(n) for n in names}
