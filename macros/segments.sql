@@ -106,3 +106,89 @@ select metric_id from {{ ref('metric_catalog') }}
 {%- set result = run_query(sql) -%}
 {{ return(result.columns[0].values() | list) }}
 {%- endmacro %}
+
+{#- The import CTEs of a section model: the frame (int_segment_months, unless `frame` is
+    false: a model with one row per key that occurs), account_segments, then `imports`
+    (name -> relation, in order). Each ends with `),`: the model's logic CTEs follow. -#}
+{% macro section_imports(imports, frame=true) -%}
+{%- if frame -%}
+frame as (
+
+    select * from {{ ref('int_segment_months') }}
+
+),
+
+{% endif -%}
+account_segments as (
+
+    select * from {{ ref('int_account_segments') }}
+
+),
+{%- for name, relation in imports.items() %}
+
+{{ name }} as (
+
+    select * from {{ relation }}
+
+),
+{%- endfor %}
+{%- endmacro %}
+
+{#- The two logic CTEs a section model starts with: `segmented` (every row of `facts`
+    once per segment of its account, from `segments`) and `name` (`measures`, name ->
+    aggregate expression, by period and segment and `keys`, over the rows of segmented
+    where `where` holds). The period is the month in column `month`, or all months. -#}
+{% macro segmented_aggregate(facts, month, measures, keys=[], where=none, name='aggregated', segments='account_segments') -%}
+{%- set columns = [month ~ ' as month', 'segment_dimension', 'segment_value'] + keys -%}
+{%- for measure, expression in measures.items() -%}
+{%- do columns.append(expression ~ ' as ' ~ measure) -%}
+{%- endfor -%}
+segmented as (
+
+    select
+        {{ facts }}.*,
+        {{ segments }}.segment_dimension,
+        {{ segments }}.segment_value
+    from {{ facts }}
+    inner join {{ segments }}
+        on {{ segments }}.account_id = {{ facts }}.account_id
+
+),
+
+{{ name }} as (
+
+    select
+        {{ columns | join(',\n        ') }}
+    from segmented
+    {{ ('where ' ~ where ~ '\n    ') if where }}{{ group_by_period_and_segment(month, keys) }}
+
+),
+{%- endmacro %}
+
+{#- `sum(case when <condition> then 1 else 0 end)`: how many rows meet `condition`. -#}
+{% macro count_if(condition) -%}
+sum(case when {{ condition }} then 1 else 0 end)
+{%- endmacro %}
+
+{#- The key columns of the period x segment grain, read from `relation`. -#}
+{% macro period_and_segment(relation='frame') -%}
+{{ relation }}.month,
+        {{ relation }}.segment_dimension,
+        {{ relation }}.segment_value
+{%- endmacro %}
+
+{#- The FROM of a section model's final CTE: every period and segment of `frame`, with
+    `relation` (an aggregate at the same grain) joined on, and the one-row `loaded`
+    (int_loaded_tables) when `loaded`. -#}
+{% macro from_frame(relation='aggregated', loaded=false, frame='frame') -%}
+from {{ frame }}{{ '\n    cross join loaded' if loaded }}
+    left join {{ relation }}
+        on {{ same_period_and_segment(relation, frame) }}
+{%- endmacro %}
+
+{#- Count columns cast to a 64-bit integer under their own names. -#}
+{% macro bigint_columns(columns) -%}
+{%- for column in columns -%}
+cast({{ column }} as {{ dbt.type_bigint() }}) as {{ column }}{{ ',\n        ' if not loop.last }}
+{%- endfor -%}
+{%- endmacro %}

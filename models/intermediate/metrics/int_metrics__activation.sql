@@ -5,23 +5,7 @@
     leave out (it is not an account attribute of "Segments"). -#}
 with
 
-frame as (
-
-    select * from {{ ref('int_segment_months') }}
-
-),
-
-account_segments as (
-
-    select * from {{ ref('int_account_segments') }}
-
-),
-
-accounts as (
-
-    select * from {{ ref('int_accounts__activation') }}
-
-),
+{{ section_imports({'accounts': ref('int_accounts__activation')}) }}
 
 cohort_segments as (
 
@@ -60,41 +44,16 @@ cohort_frame as (
 
 ),
 
-segmented as (
-
-    select
-        accounts.activation_month,
-        accounts.is_matured,
-        accounts.is_converted,
-        cohort_segments.segment_dimension,
-        cohort_segments.segment_value
-    from accounts
-    inner join cohort_segments
-        on cohort_segments.account_id = accounts.account_id
-    where accounts.is_activated
-
-),
-
-aggregated as (
-
-    select
-        activation_month as month,
-        segment_dimension,
-        segment_value,
-        count(*) as activated_accounts,
-        sum(case when is_matured then 1 else 0 end) as matured_activated_accounts,
-        sum(case when is_matured and is_converted then 1 else 0 end) as converted_matured_accounts
-    from segmented
-    {{ group_by_period_and_segment('activation_month') }}
-
-),
+{{ segmented_aggregate('accounts', 'activation_month', {
+    'activated_accounts': 'count(*)',
+    'matured_activated_accounts': count_if('is_matured'),
+    'converted_matured_accounts': count_if('is_matured and is_converted'),
+}, where='is_activated', segments='cohort_segments') }}
 
 final as (
 
     select
-        cohort_frame.month,
-        cohort_frame.segment_dimension,
-        cohort_frame.segment_value,
+        {{ period_and_segment('cohort_frame') }},
         {{ count_metric('activated_accounts', 'aggregated.activated_accounts') }},
         {{ count_metric('matured_activated_accounts', 'aggregated.matured_activated_accounts') }},
         {{ rate(
@@ -102,9 +61,7 @@ final as (
             'aggregated.converted_matured_accounts',
             'aggregated.matured_activated_accounts'
         ) }}
-    from cohort_frame
-    left join aggregated
-        on {{ same_period_and_segment('aggregated', 'cohort_frame') }}
+    {{ from_frame(frame='cohort_frame') }}
 
 )
 

@@ -4,29 +4,9 @@
 {%- set reasons = ['missing_record', 'wrong_direction', 'wrong_movement', 'wrong_amount'] -%}
 with
 
-frame as (
-
-    select * from {{ ref('int_segment_months') }}
-
-),
-
-account_segments as (
-
-    select * from {{ ref('int_account_segments') }}
-
-),
-
-attribution as (
-
-    select * from {{ ref('fct_revenue_attribution') }}
-
-),
-
-loaded as (
-
-    select * from {{ ref('int_loaded_tables') }}
-
-),
+{{ section_imports({
+    'attribution': ref('fct_revenue_attribution'), 'loaded': ref('int_loaded_tables')
+}) }}
 
 mismatch_reasons as (
 
@@ -41,39 +21,15 @@ mismatch_reasons as (
 
 ),
 
-segmented as (
-
-    select
-        attribution.change_month,
-        attribution.mismatch_reason,
-        account_segments.segment_dimension,
-        account_segments.segment_value
-    from attribution
-    inner join account_segments
-        on account_segments.account_id = attribution.account_id
-    where attribution.mismatch_reason is not null
-
-),
-
-aggregated as (
-
-    select
-        change_month as month,
-        segment_dimension,
-        segment_value,
-        mismatch_reason,
-        count(*) as changes
-    from segmented
-    {{ group_by_period_and_segment('change_month', ['mismatch_reason']) }}
-
-),
+{{ segmented_aggregate(
+    'attribution', 'change_month', {'changes': 'count(*)'},
+    keys=['mismatch_reason'], where='mismatch_reason is not null'
+) }}
 
 final as (
 
     select
-        frame.month,
-        frame.segment_dimension,
-        frame.segment_value,
+        {{ period_and_segment() }},
         mismatch_reasons.mismatch_reason,
         mismatch_reasons.reason_order,
         cast(coalesce(aggregated.changes, 0) as {{ dbt.type_bigint() }}) as attribution_mismatches

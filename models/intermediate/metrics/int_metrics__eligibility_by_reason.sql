@@ -3,56 +3,19 @@
     false-positive reject rate of the reason. One row per reason with rejections. -#}
 with
 
-account_segments as (
+{{ section_imports({'checks': ref('fct_eligibility_checks')}, frame=false) }}
 
-    select * from {{ ref('int_account_segments') }}
-
-),
-
-checks as (
-
-    select * from {{ ref('fct_eligibility_checks') }}
-
-),
-
-segmented as (
-
-    select
-        checks.check_month,
-        checks.rejection_reason,
-        checks.is_false_positive,
-        account_segments.segment_dimension,
-        account_segments.segment_value
-    from checks
-    inner join account_segments
-        on account_segments.account_id = checks.account_id
-    where checks.is_rejected
-
-),
-
-aggregated as (
-
-    select
-        check_month as month,
-        segment_dimension,
-        segment_value,
-        rejection_reason,
-        count(*) as rejected_checks,
-        sum(case when is_false_positive then 1 else 0 end) as false_positive_checks
-    from segmented
-    {{ group_by_period_and_segment('check_month', ['rejection_reason']) }}
-
-),
+{{ segmented_aggregate('checks', 'check_month', {
+    'rejected_checks': 'count(*)',
+    'false_positive_checks': count_if('is_false_positive'),
+}, keys=['rejection_reason'], where='is_rejected') }}
 
 final as (
 
     select
-        month,
-        segment_dimension,
-        segment_value,
+        {{ period_and_segment('aggregated') }},
         rejection_reason,
-        cast(rejected_checks as {{ dbt.type_bigint() }}) as rejected_checks,
-        cast(false_positive_checks as {{ dbt.type_bigint() }}) as false_positive_checks,
+        {{ bigint_columns(['rejected_checks', 'false_positive_checks']) }},
         {{ rate('false_positive_reject_rate', 'false_positive_checks', 'rejected_checks') }}
     from aggregated
 

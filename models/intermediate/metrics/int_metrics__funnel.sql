@@ -7,74 +7,31 @@
 {%- set outcomes = ['completed_self_serve', 'completed_assisted', 'in_progress', 'escalated', 'abandoned'] -%}
 with
 
-frame as (
+{{ section_imports({'attempts': ref('fct_upgrade_attempts')}) }}
 
-    select * from {{ ref('int_segment_months') }}
+{%- set measures = {
+    'attempts_started': 'count(*)',
+    'matured_attempts': count_if('is_matured'),
+    'matured_completed_attempts': count_if('is_matured and is_completed'),
+    'matured_completed_self_serve_attempts': count_if("is_matured and outcome = 'completed_self_serve'"),
+    'matured_escalated_attempts': count_if(
+        "is_matured and outcome in ('completed_assisted', 'escalated')"
+    ),
+} %}
+{%- for outcome in outcomes %}
+{%- do measures.update({'outcome_' ~ outcome: count_if('outcome = ' ~ sql_string(outcome))}) %}
+{%- endfor %}
+{%- do measures.update({
+    'intent_to_activation_hours_p50': percentile_cont('intent_to_activation_hours', 0.5),
+    'intent_to_activation_hours_p90': percentile_cont('intent_to_activation_hours', 0.9),
+}) %}
 
-),
-
-account_segments as (
-
-    select * from {{ ref('int_account_segments') }}
-
-),
-
-attempts as (
-
-    select * from {{ ref('fct_upgrade_attempts') }}
-
-),
-
-segmented as (
-
-    select
-        attempts.attempt_month,
-        attempts.outcome,
-        attempts.is_completed,
-        attempts.is_matured,
-        attempts.intent_to_activation_hours,
-        account_segments.segment_dimension,
-        account_segments.segment_value
-    from attempts
-    inner join account_segments
-        on account_segments.account_id = attempts.account_id
-
-),
-
-aggregated as (
-
-    select
-        attempt_month as month,
-        segment_dimension,
-        segment_value,
-        count(*) as attempts_started,
-        sum(case when is_matured then 1 else 0 end) as matured_attempts,
-        sum(case when is_matured and is_completed then 1 else 0 end) as matured_completed_attempts,
-        sum(case when is_matured and outcome = 'completed_self_serve' then 1 else 0 end)
-            as matured_completed_self_serve_attempts,
-        sum(
-            case
-                when is_matured and outcome in ('completed_assisted', 'escalated') then 1 else 0
-            end
-        )
-            as matured_escalated_attempts,
-        {%- for outcome in outcomes %}
-        sum(case when outcome = {{ sql_string(outcome) }} then 1 else 0 end)
-            as outcome_{{ outcome }},
-        {%- endfor %}
-        {{ percentile_cont('intent_to_activation_hours', 0.5) }} as intent_to_activation_hours_p50,
-        {{ percentile_cont('intent_to_activation_hours', 0.9) }} as intent_to_activation_hours_p90
-    from segmented
-    {{ group_by_period_and_segment('attempt_month') }}
-
-),
+{{ segmented_aggregate('attempts', 'attempt_month', measures) }}
 
 final as (
 
     select
-        frame.month,
-        frame.segment_dimension,
-        frame.segment_value,
+        {{ period_and_segment() }},
         {{ count_metric('attempts_started', 'aggregated.attempts_started') }},
         {{ count_metric('attempts_matured', 'aggregated.matured_attempts') }},
         {{ rate(
@@ -101,9 +58,7 @@ final as (
     cast(coalesce(aggregated.outcome_{{ outcome }}, 0) as {{ dbt.type_bigint() }})
         as attempts_{{ outcome }}{% if not loop.last %},{% endif %}
     {%- endfor %}
-    from frame
-    left join aggregated
-        on {{ same_period_and_segment('aggregated', 'frame') }}
+    {{ from_frame() }}
 
 )
 

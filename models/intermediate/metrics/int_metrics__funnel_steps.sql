@@ -12,23 +12,7 @@
 {%- set steps = var_list('funnel_steps') -%}
 with
 
-frame as (
-
-    select * from {{ ref('int_segment_months') }}
-
-),
-
-account_segments as (
-
-    select * from {{ ref('int_account_segments') }}
-
-),
-
-attempts as (
-
-    select * from {{ ref('fct_upgrade_attempts') }}
-
-),
+{{ section_imports({'attempts': ref('fct_upgrade_attempts')}) }}
 
 steps as (
 
@@ -43,43 +27,17 @@ steps as (
 
 ),
 
-segmented as (
-
-    select
-        attempts.attempt_month,
-        attempts.last_step_index,
-        attempts.outcome,
-        attempts.is_escalated,
-        account_segments.segment_dimension,
-        account_segments.segment_value
-    from attempts
-    inner join account_segments
-        on account_segments.account_id = attempts.account_id
-
-),
-
-by_last_step as (
-
-    select
-        attempt_month as month,
-        segment_dimension,
-        segment_value,
-        last_step_index,
-        count(*) as attempts,
-        sum(case when outcome <> 'in_progress' then 1 else 0 end) as resolved_attempts,
-        sum(case when outcome = 'abandoned' then 1 else 0 end) as abandoned_attempts,
-        sum(case when is_escalated then 1 else 0 end) as escalated_attempts
-    from segmented
-    {{ group_by_period_and_segment('attempt_month', ['last_step_index']) }}
-
-),
+{{ segmented_aggregate('attempts', 'attempt_month', {
+    'attempts': 'count(*)',
+    'resolved_attempts': count_if("outcome <> 'in_progress'"),
+    'abandoned_attempts': count_if("outcome = 'abandoned'"),
+    'escalated_attempts': count_if('is_escalated'),
+}, keys=['last_step_index'], name='by_last_step') }}
 
 per_step as (
 
     select
-        frame.month,
-        frame.segment_dimension,
-        frame.segment_value,
+        {{ period_and_segment() }},
         steps.step_index,
         steps.step_name,
         coalesce(sum(case when by_last_step.last_step_index >= steps.step_index
@@ -135,11 +93,10 @@ final as (
         segment_value,
         step_index,
         step_name,
-        cast(attempts_reached as {{ dbt.type_bigint() }}) as attempts_reached,
-        cast(resolved_attempts_reached as {{ dbt.type_bigint() }}) as resolved_attempts_reached,
-        cast(attempts_stopped as {{ dbt.type_bigint() }}) as attempts_stopped,
-        cast(attempts_abandoned as {{ dbt.type_bigint() }}) as attempts_abandoned,
-        cast(attempts_escalated as {{ dbt.type_bigint() }}) as attempts_escalated,
+        {{ bigint_columns([
+            'attempts_reached', 'resolved_attempts_reached', 'attempts_stopped',
+            'attempts_abandoned', 'attempts_escalated',
+        ]) }},
         {{ rate('abandonment_by_step', 'attempts_abandoned', 'abandoned_attempts') }},
         {{ rate('step_conversion_rate', 'attempts_reached', 'attempts_reached_previous_step') }},
         {{ rate('step_reach_rate', 'attempts_reached', 'attempts_started') }},

@@ -4,66 +4,15 @@
     null in other months. -#}
 with
 
-frame as (
+{{ section_imports({
+    'orders': ref('fct_orders'), 'loaded': ref('int_loaded_tables'), 'as_of': ref('int_as_of')
+}) }}
 
-    select * from {{ ref('int_segment_months') }}
-
-),
-
-account_segments as (
-
-    select * from {{ ref('int_account_segments') }}
-
-),
-
-orders as (
-
-    select * from {{ ref('fct_orders') }}
-
-),
-
-loaded as (
-
-    select * from {{ ref('int_loaded_tables') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
-
-segmented as (
-
-    select
-        orders.placed_month,
-        orders.placed_at,
-        orders.is_completed,
-        orders.is_open,
-        orders.completion_days,
-        account_segments.segment_dimension,
-        account_segments.segment_value
-    from orders
-    inner join account_segments
-        on account_segments.account_id = orders.account_id
-
-),
-
-placed as (
-
-    select
-        placed_month as month,
-        segment_dimension,
-        segment_value,
-        count(*) as orders_placed,
-        sum(case when is_completed then 1 else 0 end) as orders_completed,
-        {{ percentile_cont('completion_days', 0.5) }} as order_completion_days_p50
-    from segmented
-    where placed_at is not null
-    {{ group_by_period_and_segment('placed_month') }}
-
-),
+{{ segmented_aggregate('orders', 'placed_month', {
+    'orders_placed': 'count(*)',
+    'orders_completed': count_if('is_completed'),
+    'order_completion_days_p50': percentile_cont('completion_days', 0.5),
+}, where='placed_at is not null', name='placed') }}
 
 open_orders as (
 
@@ -71,7 +20,7 @@ open_orders as (
     select
         segment_dimension,
         segment_value,
-        sum(case when is_open then 1 else 0 end) as orders_open
+        {{ count_if('is_open') }} as orders_open
     from segmented
     group by segment_dimension, segment_value
 
@@ -80,9 +29,7 @@ open_orders as (
 final as (
 
     select
-        frame.month,
-        frame.segment_dimension,
-        frame.segment_value,
+        {{ period_and_segment() }},
         {{ count_metric(
             'orders_placed',
             'placed.orders_placed',
@@ -101,11 +48,8 @@ final as (
             when='loaded.has_order_status_events and (frame.month is null or frame.month = '
                 ~ month_of('as_of.as_of') ~ ')'
         ) }}
-    from frame
-    cross join loaded
+    {{ from_frame('placed', loaded=true) }}
     cross join as_of
-    left join placed
-        on {{ same_period_and_segment('placed', 'frame') }}
     left join open_orders
         on open_orders.segment_dimension = frame.segment_dimension
             and {{ null_safe_equals('open_orders.segment_value', 'frame.segment_value') }}

@@ -3,55 +3,19 @@
     method attempted in the period (none when no payment_attempts file was loaded). -#}
 with
 
-account_segments as (
+{{ section_imports({'payments': ref('fct_payment_attempts')}, frame=false) }}
 
-    select * from {{ ref('int_account_segments') }}
-
-),
-
-payments as (
-
-    select * from {{ ref('fct_payment_attempts') }}
-
-),
-
-segmented as (
-
-    select
-        payments.attempt_month,
-        payments.payment_method,
-        payments.is_succeeded,
-        account_segments.segment_dimension,
-        account_segments.segment_value
-    from payments
-    inner join account_segments
-        on account_segments.account_id = payments.account_id
-
-),
-
-aggregated as (
-
-    select
-        attempt_month as month,
-        segment_dimension,
-        segment_value,
-        payment_method,
-        count(*) as payment_attempts,
-        sum(case when is_succeeded then 1 else 0 end) as succeeded_payment_attempts
-    from segmented
-    {{ group_by_period_and_segment('attempt_month', ['payment_method']) }}
-
-),
+{{ segmented_aggregate('payments', 'attempt_month', {
+    'payment_attempts': 'count(*)',
+    'succeeded_payment_attempts': count_if('is_succeeded'),
+}, keys=['payment_method']) }}
 
 final as (
 
     select
-        month,
-        segment_dimension,
-        segment_value,
+        {{ period_and_segment('aggregated') }},
         payment_method,
-        cast(payment_attempts as {{ dbt.type_bigint() }}) as payment_attempts,
-        cast(succeeded_payment_attempts as {{ dbt.type_bigint() }}) as succeeded_payment_attempts,
+        {{ bigint_columns(['payment_attempts', 'succeeded_payment_attempts']) }},
         cast(payment_attempts - succeeded_payment_attempts as {{ dbt.type_bigint() }})
             as failed_payment_attempts,
         {{ rate(

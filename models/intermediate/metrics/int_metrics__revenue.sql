@@ -12,77 +12,30 @@
 {%- set movements = ['new', 'expansion', 'reactivation', 'contraction', 'churn'] -%}
 with
 
-frame as (
+{{ section_imports({
+    'changes': ref('fct_subscription_changes'),
+    'month_end_subscriptions': ref('fct_mrr_month_end'),
+}) }}
 
-    select * from {{ ref('int_segment_months') }}
+{%- set measures = {
+    'upgrades': count_if('is_upgrade'),
+    'self_serve_upgrades': count_if("is_upgrade and channel = 'self_serve'"),
+    'sales_assisted_upgrades': count_if("is_upgrade and channel = 'sales_assisted'"),
+    'automatic_upgrades': count_if("is_upgrade and channel = 'automatic'"),
+    'converted_upgrade_mrr': exact_sum('case when is_upgrade then mrr_delta_reporting end'),
+    'converted_upgrades': 'count(case when is_upgrade then mrr_delta_reporting end)',
+} %}
+{%- for movement in movements %}
+{%- do measures.update({'mrr_' ~ movement: 'coalesce(' ~ exact_sum(
+    'case when movement = ' ~ sql_string(movement) ~ ' then mrr_delta_reporting end'
+) ~ ', 0)'}) %}
+{%- endfor %}
+{%- do measures.update({
+    'processing_latency_seconds_p50': percentile_cont('processing_latency_seconds', 0.5),
+    'processing_latency_seconds_p95': percentile_cont('processing_latency_seconds', 0.95),
+}) %}
 
-),
-
-account_segments as (
-
-    select * from {{ ref('int_account_segments') }}
-
-),
-
-changes as (
-
-    select * from {{ ref('fct_subscription_changes') }}
-
-),
-
-month_end_subscriptions as (
-
-    select * from {{ ref('fct_mrr_month_end') }}
-
-),
-
-segmented as (
-
-    select
-        changes.change_month,
-        changes.is_upgrade,
-        changes.channel,
-        changes.movement,
-        changes.mrr_delta_reporting,
-        changes.processing_latency_seconds,
-        account_segments.segment_dimension,
-        account_segments.segment_value
-    from changes
-    inner join account_segments
-        on account_segments.account_id = changes.account_id
-
-),
-
-aggregated as (
-
-    select
-        change_month as month,
-        segment_dimension,
-        segment_value,
-        sum(case when is_upgrade then 1 else 0 end) as upgrades,
-        sum(case when is_upgrade and channel = 'self_serve' then 1 else 0 end)
-            as self_serve_upgrades,
-        sum(case when is_upgrade and channel = 'sales_assisted' then 1 else 0 end)
-            as sales_assisted_upgrades,
-        sum(case when is_upgrade and channel = 'automatic' then 1 else 0 end) as automatic_upgrades,
-        {{ exact_sum('case when is_upgrade then mrr_delta_reporting end') }}
-            as converted_upgrade_mrr,
-        count(case when is_upgrade then mrr_delta_reporting end) as converted_upgrades,
-        {%- for movement in movements %}
-        coalesce(
-            {{ exact_sum(
-                'case when movement = ' ~ sql_string(movement) ~ ' then mrr_delta_reporting end'
-            ) }},
-            0
-        )
-            as mrr_{{ movement }},
-        {%- endfor %}
-        {{ percentile_cont('processing_latency_seconds', 0.5) }} as processing_latency_seconds_p50,
-        {{ percentile_cont('processing_latency_seconds', 0.95) }} as processing_latency_seconds_p95
-    from segmented
-    {{ group_by_period_and_segment('change_month') }}
-
-),
+{{ segmented_aggregate('changes', 'change_month', measures) }}
 
 month_end as (
 
@@ -136,9 +89,7 @@ month_end_bridge as (
 movements as (
 
     select
-        frame.month,
-        frame.segment_dimension,
-        frame.segment_value,
+        {{ period_and_segment() }},
         {{ count_metric('upgrades', 'aggregated.upgrades') }},
         {{ count_metric('self_serve_upgrades', 'aggregated.self_serve_upgrades') }},
         {{ count_metric('sales_assisted_upgrades', 'aggregated.sales_assisted_upgrades') }},
@@ -164,9 +115,7 @@ movements as (
             as processing_latency_seconds_p50,
         cast(aggregated.processing_latency_seconds_p95 as {{ type_double() }})
             as processing_latency_seconds_p95
-    from frame
-    left join aggregated
-        on {{ same_period_and_segment('aggregated', 'frame') }}
+    {{ from_frame() }}
 
 ),
 

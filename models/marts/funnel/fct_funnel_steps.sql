@@ -1,18 +1,4 @@
 {#- The funnel by step, month of the attempt start (null = all months) and segment
     (int_metrics__funnel_steps): attempts reaching, stopping, abandoned and escalated at
     each step, abandonment_by_step and the step conversion rates. -#}
-with
-
-funnel_steps as (
-
-    select * from {{ ref('int_metrics__funnel_steps') }}
-
-),
-
-final as (
-
-    select * from funnel_steps
-
-)
-
-select * from final
+{{ pass_through(ref('int_metrics__funnel_steps'), 'funnel_steps') }}

@@ -5,18 +5,4 @@
     (segment_value null = accounts without a value). Every rate comes with the counts it
     is made of (<metric_id>__numerator, <metric_id>__denominator; arpu_per_upgrade: the
     sum and number of converted upgrades). -#}
-with
-
-metrics as (
-
-    select * from {{ ref('int_monthly_metrics') }}
-
-),
-
-final as (
-
-    select * from metrics
-
-)
-
-select * from final
+{{ pass_through(ref('int_monthly_metrics'), 'metrics') }}

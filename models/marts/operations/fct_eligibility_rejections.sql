@@ -1,18 +1,4 @@
 {#- Rejected eligibility checks by rejection reason, month of checked_at (null = all
     months) and segment, with the false-positive reject rate of each reason
     (int_metrics__eligibility_by_reason). -#}
-with
-
-rejections as (
-
-    select * from {{ ref('int_metrics__eligibility_by_reason') }}
-
-),
-
-final as (
-
-    select * from rejections
-
-)
-
-select * from final
+{{ pass_through(ref('int_metrics__eligibility_by_reason'), 'rejections') }}

@@ -1,17 +1,3 @@
 {#- Upsell offers and their outcomes by trigger, owner and channel, month of offered_at
     (null = all months) and segment (int_metrics__upsell_by_play). -#}
-with
-
-plays as (
-
-    select * from {{ ref('int_metrics__upsell_by_play') }}
-
-),
-
-final as (
-
-    select * from plays
-
-)
-
-select * from final
+{{ pass_through(ref('int_metrics__upsell_by_play'), 'plays') }}
