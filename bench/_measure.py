@@ -194,13 +194,21 @@ def floor(data_dir: Path) -> Run:
 class Build:
     run: Run
     profile: dict
+    inspected: object = None  # what ``inspect`` returned on the built warehouse
 
     def phase(self, name: str) -> float:
         return next((p["seconds"] for p in self.profile["phases"] if p["phase"] == name), 0.0)
 
+    def winback_step(self) -> float:
+        """The win-back step: its dbt models and their data tests (every node whose name
+        has ``winback``) plus the training phase (training, validation, scoring)."""
+        nodes = sum(n["seconds"] for n in self.profile["dbt_nodes"] if "winback" in n["node"])
+        return nodes + self.phase("win-back")
 
-def build(data_dir: Path, extra_env: dict | None = None) -> Build:
-    """``upgrade-warehouse build`` into a temporary warehouse, measured, with its profile."""
+
+def build(data_dir: Path, extra_env: dict | None = None, inspect=None) -> Build:
+    """``upgrade-warehouse build`` into a temporary warehouse, measured, with its profile;
+    ``inspect(path)`` reads the built warehouse before it is removed."""
     DATA.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=DATA) as tmp:
         profile = Path(tmp) / "profile.json"
@@ -219,7 +227,8 @@ def build(data_dir: Path, extra_env: dict | None = None) -> Build:
         )
         if run.returncode != 0:
             raise SystemExit(f"build failed:\n{run.stderr[-3000:]}")
-        return Build(run, json.loads(profile.read_text()))
+        inspected = inspect(Path(tmp) / "wh.duckdb") if inspect else None
+        return Build(run, json.loads(profile.read_text()), inspected)
 
 
 def record(name: str, result: dict) -> None:

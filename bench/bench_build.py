@@ -36,6 +36,12 @@ def main() -> None:
             f"  {phase['phase']:<13} {phase['seconds']:6.1f} s  {phase['amount']:>12,} "
             f"{phase['unit']}  ({events / max(phase['seconds'], 1e-9):,.0f} events/s)"
         )
+    step = b.winback_step()
+    print(
+        f"  win-back step {step:.1f} s ({step / b.run.seconds:.0%} of the build): models and "
+        f"their tests {step - b.phase('win-back'):.1f} s, training and scoring "
+        f"{b.phase('win-back'):.1f} s (goals against the floor: bench_scale.py)"
+    )
     print("  loader, per table (seconds per pass):")
     for table, t in p["load"].items():
         passes = ", ".join(f"{k} {v:.2f}" for k, v in t.items() if k != "rows")
@@ -54,6 +60,7 @@ def main() -> None:
             "product_events": events,
             "build_s": round(b.run.seconds, 2),
             "peak_gb": round(b.run.peak_gb, 2),
+            "winback_step_s": round(step, 2),
             "profile": p,
         },
     )

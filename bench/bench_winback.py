@@ -108,7 +108,6 @@ def gradient_boosting(warehouse: Path, horizon: int, holdout: pl.DataFrame) -> d
     from threadpoolctl import threadpool_limits
 
     from upgrade_warehouse.winback import features as ft
-    from upgrade_warehouse.winback.train import MAX_TRAINING_ROWS, _sample
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         wide, signals = ft.load(con)
@@ -122,7 +121,6 @@ def gradient_boosting(warehouse: Path, horizon: int, holdout: pl.DataFrame) -> d
         ("validation", labelled.filter(offsets >= first + horizon), val),
         ("holdout", labelled, scoring),
     ):
-        train = _sample(train, MAX_TRAINING_ROWS)
         vocab = ft.Vocabulary.fit(train, signals)
         m_train, m_test = ft.matrix(train, signals, vocab), ft.matrix(test, signals, vocab)
         y = train.get_column("upgraded_within_horizon").cast(pl.Int8).to_numpy()

@@ -1,15 +1,17 @@
 {#- Who the win-back model is about, at each snapshot (docs/winback.md "Snapshots"):
     accounts activated at or before the cutoff with no upgrade (mrr_delta > 0) at or
     before it. At the scoring snapshot (as_of) that is every such account (the list of
-    the `winback` command); at the training snapshots, the accounts of a deterministic
-    sample (the first `winback_max_training_accounts` activated accounts in the order of
-    a hash of their id; all of them in most warehouses).
+    the `winback` command); at the training snapshots, the accounts of a bounded,
+    deterministic sample: activated accounts in the order of a hash of their id, taken
+    while their training snapshots add up to at most `winback_max_training_rows`
+    (whatever the size of the warehouse). An account beyond the bound in that order
+    changes nothing in the sample (unit tests in _winback__models.yml).
     The label of a training snapshot: a self_serve upgrade with changed_at in
     (cutoff, cutoff + horizon_days], which ends at or before as_of (fully observed).
     The scoring snapshot has no label (null). snapshot_id numbers the snapshots (oldest
     cutoff first, then by account). -#}
 {%- set horizon = var('horizon_days') | int -%}
-{%- set max_accounts = var('winback_max_training_accounts') | int -%}
+{%- set max_rows = var('winback_max_training_rows') | int -%}
 with
 
 accounts as (
@@ -54,6 +56,35 @@ activated as (
 
 ),
 
+candidates as (
+
+    select
+        activated.account_id,
+        activated.activated_at,
+        cutoffs.cutoff_at,
+        cutoffs.cutoff_offset_days,
+        cutoffs.is_scoring
+    from activated
+    cross join cutoffs
+    where activated.activated_at <= cutoffs.cutoff_at
+        and (
+            activated.first_upgrade_at is null
+            or activated.first_upgrade_at > cutoffs.cutoff_at
+        )
+
+),
+
+training_rows as (
+
+    select
+        account_id,
+        count(*) as n_snapshots
+    from candidates
+    where not is_scoring
+    group by account_id
+
+),
+
 training_sample as (
 
     select
@@ -61,49 +92,23 @@ training_sample as (
     from (
         select
             account_id,
-            row_number() over (order by {{ dbt.hash('account_id') }}, account_id) as sample_rank
-        from activated
+            sum(n_snapshots) over (
+                order by {{ dbt.hash('account_id') }}, account_id
+                rows between unbounded preceding and current row
+            ) as rows_through
+        from training_rows
     ) as ranked
-    where sample_rank <= {{ max_accounts }}
-
-),
-
-candidates as (
-
-    select
-        activated.account_id,
-        activated.activated_at,
-        activated.first_upgrade_at,
-        cutoffs.cutoff_at,
-        cutoffs.cutoff_offset_days,
-        cutoffs.is_scoring
-    from activated
-    cross join cutoffs
-    where cutoffs.is_scoring
-
-    union all
-
-    select
-        activated.account_id,
-        activated.activated_at,
-        activated.first_upgrade_at,
-        cutoffs.cutoff_at,
-        cutoffs.cutoff_offset_days,
-        cutoffs.is_scoring
-    from activated
-    inner join training_sample
-        on training_sample.account_id = activated.account_id
-    cross join cutoffs
-    where not cutoffs.is_scoring
+    where rows_through <= {{ max_rows }}
 
 ),
 
 eligible as (
 
-    select *
+    select candidates.*
     from candidates
-    where activated_at <= cutoff_at
-        and (first_upgrade_at is null or first_upgrade_at > cutoff_at)
+    left join training_sample
+        on training_sample.account_id = candidates.account_id
+    where candidates.is_scoring or training_sample.account_id is not null
 
 ),
 

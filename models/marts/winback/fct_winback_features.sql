@@ -29,12 +29,6 @@ event_days as (
 
 ),
 
-user_days as (
-
-    select * from {{ ref('int_winback__user_days') }}
-
-),
-
 signal_counts as (
 
     select * from {{ ref('fct_winback_signal_counts') }}
@@ -156,49 +150,45 @@ users as (
     select
         snapshots.account_id,
         snapshots.cutoff_at,
-        count(distinct user_days.user_id) as active_users_30d
+        count(distinct event_days.signal_name) as active_users_30d
     from snapshots
-    inner join user_days
-        on user_days.account_id = snapshots.account_id
-            and user_days.age_day >= snapshots.cutoff_offset_days
-            and user_days.age_day < snapshots.cutoff_offset_days + 30
+    inner join event_days
+        on event_days.account_id = snapshots.account_id
+            and event_days.signal_kind = 'user'
+            and event_days.age_day >= snapshots.cutoff_offset_days
+            and event_days.age_day < snapshots.cutoff_offset_days + 30
     group by snapshots.account_id, snapshots.cutoff_at
 
 ),
 
 signals as (
 
+    {#- per window (total, 30 days): attempts started, the furthest step reached (a
+        funnel step's row exists only when it was reached: count_total > 0) and
+        escalations #}
+    {#- sqlfluff also lints the loop's unreachable variants: not this rule here #}
+    -- noqa: disable=LT02
     select
         account_id,
         cutoff_at,
+        {%- for window, suffix in [('total', ''), ('30d', '_30d')] %}
         sum(case when signal_kind = 'funnel_step' and signal_name = {{ sql_string(steps[0]) }}
-                then count_total
+                then count_{{ window }}
             else 0
-        end) as attempts_total,
-        sum(case when signal_kind = 'funnel_step' and signal_name = {{ sql_string(steps[0]) }}
-                then count_30d
-            else 0
-        end) as attempts_30d,
-        max(case when signal_kind = 'funnel_step' then
+        end) as attempts_{{ window }},
+        max(case when signal_kind = 'funnel_step' and count_{{ window }} > 0 then
                 case signal_name
                     {%- for step in steps %}
                     when {{ sql_string(step) }} then {{ loop.index }}
                     {%- endfor %}
                 end
-        end) as furthest_step_index,
-        max(case when signal_kind = 'funnel_step' and count_30d > 0 then
-                case signal_name
-                    {%- for step in steps %}
-                    when {{ sql_string(step) }} then {{ loop.index }}
-                    {%- endfor %}
-                end
-        end) as furthest_step_index_30d,
-        sum(case when signal_kind = 'escalation' then count_total else 0 end)
-            as escalations_total,
-        sum(case when signal_kind = 'escalation' then count_30d else 0 end)
-            as escalations_30d
+        end) as furthest_step_index{{ suffix }},
+        sum(case when signal_kind = 'escalation' then count_{{ window }} else 0 end)
+            as escalations_{{ window }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from signal_counts
     group by account_id, cutoff_at
+    -- noqa: enable=LT02
 
 ),
 
@@ -237,25 +227,45 @@ current_plans as (
 
 ),
 
-eligibility as (
+{#- Counted facts of an operations table at or before the cutoff, in total and in the
+    30 days up to it (`when`: which rows count, `true` for all of them). -#}
+{%- for cte, source, ts, columns in [
+    ('eligibility', 'checks', 'checked_at', [
+        ('eligibility_checks_total', 'true', false),
+        ('eligibility_rejections_total', 'checks.is_rejected', false),
+        ('eligibility_rejections_30d', 'checks.is_rejected', true),
+    ]),
+    ('payment_failures', 'payments', 'attempted_at', [
+        ('payment_failures_total', 'not payments.is_succeeded', false),
+        ('payment_failures_30d', 'not payments.is_succeeded', true),
+    ]),
+] %}
 
+{{ cte }} as (
+
+    -- noqa: disable=LT02
     select
         snapshots.account_id,
         snapshots.cutoff_at,
-        count(*) as eligibility_checks_total,
-        sum(case when checks.is_rejected then 1 else 0 end) as eligibility_rejections_total,
-        sum(case when checks.is_rejected
-                and checks.checked_at > {{ dbt.dateadd('day', -30, 'snapshots.cutoff_at') }}
+        {%- for column, when, recent in columns %}
+        sum(case
+            when {{ when }}
+                {%- if recent %}
+                and {{ source }}.{{ ts }} > {{ dbt.dateadd('day', -30, 'snapshots.cutoff_at') }}
+                {%- endif %}
                 then 1
             else 0
-        end) as eligibility_rejections_30d
+        end) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from snapshots
-    inner join checks
-        on checks.account_id = snapshots.account_id
-            and checks.checked_at <= snapshots.cutoff_at
+    inner join {{ source }}
+        on {{ source }}.account_id = snapshots.account_id
+            and {{ source }}.{{ ts }} <= snapshots.cutoff_at
     group by snapshots.account_id, snapshots.cutoff_at
+    -- noqa: enable=LT02
 
 ),
+{%- endfor %}
 
 upsell as (
 
@@ -301,25 +311,6 @@ pending_triggers as (
         on offers.account_id = upsell.account_id
             and offers.offered_at = upsell.latest_pending_offer_at
     group by upsell.account_id, upsell.cutoff_at
-
-),
-
-payment_failures as (
-
-    select
-        snapshots.account_id,
-        snapshots.cutoff_at,
-        sum(case when not payments.is_succeeded then 1 else 0 end) as payment_failures_total,
-        sum(case when not payments.is_succeeded
-                and payments.attempted_at > {{ dbt.dateadd('day', -30, 'snapshots.cutoff_at') }}
-                then 1
-            else 0
-        end) as payment_failures_30d
-    from snapshots
-    inner join payments
-        on payments.account_id = snapshots.account_id
-            and payments.attempted_at <= snapshots.cutoff_at
-    group by snapshots.account_id, snapshots.cutoff_at
 
 ),
 

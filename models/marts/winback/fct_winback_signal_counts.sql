@@ -1,7 +1,7 @@
 {#- Counted signals of each win-back snapshot (one row per account, cutoff, signal),
     using only what happened at or before the cutoff (docs/winback.md "Features"):
-    - `usage` / `entry_point` / `escalation`: product events (int_winback__event_days),
-      counted in the 14 and 30 days up to the cutoff and in total;
+    - `usage` / `entry_point` / `escalation`: product events (int_winback__event_days;
+      its `user` rows are not signals), counted in the 14 and 30 days up to the cutoff and in total;
     - `funnel_step`: upgrade attempts started at or before the cutoff that had reached
       the step by the cutoff (step 1 = started), by when they started.
     days_since_last = whole days from the latest such event (attempt start) to the
@@ -55,6 +55,7 @@ event_signals as (
     inner join event_days
         on event_days.account_id = snapshots.account_id
             and event_days.age_day >= snapshots.cutoff_offset_days
+            and event_days.signal_kind <> 'user'
     group by
         snapshots.snapshot_id,
         snapshots.account_id,

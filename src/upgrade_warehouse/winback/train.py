@@ -39,7 +39,6 @@ from .reasons import paused_gc, top_reasons
 C_GRID = (0.02, 0.1, 0.5)
 DEFAULT_C = 0.1
 MIN_UPGRADES = 10  # labelled upgrades (and non-upgrades) needed to fit a model
-MAX_TRAINING_ROWS = 300_000  # a deterministic sample beyond this (very large warehouses)
 SCORING_CHUNK_ROWS = 50_000  # accounts scored and explained at a time
 SCHEMA = "marts"  # tables winback_<name>, beside the dbt marts
 
@@ -118,13 +117,6 @@ def _predict(scaler, model, x: np.ndarray) -> np.ndarray:
     return model.predict_proba(scaler.transform(x))[:, 1]
 
 
-def _sample(frame: pl.DataFrame, limit: int) -> pl.DataFrame:
-    """At most ``limit`` rows, the same ones on every run."""
-    if frame.height <= limit:
-        return frame
-    return frame.sample(n=limit, seed=0, shuffle=False)
-
-
 def calibration_bins(p: np.ndarray, y: np.ndarray) -> list[dict]:
     """Equal-count bins of the predicted probability (10, or 5 below 200 rows)."""
     n_bins = 10 if p.size >= 200 else 5
@@ -161,7 +153,7 @@ def _validate(wide: pl.DataFrame, signals: ft.Signals, horizon: int) -> Validati
     if latest.height == 0:
         return None
     first_val_offset = latest.get_column("cutoff_offset_days").max()
-    train = _sample(wide.filter(offsets >= first_val_offset + horizon), MAX_TRAINING_ROWS)
+    train = wide.filter(offsets >= first_val_offset + horizon)
     y_train = train.get_column("upgraded_within_horizon").cast(pl.Int8).to_numpy()
     y_val = latest.get_column("upgraded_within_horizon").cast(pl.Int8).to_numpy()
     if min(y_train.sum(), (1 - y_train).sum()) < MIN_UPGRADES or y_val.sum() == 0:
@@ -218,7 +210,7 @@ def fit_and_score(
     timings["validation_seconds"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    train = _sample(labelled, MAX_TRAINING_ROWS)
+    train = labelled  # bounded in dbt (int_winback__snapshots)
     y = train.get_column("upgraded_within_horizon").cast(pl.Int8).to_numpy()
     upgrades = int(y.sum())
     result_base = {
