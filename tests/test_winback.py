@@ -634,7 +634,10 @@ def test_page_shows_the_ranked_list_and_filters_it(generated, monkeypatch):
     assert shown["Model AUC (validation)"] == f"{out['model']['auc']:.2f}"
     table = at.dataframe[0].value
     assert list(table["account"]) == [a["account_id"] for a in out["accounts"]]
-    assert list(table["probability"]) == pytest.approx([a["probability"] for a in out["accounts"]])
+    # the bar shows the probability in percent, one decimal (format_probability's rule)
+    assert list(table["probability"]) == pytest.approx(
+        [100 * a["probability"] for a in out["accounts"]]
+    )
     segments = query(
         generated,
         "select segment, count(*) as n from "

@@ -560,8 +560,8 @@ def calibration(frame: pd.DataFrame, *, height: int = 260) -> alt.Chart:
             tooltip=[
                 alt.Tooltip("bin:O", title="bin"),
                 alt.Tooltip("accounts:Q", format=",d"),
-                alt.Tooltip("mean_probability:Q", title="predicted", format=".2%"),
-                alt.Tooltip("observed_rate:Q", title="observed", format=".2%"),
+                alt.Tooltip("mean_probability:Q", title="predicted", format=".1%"),
+                alt.Tooltip("observed_rate:Q", title="observed", format=".1%"),
             ],
         )
     )
