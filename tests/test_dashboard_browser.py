@@ -425,3 +425,93 @@ def read_catalog_of(path):
 
     with connect(path) as con:
         return read_catalog(con)
+
+
+# Every table (a Streamlit dataframe: glide-data-grid draws it on a canvas inside a
+# scroller, `.dvn-scroller`, and keeps the visible cells' text in an accessible
+# table) and every chart of the page shown: a table whose columns are wider than its
+# frame scrolls sideways (scroller scrollWidth > clientWidth); a chart wider than its
+# element is cut off. Hidden ones (a closed tab) are skipped: the tabs are opened one by
+# one. (The frame's own scrollWidth is not measured: Streamlit puts its resize handle
+# 9 px over the frame's right edge, on every table.)
+NOT_FITTING = """() => {
+  const found = [];
+  const shown = el => el.getClientRects().length > 0 && el.clientWidth > 0;
+  const name = el => {
+    const head = [...el.querySelectorAll('th')].slice(0, 3).map(th => th.innerText);
+    return head.length ? head.join(' | ') : (el.getAttribute('aria-label') || '');
+  };
+  for (const frame of document.querySelectorAll('[data-testid=stMain] [data-testid=stDataFrame]')) {
+    if (!shown(frame)) continue;
+    const scroller = frame.querySelector('.dvn-scroller');
+    if (scroller && scroller.scrollWidth > scroller.clientWidth + 1) {
+      found.push(`table [${name(frame)}]: ${scroller.scrollWidth} > ${scroller.clientWidth} px`);
+    }
+  }
+  const charts = '[data-testid=stMain] [data-testid=stVegaLiteChart]';
+  for (const chart of document.querySelectorAll(charts)) {
+    if (!shown(chart)) continue;
+    if (chart.scrollWidth > chart.clientWidth + 1) {
+      found.push(`chart: ${chart.scrollWidth} > ${chart.clientWidth} px`);
+    }
+    const drawn = chart.querySelector('canvas, svg');
+    if (drawn && drawn.getBoundingClientRect().width > chart.clientWidth + 1) {
+      found.push(`chart drawing: ${drawn.getBoundingClientRect().width} > ${chart.clientWidth} px`);
+    }
+  }
+  return found;
+}"""
+BAD_CELLS = """() => [...document.querySelectorAll(
+    '[data-testid=stMain] [data-testid=stDataFrame] [role=gridcell]')]
+  .map(td => td.innerText.trim())
+  .filter(text => ['None', 'nan', 'NaN', 'NaT', '<NA>', 'null'].includes(text))"""
+TABS = {
+    "operations": ("Sync", "Payments", "Eligibility", "Orders and returns"),
+    "simulator": ("Proration quote", "What-if projection"),
+}
+
+
+def open_expanders(page) -> None:
+    """Open every closed expander shown (a click on its summary, as a reader does)."""
+    page.evaluate(
+        """() => document.querySelectorAll(
+              '[data-testid=stMain] [data-testid=stExpander] details:not([open]) > summary')
+            .forEach(s => { if (s.getClientRects().length > 0) s.click(); })"""
+    )
+    page.wait_for_timeout(300)
+    settle(page)
+
+
+def wait_tables_drawn(page) -> None:
+    """Until every shown table has its cells (glide draws after the script ends)."""
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stDataFrame]')]
+              .filter(f => f.getClientRects().length > 0)
+              .every(f => f.querySelector('[role=gridcell], .dvn-scroller'))""",
+        timeout=20_000,
+    )
+    page.wait_for_timeout(300)  # the grid's first layout
+
+
+def test_every_table_and_chart_fits_at_1280_px(served, browser):
+    """At 1280 px, on every page (each tab, each expander open), no table scrolls
+    sideways and no chart is wider than its element; no table cell reads None or nan."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    problems = {}
+    try:
+        page = context.new_page()
+        for path in PAGES:
+            render(page, served, path)
+            for tab in TABS.get(path, (None,)):
+                where = PAGES[path] + (f" / {tab}" if tab else "")
+                if tab:
+                    page.get_by_role("tab", name=tab).click()
+                    settle(page)
+                open_expanders(page)
+                wait_tables_drawn(page)
+                found = page.evaluate(NOT_FITTING) + page.evaluate(BAD_CELLS)
+                if found:
+                    problems[where] = found
+    finally:
+        context.close()
+    assert not problems, "\n".join(f"{where}: {found}" for where, found in problems.items())

@@ -117,6 +117,83 @@ def test_review_workbook_has_a_sheet_per_section_with_number_formats(month_revie
     assert book["About"]["B2"].value == "Feb 2026"
 
 
+def shown_in_excel(cell) -> str:
+    """What Excel shows for a duration cell: its number formats are `#,##0.0 "<unit>"`
+    (a value) and `+...;-...;...` (a change): one decimal, then the unit."""
+    fmt = cell.number_format
+    sections = fmt.split(";")
+    value = cell.value
+    if len(sections) == 3:  # signed: +fmt;-fmt;zero
+        fmt = sections[0 if value > 0 else 1 if value < 0 else 2]
+        sign = fmt[0] if fmt[0] in "+-" else ""
+        fmt, value = fmt.lstrip("+-"), abs(value)
+    else:
+        sign = ""
+    match = re.fullmatch(r'#,##0\.0 "([a-z]+)"', fmt)
+    assert match, cell.number_format
+    return f"{sign}{value:,.1f} {match.group(1)}"
+
+
+def test_durations_read_the_same_in_excel_as_on_the_page():
+    """intent_to_activation_hours_p50 of 0.1624 h is "9.7 min" on the page, in the CSV
+    and in `metrics`: the workbook cell shows "9.7 min" too (it showed "0.2 h"), and its
+    change in the unit of the change, as the page does."""
+    row = review.ReviewRow(
+        "funnel",
+        "intent_to_activation_hours_p50",
+        "Intent to activation median",
+        "hours",
+        0.162361111,  # 9 min 44.5 s
+        2.5,  # 2.5 h
+        "",
+        "Median of activation time minus attempt start",
+    )
+    seconds = review.ReviewRow(
+        "revenue",
+        "processing_latency_seconds_p95",
+        "Processing latency p95",
+        "seconds",
+        95.0,
+        3.0,
+        "",
+        "p95",
+    )
+    table = review.review_table([row, seconds], "2026-10", "2026-09", "USD")
+    assert list(table["Oct 2026"]) == ["9.7 min", "1.6 min"]
+    assert list(table["Sep 2026"]) == ["2.5 h", "3.0 s"]
+    assert list(table["Change"]) == ["-2.3 h", "+1.5 min"]
+    book = load_workbook(
+        io.BytesIO(review.review_xlsx([row, seconds], "2026-10", "2026-09", "USD", "x"))
+    )
+    funnel = book["Funnel"]
+    value, previous, change = funnel["B2"], funnel["C2"], funnel["D2"]
+    assert shown_in_excel(value) == "9.7 min" and value.value == pytest.approx(9.74166666)
+    assert shown_in_excel(previous) == "2.5 h" and previous.value == pytest.approx(2.5)
+    assert shown_in_excel(change) == "-2.3 h"
+    latency = book["Revenue"]
+    assert [shown_in_excel(latency[c]) for c in ("B2", "C2", "D2")] == list(table.iloc[1, 2:5])
+
+
+def test_every_duration_of_the_workbook_reads_as_on_the_page(month_review):
+    rows, _ = month_review
+    table = review.review_table(rows, "2026-02", "2026-01", "USD")
+    page = {r.metric_id: list(t) for r, t in zip(rows, table.iloc[:, 2:5].itertuples(index=False))}
+    book = load_workbook(
+        io.BytesIO(review.review_xlsx(rows, "2026-02", "2026-01", "USD", "2026-03-31 12:00 UTC"))
+    )
+    checked = 0
+    for sheet in book.worksheets[1:]:
+        for line in sheet.iter_rows(min_row=2):
+            metric = next((r for r in rows if r.metric_id == line[6].value), None)
+            if metric is None or metric.unit not in ("seconds", "hours", "days"):
+                continue
+            for cell, text in zip(line[1:4], page[metric.metric_id]):
+                if cell.value is not None:
+                    assert shown_in_excel(cell) == text, (metric.metric_id, cell.coordinate)
+                    checked += 1
+    assert checked >= 4
+
+
 def test_a_missing_fx_rate_is_a_warning_of_the_build(warehouse):
     err = (warehouse.parent / "build.err").read_text()
     warning = next(line for line in err.splitlines() if "fx_coverage" in line)

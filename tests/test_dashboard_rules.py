@@ -248,3 +248,42 @@ def test_winback_summaries_live_in_the_data_layer():
     plays = winback_plays(scores).to_dict("records")
     assert plays[0]["trigger"] == "u" and plays[0]["expected upgrades"] == 0.875
     assert plays[1]["accounts"] == 2 and plays[1]["mean probability"] == 0.375
+
+
+# A probability or p-value formatted in place with other decimals than the one rule
+# (f"{p:.2%}", f"{p:.3g}", Streamlit's "percent" with two decimals, Vega's ".2%")
+# instead of through metrics.format_probability / format_p_value (or a one-decimal
+# percent in a chart's own format).
+PROBABILITY_FORMAT = re.compile(
+    r"(probabilit\w*|chance\w*|p_value)[^\n]{0,60}?(:\.(?!1%)\d+[%fg]\}|format=\"\.[02-9]%\")"
+    r"|format=\"percent\"",
+)
+
+
+def test_probabilities_read_one_way_everywhere():
+    """One rule for probabilities (a percent with one decimal, as a rate: 12.3%) and one
+    for p-values (0.012, < 0.001), in metrics.py; every page, chart, CLI table and export
+    uses them."""
+    from upgrade_warehouse.metrics import format_p_value, format_probability
+
+    assert format_probability(0.43111527) == "43.1%"
+    assert format_probability(0.05) == "5.0%" and format_probability(None) == "–"
+    assert format_probability(float("nan")) == "–"
+    assert format_p_value(0.01234) == "0.012" and format_p_value(0.0004) == "< 0.001"
+    assert format_p_value(0.001) == "0.001" and format_p_value(None) == "–"
+    sources = [
+        *PAGES,
+        *PACKAGE.glob("*.py"),
+        *(REPO / "src" / "upgrade_warehouse").glob("*.py"),
+        *(REPO / "src" / "upgrade_warehouse" / "winback").glob("*.py"),
+    ]
+    found = [
+        f"{path.name}: {m.group(0)}"
+        for path in sources
+        for m in PROBABILITY_FORMAT.finditer(path.read_text())
+    ]
+    assert found == []
+    assert PROBABILITY_FORMAT.search('f"{c.p_value:.2g}"')  # the check catches them
+    assert PROBABILITY_FORMAT.search('Tooltip("mean_probability:Q", format=".2%")')
+    assert not PROBABILITY_FORMAT.search('Tooltip("mean_probability:Q", format=".1%")')
+    assert PROBABILITY_FORMAT.search('st.column_config.ProgressColumn(format="percent")')

@@ -106,6 +106,21 @@ def test_readme_is_short_and_links_the_users_docs():
     assert "bench/bench_scale.py" in (REPO / "docs" / "performance.md").read_text()
 
 
+def test_no_user_doc_points_outside_the_repository():
+    """A user's clone has no ../shared: neither the README nor any page of docs/ sends
+    users there (each page says what a user needs in the project's words)."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    assert len(pages) > 10
+    for page in pages:
+        text = page.read_text()
+        for pointer in ("shared/spec", "../shared", "/work/shared"):
+            assert pointer not in text, (page.name, pointer)
+    # the simulator's page carries the rules and the worked examples itself
+    simulator = (REPO / "docs" / "simulator.md").read_text()
+    for needed in ("## Inputs", "## Rules", "### Worked examples", "f = 16/31", "57000"):
+        assert needed in simulator, needed
+
+
 def test_cli_reference_has_every_command_and_option():
     """docs/cli.md names every command of the CLI and every option of each."""
     import typer.main
@@ -126,3 +141,42 @@ def test_cli_reference_has_every_command_and_option():
             for opt in param.opts:
                 if opt.startswith("--") and opt != "--help":
                     assert f"`{opt}" in section, (name, opt)
+
+
+HEADLINE_MARTS = ("fct_monthly_metrics", "fct_monthly_metrics_by_segment")
+
+
+def documented_columns(model: str) -> dict[str, str]:
+    """The columns of a marts model with their description in its schema YAML."""
+    import yaml
+
+    for path in (REPO / "models" / "marts").rglob("*.yml"):
+        for entry in yaml.safe_load(path.read_text()).get("models") or []:
+            if entry["name"] == model:
+                return {c["name"]: c.get("description") or "" for c in entry.get("columns", [])}
+    raise AssertionError(f"{model} is not in any schema YAML")
+
+
+def test_headline_marts_document_their_metric_columns_from_the_catalog():
+    """Each metric column of the headline marts (dbt's docs site) says the catalog's label,
+    unit and definition; a rate's __numerator and __denominator name their metric."""
+    with open(CATALOG, newline="") as f:
+        catalog = {r["metric_id"]: r for r in csv.DictReader(f)}
+    scalar = [
+        m
+        for m, r in catalog.items()
+        if r["section"] != "experiments" and not r["unit"].endswith("_by_key")
+    ]
+    for model in HEADLINE_MARTS:
+        columns = documented_columns(model)
+        assert all(text.strip() for text in columns.values()), model
+        for metric_id in scalar:
+            text = columns[metric_id]
+            row = catalog[metric_id]
+            assert text.startswith(f"{row['label']} ("), (model, metric_id)
+            assert row["definition"] in text and row["grain"] in text, (model, metric_id)
+        for name, text in columns.items():
+            if "__" in name:
+                base = name.rsplit("__", 1)[0]
+                assert base in scalar and f"`{base}`" in text, (model, name)
+                assert catalog[base]["definition"] in text, (model, name)

@@ -287,6 +287,46 @@ def test_cohort_breakdowns(golden):
     assert rows[("2026-03", "persona", "marketer")] == (1, 0, 0, None)  # A6 immature
 
 
+def test_cohort_upgrade_curve(golden):
+    """fct_cohort_upgrade_curve by hand. First self-serve upgrade at or after activation:
+    A1 (activated 01-06 00:00) c2 01-10 00:00 = 4 days; A3 (01-07 12:00) c7 01-08 00:00 =
+    0.5 day; A2 (01-16) none (a sales change before, an automatic renewal); F6 (02-01)
+    none; F1 (02-20) f1c 03-01 10:30 = 9.44 days; F5 (02-25) f5c 03-06 10:00 = 9.42 days
+    (f5a is before its activation); F7 (03-02) f7c 03-16 = 14 days; F4 (03-20) and A6
+    (03-25, c12 before) none. A point needs the cohort's last activation + d <= as_of
+    (03-31 12:00): January's last is A2 01-16 (74.5 days: d <= 74), February's F5 02-25
+    (34.5: d <= 34), March's A6 03-25 (6.5: d <= 6)."""
+    rows = {
+        (str(r[0])[:7], r[1]): r[2:]
+        for r in query(
+            golden,
+            "select activation_month, days_since_activation, cohort_accounts, "
+            "upgraded_accounts, cumulative_self_serve_upgrade_rate "
+            "from marts.fct_cohort_upgrade_curve",
+        )
+    }
+    days = lambda month: sorted(d for m, d in rows if m == month)
+    assert days("2026-01") == list(range(75))
+    assert days("2026-02") == list(range(35))
+    assert days("2026-03") == list(range(7))
+    assert {m for m, _ in rows} == {"2026-01", "2026-02", "2026-03"}
+    # January: nobody at day 0, A3 from day 1, A1 from day 4 (exactly 4 days: inclusive)
+    assert rows[("2026-01", 0)] == (3, 0, 0.0)
+    for d in (1, 2, 3):
+        assert rows[("2026-01", d)] == (3, 1, pytest.approx(1 / 3)), d
+    for d in (4, 30, 74):
+        assert rows[("2026-01", d)] == (3, 2, pytest.approx(2 / 3)), d
+    # February: F1 and F5 both between 9 and 10 days
+    assert rows[("2026-02", 9)] == (3, 0, 0.0)
+    assert rows[("2026-02", 10)] == (3, 2, pytest.approx(2 / 3))
+    assert rows[("2026-02", 34)] == (3, 2, pytest.approx(2 / 3))
+    # March: F7's upgrade at 14 days is past the last point (6)
+    assert all(rows[("2026-03", d)] == (3, 0, 0.0) for d in range(7))
+    # day 14 of a whole cohort is its post-activation rate (window 14 days): 2/3 and 2/3
+    assert rows[("2026-01", 14)][2] == pytest.approx(2 / 3)
+    assert rows[("2026-02", 14)][2] == pytest.approx(2 / 3)
+
+
 def test_metrics_of_absent_optional_tables_are_null(metrics_json):
     # The golden set has no eligibility_checks, upsell_offers, order_status_events or
     # invoice_lines: their metrics are null in every month, counts included.
@@ -863,3 +903,21 @@ def test_warnings_in_every_format(golden, metrics_json):
     proc = run_cli("metrics", "--warehouse", golden, "--format", "csv")
     assert proc.stdout.startswith("month,") and "warning" not in proc.stdout.lower()
     assert f"warning (fx_missing): {fx}" in proc.stderr
+
+
+def test_every_column_of_the_headline_marts_is_documented(golden):
+    """dbt's docs site describes every column of fct_monthly_metrics and
+    fct_monthly_metrics_by_segment as built (schema YAML, checked in test_docs)."""
+    from test_docs import HEADLINE_MARTS, documented_columns
+
+    for model in HEADLINE_MARTS:
+        built = query(
+            golden,
+            "select column_name from information_schema.columns "
+            f"where table_schema = 'marts' and table_name = '{model}'",
+        )
+        names = [row[0] for row in built]
+        assert len(names) > 40, model
+        documented = documented_columns(model)
+        missing = [n for n in names if not documented.get(n, "").strip()]
+        assert not missing, (model, missing)

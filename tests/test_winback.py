@@ -13,6 +13,7 @@ The fixture warehouse of the dashboard tests (golden + operations tables, as_of
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from conftest import FIXTURES, REPO, run_cli
 from dashboard_support import WAREHOUSE_ENV, ops_warehouse, unescape
 from upgrade_warehouse.contract import TABLES_BY_NAME
 from upgrade_warehouse.generator import GeneratorConfig, generate
+from upgrade_warehouse.winback.plays import TRIGGERS
 
 pytestmark = pytest.mark.slow
 
@@ -514,9 +516,37 @@ def test_winback_json(generated):
     assert list(out["model"]) == ["auc", "validated_on"]
     assert 0.5 < out["model"]["auc"] <= 1 and "snapshots" in out["model"]["validated_on"]
     accounts = out["accounts"]
+    # cli.md's keys first, then the CSV's play, segment, persona, plan and account manager
     assert all(
-        list(a) == ["account_id", "activated_at", "probability", "reasons"] for a in accounts
+        list(a)
+        == [
+            "account_id",
+            "activated_at",
+            "probability",
+            "reasons",
+            "play_trigger",
+            "play_owner",
+            "play_channel",
+            "segment",
+            "persona",
+            "plan_id",
+            "account_manager_id",
+        ]
+        for a in accounts
     )
+    assert {a["play_trigger"] for a in accounts} <= set(TRIGGERS)
+    assert all(a["segment"] and a["persona"] for a in accounts)
+    # the same values as the CSV, row for row
+    csv_rows = pl.read_csv(
+        io.StringIO(run_cli("winback", "--warehouse", generated, "--format", "csv").stdout),
+        infer_schema=False,
+    ).to_dicts()
+    assert len(csv_rows) == len(accounts)
+    for a, row in zip(accounts, csv_rows, strict=True):
+        for key in ("account_id", "play_trigger", "play_owner", "play_channel", "segment"):
+            assert a[key] == row[key], key
+        for key in ("persona", "plan_id", "account_manager_id"):
+            assert a[key] == row[key], key
     p = [a["probability"] for a in accounts]
     assert p == sorted(p, reverse=True) and all(0 <= x <= 1 for x in p)
     assert any(a["reasons"] for a in accounts)
@@ -639,7 +669,10 @@ def test_page_shows_the_ranked_list_and_filters_it(generated, monkeypatch):
     assert shown["Model AUC (validation)"] == f"{out['model']['auc']:.2f}"
     table = at.dataframe[0].value
     assert list(table["account"]) == [a["account_id"] for a in out["accounts"]]
-    assert list(table["probability"]) == pytest.approx([a["probability"] for a in out["accounts"]])
+    # the bar shows the probability in percent, one decimal (format_probability's rule)
+    assert list(table["probability"]) == pytest.approx(
+        [100 * a["probability"] for a in out["accounts"]]
+    )
     segments = query(
         generated,
         "select segment, count(*) as n from "

@@ -111,6 +111,31 @@ else:
         width="stretch",
     )
 
+st.subheader("By cohort age")
+curve = data.cohort_curve(r)
+curve = curve[[filters.in_range(m) for m in curve["month"]]]
+if curve.empty:
+    st.info("No cohort in these months (or the warehouse was built before this view).")
+else:
+    st.altair_chart(
+        charts.age_curves(
+            curve,
+            "days_since_activation",
+            "cumulative_self_serve_upgrade_rate",
+            "month",
+            x_title="Days since activation",
+            title="Share of each activation month that made a self-serve upgrade",
+        ),
+        width="stretch",
+    )
+    st.caption(
+        "All accounts of each activation month (the segment picked above does not split "
+        "it): the share with a self-serve upgrade within that many days of activating, up "
+        "to day 90. A line stops on the last day its whole cohort has been observed by "
+        "as_of, so it never falls and the latest cohorts are short (docs/metrics.md, "
+        '"Cohort upgrade curve").'
+    )
+
 st.subheader("Totals over all cohorts")
 totals["rate"] = [
     ui.metric_text(v, meta, "", n, filters.min_count)

@@ -92,7 +92,12 @@ else:
         ),
         width="stretch",
     )
-    ui.table(reasons, labels={"table_name": "Table", "reason_code": "Reason"}, container=right)
+    ui.table(
+        reasons,
+        labels={"table_name": "Table", "reason_code": "Reason"},
+        container=right,
+        space=ui.HALF,
+    )
 
     st.markdown("**Quarantined rows** (as they came, to fix and reload)")
     fcols = st.columns(2)

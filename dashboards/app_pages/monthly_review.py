@@ -117,7 +117,14 @@ else:
         "the largest net new MRR either way."
     )
     with st.expander(f"MRR bridge by {ui.dimension_label(dimension)}"):
-        st.dataframe(movers_data.bridge_table(moved, dimension), hide_index=True, width="stretch")
+        # Start, net new, other and end of each segment fit the page at 1280 px; the
+        # movements of one segment are in the chart above, of all in the workbook.
+        bridge = movers_data.bridge_table(moved, dimension, movements=False)
+        ui.text_table(bridge, ui.fit_widths(bridge, ui.FULL))
+        st.caption(
+            "New, expansion, reactivation, contraction and churn of a segment: the chart "
+            "above (pick the segment); of every segment: the workbook's MRR bridge sheet."
+        )
 
 st.subheader(f"Every metric, {month_label(month)}")
 rows = review.review_rows(result, catalog, month, cfg, cur)
@@ -125,15 +132,23 @@ table = review.review_table(rows, month, previous_month, cur)
 sections = list(dict.fromkeys(table["Section"]))
 picked = st.multiselect("Sections", sections, default=sections, key="review_sections")
 shown = table[table["Section"].isin(picked)]
-# Widths in pixels: whole values and targets at 1280 px; the definition last (scroll).
+# Widths in pixels: the whole table fits the page at 1280 px; the definitions below it
+# (and in the CSV and the workbook).
 numbers = {
     c: st.column_config.TextColumn(c, alignment="right", width=110) for c in table.columns[2:5]
 }
 ui.text_table(
-    shown.drop(columns=["Metric id"]),
-    {"Section": 90, "Metric": 280, "Target": 160, "Definition": "large"},
+    shown.drop(columns=["Definition", "Metric id"]),
+    {"Section": 80, "Metric": 210, "Target": 140},
     column_config=numbers,
 )
+with st.expander("Definitions"):
+    st.markdown(
+        "\n".join(
+            f"- **{md_escape(label)}**: {md_escape(definition)}"
+            for label, definition in dict(zip(shown["Metric"], shown["Definition"])).items()
+        )
+    )
 
 downloads = st.columns(3)
 ui.download(
@@ -169,31 +184,37 @@ ui.download(
     "fractions, major units): for scripts.",
 )
 
-st.subheader("All months")
+SHOWN_MONTHS = 5  # at 1280 px; the raw CSV above has every month
+st.subheader("Month by month")
+recent = months[max(0, index + 1 - SHOWN_MONTHS) : index + 1]
+st.caption(f"The {len(recent)} months up to {month_label(month)}; the raw CSV has every month.")
 wide = {"Metric": []}
-for m in months:
+for m in recent:
     wide[month_label(m["month"])] = []
 for metric_id, meta in catalog.items():
     if meta["unit"].endswith("_by_key"):
         keys = []
-        for m in months:
+        for m in recent:
             keys += [k for k in (m.get(metric_id) or {}) if k not in keys]
         for key in keys:
             wide["Metric"].append(f"{meta['label']} · {key}")
-            for m in months:
+            for m in recent:
                 wide[month_label(m["month"])].append(
                     format_value((m.get(metric_id) or {}).get(key), meta["unit"], cur)
                 )
         continue
     wide["Metric"].append(meta["label"])
-    for m in months:
+    for m in recent:
         wide[month_label(m["month"])].append(format_value(m.get(metric_id), meta["unit"], cur))
 st.dataframe(
     pd.DataFrame(wide),
     hide_index=True,
     width="stretch",
     column_config={
-        "Metric": st.column_config.TextColumn(width=280, pinned=True),
-        **{month_label(m["month"]): st.column_config.TextColumn(alignment="right") for m in months},
+        "Metric": st.column_config.TextColumn(width=250, pinned=True),
+        **{
+            month_label(m["month"]): st.column_config.TextColumn(alignment="right", width=100)
+            for m in recent
+        },
     },
 )

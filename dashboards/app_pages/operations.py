@@ -29,7 +29,7 @@ def bars_beside_table(
         return False
     left, right = st.columns(2)
     left.altair_chart(charts.bars(frame, x, y, title=title), width="stretch")
-    ui.table(frame, labels={**labels(frame), **(more or {})}, container=right)
+    ui.table(frame, labels={**labels(frame), **(more or {})}, container=right, space=ui.HALF)
     return True
 
 
@@ -176,6 +176,7 @@ with pay_tab:
                         **labels(methods),
                         "success_rate": metric_label("payment_success_rate"),
                     },
+                    space=ui.HALF,
                 )
             with right:
                 st.subheader("Failures by code")
@@ -189,7 +190,7 @@ with pay_tab:
                         ),
                         width="stretch",
                     )
-                    ui.table(failures, labels=labels(failures))
+                    ui.table(failures, labels=labels(failures), space=ui.HALF)
 
 with elig_tab:
     if elig_tab.open and ui.no_data_loaded(r, "eligibility_checks"):

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from upgrade_warehouse.dashboard import charts, data, ui
-from upgrade_warehouse.dashboard.fmt import format_ts, md_escape
+from upgrade_warehouse.dashboard.fmt import format_probability, format_ts, md_escape
 from upgrade_warehouse.winback.reader import to_csv
 
 r = ui.built_page(
@@ -34,7 +34,7 @@ def format_number(value) -> str:
 
 
 def pct(value) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.1%}"
+    return format_probability(None if value is None or pd.isna(value) else value)
 
 
 validated = model["auc"] is not None
@@ -109,17 +109,16 @@ table = pd.DataFrame(
     {
         "#": listed["rank"],
         "account": listed["account_id"],
-        "probability": listed["probability"],
+        "probability": listed["probability_percent"],
         "reasons": [" · ".join(reasons) for reasons in listed["reasons"]],
         "play": [
             f"{t} · {o} · {c}"
             for t, o, c in zip(listed["play_trigger"], listed["play_owner"], listed["play_channel"])
         ],
         "segment": listed["segment"].fillna("–"),
-        "plan": listed["plan_id"].fillna("–"),
     }
 )
-top = float(scores["probability"].max()) if scores["probability"].notna().any() else 1.0
+top = float(scores["probability_percent"].max()) if scores["probability"].notna().any() else 100.0
 event = st.dataframe(
     table,
     hide_index=True,
@@ -129,16 +128,22 @@ event = st.dataframe(
     selection_mode="single-row",
     key="winback_table",
     column_config={
+        # Widths in pixels: the whole list fits the page at 1280 px (with the row
+        # markers); the reasons in full below when a row is picked, the plan there too.
         "#": st.column_config.NumberColumn(width=40),
+        "account": st.column_config.TextColumn(width=110),
         "probability": st.column_config.ProgressColumn(
-            format="percent", min_value=0.0, max_value=max(top, 1e-9), width=110
+            format="%.1f%%", min_value=0.0, max_value=max(top, 1e-7), width=100
         ),
         "reasons": st.column_config.TextColumn(
-            width="large",
+            width=250,
             help="The model's strongest reasons, strongest first (select a "
             "row to read them in full)",
         ),
-        "play": st.column_config.TextColumn(help="Suggested play: trigger · owner · channel"),
+        "play": st.column_config.TextColumn(
+            width=170, help="Suggested play: trigger · owner · channel"
+        ),
+        "segment": st.column_config.TextColumn(width=90),
     },
 )
 rows = event.selection.rows if event is not None and hasattr(event, "selection") else []

@@ -290,6 +290,8 @@ def print_table(result: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from .metrics import format_p_value
+
     console = Console()
     if not console.is_terminal:  # piped: wide enough that no value wraps
         console = Console(width=140)
@@ -363,7 +365,7 @@ def print_table(result: dict) -> None:
                     f"{m['n']:,}",
                     diff,
                     interval,
-                    "–" if m["p_value"] is None else f"{m['p_value']:.3g}",
+                    format_p_value(m["p_value"]),
                     verdict,
                 )
         console.print(table)

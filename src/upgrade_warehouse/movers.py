@@ -459,6 +459,7 @@ def print_table(data: Movements, top: int | None) -> None:
     from rich.table import Table
 
     from .currencies import currency_exponent
+    from .metrics import format_p_value
 
     console = Console()
     movers = data.movers[:top] if top is not None else data.movers
@@ -492,7 +493,7 @@ def print_table(data: Movements, top: int | None) -> None:
             f"{_pct(m.value)} of {_count(m.n)}",
             f"{c.diff * 100:+.1f} pp",
             f"{c.z:+.2f}",
-            f"{c.p_value:.2g}",
+            format_p_value(c.p_value),
         )
     console.print(table)
 

@@ -530,6 +530,38 @@ def series_lines(
     )
 
 
+def age_curves(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    series: str,
+    *,
+    x_title: str,
+    title: str = "",
+    height: int = 300,
+) -> alt.Chart:
+    """Cumulative curves of a rate ``y`` by a quantitative age ``x`` (days), one line per
+    ``series`` (a cohort; the newest darkest), for the cohort view by age."""
+    order = sorted(set(frame[series]))
+    return (
+        alt.Chart(frame)
+        .mark_line(interpolate="step-after")
+        .encode(
+            x=alt.X(f"{x}:Q", title=x_title),
+            y=alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=axis_format("rate"))),
+            color=alt.Color(
+                f"{series}:O",
+                title="Activation month",
+                sort=order,
+                scale=alt.Scale(scheme="blues"),
+                legend=alt.Legend(orient="right", labelLimit=120),
+            ),
+            tooltip=_tips(series, x, alt.Tooltip(f"{y}:Q", format=tooltip_format("rate"))),
+        )
+        .properties(title=title, height=height)
+    )
+
+
 @_fast
 def calibration(frame: pd.DataFrame, *, height: int = 260) -> alt.Chart:
     """Mean predicted probability against the observed rate per bin (``bin``,
@@ -560,8 +592,8 @@ def calibration(frame: pd.DataFrame, *, height: int = 260) -> alt.Chart:
             tooltip=[
                 alt.Tooltip("bin:O", title="bin"),
                 alt.Tooltip("accounts:Q", format=",d"),
-                alt.Tooltip("mean_probability:Q", title="predicted", format=".2%"),
-                alt.Tooltip("observed_rate:Q", title="observed", format=".2%"),
+                alt.Tooltip("mean_probability:Q", title="predicted", format=".1%"),
+                alt.Tooltip("observed_rate:Q", title="observed", format=".1%"),
             ],
         )
     )

@@ -12,6 +12,7 @@ from .data import Segment
 from .filters import Filters
 from .fmt import (
     format_delta,
+    format_p_value,
     format_value,
     md_escape,
 )
@@ -103,7 +104,8 @@ def _compare_row(meta: dict, cur: str, c: stats.RateComparison, min_count: int) 
     else:
         noise = "yes" if c.beyond_noise else "no"
         if c.p_value is not None:
-            noise += f" (p = {c.p_value:.3f})" if c.p_value >= 0.001 else " (p < 0.001)"
+            p = format_p_value(c.p_value)
+            noise += f" (p {p})" if p.startswith("<") else f" (p = {p})"
     return {
         "metric": meta["label"],
         "A": shown(c.a, c.a_n),

@@ -8,7 +8,14 @@ directly); all the dashboard's SQL is in those modules. See :mod:`.marts` for th
 
 from __future__ import annotations
 
-from .funnel_data import HOUR_BINS, activation_hours, cohort_dimensions, cohorts, funnel_steps
+from .funnel_data import (
+    HOUR_BINS,
+    activation_hours,
+    cohort_curve,
+    cohort_dimensions,
+    cohorts,
+    funnel_steps,
+)
 from .marts import (
     ALL,
     ALL_ACCOUNTS,
@@ -84,6 +91,7 @@ __all__ = [
     "activation_hours",
     "attribution_mismatches",
     "build_info",
+    "cohort_curve",
     "cohort_dimensions",
     "cohorts",
     "current",

@@ -21,6 +21,7 @@ from .. import warehouse
 from ..experiments import TABLES, experiments_json
 from ..experiments import to_csv as experiments_csv
 from ..exports import safe_pandas, safe_text
+from .fmt import format_p_value, format_probability
 from .marts import Ref, _cache, has_table
 
 STEP_PREFIX = "step_reach."
@@ -254,10 +255,10 @@ def table_frame(rows: list[dict], currency: str) -> pd.DataFrame:
                 "n": f"{r['n']:,}",
                 "diff_text": "" if r["is_control"] else difference(r["diff"], r["unit"], currency),
                 "interval_text": "" if r["is_control"] else interval(r, r["unit"], currency),
-                "p_text": "" if r["is_control"] or r["p_value"] is None else f"{r['p_value']:.3f}",
+                "p_text": "" if r["is_control"] else format_p_value(r["p_value"]),
                 "chance_text": ""
                 if r["is_control"] or r["chance_to_beat_control"] is None
-                else f"{r['chance_to_beat_control']:.0%}",
+                else format_probability(r["chance_to_beat_control"]),
                 "verdict": r["verdict"],
             }
         )

@@ -11,7 +11,15 @@ import re
 from datetime import date, datetime
 
 from ..currencies import currency_exponent
-from ..metrics import COUNT_UNITS, DURATION_SECONDS, format_duration, format_money, format_value
+from ..metrics import (
+    COUNT_UNITS,
+    DURATION_SECONDS,
+    format_duration,
+    format_money,
+    format_p_value,
+    format_probability,
+    format_value,
+)
 
 __all__ = [
     "format_delta",
@@ -19,6 +27,8 @@ __all__ = [
     "format_headline",
     "format_minor",
     "format_money",
+    "format_p_value",
+    "format_probability",
     "format_target",
     "format_ts",
     "format_value",

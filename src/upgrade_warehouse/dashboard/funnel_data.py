@@ -5,7 +5,17 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import warehouse
-from .marts import PERIOD, Ref, Segment, _accounts_of, _cache, _df, _month_param, _segments_filter
+from .marts import (
+    PERIOD,
+    Ref,
+    Segment,
+    _accounts_of,
+    _cache,
+    _df,
+    _month_param,
+    _segments_filter,
+    has_table,
+)
 
 # ------------------------------------------------------------------------------ funnel
 
@@ -118,4 +128,29 @@ def cohorts(ref: Ref, dimension: str) -> pd.DataFrame:
         order by month nulls last, dimension_value
         """,
         {"dimension": dimension},
+    )
+
+
+@_cache
+def cohort_curve(ref: Ref) -> pd.DataFrame:
+    """The cohort view by cohort age (``fct_cohort_upgrade_curve``): month (the activation
+    month, YYYY-MM), days_since_activation, cohort_accounts, upgraded_accounts,
+    cumulative_self_serve_upgrade_rate; empty on a warehouse built before it existed."""
+    columns = [
+        "month",
+        "days_since_activation",
+        "cohort_accounts",
+        "upgraded_accounts",
+        "cumulative_self_serve_upgrade_rate",
+    ]
+    if not has_table(ref, "marts.fct_cohort_upgrade_curve"):
+        return pd.DataFrame(columns=columns)
+    return _df(
+        ref,
+        """
+        select strftime(activation_month, '%Y-%m') as month, days_since_activation,
+               cohort_accounts, upgraded_accounts, cumulative_self_serve_upgrade_rate
+        from marts.fct_cohort_upgrade_curve
+        order by month, days_since_activation
+        """,
     )

@@ -68,16 +68,19 @@ def segment_name(dimension: str | None, segment: str | None) -> str:
     return f"{name}: {'(none)' if segment is None else segment}"
 
 
-def bridge_table(data: movers.Movements, dimension: str | None) -> pd.DataFrame:
+def bridge_table(
+    data: movers.Movements, dimension: str | None, *, movements: bool = True
+) -> pd.DataFrame:
     """The bridge rows of ``dimension`` (None: all accounts), formatted: one row per
-    segment, the movements, net new MRR and the previous month's net new MRR."""
+    segment, the movements (``movements``; without them: start, other and end), net new
+    MRR and the previous month's net new MRR."""
     from .fmt import format_value
 
     cur = data.reporting_currency
     rows = [r for r in data.bridge if r["dimension"] == dimension]
     keys = [
         k
-        for k in ("mrr_start", *movers.MOVEMENTS, "mrr_other", "mrr_end")
+        for k in ("mrr_start", *(movers.MOVEMENTS if movements else ()), "mrr_other", "mrr_end")
         if k in (rows[0] if rows else {})
     ]
     out = {"Segment": [segment_name(r["dimension"], r["segment"]) for r in rows]}

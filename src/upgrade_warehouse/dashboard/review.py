@@ -24,6 +24,7 @@ import pandas as pd
 from ..currencies import currency_exponent
 from ..data_warnings import affects
 from ..exports import safe_pandas, safe_text
+from ..metrics import DURATION_SECONDS, duration_unit
 from .config import DashboardConfig
 from .fmt import format_delta, format_target, format_value, month_label
 
@@ -171,7 +172,8 @@ def _unquote_numbers(text):
 
 
 def number_format(unit: str, currency: str) -> str:
-    """The Excel number format of a value in ``unit``."""
+    """The Excel number format of a value in ``unit`` (a duration: see
+    :func:`excel_duration`)."""
     if unit == "rate":
         return "0.0%"
     if unit == "count":
@@ -184,12 +186,28 @@ def number_format(unit: str, currency: str) -> str:
     return "#,##0.00"
 
 
+def signed(positive: str) -> str:
+    """The signed Excel format of a positive one: +x;-x;x."""
+    return f"+{positive};-{positive};{positive}"
+
+
 def change_format(unit: str, currency: str) -> str:
     """The Excel format of a change: signed; rates in percentage points."""
     if unit == "rate":
         return '+0.0 "pp";-0.0 "pp";0.0 "pp"'
-    positive = number_format(unit, currency)
-    return f"+{positive};-{positive};{positive}"
+    return signed(number_format(unit, currency))
+
+
+def excel_duration(value: float | None, unit: str) -> tuple[float | None, str]:
+    """A duration of the catalog's ``unit`` (seconds, hours, days) as an Excel cell shows
+    it: the number in the unit people read it in and its format, by the rule of the page,
+    the CSV and the CLI (metrics.duration_unit): 0.1624 h is 9.74 with ``#,##0.0 "min"``
+    ("9.7 min", as on the page; it was "0.2 h")."""
+    if value is None:
+        return None, number_format(unit, "")
+    seconds = value * DURATION_SECONDS[unit]
+    size, suffix = duration_unit(seconds)
+    return seconds / size, f'#,##0.0 "{suffix}"'
 
 
 def review_xlsx(
@@ -268,6 +286,11 @@ def review_xlsx(
             for column in (2, 3):
                 sheet.cell(line, column).number_format = number_format(r.unit, currency)
             sheet.cell(line, 4).number_format = change_format(r.unit, currency)
+            if r.unit in DURATION_SECONDS:  # each cell in the unit it reads in
+                for column, value in ((2, r.value), (3, r.previous), (4, r.change)):
+                    shown, fmt = excel_duration(value, r.unit)
+                    sheet.cell(line, column).value = shown
+                    sheet.cell(line, column).number_format = signed(fmt) if column == 4 else fmt
             sheet.cell(line, 6).alignment = Alignment(wrap_text=False)
             notes = [w for w in warnings or [] if affects(w, r.section, r.unit, month)]
             if notes:

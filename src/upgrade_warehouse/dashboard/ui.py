@@ -38,7 +38,17 @@ from .filters import (
     filter_bar,
     segment_caption,
 )
-from .grids import metrics_csv, rows_height, table, table_csv, table_or, text_table
+from .grids import (
+    FULL,
+    HALF,
+    fit_widths,
+    metrics_csv,
+    rows_height,
+    table,
+    table_csv,
+    table_or,
+    text_table,
+)
 from .kpis import (
     DIRECTION_COLORS,
     cases,
@@ -64,6 +74,8 @@ __all__ = [
     "ACCOUNTS_HELP",
     "DIMENSION_LABELS",
     "DIRECTION_COLORS",
+    "FULL",
+    "HALF",
     "MIME",
     "MONEY_AT_MONTH_END",
     "MONEY_OF_CHANGES",
@@ -82,6 +94,7 @@ __all__ = [
     "dimension_label",
     "download",
     "filter_bar",
+    "fit_widths",
     "fx_note",
     "history",
     "kpi",

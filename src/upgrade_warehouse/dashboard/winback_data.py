@@ -32,13 +32,14 @@ def winback_model(ref: Ref) -> dict:
 @_cache
 def winback_scores(ref: Ref) -> pd.DataFrame:
     """Every listed account, highest probability first: rank, account_id, activated_at,
-    probability, reasons (a list), the play (trigger, owner, channel) and the account's
+    probability (and probability_percent, for the list's bar), reasons (a list), the play (trigger, owner, channel) and the account's
     segment, persona, acquisition_source, country, plan_id, account_manager_id and
     days_since_activation."""
     frame = _df(
         ref,
         """
-        select rank, account_id, activated_at, probability, reasons,
+        select rank, account_id, activated_at, probability,
+               100 * probability as probability_percent, reasons,
                play_trigger, play_owner, play_channel, segment, persona,
                acquisition_source, country, plan_id, account_manager_id,
                days_since_activation

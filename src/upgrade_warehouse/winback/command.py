@@ -54,6 +54,7 @@ def print_table(records: list[dict], model: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from ..metrics import format_probability
     from .reader import format_ts
 
     auc = model["auc"]
@@ -82,7 +83,7 @@ def print_table(records: list[dict], model: dict) -> None:
             str(r["rank"]),
             r["account_id"],
             r["activated_at"].strftime("%Y-%m-%d") if r["activated_at"] else "",
-            "–" if p is None else f"{p:.1%}",
+            format_probability(p),
             "; ".join(r["reasons"]),
             f"{r['play_trigger']} · {r['play_owner']} · {r['play_channel']}",
         )

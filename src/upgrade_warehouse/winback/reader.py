@@ -29,7 +29,9 @@ SCORE_COLUMNS = (
     "plan_id",
     "account_manager_id",
 )
-# OWASP "CSV injection": a spreadsheet runs a cell that starts with one of these.
+# The keys of an account in ``winback --format json``: cli.md's four first, then the
+# CSV's other columns (the rank is the list's order).
+JSON_ACCOUNT_KEYS = SCORE_COLUMNS[1:]
 
 
 def format_ts(ts: datetime | None) -> str | None:
@@ -64,25 +66,17 @@ def model_info(con: duckdb.DuckDBPyConnection) -> dict:
 
 def read_winback(con: duckdb.DuckDBPyConnection, top: int | None = None) -> dict:
     """The ``winback --format json`` object of cli.md: every listed account (or the
-    ``top`` first), highest probability first."""
+    ``top`` first), highest probability first. Each account carries cli.md's keys, then
+    the CSV's other columns under the same names (the play, segment, persona, plan and
+    account manager); ``rank`` is the list's order."""
     model = model_info(con)
-    limit = "" if top is None else f" limit {int(top)}"
-    rows = con.execute(
-        "select account_id, activated_at, probability, reasons "
-        f"from marts.winback_account_scores order by rank{limit}"
-    ).fetchall()
     return {
         "as_of": format_ts(model["as_of"]),
         "horizon_days": int(model["horizon_days"]),
         "model": {"auc": model["auc"], "validated_on": model["validated_on"]},
         "accounts": [
-            {
-                "account_id": account_id,
-                "activated_at": format_ts(activated_at),
-                "probability": probability,
-                "reasons": json.loads(reasons),
-            }
-            for account_id, activated_at, probability, reasons in rows
+            {c: format_ts(r[c]) if c == "activated_at" else r[c] for c in JSON_ACCOUNT_KEYS}
+            for r in read_scores(con, top)
         ],
     }
 
