@@ -66,11 +66,13 @@ demo: install
 ## test: lint first (a finding stops the run), then every test, on two processes
 ## (pytest-xdist; modules that share a build run in one, tests/conftest.py), with the
 ## slowest tests listed at the end. Spark here: the Spark build of the golden set and
-## everything compared on it, and three of the Spark loader's parity cases (the basic
-## fixture with every reason code, typed Parquet, a file Spark cannot read); the other
-## 12, a Spark build with a chain of attempts through int_upgrade_attempts' long tier,
-## and the CLI's Spark build stopped by a load error take 9 more minutes of Spark:
-## `make test-spark` runs every Spark test.
+## everything compared on it (its golden metrics, marts, report, expectations), and three
+## of the Spark loader's parity cases (the basic fixture with every reason code, typed
+## Parquet, a file Spark cannot read). Left to `make test-spark` (tests marked
+## spark_parity): the loader's other parity cases, a Spark build with a chain of attempts
+## through int_upgrade_attempts' long tier, the CLI's Spark build stopped by a load error,
+## the Spark builds of the experiments and Stripe fixtures, and every dashboard page
+## rendered from the Spark build of the golden set beside the DuckDB one.
 test: install java browser lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder --durations=25 \
 		-m "not spark_parity"

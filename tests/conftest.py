@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -20,6 +19,9 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("UPGRADE_WAREHOUSE_VALIDATE_CHARTS", "1")
 FIXTURES = REPO / "tests" / "fixtures"
 CLI = str(Path(sys.executable).with_name("upgrade-warehouse"))
+# The fixture warehouses (session fixtures, one per kind of build): tests/fixtures_builds.py;
+# the browser (Debian's Chromium through Playwright): tests/dashboard_support.py.
+pytest_plugins = ("fixtures_builds", "dashboard_support")
 
 
 def cli_call(args, env: dict | None = None) -> dict:
@@ -33,13 +35,63 @@ def cli_call(args, env: dict | None = None) -> dict:
     }
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run ``upgrade-warehouse ARGS`` in a subprocess, as a user would."""
-    return subprocess.run(**cli_call(args, env), check=False, capture_output=True, timeout=timeout)
+def run_cli(
+    *args, env: dict | None = None, timeout: float = 600, **run
+) -> subprocess.CompletedProcess:
+    """Run ``upgrade-warehouse ARGS`` in a subprocess, as a user would (``run``:
+    subprocess.run's other arguments, e.g. preexec_fn)."""
+    return subprocess.run(
+        **cli_call(args, env), check=False, capture_output=True, timeout=timeout, **run
+    )
+
+
+def start_cli(*args, env: dict | None = None, **popen) -> subprocess.Popen:
+    """Start ``upgrade-warehouse ARGS`` in the background, as a user would (``popen``:
+    subprocess.Popen's other arguments: stdout, stderr, start_new_session...)."""
+    return subprocess.Popen(**cli_call(args, env), **popen)
 
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def serving_copy(warehouse: Path, folder: Path) -> tuple[Path, str]:
+    """``folder/serving.duckdb``, a copy of a built warehouse that a test's build must
+    leave as it was (a failed or stopped build), and its sha256."""
+    serving = Path(folder) / "serving.duckdb"
+    shutil.copy(warehouse, serving)
+    return serving, sha256(serving)
+
+
+def project_copy(folder: Path) -> Path:
+    """``folder/project``: a copy of the dbt project, for a test that breaks a model (the
+    build reads it with ``UPGRADE_WAREHOUSE_PROJECT_DIR``; ``build_with_project``)."""
+    project = Path(folder) / "project"
+    project.mkdir()
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(REPO / name, project)
+    for name in ("models", "macros", "seeds", "expectations"):
+        shutil.copytree(REPO / name, project / name)
+    return project
+
+
+def build_with_project(data: Path, warehouse: Path, project: Path) -> subprocess.CompletedProcess:
+    """``build --format json`` of ``data`` with the dbt project of ``project_copy``."""
+    return run_cli(
+        "build", "--data-dir", data, "--warehouse", warehouse, "--format", "json",
+        env={"UPGRADE_WAREHOUSE_PROJECT_DIR": str(project)},
+    )  # fmt: skip
+
+
+def start_build(data: Path, warehouse: Path) -> subprocess.Popen:
+    """``build`` in the background, in a process group of its own, its progress lines on
+    a pipe (``proc.stderr``), for a test that stops it."""
+    return start_cli(
+        *("build", "--data-dir", data, "--warehouse", warehouse),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def made_once(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
@@ -66,62 +118,6 @@ def made_once(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path
             done.touch()
     shutil.copytree(shared, own, dirs_exist_ok=True)
     return own
-
-
-@pytest.fixture(scope="session")
-def basic_dir() -> Path:
-    return FIXTURES / "basic"
-
-
-@pytest.fixture(scope="session")
-def basic_warehouse(tmp_path_factory, basic_dir) -> tuple[Path, dict]:
-    """The basic fixture built once per session, and the report of `build --format json`
-    (read it, or copy it before changing it)."""
-    import json
-
-    path = tmp_path_factory.mktemp("basic") / "wh.duckdb"
-    proc = run_cli("build", "--data-dir", basic_dir, "--warehouse", path, "--format", "json")
-    assert proc.returncode == 0, proc.stderr
-    return path, json.loads(proc.stdout)
-
-
-@pytest.fixture(scope="session")
-def golden_warehouse(tmp_path_factory) -> Path:
-    """The golden data set built once per test session (read it, never write to it)."""
-
-    def make(folder: Path) -> None:
-        proc = run_cli("build", "--data-dir", FIXTURES / "golden", "--warehouse", folder / name)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-
-    name = "golden.duckdb"
-    return made_once(tmp_path_factory, "golden", make) / name
-
-
-@pytest.fixture(scope="session")
-def spark_golden(request, tmp_path_factory) -> tuple[Path, dict, str]:
-    """The golden data set built with ``--engine spark`` once per session: the warehouse,
-    the JSON report and the build's stderr (test_spark_*.py). The DuckDB build of the
-    same set (``golden_warehouse``), which the Spark tests compare with, is made while
-    the Spark build runs: the two are independent."""
-    from spark_support import SPARK_ENV
-
-    path = tmp_path_factory.mktemp("spark-golden") / "golden.duckdb"
-    logs = tmp_path_factory.mktemp("spark-golden-output")  # not beside the warehouse
-    args = ["build", "--engine", "spark", "--data-dir", FIXTURES / "golden"]
-    args += ["--warehouse", path, "--format", "json"]
-    # Output to files, not pipes: nothing reads a pipe while the DuckDB build runs.
-    with (logs / "stdout").open("w") as out, (logs / "stderr").open("w") as err:
-        proc = subprocess.Popen(**cli_call(args, SPARK_ENV), stdout=out, stderr=err)
-        try:
-            request.getfixturevalue("golden_warehouse")
-            proc.wait(timeout=1400)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    stdout, stderr = (logs / "stdout").read_text(), (logs / "stderr").read_text()
-    assert proc.returncode == 0, stderr
-    return path, json.loads(stdout), stderr
 
 
 # `make test` runs the tests on two processes (pytest-xdist, `-n 2 --dist loadgroup`).
@@ -179,39 +175,3 @@ def pytest_collection_modifyitems(config, items):
         return LONGEST_GROUPS.index(group) if group in LONGEST_GROUPS else len(LONGEST_GROUPS)
 
     items.sort(key=rank)  # stable
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium through Playwright (never downloaded), one per test module."""
-    from playwright.sync_api import sync_playwright
-
-    from dashboard_support import CHROMIUM, launch_chromium
-
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
-    with sync_playwright() as pw:
-        chromium = launch_chromium(pw)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture(scope="session")
-def experiments_generated(tmp_path_factory) -> Path:
-    """The demo's data set (3,000 accounts, 13 months, seed 42: its A/B tests with known
-    effects, generator/experiments.py) generated and built once per session: the folder
-    holds data/, wh.duckdb and report.json (test_experiments_*.py)."""
-    from upgrade_warehouse.generator import GeneratorConfig, generate
-
-    def make(folder: Path) -> None:
-        generate(folder / "data", GeneratorConfig(accounts=3000, seed=42))
-        proc = run_cli(
-            "build", "--data-dir", folder / "data", "--warehouse", folder / "wh.duckdb",
-            "--format", "json",
-        )  # fmt: skip
-        assert proc.returncode == 0, proc.stderr
-        (folder / "report.json").write_text(proc.stdout)
-
-    return made_once(tmp_path_factory, "experiments-generated", make)

@@ -27,6 +27,8 @@ import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import CLI, FIXTURES, REPO, made_once, run_cli
 
@@ -160,6 +162,22 @@ def wait_for_health(url: str, proc: subprocess.Popen, timeout: float = 60) -> No
     raise RuntimeError(f"the dashboard did not answer within {timeout} s")
 
 
+def stop_group(proc: subprocess.Popen | None, owner, timeout: float) -> None:
+    """Stop the process group a test started (SIGTERM, SIGKILL after ``timeout`` seconds)
+    and close its owner's log file."""
+    if proc is not None and proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    with contextlib.suppress(AttributeError):
+        owner._log.close()
+
+
 class DashboardServer:
     """``upgrade-warehouse dashboard`` in the background, as a user starts it (on
     127.0.0.1 by default; ``host`` and ``args`` for the login tests)."""
@@ -209,19 +227,7 @@ class DashboardServer:
 
     def stop(self) -> None:
         """Stop the server's process group (the one this object started)."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        with contextlib.suppress(AttributeError):
-            self._log.close()
+        stop_group(self.proc, self, timeout=10)
 
 
 class PublishingBuild:
@@ -259,14 +265,7 @@ class PublishingBuild:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=30)
-        with contextlib.suppress(AttributeError):
-            self._log.close()
+        stop_group(self.proc, self, timeout=30)
 
 
 NEW_AS_OF = "2026-03-31T00:00:00Z"  # the fixture's own as_of is 2026-03-31T12:00:00Z
@@ -318,6 +317,29 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
+@contextlib.contextmanager
+def chromium():
+    """Debian's Chromium through Playwright, closed on leaving."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """The tests' browser (every browser test uses it), one per test module: Debian's
+    Chromium (never downloaded; tests/conftest.py loads this module's fixtures)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
+    with chromium() as launched:
+        yield launched
+
+
 def wait_rendered(page, title: str, timeout: float = 30_000) -> None:
     """Until the page's h1 is shown and its script run finished."""
     page.wait_for_selector(f"[data-testid='stMain'] h1:has-text('{title}')", timeout=timeout)
@@ -361,15 +383,9 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         server = DashboardServer(args.warehouse.resolve(), Path(tmp) / "server.log").start()
         try:
-            from playwright.sync_api import sync_playwright
-
-            with sync_playwright() as pw:
-                browser = launch_chromium(pw)
-                try:
-                    for path in save_screenshots(browser, server.url, args.out):
-                        print(path)
-                finally:
-                    browser.close()
+            with chromium() as browser:
+                for path in save_screenshots(browser, server.url, args.out):
+                    print(path)
         finally:
             server.stop()
     return 0

@@ -19,7 +19,15 @@ import duckdb
 import pytest
 import yaml
 
-from conftest import CLI, REPO, run_cli, sha256
+from conftest import (
+    REPO,
+    build_with_project,
+    project_copy,
+    run_cli,
+    serving_copy,
+    sha256,
+    start_build,
+)
 from test_loader import EXPECTED
 
 pytestmark = pytest.mark.slow
@@ -278,28 +286,12 @@ def test_rebuild_while_a_reader_holds_the_file_gives_identical_tables(tmp_path, 
 
 
 def test_a_failing_model_leaves_the_previous_warehouse_serving(tmp_path, basic_dir, served):
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(REPO / name, project)
-    for name in ("models", "macros", "seeds"):
-        shutil.copytree(REPO / name, project / name)
+    project = project_copy(tmp_path)
     (project / "models" / "staging" / "zz_broken.sql").write_text(
         "select * from {{ ref('stg_billing__accounts') }} where no_such_column = 1\n"
     )
-    serving = tmp_path / "serving.duckdb"
-    shutil.copy(served[0], serving)
-    before = sha256(serving)
-    proc = run_cli(
-        "build",
-        "--data-dir",
-        basic_dir,
-        "--warehouse",
-        serving,
-        "--format",
-        "json",
-        env={"UPGRADE_WAREHOUSE_PROJECT_DIR": str(project)},
-    )
+    serving, before = serving_copy(served[0], tmp_path)
+    proc = build_with_project(basic_dir, serving, project)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert json.loads(proc.stdout)["status"] == "error"
@@ -310,17 +302,8 @@ def test_a_failing_model_leaves_the_previous_warehouse_serving(tmp_path, basic_d
 
 
 def test_a_killed_build_leaves_the_previous_warehouse_serving(tmp_path, basic_dir, served):
-    serving = tmp_path / "serving.duckdb"
-    shutil.copy(served[0], serving)
-    before = sha256(serving)
-    proc = subprocess.Popen(
-        [CLI, "build", "--data-dir", str(basic_dir), "--warehouse", str(serving)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        cwd=REPO,
-    )
+    serving, before = serving_copy(served[0], tmp_path)
+    proc = start_build(basic_dir, serving)
     try:
         # Wait until dbt is running against the new file, then kill everything hard.
         deadline = time.monotonic() + 120

@@ -5,14 +5,12 @@ serving warehouse byte-for-byte as it was (SIGKILL: tests/test_build.py)."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import subprocess
 import time
 
 import pytest
 
-from conftest import CLI, REPO, sha256
+from conftest import serving_copy, sha256, start_build
 
 pytestmark = pytest.mark.slow
 
@@ -49,17 +47,8 @@ def _running(pid: int) -> bool:
 def test_a_signal_during_dbt_removes_the_new_files_and_keeps_serving(
     tmp_path, basic_dir, serving_copy_source, signum
 ):
-    serving = tmp_path / "serving.duckdb"
-    shutil.copy(serving_copy_source, serving)
-    before = sha256(serving)
-    proc = subprocess.Popen(
-        [CLI, "build", "--data-dir", str(basic_dir), "--warehouse", str(serving)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        start_new_session=True,
-    )
+    serving, before = serving_copy(serving_copy_source, tmp_path)
+    proc = start_build(basic_dir, serving)
     try:
         for line in proc.stderr:  # plain progress lines: stderr is a pipe
             if "dbt: started" in line:

@@ -11,26 +11,17 @@ from __future__ import annotations
 import bisect
 import importlib.util
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from attempts_reference import FUNNEL_STEPS
+from conftest import REPO, run_cli
 from upgrade_warehouse.contract import TABLES, TABLES_BY_NAME
 from upgrade_warehouse.generator import GeneratorConfig, generate
 
-CLI = str(Path(sys.executable).with_name("upgrade-warehouse"))
-REPO = Path(__file__).resolve().parents[1]
-FUNNEL = (
-    "upgrade_intent",
-    "plan_selected",
-    "proration_previewed",
-    "payment_method_selected",
-    "payment_submitted",
-    "upgrade_completed",
-)
+FUNNEL = FUNNEL_STEPS
 WINDOW_S = 14 * 86_400
 TS = pl.Datetime("us", "UTC")
 
@@ -737,28 +728,9 @@ def test_personas_sources_segments_countries_really_differ(levels_dir):
 
 def test_cli_generates_a_data_set(tmp_path):
     out = tmp_path / "cli"
-    r = subprocess.run(
-        [
-            CLI,
-            "generate",
-            "--out",
-            str(out),
-            "--accounts",
-            "300",
-            "--months",
-            "4",
-            "--seed",
-            "5",
-            "--format",
-            "parquet",
-            "--bad-row-rate",
-            "0.01",
-            "--end-date",
-            "2026-06-30",
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
+    r = run_cli(
+        *("generate", "--out", out, "--accounts", "300", "--months", "4", "--seed", "5"),
+        *("--format", "parquet", "--bad-row-rate", "0.01", "--end-date", "2026-06-30"),
         timeout=120,
     )
     assert r.returncode == 0, r.stderr
@@ -781,13 +753,7 @@ def test_cli_generates_a_data_set(tmp_path):
     ],
 )
 def test_cli_rejects_bad_options(tmp_path, args):
-    r = subprocess.run(
-        [CLI, "generate", "--out", str(tmp_path / "x"), *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    r = run_cli("generate", "--out", tmp_path / "x", *args, timeout=60)
     assert r.returncode == 2, (args, r.stdout, r.stderr)
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "x" / "accounts.csv").exists()

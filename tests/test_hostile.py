@@ -26,7 +26,7 @@ import duckdb
 import jinja2
 import pytest
 
-from conftest import CLI, FIXTURES, REPO, run_cli
+from conftest import CLI, FIXTURES, REPO, run_cli, start_cli
 from upgrade_warehouse import contract, quality
 from upgrade_warehouse.errors import UserError
 from upgrade_warehouse.exports import safe_text
@@ -605,13 +605,8 @@ def test_a_file_size_limit_is_one_message(tmp_path):
     warehouse. The same happens when the Data Docs are written (a child process)."""
     serving = tmp_path / "wh.duckdb"
     serving.write_bytes(b"serving")
-    proc = subprocess.run(
-        [CLI, "build", "--data-dir", str(BASIC), "--warehouse", str(serving), "--format", "json"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
+    proc = run_cli(
+        *("build", "--data-dir", BASIC, "--warehouse", serving, "--format", "json"),
         preexec_fn=_fsize_limit(256 * 1024),
     )
     one_error(proc, 1)
@@ -743,23 +738,11 @@ def hostile_build(tmp_path_factory):
         folder.mkdir()
         (folder / "x").write_text("left behind")
     steps = "upgrade_intent,plan_selected,o'clock,payment_submitted,upgrade_completed"
-    first = subprocess.Popen(
-        [
-            CLI,
-            "build",
-            "--data-dir",
-            str(data),
-            "--warehouse",
-            str(warehouse),
-            "--format",
-            "json",
-            "--var",
-            f"funnel_steps={steps}",
-        ],
+    first = start_cli(
+        *("build", "--data-dir", data, "--warehouse", warehouse, "--format", "json"),
+        *("--var", f"funnel_steps={steps}"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
     )
     lock = out / ".wh.duckdb.lock"
     deadline = time.monotonic() + 120

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import CLI, REPO, sha256
+from conftest import REPO, run_cli, sha256, start_cli
 
 BIN = Path(sys.executable).parent
 
@@ -181,12 +181,10 @@ def _free_port() -> int:
 def test_docs_serves_dbt_site_of_the_warehouse_without_touching_it(golden_warehouse):
     before = sha256(golden_warehouse)
     port = _free_port()
-    proc = subprocess.Popen(
-        [CLI, "docs", "--warehouse", str(golden_warehouse), "--port", str(port)],
-        cwd=REPO,
+    proc = start_cli(
+        *("docs", "--warehouse", golden_warehouse, "--port", port),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         deadline = time.monotonic() + 300
@@ -210,10 +208,5 @@ def test_docs_serves_dbt_site_of_the_warehouse_without_touching_it(golden_wareho
     site = golden_warehouse.parent / f"{golden_warehouse.stem}_dbt_docs" / "index.html"
     assert site.is_file()
     # Not a warehouse: one message, exit 2.
-    bad = subprocess.run(
-        [CLI, "docs", "--warehouse", str(golden_warehouse.parent / "none.duckdb"), "--no-serve"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    bad = run_cli("docs", "--warehouse", golden_warehouse.parent / "none.duckdb", "--no-serve")
     assert bad.returncode == 2 and "no warehouse" in bad.stderr

@@ -13,6 +13,7 @@ import json
 import duckdb
 import pytest
 
+from attempts_reference import FUNNEL_STEPS
 from conftest import FIXTURES, run_cli
 
 pytestmark = pytest.mark.slow
@@ -54,14 +55,7 @@ def test_json_shape(metrics_json):
         "activation_window_days": 14,
         "as_of": "2026-03-31T12:00:00Z",
         "reporting_currency": "USD",
-        "funnel_steps": [
-            "upgrade_intent",
-            "plan_selected",
-            "proration_previewed",
-            "payment_method_selected",
-            "payment_submitted",
-            "upgrade_completed",
-        ],
+        "funnel_steps": list(FUNNEL_STEPS),  # metrics.md's default steps
         "activation_events": ["activated"],
         "escalation_events": ["sales_contact_requested"],
         "amount_tolerance_minor": 1,

@@ -61,20 +61,9 @@ import json
 
 import pytest
 
-from conftest import FIXTURES, made_once, run_cli
+from conftest import FIXTURES, run_cli
 
 Z = 1.959963984540054
-
-
-@pytest.fixture(scope="module")
-def movers_warehouse(tmp_path_factory):
-    def make(folder):
-        proc = run_cli(
-            "build", "--data-dir", FIXTURES / "movers", "--warehouse", folder / "wh.duckdb"
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-
-    return made_once(tmp_path_factory, "movers", make) / "wh.duckdb"
 
 
 def movers_json(warehouse, *args):

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import FIXTURES, made_once, run_cli
+from conftest import run_cli
 from dashboard_support import DashboardServer, open_page
 
 pytestmark = pytest.mark.slow
@@ -30,17 +30,6 @@ CUT_OFF = """() => {
   }
   return found;
 }"""
-
-
-@pytest.fixture(scope="module")
-def movers_warehouse(tmp_path_factory):
-    def make(folder):
-        proc = run_cli(
-            "build", "--data-dir", FIXTURES / "movers", "--warehouse", folder / "wh.duckdb"
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-
-    return made_once(tmp_path_factory, "movers", make) / "wh.duckdb"
 
 
 @pytest.fixture(scope="module")

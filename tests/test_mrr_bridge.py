@@ -11,22 +11,16 @@ import json
 
 import pytest
 
-from conftest import made_once, run_cli
+from conftest import run_cli
 
 pytestmark = pytest.mark.slow
 MOVEMENTS = ("mrr_new", "mrr_expansion", "mrr_reactivation", "mrr_contraction", "mrr_churn")
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    def make(folder):
-        data = folder / "data"
-        proc = run_cli("generate", "--out", data, "--accounts", "300", "--months", "6")
-        assert proc.returncode == 0, proc.stderr
-        proc = run_cli("build", "--data-dir", data, "--warehouse", folder / "wh.duckdb")
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-
-    return made_once(tmp_path_factory, "mrr-bridge", make) / "wh.duckdb"
+def generated(generated_contract):
+    """A generated data set of 150 accounts over 6 months (fixtures_builds.py)."""
+    return generated_contract / "wh.duckdb"
 
 
 def metrics(path, *args) -> dict:

@@ -13,7 +13,7 @@ from datetime import datetime
 import duckdb
 import pytest
 
-from conftest import FIXTURES, REPO, run_cli, sha256
+from conftest import FIXTURES, REPO, build_with_project, project_copy, run_cli, serving_copy, sha256
 from upgrade_warehouse import quality
 
 pytestmark = pytest.mark.slow
@@ -222,31 +222,15 @@ def test_a_missing_fx_rate_is_a_warning(tmp_path, gated):
 
 def test_failing_gate_keeps_the_serving_warehouse(tmp_path, gated):
     """A model that breaks an invariant dbt does not test: the gate stops the publish."""
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(REPO / name, project)
-    for name in ("models", "macros", "seeds", "expectations"):
-        shutil.copytree(REPO / name, project / name)
+    project = project_copy(tmp_path)
     # net_new_mrr is defined in the revenue section model (fct_monthly_metrics selects it)
     model = project / "models" / "intermediate" / "metrics" / "int_metrics__revenue.sql"
     text = model.read_text()
     defined = " }} as net_new_mrr,"
     assert text.count(defined) == 1
     model.write_text(text.replace(defined, " }} + 1 as net_new_mrr,"))
-    serving = tmp_path / "serving.duckdb"
-    shutil.copy(gated[0], serving)
-    before = sha256(serving)
-    proc = run_cli(
-        "build",
-        "--data-dir",
-        gated[3],
-        "--warehouse",
-        serving,
-        "--format",
-        "json",
-        env={"UPGRADE_WAREHOUSE_PROJECT_DIR": str(project)},
-    )
+    serving, before = serving_copy(gated[0], tmp_path)
+    proc = build_with_project(gated[3], serving, project)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "movements_minus_net_new_mrr" in proc.stderr

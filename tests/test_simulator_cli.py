@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from conftest import CLI, FIXTURES, run_cli
+from conftest import FIXTURES, run_cli, start_cli
 
 EX1 = [
     "quote",
@@ -160,9 +160,7 @@ def runs(tmp_path_factory):
         ],
     }
     procs = {
-        name: subprocess.Popen(
-            [CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        name: start_cli(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for name, args in commands.items()
     }
     results = {}

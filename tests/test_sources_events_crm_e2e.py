@@ -16,7 +16,6 @@ import pytest
 import yaml
 
 from conftest import run_cli
-from upgrade_warehouse.generator import GeneratorConfig, generate
 from upgrade_warehouse.sources.crm import map_crm
 from upgrade_warehouse.sources.crm_export import DEFAULT_OPTIONS, to_crm_shape
 from upgrade_warehouse.sources.segment import map_events
@@ -46,11 +45,22 @@ def _build(data_dir: Path, warehouse: Path) -> dict:
     return json.loads(proc.stdout)
 
 
+def _contract_copy(data: Path, contract: Path) -> Path:
+    """The contract files of ``data`` but the two a shape replaces, copied to ``contract``."""
+    contract.mkdir(parents=True)
+    for f in data.iterdir():
+        if f.stem not in ("product_events", "crm_opportunities") and f.suffix in (
+            ".csv",
+            ".parquet",
+        ):
+            shutil.copy(f, contract / f.name)
+    return contract
+
+
 @pytest.fixture(scope="module")
-def original(tmp_path_factory):
-    root = tmp_path_factory.mktemp("original")
-    generate(root / "data", GeneratorConfig(accounts=150, months=4, seed=21))
-    _build(root / "data", root / "wh.duckdb")
+def original(generated_contract):
+    """A generated contract data set and its build (fixtures_builds.py), and its metrics."""
+    root = generated_contract
     return (
         root / "data",
         _metrics(root / "wh.duckdb"),
@@ -61,14 +71,7 @@ def original(tmp_path_factory):
 @pytest.mark.parametrize(("events", "crm"), PAIRS)
 def test_mapped_rows_give_the_same_metrics(original, tmp_path, events, crm):
     data, metrics, by_persona = original
-    contract = tmp_path / "contract"
-    contract.mkdir()
-    for f in data.iterdir():
-        if f.stem not in ("product_events", "crm_opportunities") and f.suffix in (
-            ".csv",
-            ".parquet",
-        ):
-            shutil.copy(f, contract / f.name)
+    contract = _contract_copy(data, tmp_path / "contract")
     to_events_shape(data, tmp_path / "events", events)
     to_crm_shape(data, tmp_path / "crm", crm, {})
     mapped = map_events(tmp_path / "events", events, {})
@@ -89,14 +92,7 @@ def test_converted_layout_gives_the_same_metrics(original, tmp_path, events, crm
     pytest.importorskip("upgrade_warehouse.sources.config")
     data, metrics, by_persona = original
     layout = tmp_path / "layout"
-    contract = layout / "contract"
-    contract.mkdir(parents=True)
-    for f in data.iterdir():
-        if f.stem not in ("product_events", "crm_opportunities") and f.suffix in (
-            ".csv",
-            ".parquet",
-        ):
-            shutil.copy(f, contract / f.name)
+    _contract_copy(data, layout / "contract")
     to_events_shape(data, layout / "events", events)
     options = {**DEFAULT_OPTIONS[crm]}
     to_crm_shape(data, layout / "crm", crm, options)

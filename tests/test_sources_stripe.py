@@ -32,6 +32,7 @@ import polars as pl
 import pytest
 
 from conftest import FIXTURES, run_cli
+from fixtures_builds import GENERATED_OPTIONS
 from upgrade_warehouse.generator.stripe_shape import AIRBYTE_NAMES
 from upgrade_warehouse.sources import config, stripe
 from upgrade_warehouse.sources.stripe import ts
@@ -477,26 +478,21 @@ REVENUE = ("upgrades", "mrr_new", "mrr_expansion", "mrr_reactivation", "mrr_cont
 
 
 @pytest.mark.parametrize("shape", ["fivetran_stripe"])
-def test_contract_to_stripe_and_back_keeps_revenue_metrics(tmp_path, shape):
+def test_contract_to_stripe_and_back_keeps_revenue_metrics(tmp_path, shape, generated_contract):
     """A generated contract set, written in Stripe's shape by `generate --shape`, built
     from its sources.yml: the same revenue metrics as the contract set's build. The one
     documented loss (docs/sources.md): a change made without prorations is dated at its
     effective time (Stripe's next-period line), so its amount converts at that date's fx
     rate (a few cents here)."""
-    contract_dir, stripe_dir = tmp_path / "contract", tmp_path / "stripe"
-    args = ["--accounts", "150", "--months", "6", "--seed", "7", "--quiet"]
-    assert run_cli("generate", "--out", contract_dir, *args).returncode == 0
-    proc = run_cli("generate", "--out", stripe_dir, "--shape", shape, *args)
+    stripe_dir = tmp_path / "stripe"
+    # the contract set (generated with the same options) and its build: shared
+    contract_wh = generated_contract / "wh.duckdb"
+    original = json.loads((generated_contract / "report.json").read_text())
+    proc = run_cli("generate", "--out", stripe_dir, "--shape", shape, *GENERATED_OPTIONS, "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert (stripe_dir / "sources.yml").is_file() and (
         stripe_dir / "stripe" / "charge.csv"
     ).is_file()
-    proc = run_cli(
-        "build", "--data-dir", contract_dir, "--warehouse", tmp_path / "contract.duckdb",
-        "--format", "json",
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    original = json.loads(proc.stdout)
     mapped = json.loads(
         run_cli(
             "build", "--data-dir", stripe_dir, "--warehouse", tmp_path / "stripe.duckdb",
@@ -516,12 +512,12 @@ def test_contract_to_stripe_and_back_keeps_revenue_metrics(tmp_path, shape):
         proc = run_cli("metrics", "--warehouse", path, "--format", "json")
         return {m["month"]: m for m in json.loads(proc.stdout)["months"]}
 
-    before, after = months(tmp_path / "contract.duckdb"), months(tmp_path / "stripe.duckdb")
+    before, after = months(contract_wh), months(tmp_path / "stripe.duckdb")
     assert before.keys() == after.keys()
     # The documented loss: a change made without prorations moves from its changed_at
     # month to its effective_at month (and converts at that date's rate). Months touched
     # by one are compared in the totals only.
-    with duckdb.connect(str(tmp_path / "contract.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(contract_wh), read_only=True) as con:
         moved = con.execute(
             "select strftime(changed_at, '%Y-%m'), strftime(effective_at, '%Y-%m') "
             "from raw.subscription_changes where proration_behavior = 'none' "

@@ -175,6 +175,11 @@ def test_build_reports_spark_progress(spark_golden):
 # ----------------------------------------------------------------------------- readers
 
 
+# Every page of both builds through AppTest (22 page runs, the slowest Spark test after the
+# build): `make test-spark` only. `make test` checks what the pages read instead: every
+# mart, reference and quality table of the Spark build equals the DuckDB build's, column
+# types included (test_serving_file_holds_the_marts_with_the_duckdb_builds_columns).
+@pytest.mark.spark_parity
 def test_dashboard_pages_render_a_spark_build_like_a_duckdb_build(
     spark_golden, golden, monkeypatch
 ):

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import cli_call, run_cli
+from conftest import run_cli
 from spark_support import SPARK_ENV
 from test_experiments_golden import build_args, experiments_warehouse  # noqa: F401
 
@@ -20,13 +20,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.spark_parity, pytest.mark.timeout(15
 
 @pytest.fixture(scope="module")
 def spark_warehouse(tmp_path_factory):
-    import subprocess
-
     path = tmp_path_factory.mktemp("spark-experiments") / "wh.duckdb"
     args = [*build_args(path), "--engine", "spark", "--format", "json"]
-    proc = subprocess.run(
-        **cli_call(args, SPARK_ENV), capture_output=True, timeout=1400, check=False
-    )
+    proc = run_cli(*args, env=SPARK_ENV, timeout=1400)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return path
 

@@ -17,17 +17,11 @@ from datetime import datetime
 
 import pytest
 
+from attempts_reference import FUNNEL_STEPS
 from upgrade_warehouse.errors import UserError
 from upgrade_warehouse.simulator.whatif import Baseline, load_baseline, project
 
-STEPS = (
-    "upgrade_intent",
-    "plan_selected",
-    "proration_previewed",
-    "payment_method_selected",
-    "payment_submitted",
-    "upgrade_completed",
-)
+STEPS = FUNNEL_STEPS
 APPROX = {"rel": 1e-12, "abs": 1e-12}
 
 

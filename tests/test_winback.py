@@ -24,6 +24,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from attempts_reference import FUNNEL_STEPS
 from conftest import FIXTURES, REPO, run_cli
 from dashboard_support import WAREHOUSE_ENV, ops_warehouse, unescape
 from upgrade_warehouse.contract import TABLES_BY_NAME
@@ -35,14 +36,7 @@ pytestmark = pytest.mark.slow
 AS_OF = datetime(2026, 9, 15, 12, 0, 0)
 AS_OF_TEXT = "2026-09-15T12:00:00Z"
 HORIZON = 30
-FUNNEL = (
-    "upgrade_intent",
-    "plan_selected",
-    "proration_previewed",
-    "payment_method_selected",
-    "payment_submitted",
-    "upgrade_completed",
-)
+FUNNEL = FUNNEL_STEPS
 # data-contract.md: every event that is not a funnel step, escalation, activation or
 # experiment exposure is product usage.
 NOT_USAGE = (*FUNNEL, "sales_contact_requested", "activated", "experiment_viewed")

@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from attempts_reference import FUNNEL_STEPS
 from upgrade_warehouse.errors import UserError
 from upgrade_warehouse.exports import safe_text as neutralise
 from upgrade_warehouse.params import Parameters, parse_vars
@@ -19,14 +20,7 @@ from upgrade_warehouse.winback.plays import ROW_COLUMNS, suggest
 from upgrade_warehouse.winback.reader import to_csv
 from upgrade_warehouse.winback.reasons import Explainer, days_ago, times, top_reasons
 
-STEPS = [
-    "upgrade_intent",
-    "plan_selected",
-    "proration_previewed",
-    "payment_method_selected",
-    "payment_submitted",
-    "upgrade_completed",
-]
+STEPS = list(FUNNEL_STEPS)
 AS_OF = datetime(2026, 6, 30, 12, 0, 0)
 HORIZON = 30
 
