@@ -102,46 +102,30 @@ kind_buckets as (
 
 usage as (
 
+    {#- usage and upgrade-flow visits in one join of the snapshots with the buckets #}
     select
         snapshots.account_id,
         snapshots.cutoff_at,
-        sum(case when kind_buckets.age_day < snapshots.cutoff_offset_days + 14
-                then kind_buckets.n_events
+        {%- for column, kind, days, measure in [
+            ('usage_events_14d', 'usage', 14, 'n_events'),
+            ('usage_events_30d', 'usage', 30, 'n_events'),
+            ('active_days_30d', 'usage', 30, 'n_days'),
+            ('upgrade_visit_days_30d', 'entry_point', 30, 'n_days'),
+        ] %}
+        sum(case
+            when kind_buckets.signal_kind = '{{ kind }}'
+                and kind_buckets.age_day < snapshots.cutoff_offset_days + {{ days }}
+                then kind_buckets.{{ measure }}
             else 0
-        end) as usage_events_14d,
-        sum(case when kind_buckets.age_day < snapshots.cutoff_offset_days + 30
-                then kind_buckets.n_events
-            else 0
-        end) as usage_events_30d,
-        sum(case when kind_buckets.age_day < snapshots.cutoff_offset_days + 30
-                then kind_buckets.n_days
-            else 0
-        end) as active_days_30d,
-        min(kind_buckets.age_day) - snapshots.cutoff_offset_days as days_since_last_usage
+        end) as {{ column }},
+        {%- endfor %}
+        min(case when kind_buckets.signal_kind = 'usage' then kind_buckets.age_day end)
+        - snapshots.cutoff_offset_days as days_since_last_usage
     from snapshots
     inner join kind_buckets
         on kind_buckets.account_id = snapshots.account_id
             and kind_buckets.age_day >= snapshots.cutoff_offset_days
-            and kind_buckets.signal_kind = 'usage'
     group by snapshots.account_id, snapshots.cutoff_at, snapshots.cutoff_offset_days
-
-),
-
-pricing_visits as (
-
-    select
-        snapshots.account_id,
-        snapshots.cutoff_at,
-        sum(case when kind_buckets.age_day < snapshots.cutoff_offset_days + 30
-                then kind_buckets.n_days
-            else 0
-        end) as upgrade_visit_days_30d
-    from snapshots
-    inner join kind_buckets
-        on kind_buckets.account_id = snapshots.account_id
-            and kind_buckets.age_day >= snapshots.cutoff_offset_days
-            and kind_buckets.signal_kind = 'entry_point'
-    group by snapshots.account_id, snapshots.cutoff_at
 
 ),
 
@@ -346,7 +330,7 @@ final as (
             as usage_events_30d,
         cast(coalesce(usage.active_days_30d, 0) as {{ dbt.type_bigint() }}) as active_days_30d,
         usage.days_since_last_usage,
-        cast(coalesce(pricing_visits.upgrade_visit_days_30d, 0) as {{ dbt.type_bigint() }})
+        cast(coalesce(usage.upgrade_visit_days_30d, 0) as {{ dbt.type_bigint() }})
             as upgrade_visit_days_30d,
         cast(coalesce(signals.attempts_total, 0) as {{ dbt.type_bigint() }}) as attempts_total,
         cast(coalesce(signals.attempts_30d, 0) as {{ dbt.type_bigint() }}) as attempts_30d,
@@ -392,9 +376,6 @@ final as (
     left join usage
         on usage.account_id = snapshots.account_id
             and usage.cutoff_at = snapshots.cutoff_at
-    left join pricing_visits
-        on pricing_visits.account_id = snapshots.account_id
-            and pricing_visits.cutoff_at = snapshots.cutoff_at
     left join signals
         on signals.account_id = snapshots.account_id
             and signals.cutoff_at = snapshots.cutoff_at
