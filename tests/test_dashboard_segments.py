@@ -98,3 +98,24 @@ def test_cohort_chips_follow_the_picked_dimension(warehouse, monkeypatch):
     # Every segment value picked (the default), none of the personas.
     assert len(chips.value) == len(chips.options) >= 2
     assert not {s.value for s in chips.value} & {"founder", "marketer", "engineer"}
+
+
+def test_quarter_presets_set_the_month_range(warehouse, monkeypatch):
+    """The month range of the filter bar has quarter presets: the fixture's months are
+    January to March 2026, one quarter; picking it sets From and To to its months."""
+    from upgrade_warehouse.dashboard.filters import quarters
+
+    assert quarters(["2025-11", "2025-12", "2026-01", "2026-02", "2026-04"]) == {
+        "2026 Q2": ("2026-04", "2026-04"),
+        "2026 Q1": ("2026-01", "2026-02"),
+        "2025 Q4": ("2025-11", "2025-12"),
+    }
+    at = app(warehouse, monkeypatch, "Cohorts")
+    at.selectbox(key="cohorts_from").set_value("2026-02").run()
+    at.selectbox(key="cohorts_to").set_value("2026-02").run()
+    assert at.selectbox(key="cohorts_quarter").options == ["Pick…", "2026 Q1"]
+    at.selectbox(key="cohorts_quarter").set_value("2026 Q1").run()
+    assert not at.exception
+    assert at.selectbox(key="cohorts_from").value == "2026-01"
+    assert at.selectbox(key="cohorts_to").value == "2026-03"
+    assert at.selectbox(key="cohorts_quarter").value is None  # free for the next pick

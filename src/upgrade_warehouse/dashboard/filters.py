@@ -92,7 +92,7 @@ def filter_bar(
         )
         or "all"
     )
-    cols = bar.columns([4.5, 2, 3], vertical_alignment="bottom")
+    cols = bar.columns([4.5, 2, 4.2], vertical_alignment="bottom")
     values: list[Segment] = []
     counts: dict = {}
     if dimension != "all":
@@ -163,9 +163,20 @@ def filter_bar(
         all_months = months(r)
         if all_months:
             with cols[2]:
-                from_col, to_col = st.columns(2)
+                quarter_col, from_col, to_col = st.columns([1.1, 1, 1])
                 _forget_invalid(f"{key}_from", all_months)
                 _forget_invalid(f"{key}_to", all_months)
+                presets = quarters(all_months)
+                _forget_invalid(f"{key}_quarter", [None, *presets])
+                quarter_col.selectbox(
+                    "Quarter",
+                    [None, *presets],
+                    key=f"{key}_quarter",
+                    format_func=lambda q: "Pick…" if q is None else q,
+                    on_change=_apply_quarter,
+                    args=(key, presets),
+                    help="Sets From and To to the quarter's months (those in the warehouse).",
+                )
                 month_from = from_col.selectbox(
                     "From", all_months, key=f"{key}_from", index=0, format_func=month_label
                 )
@@ -179,6 +190,23 @@ def filter_bar(
             if month_from > month_to:
                 month_from, month_to = month_to, month_from
     return Filters(dimension, segments, compare, month_from, month_to, cfg.min_count)
+
+
+def quarters(all_months: list[str]) -> dict[str, tuple[str, str]]:
+    """The calendar quarters of ``all_months`` (YYYY-MM, in order), newest first: "2026
+    Q3" -> (its first month, its last month) among the months there are."""
+    found: dict[str, list[str]] = {}
+    for month in all_months:
+        found.setdefault(f"{month[:4]} Q{(int(month[5:7]) + 2) // 3}", []).append(month)
+    return {q: (ms[0], ms[-1]) for q, ms in reversed(found.items())}
+
+
+def _apply_quarter(key: str, presets: dict[str, tuple[str, str]]) -> None:
+    """The quarter picked sets the range's From and To (then the picker is free again)."""
+    picked = st.session_state.get(f"{key}_quarter")
+    if picked in presets:
+        st.session_state[f"{key}_from"], st.session_state[f"{key}_to"] = presets[picked]
+    st.session_state[f"{key}_quarter"] = None
 
 
 def _forget_invalid_multi(key: str, options: list) -> None:
