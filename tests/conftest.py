@@ -65,7 +65,7 @@ def serving_copy(warehouse: Path, folder: Path) -> tuple[Path, str]:
 
 def project_copy(folder: Path) -> Path:
     """``folder/project``: a copy of the dbt project, for a test that breaks a model (the
-    build reads it with ``UPGRADE_WAREHOUSE_PROJECT_DIR``; ``build_with_project``)."""
+    build reads it with ``UPGRADE_WAREHOUSE_PROJECT_DIR``; ``project_build``)."""
     project = Path(folder) / "project"
     project.mkdir()
     for name in ("dbt_project.yml", "profiles.yml"):
@@ -75,7 +75,7 @@ def project_copy(folder: Path) -> Path:
     return project
 
 
-def build_with_project(data: Path, warehouse: Path, project: Path) -> subprocess.CompletedProcess:
+def project_build(data: Path, warehouse: Path, project: Path) -> subprocess.CompletedProcess:
     """``build --format json`` of ``data`` with the dbt project of ``project_copy``."""
     return run_cli(
         "build", "--data-dir", data, "--warehouse", warehouse, "--format", "json",
