@@ -65,7 +65,7 @@ def serving_copy(warehouse: Path, folder: Path) -> tuple[Path, str]:
 
 def project_copy(folder: Path) -> Path:
     """``folder/project``: a copy of the dbt project, for a test that breaks a model (the
-    build reads it with ``UPGRADE_WAREHOUSE_PROJECT_DIR``; ``build_with_project``)."""
+    build reads it with ``UPGRADE_WAREHOUSE_PROJECT_DIR``; ``project_build``)."""
     project = Path(folder) / "project"
     project.mkdir()
     for name in ("dbt_project.yml", "profiles.yml"):
@@ -75,7 +75,7 @@ def project_copy(folder: Path) -> Path:
     return project
 
 
-def build_with_project(data: Path, warehouse: Path, project: Path) -> subprocess.CompletedProcess:
+def project_build(data: Path, warehouse: Path, project: Path) -> subprocess.CompletedProcess:
     """``build --format json`` of ``data`` with the dbt project of ``project_copy``."""
     return run_cli(
         "build", "--data-dir", data, "--warehouse", warehouse, "--format", "json",
@@ -132,6 +132,10 @@ XDIST_GROUPS = {
     "test_dbt_unit_tests": "basic",
     "test_spark_": "spark",
     "test_experiments_": "experiments",  # the generated data set with experiments
+    "test_movers": "movers",  # test_movers and test_movers_browser: the movers fixture
+    # the generated contract set (fixtures_builds.generated_contract) and the Stripe builds
+    "test_sources_": "sources",
+    "test_mrr_bridge": "sources",
 }
 
 
@@ -149,17 +153,22 @@ def pytest_itemcollected(item):
 
 
 # The groups that take longest, longest first (seconds of one process in `make test`,
-# 2026-12-02): xdist hands groups out in the order of the items (`make test` passes
+# 2026-12-02; the groups added since, marked ~, estimated from their builds at about 20 s
+# each): xdist hands groups out in the order of the items (`make test` passes
 # --no-loadscope-reorder; by default xdist orders them by their number of tests), so the
 # long ones start first and the two processes end close together. Other groups follow
 # in file order.
 LONGEST_GROUPS = (
-    "spark",  # 330
+    "spark",  # 330 (less the Spark pages' AppTest runs, now in make test-spark)
     "dashboard",  # 280
+    "sources",  # ~190: 9 builds (fixtures, generated and mapped sets), 13 early exits
     "basic",  # 150
     "test_quality",  # 120
     "test_winback",  # 110
+    "experiments",  # ~100: the demo-size set and the experiments fixture, a browser
     "test_hostile",  # 90
+    "movers",  # ~60: 2 builds, a browser
+    "test_hostile_round3",  # ~60: 3 builds
     "test_metrics_golden",  # 50
     "test_hygiene",  # 45
     "test_proration_sql",  # 32

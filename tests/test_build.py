@@ -19,15 +19,7 @@ import duckdb
 import pytest
 import yaml
 
-from conftest import (
-    REPO,
-    build_with_project,
-    project_copy,
-    run_cli,
-    serving_copy,
-    sha256,
-    start_build,
-)
+from conftest import REPO, project_build, project_copy, run_cli, serving_copy, sha256, start_build
 from test_loader import EXPECTED
 
 pytestmark = pytest.mark.slow
@@ -291,7 +283,7 @@ def test_a_failing_model_leaves_the_previous_warehouse_serving(tmp_path, basic_d
         "select * from {{ ref('stg_billing__accounts') }} where no_such_column = 1\n"
     )
     serving, before = serving_copy(served[0], tmp_path)
-    proc = build_with_project(basic_dir, serving, project)
+    proc = project_build(basic_dir, serving, project)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert json.loads(proc.stdout)["status"] == "error"

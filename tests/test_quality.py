@@ -13,7 +13,7 @@ from datetime import datetime
 import duckdb
 import pytest
 
-from conftest import FIXTURES, REPO, build_with_project, project_copy, run_cli, serving_copy, sha256
+from conftest import FIXTURES, REPO, project_build, project_copy, run_cli, serving_copy, sha256
 from upgrade_warehouse import quality
 
 pytestmark = pytest.mark.slow
@@ -230,7 +230,7 @@ def test_failing_gate_keeps_the_serving_warehouse(tmp_path, gated):
     assert text.count(defined) == 1
     model.write_text(text.replace(defined, " }} + 1 as net_new_mrr,"))
     serving, before = serving_copy(gated[0], tmp_path)
-    proc = build_with_project(gated[3], serving, project)
+    proc = project_build(gated[3], serving, project)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "movements_minus_net_new_mrr" in proc.stderr
