@@ -9,15 +9,16 @@ Chromium (Playwright, never downloaded) at 1280 x 900 opens the app and visits e
 page once through the sidebar (the first visit fills the query caches), then
 ``--rounds`` more times. A page's time is from the click on its sidebar link until its
 title is shown and Streamlit reports the script run finished (``notRunning``): the
-*second and later* visits, as a user moving between pages. Printed per warehouse: each
-page's median over the rounds, and the median and maximum over the pages. Goal: median
-<= 300 ms, every page <= 500 ms.
+*second and later* visits, as a user moving between pages.
 
 The **floor**, measured in the same run the same way: a Streamlit app of two pages that
 each show a title and a line of text, served with the dashboard's own server options.
 It is what any Streamlit page costs on this machine (the round trip, React drawing the
-page in Chromium), and each page is also printed as a ratio to it: the machine is
-shared, and absolute times drift by up to 2x from run to run where the ratios hold.
+page in Chromium). The goals are ratios to it (issue 36: absolute times drift by up to
+2x from run to run on a shared machine where the ratios hold): **the median page <=
+2.5x the floor, every page <= 4x**. Printed per warehouse: each page's median over the
+rounds in ms, its ratio to the floor and PASS / FAIL against 4x; the median page's
+ratio with PASS / FAIL against 2.5x; the exit status is 1 when a goal is missed.
 The same app has a page of six Altair line charts and one of six 12-row dataframes:
 what one chart and one table add to a page, also printed.
 
@@ -57,7 +58,7 @@ from upgrade_warehouse.dashboard.command import streamlit_command
 os.environ.pop("UPGRADE_WAREHOUSE_VALIDATE_CHARTS", None)
 
 OUT = DATA / "dashboard"
-GOAL_MEDIAN_MS, GOAL_MAX_MS = 300, 500
+GOAL_MEDIAN_X, GOAL_MAX_X = 2.5, 4.0  # times the floor measured in the same run
 
 
 def _code_hash() -> str:
@@ -246,18 +247,18 @@ def main() -> None:
         )
         print(f"  {'  + one dataframe':<26} {costs['table']:7.0f} ms {costs['table'] / base:5.2f}x")
         for title, ms in per_page.items():
-            flag = "" if ms <= GOAL_MAX_MS else f"  > {GOAL_MAX_MS} ms"
-            print(f"  {title:<26} {ms:7.0f} ms {ms / base:5.1f}x{flag}")
-        ok = median <= GOAL_MEDIAN_MS and per_page[worst] <= GOAL_MAX_MS
-        failed |= not ok
+            verdict = "PASS" if ms / base <= GOAL_MAX_X else "FAIL"
+            print(f"  {title:<26} {ms:7.0f} ms {ms / base:5.1f}x  {verdict} (<= {GOAL_MAX_X}x)")
+        median_ok = median / base <= GOAL_MEDIAN_X
+        max_ok = per_page[worst] / base <= GOAL_MAX_X
+        failed |= not (median_ok and max_ok)
         print(
-            f"  {'median':<26} {median:7.0f} ms {median / base:5.1f}x   "
-            f"(goal <= {GOAL_MEDIAN_MS} ms)"
+            f"  {'median page':<26} {median:7.0f} ms {median / base:5.1f}x  "
+            f"{'PASS' if median_ok else 'FAIL'} (<= {GOAL_MEDIAN_X}x)"
         )
         print(
             f"  {'slowest: ' + worst:<26} {per_page[worst]:7.0f} ms "
-            f"{per_page[worst] / base:5.1f}x   "
-            f"(goal <= {GOAL_MAX_MS} ms){'' if ok else '   GOAL MISSED'}"
+            f"{per_page[worst] / base:5.1f}x  {'PASS' if max_ok else 'FAIL'} (<= {GOAL_MAX_X}x)"
         )
         record(
             "dashboard",
@@ -269,6 +270,9 @@ def main() -> None:
                 "chart_ms": round(costs["chart"]),
                 "dataframe_ms": round(costs["table"]),
                 "median_ms": round(median),
+                "median_x": round(median / base, 2),
+                "max_x": round(per_page[worst] / base, 2),
+                "goals_met": median_ok and max_ok,
                 "max_ms": round(per_page[worst]),
                 "pages_ms": {t: round(ms) for t, ms in per_page.items()},
                 "load_average": round(os.getloadavg()[0], 2),

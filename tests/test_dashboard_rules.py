@@ -287,3 +287,25 @@ def test_probabilities_read_one_way_everywhere():
     assert PROBABILITY_FORMAT.search('Tooltip("mean_probability:Q", format=".2%")')
     assert not PROBABILITY_FORMAT.search('Tooltip("mean_probability:Q", format=".1%")')
     assert PROBABILITY_FORMAT.search('st.column_config.ProgressColumn(format="percent")')
+
+
+def test_sparklines_are_coloured_by_the_good_direction_over_the_months_shown():
+    """Issue 32: Upgrades rising over the year but down in the last month was red (the
+    colour followed the last month's change). The colour now says whether the metric
+    moved its good way (the catalog's direction) from the first to the last month shown."""
+    from upgrade_warehouse.dashboard.charts import MOVED
+    from upgrade_warehouse.dashboard.kpis import moved
+
+    good, bad, flat = MOVED
+    rising_year_last_month_down = [80, 85, 90, None, 104, 105, 104]  # 80 -> 104
+    assert moved(rising_year_last_month_down, "higher") == good
+    assert moved(rising_year_last_month_down, "lower") == bad  # e.g. a latency
+    assert moved([0.02, 0.01, 0.015], "lower") == good  # sync unresolved: 2% -> 1.5%
+    assert moved([5, 9, 5], "higher") == flat  # no change from first to last
+    assert moved([5, 9], "neutral") == flat  # no good direction (attempts matured)
+    assert moved([None, 7, None], "higher") == flat  # a single value
+    assert list(MOVED) == [
+        "moved the good way",
+        "moved the wrong way",
+        "no change, or no good direction",
+    ]  # the legend of the sparklines chart says the rule

@@ -99,45 +99,53 @@ else:
         space=ui.HALF,
     )
 
-    st.markdown("**Quarantined rows** (as they came, to fix and reload)")
-    fcols = st.columns(2)
-    table, reason = (
-        col.selectbox(
-            label,
-            [None, *sorted(reasons[column].unique())],
-            key=key,
-            format_func=lambda v, every=every: every if v is None else v,
-        )
-        for col, label, column, key, every in zip(
-            fcols,
-            ("Table", "Reason"),
-            ("table_name", "reason_code"),
-            ("dq_table", "dq_reason"),
-            ("All tables", "All reasons"),
-        )
+    # The rows themselves run only when opened (on_change="rerun": two pickers and a
+    # table not drawn on every visit; docs/dashboard.md, "Speed").
+    rows_box = st.expander(
+        "Quarantined rows, as they came (to fix and reload)",
+        key="dq_rows",
+        on_change="rerun",
     )
-    rows = data.quarantined_rows(r, table, reason)
-    st.caption(f"First {len(rows):,} rows (file order). Row 1 is the first data row.")
-    ui.table(
-        rows,
-        # Whole at 1280 px; the row as it came is cut to its column (hover or widen it).
-        widths={
-            "table_name": 110,
-            "source_file": 130,
-            "row_number": 56,
-            "reason_code": 120,
-            "reason_column": 100,
-            "raw_row": 290,
-        },
-        labels={
-            "table_name": "Table",
-            "source_file": "File",
-            "row_number": "Row",
-            "reason_code": "Reason",
-            "reason_column": "Column",
-            "raw_row": "Row as it came",
-        },
-    )
+    with rows_box:
+        if rows_box.open:
+            fcols = st.columns(2)
+            table, reason = (
+                col.selectbox(
+                    label,
+                    [None, *sorted(reasons[column].unique())],
+                    key=key,
+                    format_func=lambda v, every=every: every if v is None else v,
+                )
+                for col, label, column, key, every in zip(
+                    fcols,
+                    ("Table", "Reason"),
+                    ("table_name", "reason_code"),
+                    ("dq_table", "dq_reason"),
+                    ("All tables", "All reasons"),
+                )
+            )
+            rows = data.quarantined_rows(r, table, reason)
+            st.caption(f"First {len(rows):,} rows (file order). Row 1 is the first data row.")
+            ui.table(
+                rows,
+                # Whole at 1280 px; the row as it came is cut to its column (hover or widen it).
+                widths={
+                    "table_name": 110,
+                    "source_file": 130,
+                    "row_number": 56,
+                    "reason_code": 120,
+                    "reason_column": 100,
+                    "raw_row": 290,
+                },
+                labels={
+                    "table_name": "Table",
+                    "source_file": "File",
+                    "row_number": "Row",
+                    "reason_code": "Reason",
+                    "reason_column": "Column",
+                    "raw_row": "Row as it came",
+                },
+            )
 
 # --------------------------------------------------------------------- expectations
 st.subheader("Expectation results")
@@ -158,11 +166,18 @@ else:
     cols[1].metric("Failed (warning)", f"{len(failed) - len(blocking):,}", border=True)
     cols[2].metric("Failed (blocking)", f"{len(blocking):,}", border=True)
     ui.table(data.expectation_summary(r))
-    shown = results.copy()
-    shown["details"] = [
-        d if isinstance(d, str) or d is None else json.dumps(d) for d in shown["details"]
-    ]
-    ui.table(shown, widths={"details": "large"}, labels={"success": "Passed"})
+    every = st.expander(
+        f"Every expectation ({len(results):,}), failed first",
+        key="dq_expectations",
+        on_change="rerun",
+    )
+    with every:
+        if every.open:
+            shown = results.copy()
+            shown["details"] = [
+                d if isinstance(d, str) or d is None else json.dumps(d) for d in shown["details"]
+            ]
+            ui.table(shown, widths={"details": "large"}, labels={"success": "Passed"})
 
 st.subheader("Data Docs")
 docs = data.data_docs_path(r)

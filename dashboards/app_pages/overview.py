@@ -128,8 +128,4 @@ else:
 
 st.subheader("Trends")
 st.caption(f"{month_label(filters.month_from)} to {month_label(filters.month_to)}.")
-trend_ids = [m for m in cfg.trends if m in catalog]
-for start in range(0, len(trend_ids), 2):
-    cols = st.columns(2)
-    for col, metric_id in zip(cols, trend_ids[start : start + 2]):
-        ui.trend_chart(col, r, cfg, rows, metric_id, filters)
+ui.trend_grid(r, cfg, rows, [m for m in cfg.trends if m in catalog], filters)

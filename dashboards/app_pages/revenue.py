@@ -91,51 +91,61 @@ if filters.compare:
 ui.kpi_grid(r, cfg, KPIS, rows, segment, month, all_months, per_row=4, min_count=min_count)
 fx_missing = ui.fx_note(r, month, segment)
 
-left, right = st.columns(2)
-with left:
-    st.subheader(f"MRR bridge, {month_label(month)}")
-    bridge = pd.DataFrame(
-        {
-            "step": [catalog[m]["label"] for m in BRIDGE],
-            "amount": [ui.metric_value(row, m) for m in BRIDGE],
-        }
-    )
-    if bridge["amount"].isna().all():
-        st.info("No revenue movements this month.")
-    else:
-        st.altair_chart(
-            charts.waterfall(bridge, cur, total=catalog["net_new_mrr"]["label"]), width="stretch"
-        )
-        st.caption(
-            f"{md_escape(catalog['net_new_mrr']['label'])} "
-            f"{format_value(ui.metric_value(row, 'net_new_mrr'), 'money', cur)} = new + "
-            "expansion + reactivation + contraction + churn, in the reporting currency."
-        )
-        if fx_missing:
-            st.warning(
-                f"{md_escape(fx_missing)}: their MRR is not in these figures "
-                "(add the rates to fx_rates and rebuild).",
-                icon=":material/warning:",
-            )
-with right:
-    st.subheader("MRR movements by month")
-    month_bars(
-        BRIDGE,
-        "amount",
-        "No revenue movements in these months.",
-        unit="money",
-        y_title=cur,
-        colors=by_label(palette.MOVEMENT_COLORS),
-    )
-
-st.subheader("Upgrades by channel")
-month_bars(
-    CHANNELS,
-    "upgrades",
-    "No upgrades in these months.",
-    colors=by_label(palette.CHANNEL_COLORS),
-    height=240,
+st.subheader(f"MRR bridge, {month_label(month)}")
+bridge = pd.DataFrame(
+    {
+        "step": [catalog[m]["label"] for m in BRIDGE],
+        "amount": [ui.metric_value(row, m) for m in BRIDGE],
+    }
 )
+if bridge["amount"].isna().all():
+    st.info("No revenue movements this month.")
+else:
+    st.altair_chart(
+        charts.waterfall(bridge, cur, total=catalog["net_new_mrr"]["label"]), width="stretch"
+    )
+    st.caption(
+        f"{md_escape(catalog['net_new_mrr']['label'])} "
+        f"{format_value(ui.metric_value(row, 'net_new_mrr'), 'money', cur)} = new + "
+        "expansion + reactivation + contraction + churn, in the reporting currency."
+    )
+    if fx_missing:
+        st.warning(
+            f"{md_escape(fx_missing)}: their MRR is not in these figures "
+            "(add the rates to fx_rates and rebuild).",
+            icon=":material/warning:",
+        )
+
+# The months of the range run only when opened (on_change="rerun"): two charts a reader
+# asks for, not drawn on every visit (docs/dashboard.md, "Speed").
+by_month = st.expander(
+    f"MRR movements and upgrades by channel, {month_label(filters.month_from)} to "
+    f"{month_label(filters.month_to)}",
+    key="revenue_by_month",
+    on_change="rerun",
+)
+with by_month:
+    if by_month.open:
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**MRR movements by month**")
+            month_bars(
+                BRIDGE,
+                "amount",
+                "No revenue movements in these months.",
+                unit="money",
+                y_title=cur,
+                colors=by_label(palette.MOVEMENT_COLORS),
+            )
+        with right:
+            st.markdown("**Upgrades by channel**")
+            month_bars(
+                CHANNELS,
+                "upgrades",
+                "No upgrades in these months.",
+                colors=by_label(palette.CHANNEL_COLORS),
+                height=240,
+            )
 
 st.subheader(f"Changes by movement and kind, {month_label(month)}")
 ui.table_or(

@@ -151,6 +151,142 @@ def trend(
     return alt.layer(*layers).properties(title=title, height=height)
 
 
+# How a sparkline moved over the months shown, against the metric's good direction (the
+# metric catalog's ``direction``): the colour rule of the KPI sparklines, said in their legend.
+MOVED = {
+    "moved the good way": palette.GAIN,
+    "moved the wrong way": palette.LOSS,
+    "no change, or no good direction": palette.NEUTRAL,
+}
+
+
+@_fast
+def sparklines(
+    frame: pd.DataFrame,
+    order: list[str],
+    title: str = "",
+    *,
+    columns: int = 4,
+    size: tuple[int, int] = (170, 34),
+) -> alt.Chart:
+    """The KPI cards' sparklines as one chart: a small line per ``metric`` (``month``
+    YYYY-MM, ``value``, ``text`` the value as shown), each on its own scale, in
+    ``order``, ``columns`` a row of ``size`` (width, height) pixels; coloured by
+    ``moved`` (a key of :data:`MOVED`)."""
+    width, height = size
+    frame = _months(frame)
+    line = (
+        alt.Chart()
+        .mark_line(point=alt.OverlayMarkDef(size=12), strokeWidth=1.5)
+        .encode(
+            x=alt.X("yearmonth(month):T", title=None, axis=None),
+            y=alt.Y("value:Q", title=None, axis=None, scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "moved:N",
+                title=None,
+                scale=alt.Scale(domain=list(MOVED), range=list(MOVED.values())),
+                legend=alt.Legend(orient="bottom", labelLimit=260),
+            ),
+            tooltip=[
+                alt.Tooltip("metric:N"),
+                alt.Tooltip("yearmonth(month):T", title="month", format="%b %Y"),
+                alt.Tooltip("text:N", title="value"),
+            ],
+        )
+        .properties(width=width, height=height)
+    )
+    return (
+        alt.layer(line, data=frame)
+        .facet(
+            facet=alt.Facet(
+                "metric:N",
+                sort=order,
+                title=None,
+                header=alt.Header(labelAnchor="start", labelLimit=width, labelFontSize=11),
+            ),
+            columns=columns,
+            spacing={"column": 14, "row": 6},
+        )
+        .resolve_scale(y="independent")
+        .properties(title=alt.TitleParams(title, anchor="start", fontSize=12, fontWeight="normal"))
+        .configure_view(stroke=None)
+    )
+
+
+def shown_unit(unit: str, currency: str) -> tuple[float, str]:
+    """(factor, suffix) of a metric on a chart that shows several units: rates in %."""
+    if unit == "rate":
+        return 100.0, "%"
+    if unit == "money":
+        return 1.0, currency
+    if unit in ("seconds", "hours", "days"):
+        return 1.0, unit
+    return 1.0, ""
+
+
+@_fast
+def trend_grid(
+    frame: pd.DataFrame,
+    order: list[str],
+    *,
+    columns: int = 2,
+    width: int = 310,
+    height: int = 170,
+    series: str | None = None,
+    series_order: list[str] | None = None,
+) -> alt.Chart:
+    """Several metrics by month as one chart: a panel per ``metric`` (in ``order``), each
+    on its own scale, with ``value`` (in the unit the panel's title says), ``text`` (the
+    value as shown) and the ``target`` (dashed; null: none); one line per ``series``
+    value when given (the segments compared)."""
+    frame = _months(frame)
+    tooltip = [
+        alt.Tooltip("metric:N"),
+        alt.Tooltip("yearmonth(month):T", title="month", format="%b %Y"),
+        alt.Tooltip("text:N", title="value"),
+    ]
+    encoding = {}
+    if series:
+        encoding["color"] = _series_color(series, series_order)
+        tooltip.insert(0, alt.Tooltip(f"{series}:N"))
+    x = alt.X("yearmonth(month):T", title=None, axis=alt.Axis(format="%b %y", labelOverlap=True))
+    line = (
+        alt.Chart()
+        .mark_line(point=True)
+        .encode(
+            x=x,
+            y=alt.Y("value:Q", title=None, axis=alt.Axis(format=",~f")),
+            tooltip=tooltip,
+            **encoding,
+        )
+    )
+    rule = (
+        alt.Chart()
+        .mark_rule(strokeDash=[6, 4], color=palette.TARGET)
+        .encode(
+            y=alt.Y("max(target):Q"),
+            tooltip=[alt.Tooltip("max(target):Q", title="target", format=",~f")],
+        )
+    )
+    return (
+        alt.layer(line, rule, data=frame)
+        .properties(width=width, height=height)
+        .facet(
+            facet=alt.Facet(
+                "metric:N",
+                sort=order,
+                title=None,
+                header=alt.Header(
+                    labelAnchor="start", labelFontSize=13, labelFontWeight="bold", labelLimit=width
+                ),
+            ),
+            columns=columns,
+        )
+        .resolve_scale(y="independent")
+        .resolve_axis(x="independent")  # the months under every panel
+    )
+
+
 @_fast
 def stacked_bars(
     frame: pd.DataFrame,

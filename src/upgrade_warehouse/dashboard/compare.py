@@ -167,3 +167,56 @@ def trend_chart(
         ),
         width="stretch",
     )
+
+
+def trend_grid(
+    r: data.Ref,
+    cfg: DashboardConfig,
+    rows: dict[tuple, dict],
+    metric_ids: list[str],
+    filters: Filters,
+    *,
+    columns: int = 2,
+) -> None:
+    """Several metrics by month over the filters' range as one chart (a panel each, its
+    unit in its title, rates in %), each target a dashed line; a metric without a value
+    in these months is named below it."""
+    from . import charts
+
+    cat, cur = catalog(r), currency(r)
+    frames, order, empty = [], [], []
+    for metric_id in metric_ids:
+        meta = cat[metric_id]
+        frame = trend_frame(rows, filters.segments, metric_id, filters, meta)
+        if frame.empty:
+            empty.append(meta["label"])
+            continue
+        factor, suffix = charts.shown_unit(meta["unit"], cur)
+        title = f"{meta['label']} ({suffix})" if suffix else meta["label"]
+        target = cfg.target(metric_id)
+        line = None
+        if target is not None:
+            line = target.minimum if target.minimum is not None else target.maximum
+        frame["text"] = [format_value(v, meta["unit"], cur) for v in frame["value"]]
+        frame["value"] = frame["value"] * factor
+        frame["target"] = None if line is None else line * factor
+        frame["metric"] = title
+        frames.append(frame)
+        order.append(title)
+    if frames:
+        st.altair_chart(
+            charts.trend_grid(
+                pd.concat(frames, ignore_index=True),
+                order,
+                columns=columns,
+                series="segment" if filters.compare else None,
+                series_order=[s.label for s in filters.segments],
+            ),
+            width="content",
+        )
+    if empty:
+        st.info(
+            f"No values in these months for {md_escape(', '.join(empty))}"
+            + (f" (rates need {filters.min_count} cases)" if filters.segmented else "")
+            + "."
+        )

@@ -15,6 +15,7 @@ from .fmt import (
     format_target,
     format_value,
     md_escape,
+    month_label,
 )
 from .notes import MONEY_AT_MONTH_END, MONEY_OF_CHANGES, fx_note, month_end_fx_note
 
@@ -74,12 +75,12 @@ def kpi(
     row: dict | None,
     previous: dict | None,
     *,
-    history: list | None = None,
     min_count: int | None = None,
     note: str | None = None,
 ) -> None:
     """One headline KPI: value, month-over-month change, target, definition. With
-    ``min_count`` (a segment view) a rate over fewer cases says "too few"."""
+    ``min_count`` (a segment view) a rate over fewer cases says "too few". (Its sparkline
+    is drawn by :func:`sparklines`, all the cards' in one chart.)"""
     meta = catalog(r).get(metric_id)
     if meta is None:
         container.warning(f"Unknown metric id in dashboards/config.toml: {md_escape(metric_id)}")
@@ -110,7 +111,6 @@ def kpi(
         target_line = f"Target {format_target(target, unit, cur)}: {status}"
         if target.note:
             help_text += f". Target: {md_escape(target.note)}"
-    spark = [v for v in (history or []) if v is not None]
     box = container.container(border=True)
     text = metric_text(value, meta, cur, n, min_count)
     if not too_few and value is not None:
@@ -121,7 +121,6 @@ def kpi(
         delta=format_delta(delta, unit, cur, whole=True),
         delta_color=DIRECTION_COLORS.get(meta["direction"], "off"),
         help=help_text,
-        chart_data=spark if len(spark) > 1 else None,
     )
     box.caption(target_line)
     if note:
@@ -173,9 +172,9 @@ def kpi_grid(
     min_count: int | None = None,
 ) -> None:
     """Headline cards, ``per_row`` a row (three: whole labels and values at 1280 px),
-    each with the change against the month before, a 12-month sparkline and its
-    target; money built from subscription changes says which changes it leaves out."""
-    cat = catalog(r)
+    each with the change against the month before and its target, then their 12-month
+    sparklines as one chart (:func:`sparklines`); money built from subscription changes
+    says which changes it leaves out."""
     index = all_months.index(month) if month in all_months else None
     row = rows.get((segment, month))
     previous = (
@@ -191,8 +190,6 @@ def kpi_grid(
     for start in range(0, len(metric_ids), per_row):
         cols = st.columns(per_row)
         for col, metric_id in zip(cols, metric_ids[start : start + per_row]):
-            meta = cat.get(metric_id, {"unit": ""})
-            spark = history(rows, segment, months_shown, metric_id, meta, min_count)
             kpi(
                 col,
                 r,
@@ -200,7 +197,6 @@ def kpi_grid(
                 metric_id,
                 row,
                 previous,
-                history=spark,
                 min_count=min_count,
                 note=note
                 if metric_id in MONEY_OF_CHANGES
@@ -208,3 +204,68 @@ def kpi_grid(
                 if metric_id in MONEY_AT_MONTH_END
                 else None,
             )
+    sparklines(r, metric_ids, rows, segment, months_shown, min_count, columns=per_row)
+
+
+def moved(values: list, direction: str) -> str:
+    """How a metric moved from the first to the last of ``values`` shown (gaps left out)
+    against its good direction (the catalog's ``higher`` / ``lower``): a key of
+    :data:`.charts.MOVED`. No change, fewer than two values or a metric without a good
+    direction (``neutral``) is the grey one."""
+    from .charts import MOVED
+
+    good, bad, flat = MOVED
+    shown = [v for v in values if v is not None]
+    if len(shown) < 2 or direction not in ("higher", "lower") or shown[-1] == shown[0]:
+        return flat
+    return good if (shown[-1] > shown[0]) == (direction == "higher") else bad
+
+
+def sparklines(
+    r: data.Ref,
+    metric_ids: list[str],
+    rows: dict[tuple, dict],
+    segment: Segment,
+    months_shown: list[str],
+    min_count: int | None,
+    *,
+    columns: int = 4,
+) -> None:
+    """The cards' sparklines (each metric over ``months_shown``) as one chart, coloured
+    by whether the metric moved its good way over those months (:func:`moved`)."""
+    from . import charts
+
+    cat, cur = catalog(r), currency(r)
+    records, order = [], []
+    for metric_id in metric_ids:
+        meta = cat.get(metric_id)
+        if meta is None:
+            continue
+        values = history(rows, segment, months_shown, metric_id, meta, min_count)
+        how = moved(values, meta["direction"])
+        order.append(meta["label"])
+        records += [
+            {
+                "metric": meta["label"],
+                "month": month,
+                "value": value,
+                "text": format_value(value, meta["unit"], cur),
+                "moved": how,
+            }
+            for month, value in zip(months_shown, values)
+            if value is not None
+        ]
+    if len(months_shown) < 2 or not records:
+        return
+    width = {3: 235, 4: 170, 5: 130}.get(columns, 170)
+    st.altair_chart(
+        charts.sparklines(
+            pd.DataFrame(records),
+            order,
+            f"{month_label(months_shown[0])} to {month_label(months_shown[-1])}, "
+            "each on its own scale",
+            columns=columns,
+            size=(width, 34),
+        ),
+        width="content",
+    )

@@ -17,6 +17,7 @@ from .compare import (
     show_compare,
     trend_chart,
     trend_frame,
+    trend_grid,
 )
 from .context import (
     catalog,
@@ -122,6 +123,7 @@ __all__ = [
     "text_table",
     "trend_chart",
     "trend_frame",
+    "trend_grid",
     "warnings_banner",
     "warnings_of",
 ]
