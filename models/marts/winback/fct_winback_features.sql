@@ -367,30 +367,14 @@ final as (
     cross join loaded
     inner join accounts
         on accounts.account_id = snapshots.account_id
-    left join current_plans
-        on current_plans.account_id = snapshots.account_id
-            and current_plans.cutoff_at = snapshots.cutoff_at
-    left join users
-        on users.account_id = snapshots.account_id
-            and users.cutoff_at = snapshots.cutoff_at
-    left join usage
-        on usage.account_id = snapshots.account_id
-            and usage.cutoff_at = snapshots.cutoff_at
-    left join signals
-        on signals.account_id = snapshots.account_id
-            and signals.cutoff_at = snapshots.cutoff_at
-    left join eligibility
-        on eligibility.account_id = snapshots.account_id
-            and eligibility.cutoff_at = snapshots.cutoff_at
-    left join upsell
-        on upsell.account_id = snapshots.account_id
-            and upsell.cutoff_at = snapshots.cutoff_at
-    left join pending_triggers
-        on pending_triggers.account_id = snapshots.account_id
-            and pending_triggers.cutoff_at = snapshots.cutoff_at
-    left join payment_failures
-        on payment_failures.account_id = snapshots.account_id
-            and payment_failures.cutoff_at = snapshots.cutoff_at
+    {%- for cte in [
+        'current_plans', 'users', 'usage', 'signals', 'eligibility', 'upsell',
+        'pending_triggers', 'payment_failures',
+    ] %}
+    left join {{ cte }}
+        on {{ cte }}.account_id = snapshots.account_id
+            and {{ cte }}.cutoff_at = snapshots.cutoff_at
+    {%- endfor %}
 
 )
 
