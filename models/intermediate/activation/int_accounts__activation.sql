@@ -1,7 +1,9 @@
 {#- Activation of each account (metrics.md "Post-activation self-serve upgrade rate"):
     activated_at = first activation event up to as_of; matured when
     activated_at + activation_window_days <= as_of; converted when a self_serve upgrade
-    has changed_at in [activated_at, activated_at + window]. Feature use = the
+    has changed_at in [activated_at, activated_at + window] (the first self-serve upgrade
+    at or after activation, first_self_serve_upgrade_after_activation_at, within the
+    window; the cohort curve reads that column too). Feature use = the
     product-usage event the account sent most before activation (ties: name order;
     usage = every event not in non_usage_events(), macros/events.sql). -#}
 {%- set window_days = var('activation_window_days') | int -%}
@@ -76,16 +78,30 @@ conversions as (
 
     select
         activations.account_id,
-        min(changes.changed_at) as first_self_serve_upgrade_at
+        min(changes.changed_at) as first_self_serve_upgrade_after_activation_at
     from activations
     inner join changes
         on changes.account_id = activations.account_id
             and changes.is_upgrade
             and changes.channel = 'self_serve'
             and changes.changed_at >= activations.activated_at
-            and changes.changed_at
-            <= {{ dbt.dateadd('day', window_days, 'activations.activated_at') }}
     group by activations.account_id
+
+),
+
+windowed as (
+
+    select
+        conversions.account_id,
+        conversions.first_self_serve_upgrade_after_activation_at,
+        case
+            when conversions.first_self_serve_upgrade_after_activation_at
+                <= {{ dbt.dateadd('day', window_days, 'activations.activated_at') }}
+                then conversions.first_self_serve_upgrade_after_activation_at
+        end as first_self_serve_upgrade_at
+    from conversions
+    inner join activations
+        on activations.account_id = conversions.account_id
 
 ),
 
@@ -106,15 +122,16 @@ final as (
             {{ dbt.dateadd('day', window_days, 'activations.activated_at') }} <= as_of.as_of,
             false
         ) as is_matured,
-        conversions.first_self_serve_upgrade_at,
-        conversions.account_id is not null as is_converted,
-        ranked_usage.event_name as feature_use
+        windowed.first_self_serve_upgrade_at,
+        windowed.first_self_serve_upgrade_at is not null as is_converted,
+        ranked_usage.event_name as feature_use,
+        windowed.first_self_serve_upgrade_after_activation_at
     from accounts
     cross join as_of
     left join activations
         on activations.account_id = accounts.account_id
-    left join conversions
-        on conversions.account_id = accounts.account_id
+    left join windowed
+        on windowed.account_id = accounts.account_id
     left join ranked_usage
         on ranked_usage.account_id = accounts.account_id
             and ranked_usage.usage_rank = 1

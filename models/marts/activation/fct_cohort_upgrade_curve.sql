@@ -16,12 +16,6 @@ accounts as (
 
 ),
 
-changes as (
-
-    select * from {{ ref('int_subscription_changes__revenue') }}
-
-),
-
 as_of as (
 
     select * from {{ ref('int_as_of') }}
@@ -39,24 +33,10 @@ activated as (
     select
         account_id,
         activated_at,
-        activation_month
+        activation_month,
+        first_self_serve_upgrade_after_activation_at
     from accounts
     where is_activated
-
-),
-
-first_upgrades as (
-
-    select
-        activated.account_id,
-        min(changes.changed_at) as first_self_serve_upgrade_at
-    from activated
-    inner join changes
-        on changes.account_id = activated.account_id
-            and changes.is_upgrade
-            and changes.channel = 'self_serve'
-            and changes.changed_at >= activated.activated_at
-    group by activated.account_id
 
 ),
 
@@ -77,7 +57,7 @@ account_days as (
         activated.activation_month,
         numbers.generated_number - 1 as days_since_activation,
         case
-            when first_upgrades.first_self_serve_upgrade_at <= {{ dbt.dateadd(
+            when activated.first_self_serve_upgrade_after_activation_at <= {{ dbt.dateadd(
                     'day', 'numbers.generated_number - 1', 'activated.activated_at'
                 ) }}
                 then 1
@@ -85,8 +65,6 @@ account_days as (
         end as is_upgraded
     from activated
     cross join numbers
-    left join first_upgrades
-        on first_upgrades.account_id = activated.account_id
 
 ),
 
