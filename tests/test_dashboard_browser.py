@@ -84,11 +84,13 @@ def test_every_page_renders(served, page, tmp_path):
     for path in PAGES:
         render(page, served, path)
         if path == "":
-            # MRR and ARR at month end, then twelve headline KPIs.
-            expect(page.locator("[data-testid='stMetric']")).to_have_count(14)
+            # MRR and ARR at month end, then twelve headline KPIs. (Streamlit draws a card
+            # as a skeleton first: on a loaded machine the cards come seconds after the run
+            # ends, as in test_every_page_is_whole_at_1280_px.)
+            expect(page.locator("[data-testid='stMetric']")).to_have_count(14, timeout=20_000)
             # The KPIs' sparklines (one chart), the month's MRR bridge and the six trends
             # (one chart of six panels): issue 36, pages within 4x the floor.
-            expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(3)
+            expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(3, timeout=20_000)
             expect(page.get_by_text("Needs attention")).to_have_count(1)
         elif path == "monthly-review":
             # The fixture's GBP subscription has no fx rate: the warning of `metrics`
