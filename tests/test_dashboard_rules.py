@@ -252,7 +252,7 @@ def test_winback_summaries_live_in_the_data_layer():
 
 # A probability or p-value formatted in place with other decimals than the one rule
 # (f"{p:.2%}", f"{p:.3g}", Streamlit's "percent" with two decimals, Vega's ".2%")
-# instead of through metrics.format_probability / format_p_value (or a one-decimal
+# instead of through formats.format_probability / format_p_value (or a one-decimal
 # percent in a chart's own format).
 PROBABILITY_FORMAT = re.compile(
     r"(probabilit\w*|chance\w*|p_value)[^\n]{0,60}?(:\.(?!1%)\d+[%fg]\}|format=\"\.[02-9]%\")"
@@ -262,9 +262,9 @@ PROBABILITY_FORMAT = re.compile(
 
 def test_probabilities_read_one_way_everywhere():
     """One rule for probabilities (a percent with one decimal, as a rate: 12.3%) and one
-    for p-values (0.012, < 0.001), in metrics.py; every page, chart, CLI table and export
+    for p-values (0.012, < 0.001), in formats.py; every page, chart, CLI table and export
     uses them."""
-    from upgrade_warehouse.metrics import format_p_value, format_probability
+    from upgrade_warehouse.formats import format_p_value, format_probability
 
     assert format_probability(0.43111527) == "43.1%"
     assert format_probability(0.05) == "5.0%" and format_probability(None) == "–"

@@ -290,7 +290,7 @@ def print_table(result: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from .metrics import format_p_value
+    from .formats import format_p_value
 
     console = Console()
     if not console.is_terminal:  # piped: wide enough that no value wraps

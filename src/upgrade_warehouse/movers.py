@@ -459,7 +459,7 @@ def print_table(data: Movements, top: int | None) -> None:
     from rich.table import Table
 
     from .currencies import currency_exponent
-    from .metrics import format_p_value
+    from .formats import format_p_value
 
     console = Console()
     movers = data.movers[:top] if top is not None else data.movers

@@ -44,7 +44,7 @@ class DuckDBSettings:
         time overlap dbt's Python work per node with DuckDB's (15% faster at golden
         size). Large inputs: one model at a time; DuckDB already runs each query on
         every core, and two large aggregations side by side ran out of memory at 100M
-        events (int_winback__event_days and __user_days). UPGRADE_WAREHOUSE_DBT_THREADS
+        events (int_winback__event_days and __user_days, one pass since issue 36). UPGRADE_WAREHOUSE_DBT_THREADS
         overrides both."""
         chosen = os.environ.get("UPGRADE_WAREHOUSE_DBT_THREADS")
         if chosen and chosen.isdigit() and int(chosen) > 0:

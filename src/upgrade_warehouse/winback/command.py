@@ -54,7 +54,7 @@ def print_table(records: list[dict], model: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ..metrics import format_probability
+    from ..formats import format_probability
     from .reader import format_ts
 
     auc = model["auc"]
