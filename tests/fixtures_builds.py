@@ -31,6 +31,9 @@ def basic_warehouse(tmp_path_factory, basic_dir) -> tuple[Path, dict]:
         proc = run_cli("build", "--data-dir", basic_dir, *args)
         assert proc.returncode == 0, proc.stderr
         (folder / "report.json").write_text(proc.stdout)
+        # Where it was built (under pytest-xdist a shared folder, not the caller's copy):
+        # the report must name this path, resolved.
+        (folder / "built_as.txt").write_text(str(folder / "wh.duckdb"))
 
     folder = made_once(tmp_path_factory, "basic", make)
     return folder / "wh.duckdb", json.loads((folder / "report.json").read_text())

@@ -113,7 +113,7 @@ usage as (
             ('upgrade_visit_days_30d', 'entry_point', 30, 'n_days'),
         ] %}
         sum(case
-            when kind_buckets.signal_kind = '{{ kind }}'
+            when kind_buckets.signal_kind = {{ sql_string(kind) }}
                 and kind_buckets.age_day < snapshots.cutoff_offset_days + {{ days }}
                 then kind_buckets.{{ measure }}
             else 0
