@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from upgrade_warehouse.dashboard import charts, data, palette, ui
-from upgrade_warehouse.dashboard.fmt import format_ts, md_escape, month_label
+from upgrade_warehouse.dashboard.fmt import format_ts, md_escape, range_label
 
 HEADLINE = [
     "attempts_started",
@@ -25,13 +25,23 @@ catalog = ui.catalog(r)
 cur = ui.currency(r)
 
 st.title("Funnel and abandonment")
-filters = ui.filter_bar(r, "funnel")
-month = ui.month_select(r, key="funnel_month", include_all=True)
-ui.warnings_banner(r, month, codes=("stale", "latest_month_partial", "quarantined_rows"))
+filters = ui.filter_bar(r, "funnel", trend=True)
+if filters.month_from is None:
+    st.info("No months in this warehouse yet.")
+    st.stop()
+period = range_label(filters.month_from, filters.month_to)
+ui.warnings_banner(
+    r,
+    months=[m for m in ui.months(r) if filters.in_range(m)],
+    codes=("stale", "latest_month_partial", "quarantined_rows"),
+)
 st.caption(
-    f"Attempts started in **{md_escape(month_label(month))}**. Conversion window: an "
-    f"attempt stays open **{params['conversion_window_days']} days** from its first step "
-    f"(or until it completes); attempts still inside their window at as_of "
+    f"Attempts started **{md_escape(period)}** (From and To above; a quarter sets both). "
+    "Over several months, counts are added up, each rate is its cases added up (the "
+    "numerators over the denominators of the months, not a mean of monthly rates), and "
+    "the median and p90 are taken over the attempts of those months. Conversion window: "
+    f"an attempt stays open **{params['conversion_window_days']} days** from its first "
+    f"step (or until it completes); attempts still inside their window at as_of "
     f"({md_escape(format_ts(info['as_of']))}) are *in progress*, and the rates count only "
     "*matured* attempts (whose window has closed), so that the latest weeks do not lean "
     "upward. "
@@ -40,24 +50,29 @@ st.caption(
 )
 st.caption("Steps: " + " → ".join(md_escape(s) for s in steps))
 
-rows = ui.period_rows(r, filters.segments)
-picked = {s: rows.get((s, month)) for s in filters.segments}
+ranged = data.funnel_range(r, filters.segments, filters.month_from, filters.month_to)
+picked = {s: ranged.get(s) for s in filters.segments}
 min_count = filters.min_count if filters.segmented else None
 if not any(row and row["attempts_started"] for row in picked.values()):
-    st.info("No upgrade attempts in this period for these accounts.")
+    st.info("No upgrade attempts in these months for these accounts.")
     st.stop()
 
-steps_frame = data.funnel_steps(r, filters.segments, month)
+steps_frame = data.funnel_steps(r, filters.segments, filters.month_from, filters.month_to)
 order = [s.label for s in filters.segments]  # A, B: the same colors on every chart
 step_labels = [f"{k}. {s}" for k, s in enumerate(steps, start=1)]
 steps_frame["step"] = [step_labels[k - 1] for k in steps_frame["step_index"]]
 
-# Headline numbers: the metrics of the period (a month, or all months: dbt's all-months
-# rows), the same as `metrics` (`--by` for a segment).
+# Headline numbers: the funnel metrics over the range (funnel_data's rules; one month:
+# that month's row, the numbers of `metrics --month`, `--by` for a segment).
+window = params["conversion_window_days"]
 if filters.compare:
     a, b = filters.segments
     st.subheader(f"{a.label} (A) vs {b.label} (B)")
     ui.show_compare(ui.compare_table(r, HEADLINE, picked[a], picked[b], filters.min_count))
+    for s in filters.segments:  # rates count matured attempts only: how many are open
+        still_open = ui.open_attempts_note(picked[s], f"{period} ({md_escape(s.label)})", window)
+        if still_open:
+            st.caption(still_open)
 else:
     row = picked[filters.segment]
     cols = [c for start in range(0, len(HEADLINE), 3) for c in st.columns(3)]
@@ -70,6 +85,9 @@ else:
             help=md_escape(meta["definition"]) + (f" (over {n:,} cases)" if n is not None else ""),
             border=True,
         )
+    still_open = ui.open_attempts_note(row, period, window)
+    if still_open:
+        st.caption(still_open)
 
 
 def step_bars(frame, y: str, title: str, color: str | None = None, unit: str = "count") -> None:
@@ -173,7 +191,7 @@ with right:
         steps_frame["abandonment_by_step"].notna() & (steps_frame["step_index"] < len(steps))
     ]
     if abandoned.empty:
-        st.info("No abandoned attempts in this period.")
+        st.info("No abandoned attempts in these months.")
     else:
         step_bars(
             abandoned,
@@ -192,9 +210,9 @@ with right:
 left, right = two_columns()
 with left:
     st.subheader("Time to convert")
-    hours = data.activation_hours(r, filters.segments, month)
+    hours = data.activation_hours(r, filters.segments, filters.month_from, filters.month_to)
     if hours.empty:
-        st.info("No attempt of this period has activated yet.")
+        st.info("No attempt of these months has activated yet.")
     else:
         st.altair_chart(
             charts.binned_histogram(
@@ -224,7 +242,7 @@ with right:
     st.subheader("Escalation by step")
     escalations = steps_frame[steps_frame["attempts_stopped"] > 0].copy()
     if escalations.empty:
-        st.info("No attempts in this period.")
+        st.info("No attempts in these months.")
     else:
         step_bars(
             escalations,
@@ -264,7 +282,6 @@ with right:
         )
 
 st.subheader("Outcomes")
-OUTCOMES = ["completed_self_serve", "completed_assisted", "escalated", "abandoned", "in_progress"]
 ui.table(
     pd.DataFrame(
         [
@@ -272,7 +289,7 @@ ui.table(
                 "outcome": o.replace("_", " ").capitalize(),
                 **{s.label: ui.metric_value(picked[s], f"attempts_{o}") for s in filters.segments},
             }
-            for o in OUTCOMES
+            for o in data.OUTCOMES
         ]
     ),
     units={s.label: "count" for s in filters.segments},

@@ -86,16 +86,11 @@ else:
         min_count=filters.min_count if filters.segmented else None,
     )
     # Rates of a month count matured attempts only: say how many are still open.
-    started = ui.metric_value(row, "attempts_started")
-    matured = ui.metric_value(row, "attempts_matured")
-    if started and matured is not None and started > matured:
-        window = info["parameters"].get("conversion_window_days")
-        st.caption(
-            f":material/hourglass_top: Funnel rates of {month_label(month)} are over "
-            f"{matured:,} matured attempts: {started - matured:,} of the {started:,} started "
-            f"{'is' if started - matured == 1 else 'are'} still inside the {window}-day "
-            "window at as_of and not counted yet."
-        )
+    still_open = ui.open_attempts_note(
+        row, month_label(month), info["parameters"].get("conversion_window_days")
+    )
+    if still_open:
+        st.caption(still_open)
 
     bridge_ids = ["mrr_new", "mrr_expansion", "mrr_reactivation", "mrr_contraction", "mrr_churn"]
     bridge_ids.append("mrr_other")

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from .funnel_data import (
     HOUR_BINS,
+    OUTCOMES,
     activation_hours,
     cohort_curve,
     cohort_dimensions,
     cohorts,
+    funnel_range,
     funnel_steps,
 )
 from .marts import (
@@ -83,6 +85,7 @@ __all__ = [
     "ALL",
     "ALL_ACCOUNTS",
     "HOUR_BINS",
+    "OUTCOMES",
     "PERIOD",
     "WAREHOUSE_ENV",
     "Ref",
@@ -102,6 +105,7 @@ __all__ = [
     "eligibility_totals",
     "expectation_results",
     "expectation_summary",
+    "funnel_range",
     "funnel_steps",
     "has_accounts",
     "has_table",

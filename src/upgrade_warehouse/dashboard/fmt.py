@@ -114,6 +114,13 @@ def month_label(month: str | None) -> str:
     return datetime.strptime(month, "%Y-%m").strftime("%b %Y")
 
 
+def range_label(month_from: str | None, month_to: str | None) -> str:
+    """A month range in words: ``Jul 2026 to Sep 2026``, ``Jul 2026`` (one month)."""
+    if month_from == month_to:
+        return month_label(month_from)
+    return f"{month_label(month_from)} to {month_label(month_to)}"
+
+
 def format_ts(value) -> str:
     """A timestamp as ``2026-03-16 12:00 UTC`` (dates as ``2026-03-16``)."""
     if value is None:

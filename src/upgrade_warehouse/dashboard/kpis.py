@@ -34,6 +34,22 @@ def cases(row: dict | None, metric_id: str) -> int | None:
 # ---------------------------------------------------------------------------- numbers
 
 
+def open_attempts_note(row: dict | None, period: str, window_days) -> str | None:
+    """How many of ``row``'s attempts are still inside their conversion window (the
+    funnel rates count matured attempts only), as a caption for ``period`` (e.g.
+    "Oct 2026"); None when every attempt has matured."""
+    started = metric_value(row, "attempts_started")
+    matured = metric_value(row, "attempts_matured")
+    if not started or matured is None or started <= matured:
+        return None
+    still = started - matured
+    return (
+        f":material/hourglass_top: Funnel rates of {period} are over {matured:,} matured "
+        f"attempts: {still:,} of the {started:,} started {'is' if still == 1 else 'are'} "
+        f"still inside the {window_days}-day window at as_of and not counted yet."
+    )
+
+
 def metric_text(
     value, meta: dict, cur: str, n: int | None = None, min_count: int | None = None
 ) -> str:

@@ -23,12 +23,20 @@ MONEY_OF_CHANGES = (
 
 
 def warnings_of(
-    r: data.Ref, month: str | None = None, codes: tuple[str, ...] | None = None
+    r: data.Ref,
+    month: str | None = None,
+    codes: tuple[str, ...] | None = None,
+    *,
+    months: list[str] | None = None,
 ) -> list[dict]:
     """The ``warnings`` of ``metrics --format json`` (the same function computes them:
-    :mod:`..data_warnings`) that concern ``month`` (None: every month), optionally of
-    some codes only."""
-    found = data_warnings.for_month(data.metrics(r).get("warnings", []), month)
+    :mod:`..data_warnings`) that concern ``month`` (None: every month), or with
+    ``months`` (a month range's months) any one of them, optionally of some codes only."""
+    found = data.metrics(r).get("warnings", [])
+    if months is None:
+        found = data_warnings.for_month(found, month)
+    else:
+        found = [w for w in found if any(data_warnings.for_month([w], m) for m in months)]
     return [w for w in found if codes is None or w["code"] in codes]
 
 
@@ -37,12 +45,14 @@ def warnings_banner(
     month: str | None = None,
     *,
     codes: tuple[str, ...] | None = None,
+    months: list[str] | None = None,
     container=st,
 ) -> list[dict]:
     """One warning box at the top of a page with what a reader must know about its
-    numbers (stale data, a partial month, missing fx rates, quarantined rows); nothing
-    when there is nothing to say. Returns the warnings shown."""
-    shown = warnings_of(r, month, codes)
+    numbers (stale data, a partial month, missing fx rates, quarantined rows) of
+    ``month``, or of any of ``months`` (a month range); nothing when there is nothing to
+    say. Returns the warnings shown."""
+    shown = warnings_of(r, month, codes, months=months)
     if shown:
         lines = "\n".join(f"- {md_escape(w['message'])}" for w in shown)
         container.warning(f"**Read these numbers with care:**\n{lines}", icon=":material/warning:")

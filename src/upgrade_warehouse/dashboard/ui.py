@@ -59,6 +59,7 @@ from .kpis import (
     kpi_grid,
     metric_text,
     metric_value,
+    open_attempts_note,
     target_badge,
 )
 from .layout import MIME, MonthView, built_page, download, month_view, require
@@ -109,6 +110,7 @@ __all__ = [
     "months",
     "no_data_loaded",
     "not_built",
+    "open_attempts_note",
     "period_rows",
     "rate_compare_table",
     "ref",
