@@ -102,6 +102,24 @@ def ops_warehouse(tmp_path_factory) -> tuple[Path, Path]:
     return _built["ops"]
 
 
+def quarter_of(months: dict, quarter: list[str]) -> dict:
+    """attempts_started, _matured and upgrade_conversion_rate over ``quarter``, added
+    up here from `metrics` (`--by`) months: started summed; converted matured attempts
+    (each month's rate x its matured attempts) over matured attempts summed."""
+    rows = [months[m] for m in quarter]
+    matured = sum(r["attempts_matured"] for r in rows)
+    converted = sum(
+        round(r["upgrade_conversion_rate"] * r["attempts_matured"])
+        for r in rows
+        if r["upgrade_conversion_rate"] is not None
+    )
+    return {
+        "attempts_started": sum(r["attempts_started"] for r in rows),
+        "attempts_matured": matured,
+        "upgrade_conversion_rate": converted / matured if matured else None,
+    }
+
+
 def unescape(text: str) -> str:
     """Markdown backslash escapes removed (what the browser shows)."""
     return re.sub(r"\\(.)", r"\1", text or "")

@@ -21,6 +21,7 @@ from dashboard_support import (
     PAGES,
     live_dashboard,
     open_page,
+    quarter_of,
     start_publishing,
     wait_rendered,
 )
@@ -361,7 +362,7 @@ def test_funnel_by_persona_shows_what_metrics_by_persona_gives(every_rate_served
     segments = {s["segment"]: {m["month"]: m for m in s["months"]} for s in result["segments"]}
     open_page(page, server.url, "funnel")
     pick_dimension(page, "Persona")
-    pick(page, "Month", "Mar 2026")
+    pick(page, "From", "Mar 2026")  # To is the last month: the range March only
     checked = 0
     for value, option in (
         ("founder", re.compile(r"^founder \(\d")),
@@ -381,6 +382,8 @@ def test_funnel_by_persona_shows_what_metrics_by_persona_gives(every_rate_served
 
 
 def test_funnel_compare_mode_shows_both_segments(every_rate_served, page):
+    """Compare mode over a quarter picked with its preset: both segments' numbers are
+    their months' `metrics --by persona` added up."""
     from playwright.sync_api import expect
 
     server, path = every_rate_served
@@ -389,16 +392,21 @@ def test_funnel_compare_mode_shows_both_segments(every_rate_served, page):
     }
     open_page(page, server.url, "funnel")
     pick_dimension(page, "Persona")
-    pick(page, "Month", "Mar 2026")
+    pick(page, "From", "Feb 2026")
+    pick(page, "To", "Feb 2026")
+    pick(page, "Quarter", "2026 Q1")  # sets From and To to January and March
     page.get_by_text("Compare", exact=True).first.click()
     settle(page)
     pick(page, "Segment A", re.compile(r"^founder \(\d"))
     pick(page, "Segment B", re.compile(r"^\(none\) \(\d"))
     assert_no_exception(page)
     main = page.locator("[data-testid='stMain']")
+    expect(main).to_contain_text("Attempts started Jan 2026 to Mar 2026")
     expect(main.get_by_role("heading", name="founder (A) vs (none) (B)")).to_be_visible()
     table = page.locator("[data-testid='stDataFrame']").first
-    a, b = segments["founder"]["2026-03"], segments[None]["2026-03"]
+    q1 = ["2026-01", "2026-02", "2026-03"]
+    a, b = quarter_of(segments["founder"], q1), quarter_of(segments[None], q1)
+    assert a["attempts_started"] > 0 and b["attempts_started"] > 0
     grid = table.locator("[role='gridcell']")
     expect(grid.nth(0)).to_have_text("Attempts started")  # the grid redraws after the
     expect(grid.nth(1)).to_have_text(str(a["attempts_started"]))  # heading: wait for it

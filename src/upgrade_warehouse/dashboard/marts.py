@@ -10,6 +10,8 @@ The dashboard's data access is this module and one ``*_data`` module per page fa
 - Only marts and seeds are read (never a ``raw.*`` relation), and no metric is computed
   here: rates, shares, percentiles and all-months totals come from dbt. Queries select,
   filter and (for plain lists) count; the segment counts behind a rate come with it.
+  The one exception, the Funnel's month range, adds the marts' counts and the counts
+  behind each rate up over the months (:mod:`.funnel_data` says how).
 - Queries are parameterized (``$name``); identifiers (a segment dimension, an upsell
   play) are checked against the warehouse's own list before they are used.
 - Results are cached with ``st.cache_data`` for a short ttl, keyed by the warehouse's
