@@ -119,12 +119,23 @@ CUT_OFF = """() => {
   return found;
 }"""
 RAW_MISSING = re.compile(r"\b(None|nan|NaN|NaT)\b")
+# A select box of the filter bar whose value does not fit its box (From and To read
+# "Oct 20" at 1280 px before issue 32's Funnel range). (Other select boxes may cut a
+# long value: the Simulator's plan names.)
+SELECT_CUT = """() => [...document.querySelectorAll(
+    '[data-testid=stMain] [data-testid=stSelectbox] input')]
+  .filter(input => ['Segment', 'Segment A', 'Segment B', 'Quarter', 'From', 'To']
+    .includes(input.getAttribute('aria-label')))
+  .filter(input => input.value && input.scrollWidth > input.clientWidth + 1)
+  .map(input => `${input.getAttribute('aria-label')}: ${input.value} ` +
+                `(${input.scrollWidth} > ${input.clientWidth} px)`)"""
 
 
 def test_every_page_is_whole_at_1280_px(served, browser):
-    """At 1280 px no metric label, value or delta is cut off (its element's scrollWidth
-    fits its clientWidth) and no page shows "None", "nan" or "NaN" (AppTest checks the
-    data behind every dataframe: test_dashboard_apptest.raw_missing)."""
+    """At 1280 px no metric label, value or delta and no value of the filter bar (segment,
+    month range) is cut off (its element's scrollWidth fits its clientWidth) and
+    no page shows "None", "nan" or "NaN" (AppTest checks the data behind every
+    dataframe: test_dashboard_apptest.raw_missing)."""
     from playwright.sync_api import expect
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -139,6 +150,7 @@ def test_every_page_is_whole_at_1280_px(served, browser):
                 # warehouse): wait for the cards rather than count at one instant.
                 expect(page.locator("[data-testid='stMetric']").first).to_be_visible(timeout=20_000)
             assert page.evaluate(CUT_OFF) == [], PAGES[path]
+            assert page.evaluate(SELECT_CUT) == [], PAGES[path]
             text = page.locator("[data-testid='stMain']").inner_text()
             assert not RAW_MISSING.search(text), (PAGES[path], RAW_MISSING.search(text))
             if path == "simulator":  # the other tab's cards

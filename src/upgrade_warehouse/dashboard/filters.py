@@ -92,7 +92,9 @@ def filter_bar(
         )
         or "all"
     )
-    cols = bar.columns([4.5, 2, 4.2], vertical_alignment="bottom")
+    # At 1280 px: Segment A and B whole ("marketer (611)"), the Compare toggle, and
+    # Quarter, From and To with "Oct 2026" whole in each.
+    cols = bar.columns([4.3, 1.9, 4.5], vertical_alignment="bottom")
     values: list[Segment] = []
     counts: dict = {}
     if dimension != "all":
@@ -163,7 +165,7 @@ def filter_bar(
         all_months = months(r)
         if all_months:
             with cols[2]:
-                quarter_col, from_col, to_col = st.columns([1.1, 1, 1])
+                quarter_col, from_col, to_col = st.columns([0.9, 1, 1], gap="xsmall")
                 _forget_invalid(f"{key}_from", all_months)
                 _forget_invalid(f"{key}_to", all_months)
                 presets = quarters(all_months)
