@@ -135,16 +135,12 @@ final as (
         month_states.change_id,
         month_states.currency,
         month_states.mrr_after as mrr_end,
-        case
-            when month_states.currency = {{ sql_string(var("reporting_currency")) }} then 1
-            else month_rates.rate_to_reporting
-        end as rate_to_reporting,
-        month_states.mrr_after
-        / power(10, currencies.minor_unit_exponent)
-        * case
-            when month_states.currency = {{ sql_string(var("reporting_currency")) }} then 1
-            else month_rates.rate_to_reporting
-        end as mrr_end_reporting
+        {{ reporting_rate('month_states.currency', 'month_rates.rate_to_reporting') }}
+            as rate_to_reporting,
+        {{ to_reporting_currency(
+            'month_states.mrr_after', 'month_states.currency', 'month_rates.rate_to_reporting',
+            'currencies.minor_unit_exponent'
+        ) }} as mrr_end_reporting
     from month_states
     left join month_rates
         on month_rates.month = month_states.month
