@@ -21,3 +21,19 @@ final as (
 
 select * from final
 {%- endmacro %}
+
+{#- The import CTEs of a model (dbt's structure guide): one `name as (select * from
+    relation)` per entry of `imports` (name -> relation, e.g. ref('int_as_of'), in
+    order), each ending with `),`: the model's logic CTEs follow. -#}
+{% macro import_ctes(imports) -%}
+{%- for name, relation in imports.items() -%}
+{{ name }} as (
+
+    select * from {{ relation }}
+
+),
+{%- if not loop.last %}
+
+{% endif -%}
+{%- endfor -%}
+{%- endmacro %}

@@ -2,11 +2,7 @@
     `metrics` command's months). -#}
 with
 
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({'as_of': ref('int_as_of')}) }}
 
 first_dates as (
 

@@ -10,29 +10,12 @@
 {%- set not_usage = non_usage_events() -%}
 with
 
-accounts as (
-
-    select * from {{ ref('stg_billing__accounts') }}
-
-),
-
-events as (
-
-    select * from {{ ref('stg_product__events') }}
-
-),
-
-changes as (
-
-    select * from {{ ref('int_subscription_changes__revenue') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'accounts': ref('stg_billing__accounts'),
+    'events': ref('stg_product__events'),
+    'changes': ref('int_subscription_changes__revenue'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 activations as (
 

@@ -10,35 +10,13 @@
 {%- set steps = var_list('funnel_steps') -%}
 with
 
-exposures as (
-
-    select * from {{ ref('int_experiments__exposures') }}
-
-),
-
-attempts as (
-
-    select * from {{ ref('fct_upgrade_attempts') }}
-
-),
-
-changes as (
-
-    select * from {{ ref('fct_subscription_changes') }}
-
-),
-
-events as (
-
-    select * from {{ ref('stg_product__events') }}
-
-),
-
-payments as (
-
-    select * from {{ ref('stg_billing__payment_attempts') }}
-
-),
+{{ import_ctes({
+    'exposures': ref('int_experiments__exposures'),
+    'attempts': ref('fct_upgrade_attempts'),
+    'changes': ref('fct_subscription_changes'),
+    'events': ref('stg_product__events'),
+    'payments': ref('stg_billing__payment_attempts'),
+}) }}
 
 counted as (
 

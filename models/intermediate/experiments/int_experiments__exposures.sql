@@ -8,17 +8,7 @@
 {%- set window_days = var('experiment_window_days') | int -%}
 with
 
-events as (
-
-    select * from {{ ref('stg_product__events') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({'events': ref('stg_product__events'), 'as_of': ref('int_as_of')}) }}
 
 exposure_events as (
 

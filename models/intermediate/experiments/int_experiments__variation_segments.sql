@@ -11,29 +11,12 @@
 {%- set steps = var_list('funnel_steps') -%}
 with
 
-outcomes as (
-
-    select * from {{ ref('int_experiments__account_outcomes') }}
-
-),
-
-variations as (
-
-    select * from {{ ref('int_experiments__variations') }}
-
-),
-
-account_segments as (
-
-    select * from {{ ref('int_account_segments') }}
-
-),
-
-experiment_segments as (
-
-    select * from {{ ref('int_experiments__segments') }}
-
-),
+{{ import_ctes({
+    'outcomes': ref('int_experiments__account_outcomes'),
+    'variations': ref('int_experiments__variations'),
+    'account_segments': ref('int_account_segments'),
+    'experiment_segments': ref('int_experiments__segments'),
+}) }}
 
 segmented_outcomes as (
 

@@ -2,17 +2,7 @@
 {%- set steps = var_list('funnel_steps') -%}
 with
 
-events as (
-
-    select * from {{ ref('stg_product__events') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({'events': ref('stg_product__events'), 'as_of': ref('int_as_of')}) }}
 
 final as (
 

@@ -36,23 +36,11 @@
 }) }}
 with
 
-funnel_events as (
-
-    select * from {{ ref('int_funnel_events') }}
-
-),
-
-events as (
-
-    select * from {{ ref('stg_product__events') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'funnel_events': ref('int_funnel_events'),
+    'events': ref('stg_product__events'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 escalation_events as (
 

@@ -3,23 +3,11 @@
     reporting currency converts at 1; without a rate the change is unconverted. -#}
 with
 
-changes as (
-
-    select * from {{ ref('int_subscription_changes__revenue') }}
-
-),
-
-fx_rates as (
-
-    select * from {{ ref('stg_billing__fx_rates') }}
-
-),
-
-currencies as (
-
-    select * from {{ ref('currencies') }}
-
-),
+{{ import_ctes({
+    'changes': ref('int_subscription_changes__revenue'),
+    'fx_rates': ref('stg_billing__fx_rates'),
+    'currencies': ref('currencies'),
+}) }}
 
 candidate_rates as (
 

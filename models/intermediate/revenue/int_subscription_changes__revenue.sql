@@ -3,29 +3,12 @@
     that matches), kind, upgrade flag and channel. Changes after as_of are ignored. -#}
 with
 
-changes as (
-
-    select * from {{ ref('stg_billing__subscription_changes') }}
-
-),
-
-plans as (
-
-    select * from {{ ref('stg_billing__plans') }}
-
-),
-
-opportunities as (
-
-    select * from {{ ref('stg_crm__opportunities') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'changes': ref('stg_billing__subscription_changes'),
+    'plans': ref('stg_billing__plans'),
+    'opportunities': ref('stg_crm__opportunities'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 sales_opportunities as (
 

@@ -14,23 +14,11 @@
 {%- set max_rows = var('winback_max_training_rows') | int -%}
 with
 
-accounts as (
-
-    select * from {{ ref('dim_accounts') }}
-
-),
-
-changes as (
-
-    select * from {{ ref('fct_subscription_changes') }}
-
-),
-
-cutoffs as (
-
-    select * from {{ ref('int_winback__cutoffs') }}
-
-),
+{{ import_ctes({
+    'accounts': ref('dim_accounts'),
+    'changes': ref('fct_subscription_changes'),
+    'cutoffs': ref('int_winback__cutoffs'),
+}) }}
 
 first_upgrades as (
 

@@ -18,17 +18,10 @@
 {%- do rates.append(('account_payment_failure_rate', 'payment_failure_accounts')) -%}
 with
 
-variation_segments as (
-
-    select * from {{ ref('int_experiments__variation_segments') }}
-
-),
-
-loaded as (
-
-    select * from {{ ref('int_loaded_tables') }}
-
-),
+{{ import_ctes({
+    'variation_segments': ref('int_experiments__variation_segments'),
+    'loaded': ref('int_loaded_tables'),
+}) }}
 
 final as (
     {%- for metric_id, accounts in rates %}

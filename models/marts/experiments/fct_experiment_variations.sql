@@ -5,11 +5,7 @@
     variation_id. -#}
 with
 
-variation_segments as (
-
-    select * from {{ ref('int_experiments__variation_segments') }}
-
-),
+{{ import_ctes({'variation_segments': ref('int_experiments__variation_segments')}) }}
 
 final as (
 

@@ -5,29 +5,12 @@
     it has some but none succeeded. -#}
 with
 
-attempts as (
-
-    select * from {{ ref('int_upgrade_attempts') }}
-
-),
-
-changes as (
-
-    select * from {{ ref('stg_billing__subscription_changes') }}
-
-),
-
-sync_events as (
-
-    select * from {{ ref('stg_integration__sync_events') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'attempts': ref('int_upgrade_attempts'),
+    'changes': ref('stg_billing__subscription_changes'),
+    'sync_events': ref('stg_integration__sync_events'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 entitlement_syncs as (
 

@@ -2,17 +2,7 @@
     overridden by hand (overridden_at set, not after as_of) is a false positive. -#}
 with
 
-checks as (
-
-    select * from {{ ref('stg_product__eligibility_checks') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({'checks': ref('stg_product__eligibility_checks'), 'as_of': ref('int_as_of')}) }}
 
 final as (
 

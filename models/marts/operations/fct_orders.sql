@@ -3,17 +3,10 @@
     cancelled, current status and age. Monthly grain: month of the first `placed`. -#}
 with
 
-order_events as (
-
-    select * from {{ ref('stg_orders__order_status_events') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'order_events': ref('stg_orders__order_status_events'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 visible as (
 

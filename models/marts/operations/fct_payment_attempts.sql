@@ -1,17 +1,7 @@
 {#- One row per payment attempt up to as_of (metrics.md "Payments"). -#}
 with
 
-payments as (
-
-    select * from {{ ref('stg_billing__payment_attempts') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({'payments': ref('stg_billing__payment_attempts'), 'as_of': ref('int_as_of')}) }}
 
 final as (
 

@@ -8,23 +8,11 @@
 {%- set tolerance = var('amount_tolerance_minor') | int -%}
 with
 
-changes as (
-
-    select * from {{ ref('int_subscription_changes__revenue') }}
-
-),
-
-opportunities as (
-
-    select * from {{ ref('stg_crm__opportunities') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'changes': ref('int_subscription_changes__revenue'),
+    'opportunities': ref('stg_crm__opportunities'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 ranked_records as (
 

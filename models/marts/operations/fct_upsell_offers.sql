@@ -3,17 +3,7 @@
     same account accepted a later offer (offered after it). -#}
 with
 
-offers as (
-
-    select * from {{ ref('stg_product__upsell_offers') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({'offers': ref('stg_product__upsell_offers'), 'as_of': ref('int_as_of')}) }}
 
 visible as (
 

@@ -10,35 +10,13 @@
     is null (left out of the totals, named by the `fx_missing` warning). -#}
 with
 
-changes as (
-
-    select * from {{ ref('fct_subscription_changes') }}
-
-),
-
-months as (
-
-    select * from {{ ref('int_month_spine') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
-
-fx_rates as (
-
-    select * from {{ ref('stg_billing__fx_rates') }}
-
-),
-
-currencies as (
-
-    select * from {{ ref('currencies') }}
-
-),
+{{ import_ctes({
+    'changes': ref('fct_subscription_changes'),
+    'months': ref('int_month_spine'),
+    'as_of': ref('int_as_of'),
+    'fx_rates': ref('stg_billing__fx_rates'),
+    'currencies': ref('currencies'),
+}) }}
 
 -- Changes in effect by as_of, each with the effective_at of the next one of its
 -- subscription (by effective_at, then change_id): it is in force until then.

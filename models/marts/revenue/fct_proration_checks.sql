@@ -10,29 +10,12 @@
 {%- set tolerance = var('amount_tolerance_minor') | int -%}
 with
 
-changes as (
-
-    select * from {{ ref('int_subscription_changes__revenue') }}
-
-),
-
-invoice_lines as (
-
-    select * from {{ ref('stg_billing__invoice_lines') }}
-
-),
-
-expected as (
-
-    select * from {{ ref('int_proration_expected') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'changes': ref('int_subscription_changes__revenue'),
+    'invoice_lines': ref('stg_billing__invoice_lines'),
+    'expected': ref('int_proration_expected'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 billed as (
 

@@ -3,29 +3,12 @@
     revenue"). -#}
 with
 
-changes as (
-
-    select * from {{ ref('int_subscription_changes__revenue') }}
-
-),
-
-converted as (
-
-    select * from {{ ref('int_subscription_changes__converted') }}
-
-),
-
-payments as (
-
-    select * from {{ ref('stg_billing__payment_attempts') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'changes': ref('int_subscription_changes__revenue'),
+    'converted': ref('int_subscription_changes__converted'),
+    'payments': ref('stg_billing__payment_attempts'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 latest_successful_payments as (
 

@@ -11,65 +11,18 @@
 {%- set steps = var_list('funnel_steps') -%}
 with
 
-snapshots as (
-
-    select * from {{ ref('int_winback__snapshots') }}
-
-),
-
-accounts as (
-
-    select * from {{ ref('dim_accounts') }}
-
-),
-
-event_days as (
-
-    select * from {{ ref('int_winback__event_days') }}
-
-),
-
-signal_counts as (
-
-    select * from {{ ref('fct_winback_signal_counts') }}
-
-),
-
-changes as (
-
-    select * from {{ ref('fct_subscription_changes') }}
-
-),
-
-plans as (
-
-    select * from {{ ref('stg_billing__plans') }}
-
-),
-
-checks as (
-
-    select * from {{ ref('fct_eligibility_checks') }}
-
-),
-
-offers as (
-
-    select * from {{ ref('fct_upsell_offers') }}
-
-),
-
-payments as (
-
-    select * from {{ ref('fct_payment_attempts') }}
-
-),
-
-loaded as (
-
-    select * from {{ ref('int_loaded_tables') }}
-
-),
+{{ import_ctes({
+    'snapshots': ref('int_winback__snapshots'),
+    'accounts': ref('dim_accounts'),
+    'event_days': ref('int_winback__event_days'),
+    'signal_counts': ref('fct_winback_signal_counts'),
+    'changes': ref('fct_subscription_changes'),
+    'plans': ref('stg_billing__plans'),
+    'checks': ref('fct_eligibility_checks'),
+    'offers': ref('fct_upsell_offers'),
+    'payments': ref('fct_payment_attempts'),
+    'loaded': ref('int_loaded_tables'),
+}) }}
 
 kind_days as (
 
