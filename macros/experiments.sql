@@ -21,3 +21,15 @@ from counted
             and {{ null_safe_equals(left ~ '.segment_value', right ~ '.segment_value') }}
             and {{ left }}.variation_id = {{ variation or right }}.variation_id
 {%- endmacro %}
+
+{#- The key columns of the experiment x segment x variation grain and the variation's
+    order and role, as a select list, read from `relation` (none: unqualified). -#}
+{% macro experiment_variation_columns(relation=none) -%}
+{%- set columns = [
+    'experiment_id', 'segment_dimension', 'segment_value', 'variation_id',
+    'variation_order', 'is_control',
+] -%}
+{%- for column in columns -%}
+{{ relation ~ '.' if relation }}{{ column }}{{ ',\n        ' if not loop.last }}
+{%- endfor -%}
+{%- endmacro %}

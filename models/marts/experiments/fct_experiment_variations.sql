@@ -10,12 +10,7 @@ with
 final as (
 
     select
-        experiment_id,
-        segment_dimension,
-        segment_value,
-        variation_id,
-        variation_order,
-        is_control,
+        {{ experiment_variation_columns() }},
         exposed_accounts,
         matured_accounts
     from variation_segments
