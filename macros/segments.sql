@@ -175,3 +175,12 @@ from {{ frame }}{{ '\n    cross join loaded' if loaded }}
 cast({{ column }} as {{ dbt.type_bigint() }}) as {{ column }}{{ ',\n        ' if not loop.last }}
 {%- endfor -%}
 {%- endmacro %}
+
+{#- Counts read from left-joined relations (`relation.column`, in order), as 64-bit
+    integers under their column names: 0 where the join found no row. -#}
+{% macro counts_or_zero(columns) -%}
+{%- for column in columns -%}
+cast(coalesce({{ column }}, 0) as {{ dbt.type_bigint() }}) as {{ column.split('.')[-1] }}
+{{- ',\n        ' if not loop.last }}
+{%- endfor -%}
+{%- endmacro %}
