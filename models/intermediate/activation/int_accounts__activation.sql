@@ -65,8 +65,7 @@ conversions as (
     from activations
     inner join changes
         on changes.account_id = activations.account_id
-            and changes.is_upgrade
-            and changes.channel = 'self_serve'
+            and {{ is_self_serve_upgrade('changes') }}
             and changes.changed_at >= activations.activated_at
     group by activations.account_id
 

@@ -42,7 +42,7 @@ changes_in_window as (
     select
         counted.experiment_id,
         counted.account_id,
-        max(case when changes.is_upgrade and changes.channel = 'self_serve' then 1 else 0 end)
+        max(case when {{ is_self_serve_upgrade('changes') }} then 1 else 0 end)
             as has_self_serve_upgrade,
         max(case when changes.is_upgrade then 1 else 0 end) as has_upgrade,
         min(case when changes.is_converted then 1 else 0 end) as all_converted,

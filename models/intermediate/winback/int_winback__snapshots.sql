@@ -109,8 +109,7 @@ outcomes as (
     from eligible
     inner join changes
         on changes.account_id = eligible.account_id
-            and changes.is_upgrade
-            and changes.channel = 'self_serve'
+            and {{ is_self_serve_upgrade('changes') }}
             and changes.changed_at > eligible.cutoff_at
             and changes.changed_at <= {{ dbt.dateadd('day', horizon, 'eligible.cutoff_at') }}
     where not eligible.is_scoring

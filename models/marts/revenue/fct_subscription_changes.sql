@@ -35,7 +35,7 @@ final as (
         -- metrics.md: processing latency covers self-serve upgrades only (a sales deal paid
         -- by invoice days earlier says nothing about the self-serve flow)
         case
-            when changes.is_upgrade and changes.channel = 'self_serve' then
+            when {{ is_self_serve_upgrade('changes') }} then
                 {{ seconds_between('latest_successful_payments.paid_at', 'changes.changed_at') }}
         end as processing_latency_seconds
     from changes

@@ -1,5 +1,13 @@
-{#- Conversion to the reporting currency (data-contract.md fx_rates, var
-    reporting_currency): the one definition for every model that converts money. -#}
+{#- Revenue facts: what a self-serve upgrade is, and the conversion to the
+    reporting currency (data-contract.md fx_rates, var reporting_currency), for every
+    model that uses them. -#}
+
+{#- A self-serve upgrade (metrics.md "Upgrades and revenue"): a subscription change of
+    `relation` (int_subscription_changes__revenue, fct_subscription_changes) that is an
+    upgrade made in the self_serve channel. -#}
+{% macro is_self_serve_upgrade(relation) -%}
+{{ relation }}.is_upgrade and {{ relation }}.channel = 'self_serve'
+{%- endmacro %}
 
 {#- The rate that converts `currency` to the reporting currency: 1 for the reporting
     currency itself, else `rate` (null when no rate was found: unconverted). -#}
