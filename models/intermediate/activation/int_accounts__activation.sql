@@ -22,10 +22,7 @@ activations as (
     select
         events.account_id,
         min(events.occurred_at) as activated_at
-    from events
-    cross join as_of
-    where {{ in_list('events.event_name', var_list('activation_events')) }}
-        and events.occurred_at <= as_of.as_of
+    {{ from_events_named(var_list('activation_events')) }}
     group by events.account_id
 
 ),

@@ -18,10 +18,7 @@ exposure_events as (
         events.occurred_at,
         {{ json_string('events.properties', 'experiment_id') }} as experiment_id,
         {{ json_string('events.properties', 'variation_id') }} as variation_id
-    from events
-    cross join as_of
-    where {{ in_list('events.event_name', var_list('experiment_events')) }}
-        and events.occurred_at <= as_of.as_of
+    {{ from_events_named(var_list('experiment_events')) }}
 
 ),
 

@@ -17,10 +17,7 @@ final as (
             {%- endfor %}
         end as step_index,
         {{ json_string('events.properties', 'change_id') }} as change_id
-    from events
-    cross join as_of
-    where {{ in_list('events.event_name', steps) }}
-        and events.occurred_at <= as_of.as_of
+    {{ from_events_named(steps) }}
 
 )
 

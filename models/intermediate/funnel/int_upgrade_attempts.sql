@@ -47,10 +47,7 @@ escalation_events as (
     select
         events.account_id,
         events.occurred_at
-    from events
-    cross join as_of
-    where {{ in_list('events.event_name', var_list('escalation_events')) }}
-        and events.occurred_at <= as_of.as_of
+    {{ from_events_named(var_list('escalation_events')) }}
 
 ),
 
