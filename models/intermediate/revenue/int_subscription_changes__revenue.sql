@@ -13,11 +13,10 @@ with
 sales_opportunities as (
 
     select distinct opportunities.change_id
-    from opportunities
-    cross join as_of
-    where opportunities.origin = 'sales'
-        and opportunities.change_id is not null
-        and opportunities.created_at <= as_of.as_of
+    {{ from_as_of('opportunities', 'created_at', [
+        "opportunities.origin = 'sales'",
+        'opportunities.change_id is not null',
+    ]) }}
 
 ),
 

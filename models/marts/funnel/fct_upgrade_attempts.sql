@@ -23,10 +23,7 @@ entitlement_syncs as (
                     then sync_events.attempted_at
             end
         ) as entitled_at
-    from sync_events
-    cross join as_of
-    where sync_events.target_system = 'entitlements'
-        and sync_events.attempted_at <= as_of.as_of
+    {{ from_as_of('sync_events', 'attempted_at', ["sync_events.target_system = 'entitlements'"]) }}
     group by sync_events.change_id
 
 ),

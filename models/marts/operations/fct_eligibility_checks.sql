@@ -21,9 +21,7 @@ final as (
         and checks.overridden_at is not null
         and checks.overridden_at <= as_of.as_of as is_false_positive,
         checks.overridden_at
-    from checks
-    cross join as_of
-    where checks.checked_at <= as_of.as_of
+    {{ from_as_of('checks', 'checked_at') }}
 
 )
 

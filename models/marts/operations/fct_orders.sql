@@ -16,9 +16,7 @@ visible as (
             partition by order_events.order_id
             order by order_events.occurred_at desc, order_events.status desc
         ) as recency_rank
-    from order_events
-    cross join as_of
-    where order_events.occurred_at <= as_of.as_of
+    {{ from_as_of('order_events', 'occurred_at') }}
 
 ),
 

@@ -17,9 +17,7 @@ final as (
         payments.failure_code,
         payments.amount_minor,
         payments.currency
-    from payments
-    cross join as_of
-    where payments.attempted_at <= as_of.as_of
+    {{ from_as_of('payments', 'attempted_at') }}
 
 )
 

@@ -22,11 +22,10 @@ ranked_records as (
             partition by opportunities.change_id
             order by opportunities.created_at desc, opportunities.opportunity_id desc
         ) as record_rank
-    from opportunities
-    cross join as_of
-    where opportunities.stage = 'closed_won'
-        and opportunities.change_id is not null
-        and opportunities.created_at <= as_of.as_of
+    {{ from_as_of('opportunities', 'created_at', [
+        "opportunities.stage = 'closed_won'",
+        'opportunities.change_id is not null',
+    ]) }}
 
 ),
 

@@ -12,9 +12,7 @@ visible as (
         case
             when offers.outcome_at is null or offers.outcome_at <= as_of.as_of then offers.outcome
         end as outcome_at_as_of
-    from offers
-    cross join as_of
-    where offers.offered_at <= as_of.as_of
+    {{ from_as_of('offers', 'offered_at') }}
 
 ),
 

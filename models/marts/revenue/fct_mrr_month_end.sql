@@ -34,9 +34,7 @@ in_effect as (
             partition by changes.subscription_id
             order by changes.effective_at, changes.change_id
         ) as next_effective_at
-    from changes
-    cross join as_of
-    where changes.effective_at <= as_of.as_of
+    {{ from_as_of('changes', 'effective_at') }}
 
 ),
 

@@ -15,11 +15,10 @@ latest_successful_payments as (
     select
         payments.change_id,
         max(payments.attempted_at) as paid_at
-    from payments
-    cross join as_of
-    where payments.status = 'succeeded'
-        and payments.change_id is not null
-        and payments.attempted_at <= as_of.as_of
+    {{ from_as_of('payments', 'attempted_at', [
+        "payments.status = 'succeeded'",
+        'payments.change_id is not null',
+    ]) }}
     group by payments.change_id
 
 ),
