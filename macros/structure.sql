@@ -37,3 +37,15 @@ select * from final
 {% endif -%}
 {%- endfor -%}
 {%- endmacro %}
+
+{#- A left join of each relation of `relations` (in order) on the columns `keys` of
+    `to`: the per-key CTEs a model's final puts side by side. -#}
+{% macro left_join_each(relations, to, keys) -%}
+{%- for relation in relations %}
+    left join {{ relation }}
+        on {{ relation }}.{{ keys[0] }} = {{ to }}.{{ keys[0] }}
+{%- for key in keys[1:] %}
+            and {{ relation }}.{{ key }} = {{ to }}.{{ key }}
+{%- endfor %}
+{%- endfor %}
+{%- endmacro %}

@@ -96,14 +96,10 @@ final as (
             when changes_in_window.all_converted = 1 then changes_in_window.mrr_delta_reporting
         end as mrr_delta_reporting
     from counted
-    {%- for cte in [
+    {{- left_join_each([
         'attempts_in_window', 'changes_in_window', 'escalations_in_window',
         'payment_failures_in_window',
-    ] %}
-    left join {{ cte }}
-        on {{ cte }}.experiment_id = counted.experiment_id
-            and {{ cte }}.account_id = counted.account_id
-    {%- endfor %}
+    ], 'counted', ['experiment_id', 'account_id']) }}
 
 )
 

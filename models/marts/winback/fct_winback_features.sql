@@ -310,14 +310,10 @@ final as (
     cross join loaded
     inner join accounts
         on accounts.account_id = snapshots.account_id
-    {%- for cte in [
+    {{- left_join_each([
         'current_plans', 'users', 'usage', 'signals', 'eligibility', 'upsell',
         'pending_triggers', 'payment_failures',
-    ] %}
-    left join {{ cte }}
-        on {{ cte }}.account_id = snapshots.account_id
-            and {{ cte }}.cutoff_at = snapshots.cutoff_at
-    {%- endfor %}
+    ], 'snapshots', ['account_id', 'cutoff_at']) }}
 
 )
 
