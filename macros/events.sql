@@ -10,3 +10,9 @@
     + var_list('experiment_events')
 ) }}
 {%- endmacro %}
+
+{#- FROM the product events (CTE `events`) whose event_name is one of `names`, at or
+    before as_of (CTE `as_of`, int_as_of): every event after as_of is ignored. -#}
+{% macro from_events_named(names) -%}
+{{ from_as_of('events', 'occurred_at', [in_list('events.event_name', names)]) }}
+{%- endmacro %}

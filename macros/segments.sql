@@ -111,27 +111,10 @@ select metric_id from {{ ref('metric_catalog') }}
     false: a model with one row per key that occurs), account_segments, then `imports`
     (name -> relation, in order). Each ends with `),`: the model's logic CTEs follow. -#}
 {% macro section_imports(imports, frame=true) -%}
-{%- if frame -%}
-frame as (
-
-    select * from {{ ref('int_segment_months') }}
-
-),
-
-{% endif -%}
-account_segments as (
-
-    select * from {{ ref('int_account_segments') }}
-
-),
-{%- for name, relation in imports.items() %}
-
-{{ name }} as (
-
-    select * from {{ relation }}
-
-),
-{%- endfor %}
+{%- set all = {'frame': ref('int_segment_months')} if frame else {} -%}
+{%- do all.update({'account_segments': ref('int_account_segments')}) -%}
+{%- do all.update(imports) -%}
+{{ import_ctes(all) }}
 {%- endmacro %}
 
 {#- The two logic CTEs a section model starts with: `segmented` (every row of `facts`
@@ -190,5 +173,14 @@ from {{ frame }}{{ '\n    cross join loaded' if loaded }}
 {% macro bigint_columns(columns) -%}
 {%- for column in columns -%}
 cast({{ column }} as {{ dbt.type_bigint() }}) as {{ column }}{{ ',\n        ' if not loop.last }}
+{%- endfor -%}
+{%- endmacro %}
+
+{#- Counts read from left-joined relations (`relation.column`, in order), as 64-bit
+    integers under their column names: 0 where the join found no row. -#}
+{% macro counts_or_zero(columns) -%}
+{%- for column in columns -%}
+cast(coalesce({{ column }}, 0) as {{ dbt.type_bigint() }}) as {{ column.split('.')[-1] }}
+{{- ',\n        ' if not loop.last }}
 {%- endfor -%}
 {%- endmacro %}

@@ -2,11 +2,7 @@
     is absent is null (metrics.md), not 0. -#}
 with
 
-load_reports as (
-
-    select * from {{ ref('stg_loader__load_reports') }}
-
-),
+{{ import_ctes({'load_reports': ref('stg_loader__load_reports')}) }}
 
 final as (
 

@@ -2,11 +2,7 @@
     `metrics` command's months). -#}
 with
 
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({'as_of': ref('int_as_of')}) }}
 
 first_dates as (
 
@@ -29,9 +25,7 @@ bounds as (
     select
         {{ month_of('min(first_dates.first_at)') }} as first_month,
         {{ month_of('max(as_of.as_of)') }} as last_month
-    from first_dates
-    cross join as_of
-    where first_dates.first_at <= as_of.as_of
+    {{ from_as_of('first_dates', 'first_at') }}
 
 ),
 

@@ -10,39 +10,19 @@
 {%- set not_usage = non_usage_events() -%}
 with
 
-accounts as (
-
-    select * from {{ ref('stg_billing__accounts') }}
-
-),
-
-events as (
-
-    select * from {{ ref('stg_product__events') }}
-
-),
-
-changes as (
-
-    select * from {{ ref('int_subscription_changes__revenue') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'accounts': ref('stg_billing__accounts'),
+    'events': ref('stg_product__events'),
+    'changes': ref('int_subscription_changes__revenue'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 activations as (
 
     select
         events.account_id,
         min(events.occurred_at) as activated_at
-    from events
-    cross join as_of
-    where {{ in_list('events.event_name', var_list('activation_events')) }}
-        and events.occurred_at <= as_of.as_of
+    {{ from_events_named(var_list('activation_events')) }}
     group by events.account_id
 
 ),
@@ -82,8 +62,7 @@ conversions as (
     from activations
     inner join changes
         on changes.account_id = activations.account_id
-            and changes.is_upgrade
-            and changes.channel = 'self_serve'
+            and {{ is_self_serve_upgrade('changes') }}
             and changes.changed_at >= activations.activated_at
     group by activations.account_id
 

@@ -10,35 +10,13 @@
 {%- set steps = var_list('funnel_steps') -%}
 with
 
-exposures as (
-
-    select * from {{ ref('int_experiments__exposures') }}
-
-),
-
-attempts as (
-
-    select * from {{ ref('fct_upgrade_attempts') }}
-
-),
-
-changes as (
-
-    select * from {{ ref('fct_subscription_changes') }}
-
-),
-
-events as (
-
-    select * from {{ ref('stg_product__events') }}
-
-),
-
-payments as (
-
-    select * from {{ ref('stg_billing__payment_attempts') }}
-
-),
+{{ import_ctes({
+    'exposures': ref('int_experiments__exposures'),
+    'attempts': ref('fct_upgrade_attempts'),
+    'changes': ref('fct_subscription_changes'),
+    'events': ref('stg_product__events'),
+    'payments': ref('stg_billing__payment_attempts'),
+}) }}
 
 counted as (
 
@@ -54,11 +32,7 @@ attempts_in_window as (
         counted.experiment_id,
         counted.account_id,
         max(attempts.last_step_index) as max_step_index
-    from counted
-    inner join attempts
-        on attempts.account_id = counted.account_id
-            and attempts.started_at >= counted.exposed_at
-            and attempts.started_at <= counted.window_end_at
+    {{ from_exposure_window('attempts', 'started_at') }}
     group by counted.experiment_id, counted.account_id
 
 ),
@@ -68,16 +42,12 @@ changes_in_window as (
     select
         counted.experiment_id,
         counted.account_id,
-        max(case when changes.is_upgrade and changes.channel = 'self_serve' then 1 else 0 end)
+        max(case when {{ is_self_serve_upgrade('changes') }} then 1 else 0 end)
             as has_self_serve_upgrade,
         max(case when changes.is_upgrade then 1 else 0 end) as has_upgrade,
         min(case when changes.is_converted then 1 else 0 end) as all_converted,
         {{ exact_sum('changes.mrr_delta_reporting') }} as mrr_delta_reporting
-    from counted
-    inner join changes
-        on changes.account_id = counted.account_id
-            and changes.changed_at >= counted.exposed_at
-            and changes.changed_at <= counted.window_end_at
+    {{ from_exposure_window('changes', 'changed_at') }}
     group by counted.experiment_id, counted.account_id
 
 ),
@@ -87,11 +57,7 @@ escalations_in_window as (
     select distinct
         counted.experiment_id,
         counted.account_id
-    from counted
-    inner join events
-        on events.account_id = counted.account_id
-            and events.occurred_at >= counted.exposed_at
-            and events.occurred_at <= counted.window_end_at
+    {{ from_exposure_window('events', 'occurred_at') }}
     where {{ in_list('events.event_name', var_list('escalation_events')) }}
 
 ),
@@ -101,11 +67,7 @@ payment_failures_in_window as (
     select distinct
         counted.experiment_id,
         counted.account_id
-    from counted
-    inner join payments
-        on payments.account_id = counted.account_id
-            and payments.attempted_at >= counted.exposed_at
-            and payments.attempted_at <= counted.window_end_at
+    {{ from_exposure_window('payments', 'attempted_at') }}
     where payments.status = 'failed'
 
 ),
@@ -134,18 +96,10 @@ final as (
             when changes_in_window.all_converted = 1 then changes_in_window.mrr_delta_reporting
         end as mrr_delta_reporting
     from counted
-    left join attempts_in_window
-        on attempts_in_window.experiment_id = counted.experiment_id
-            and attempts_in_window.account_id = counted.account_id
-    left join changes_in_window
-        on changes_in_window.experiment_id = counted.experiment_id
-            and changes_in_window.account_id = counted.account_id
-    left join escalations_in_window
-        on escalations_in_window.experiment_id = counted.experiment_id
-            and escalations_in_window.account_id = counted.account_id
-    left join payment_failures_in_window
-        on payment_failures_in_window.experiment_id = counted.experiment_id
-            and payment_failures_in_window.account_id = counted.account_id
+    {{- left_join_each([
+        'attempts_in_window', 'changes_in_window', 'escalations_in_window',
+        'payment_failures_in_window',
+    ], 'counted', ['experiment_id', 'account_id']) }}
 
 )
 

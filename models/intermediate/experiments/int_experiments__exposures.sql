@@ -8,17 +8,7 @@
 {%- set window_days = var('experiment_window_days') | int -%}
 with
 
-events as (
-
-    select * from {{ ref('stg_product__events') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({'events': ref('stg_product__events'), 'as_of': ref('int_as_of')}) }}
 
 exposure_events as (
 
@@ -28,10 +18,7 @@ exposure_events as (
         events.occurred_at,
         {{ json_string('events.properties', 'experiment_id') }} as experiment_id,
         {{ json_string('events.properties', 'variation_id') }} as variation_id
-    from events
-    cross join as_of
-    where {{ in_list('events.event_name', var_list('experiment_events')) }}
-        and events.occurred_at <= as_of.as_of
+    {{ from_events_named(var_list('experiment_events')) }}
 
 ),
 

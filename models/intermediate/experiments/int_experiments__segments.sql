@@ -6,23 +6,11 @@
     excluded); the control is the experiment's (null when no account is counted). -#}
 with
 
-exposures as (
-
-    select * from {{ ref('int_experiments__exposures') }}
-
-),
-
-variations as (
-
-    select * from {{ ref('int_experiments__variations') }}
-
-),
-
-account_segments as (
-
-    select * from {{ ref('int_account_segments') }}
-
-),
+{{ import_ctes({
+    'exposures': ref('int_experiments__exposures'),
+    'variations': ref('int_experiments__variations'),
+    'account_segments': ref('int_account_segments'),
+}) }}
 
 controls as (
 

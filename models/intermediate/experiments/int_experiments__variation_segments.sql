@@ -11,29 +11,12 @@
 {%- set steps = var_list('funnel_steps') -%}
 with
 
-outcomes as (
-
-    select * from {{ ref('int_experiments__account_outcomes') }}
-
-),
-
-variations as (
-
-    select * from {{ ref('int_experiments__variations') }}
-
-),
-
-account_segments as (
-
-    select * from {{ ref('int_account_segments') }}
-
-),
-
-experiment_segments as (
-
-    select * from {{ ref('int_experiments__segments') }}
-
-),
+{{ import_ctes({
+    'outcomes': ref('int_experiments__account_outcomes'),
+    'variations': ref('int_experiments__variations'),
+    'account_segments': ref('int_account_segments'),
+    'experiment_segments': ref('int_experiments__segments'),
+}) }}
 
 segmented_outcomes as (
 
@@ -100,10 +83,7 @@ squared_deviations as (
         ) }} as mrr_delta_squared_deviations
     from segmented_outcomes
     inner join means
-        on means.experiment_id = segmented_outcomes.experiment_id
-            and means.segment_dimension = segmented_outcomes.segment_dimension
-            and {{ null_safe_equals('means.segment_value', 'segmented_outcomes.segment_value') }}
-            and means.variation_id = segmented_outcomes.variation_id
+        on {{ same_experiment_segment_variation('means', 'segmented_outcomes') }}
     where segmented_outcomes.is_matured
         and segmented_outcomes.is_mrr_converted
     group by
@@ -147,20 +127,11 @@ final as (
     inner join variations
         on variations.experiment_id = experiment_segments.experiment_id
     left join counts
-        on counts.experiment_id = experiment_segments.experiment_id
-            and counts.segment_dimension = experiment_segments.segment_dimension
-            and {{ null_safe_equals('counts.segment_value', 'experiment_segments.segment_value') }}
-            and counts.variation_id = variations.variation_id
-    left join means
-        on means.experiment_id = counts.experiment_id
-            and means.segment_dimension = counts.segment_dimension
-            and {{ null_safe_equals('means.segment_value', 'counts.segment_value') }}
-            and means.variation_id = counts.variation_id
-    left join squared_deviations
-        on squared_deviations.experiment_id = counts.experiment_id
-            and squared_deviations.segment_dimension = counts.segment_dimension
-            and {{ null_safe_equals('squared_deviations.segment_value', 'counts.segment_value') }}
-            and squared_deviations.variation_id = counts.variation_id
+        on {{ same_experiment_segment_variation('counts', 'experiment_segments', 'variations') }}
+    {%- for cte in ['means', 'squared_deviations'] %}
+    left join {{ cte }}
+        on {{ same_experiment_segment_variation(cte, 'counts') }}
+    {%- endfor %}
 
 )
 

@@ -5,11 +5,7 @@
     others by variation_id. -#}
 with
 
-exposures as (
-
-    select * from {{ ref('int_experiments__exposures') }}
-
-),
+{{ import_ctes({'exposures': ref('int_experiments__exposures')}) }}
 
 variations as (
 

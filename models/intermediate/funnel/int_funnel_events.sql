@@ -2,17 +2,7 @@
 {%- set steps = var_list('funnel_steps') -%}
 with
 
-events as (
-
-    select * from {{ ref('stg_product__events') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({'events': ref('stg_product__events'), 'as_of': ref('int_as_of')}) }}
 
 final as (
 
@@ -27,10 +17,7 @@ final as (
             {%- endfor %}
         end as step_index,
         {{ json_string('events.properties', 'change_id') }} as change_id
-    from events
-    cross join as_of
-    where {{ in_list('events.event_name', steps) }}
-        and events.occurred_at <= as_of.as_of
+    {{ from_events_named(steps) }}
 
 )
 

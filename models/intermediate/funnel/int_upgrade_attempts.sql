@@ -36,33 +36,18 @@
 }) }}
 with
 
-funnel_events as (
-
-    select * from {{ ref('int_funnel_events') }}
-
-),
-
-events as (
-
-    select * from {{ ref('stg_product__events') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'funnel_events': ref('int_funnel_events'),
+    'events': ref('stg_product__events'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 escalation_events as (
 
     select
         events.account_id,
         events.occurred_at
-    from events
-    cross join as_of
-    where {{ in_list('events.event_name', var_list('escalation_events')) }}
-        and events.occurred_at <= as_of.as_of
+    {{ from_events_named(var_list('escalation_events')) }}
 
 ),
 

@@ -4,11 +4,7 @@
     segment of its own). The section models join their facts to this on account_id. -#}
 with
 
-accounts as (
-
-    select * from {{ ref('stg_billing__accounts') }}
-
-),
+{{ import_ctes({'accounts': ref('stg_billing__accounts')}) }}
 
 final as (
 

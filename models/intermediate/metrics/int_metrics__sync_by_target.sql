@@ -3,11 +3,7 @@
     row per target system with handoffs in the period. -#}
 with
 
-handoffs as (
-
-    select * from {{ ref('int_metrics__sync_handoffs') }}
-
-),
+{{ import_ctes({'handoffs': ref('int_metrics__sync_handoffs')}) }}
 
 final as (
 

@@ -6,23 +6,11 @@
     denominator. -#}
 with
 
-funnel_steps as (
-
-    select * from {{ ref('int_metrics__funnel_steps') }}
-
-),
-
-payments_by_method as (
-
-    select * from {{ ref('int_metrics__payments_by_method') }}
-
-),
-
-attribution_by_reason as (
-
-    select * from {{ ref('int_metrics__attribution_by_reason') }}
-
-),
+{{ import_ctes({
+    'funnel_steps': ref('int_metrics__funnel_steps'),
+    'payments_by_method': ref('int_metrics__payments_by_method'),
+    'attribution_by_reason': ref('int_metrics__attribution_by_reason'),
+}) }}
 
 abandonment_by_step as (
 

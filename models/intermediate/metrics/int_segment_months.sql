@@ -4,17 +4,10 @@
     segment is present, with 0 or null where nothing happened. -#}
 with
 
-months as (
-
-    select * from {{ ref('int_month_spine') }}
-
-),
-
-account_segments as (
-
-    select * from {{ ref('int_account_segments') }}
-
-),
+{{ import_ctes({
+    'months': ref('int_month_spine'),
+    'account_segments': ref('int_account_segments'),
+}) }}
 
 periods as (
 

@@ -9,17 +9,10 @@
     checked: the change was already made. -#}
 with
 
-changes as (
-
-    select * from {{ ref('stg_billing__subscription_changes') }}
-
-),
-
-plans as (
-
-    select * from {{ ref('stg_billing__plans') }}
-
-),
+{{ import_ctes({
+    'changes': ref('stg_billing__subscription_changes'),
+    'plans': ref('stg_billing__plans'),
+}) }}
 
 timed as (
 

@@ -3,23 +3,11 @@
     reporting currency converts at 1; without a rate the change is unconverted. -#}
 with
 
-changes as (
-
-    select * from {{ ref('int_subscription_changes__revenue') }}
-
-),
-
-fx_rates as (
-
-    select * from {{ ref('stg_billing__fx_rates') }}
-
-),
-
-currencies as (
-
-    select * from {{ ref('currencies') }}
-
-),
+{{ import_ctes({
+    'changes': ref('int_subscription_changes__revenue'),
+    'fx_rates': ref('stg_billing__fx_rates'),
+    'currencies': ref('currencies'),
+}) }}
 
 candidate_rates as (
 
@@ -51,16 +39,12 @@ final as (
 
     select
         changes.change_id,
-        case
-            when changes.currency = {{ sql_string(var("reporting_currency")) }} then 1
-            else latest_rates.rate_to_reporting
-        end as rate_to_reporting,
-        changes.mrr_delta
-        / power(10, currencies.minor_unit_exponent)
-        * case
-            when changes.currency = {{ sql_string(var("reporting_currency")) }} then 1
-            else latest_rates.rate_to_reporting
-        end as mrr_delta_reporting
+        {{ reporting_rate('changes.currency', 'latest_rates.rate_to_reporting') }}
+            as rate_to_reporting,
+        {{ to_reporting_currency(
+            'changes.mrr_delta', 'changes.currency', 'latest_rates.rate_to_reporting',
+            'currencies.minor_unit_exponent'
+        ) }} as mrr_delta_reporting
     from changes
     left join latest_rates
         on latest_rates.change_id = changes.change_id

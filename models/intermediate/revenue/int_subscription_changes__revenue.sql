@@ -3,38 +3,20 @@
     that matches), kind, upgrade flag and channel. Changes after as_of are ignored. -#}
 with
 
-changes as (
-
-    select * from {{ ref('stg_billing__subscription_changes') }}
-
-),
-
-plans as (
-
-    select * from {{ ref('stg_billing__plans') }}
-
-),
-
-opportunities as (
-
-    select * from {{ ref('stg_crm__opportunities') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'changes': ref('stg_billing__subscription_changes'),
+    'plans': ref('stg_billing__plans'),
+    'opportunities': ref('stg_crm__opportunities'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 sales_opportunities as (
 
     select distinct opportunities.change_id
-    from opportunities
-    cross join as_of
-    where opportunities.origin = 'sales'
-        and opportunities.change_id is not null
-        and opportunities.created_at <= as_of.as_of
+    {{ from_as_of('opportunities', 'created_at', [
+        "opportunities.origin = 'sales'",
+        'opportunities.change_id is not null',
+    ]) }}
 
 ),
 

@@ -9,11 +9,7 @@
 {%- set n_training = var('winback_training_snapshots') | int -%}
 with
 
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({'as_of': ref('int_as_of')}) }}
 
 offsets as (
 

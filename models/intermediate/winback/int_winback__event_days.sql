@@ -30,23 +30,11 @@
 {%- set not_usage = non_usage_events() -%}
 with
 
-events as (
-
-    select * from {{ ref('stg_product__events') }}
-
-),
-
-snapshots as (
-
-    select * from {{ ref('int_winback__snapshots') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'events': ref('stg_product__events'),
+    'snapshots': ref('int_winback__snapshots'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 snapshot_accounts as (
 

@@ -14,23 +14,11 @@
 {%- set max_rows = var('winback_max_training_rows') | int -%}
 with
 
-accounts as (
-
-    select * from {{ ref('dim_accounts') }}
-
-),
-
-changes as (
-
-    select * from {{ ref('fct_subscription_changes') }}
-
-),
-
-cutoffs as (
-
-    select * from {{ ref('int_winback__cutoffs') }}
-
-),
+{{ import_ctes({
+    'accounts': ref('dim_accounts'),
+    'changes': ref('fct_subscription_changes'),
+    'cutoffs': ref('int_winback__cutoffs'),
+}) }}
 
 first_upgrades as (
 
@@ -121,8 +109,7 @@ outcomes as (
     from eligible
     inner join changes
         on changes.account_id = eligible.account_id
-            and changes.is_upgrade
-            and changes.channel = 'self_serve'
+            and {{ is_self_serve_upgrade('changes') }}
             and changes.changed_at > eligible.cutoff_at
             and changes.changed_at <= {{ dbt.dateadd('day', horizon, 'eligible.cutoff_at') }}
     where not eligible.is_scoring

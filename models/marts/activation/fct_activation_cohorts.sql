@@ -5,11 +5,7 @@
     values are grouped as '(none)'. -#}
 with
 
-activation as (
-
-    select * from {{ ref('int_metrics__activation') }}
-
-),
+{{ import_ctes({'activation': ref('int_metrics__activation')}) }}
 
 final as (
 

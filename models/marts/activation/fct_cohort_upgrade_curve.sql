@@ -10,17 +10,7 @@
 {%- set curve_days = 90 -%}
 with
 
-accounts as (
-
-    select * from {{ ref('int_accounts__activation') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({'accounts': ref('int_accounts__activation'), 'as_of': ref('int_as_of')}) }}
 
 numbers as (
 

@@ -18,28 +18,16 @@
 {%- do rates.append(('account_payment_failure_rate', 'payment_failure_accounts')) -%}
 with
 
-variation_segments as (
-
-    select * from {{ ref('int_experiments__variation_segments') }}
-
-),
-
-loaded as (
-
-    select * from {{ ref('int_loaded_tables') }}
-
-),
+{{ import_ctes({
+    'variation_segments': ref('int_experiments__variation_segments'),
+    'loaded': ref('int_loaded_tables'),
+}) }}
 
 final as (
     {%- for metric_id, accounts in rates %}
 
     select
-        variation_segments.experiment_id,
-        variation_segments.segment_dimension,
-        variation_segments.segment_value,
-        variation_segments.variation_id,
-        variation_segments.variation_order,
-        variation_segments.is_control,
+        {{ experiment_variation_columns('variation_segments') }},
         cast({{ sql_string(metric_id) }} as {{ dbt.type_string() }}) as metric_id,
         {{ loop.index }} as metric_order,
         cast('rate' as {{ dbt.type_string() }}) as metric_kind,
@@ -63,12 +51,7 @@ final as (
     {%- endfor %}
 
     select
-        experiment_id,
-        segment_dimension,
-        segment_value,
-        variation_id,
-        variation_order,
-        is_control,
+        {{ experiment_variation_columns() }},
         cast('mrr_delta_per_account' as {{ dbt.type_string() }}) as metric_id,
         {{ rates | length + 1 }} as metric_order,
         cast('mean' as {{ dbt.type_string() }}) as metric_kind,

@@ -5,21 +5,12 @@
     variation_id. -#}
 with
 
-variation_segments as (
-
-    select * from {{ ref('int_experiments__variation_segments') }}
-
-),
+{{ import_ctes({'variation_segments': ref('int_experiments__variation_segments')}) }}
 
 final as (
 
     select
-        experiment_id,
-        segment_dimension,
-        segment_value,
-        variation_id,
-        variation_order,
-        is_control,
+        {{ experiment_variation_columns() }},
         exposed_accounts,
         matured_accounts
     from variation_segments

@@ -6,11 +6,7 @@
     are computed from these by src/upgrade_warehouse/stats.py (docs/experiments.md). -#}
 with
 
-segments as (
-
-    select * from {{ ref('int_experiments__segments') }}
-
-),
+{{ import_ctes({'segments': ref('int_experiments__segments')}) }}
 
 final as (
 

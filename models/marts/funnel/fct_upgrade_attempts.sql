@@ -5,29 +5,12 @@
     it has some but none succeeded. -#}
 with
 
-attempts as (
-
-    select * from {{ ref('int_upgrade_attempts') }}
-
-),
-
-changes as (
-
-    select * from {{ ref('stg_billing__subscription_changes') }}
-
-),
-
-sync_events as (
-
-    select * from {{ ref('stg_integration__sync_events') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'attempts': ref('int_upgrade_attempts'),
+    'changes': ref('stg_billing__subscription_changes'),
+    'sync_events': ref('stg_integration__sync_events'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 entitlement_syncs as (
 
@@ -40,10 +23,7 @@ entitlement_syncs as (
                     then sync_events.attempted_at
             end
         ) as entitled_at
-    from sync_events
-    cross join as_of
-    where sync_events.target_system = 'entitlements'
-        and sync_events.attempted_at <= as_of.as_of
+    {{ from_as_of('sync_events', 'attempted_at', ["sync_events.target_system = 'entitlements'"]) }}
     group by sync_events.change_id
 
 ),

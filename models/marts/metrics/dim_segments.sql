@@ -4,11 +4,7 @@
     (0 for `all`): the `metrics --by` choices and the dashboard's segment pickers. -#}
 with
 
-account_segments as (
-
-    select * from {{ ref('int_account_segments') }}
-
-),
+{{ import_ctes({'account_segments': ref('int_account_segments')}) }}
 
 final as (
 

@@ -22,11 +22,7 @@
 ] -%}
 with
 
-metrics as (
-
-    select * from {{ ref('fct_monthly_metrics_by_segment') }}
-
-),
+{{ import_ctes({'metrics': ref('fct_monthly_metrics_by_segment')}) }}
 
 unpivoted as (
     {%- for metric_id in count_ratio_metrics %}

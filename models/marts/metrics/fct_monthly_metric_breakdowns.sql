@@ -7,11 +7,7 @@
     no rows (null objects). -#}
 with
 
-breakdowns as (
-
-    select * from {{ ref('int_monthly_metric_breakdowns') }}
-
-),
+{{ import_ctes({'breakdowns': ref('int_monthly_metric_breakdowns')}) }}
 
 final as (
 

@@ -8,11 +8,7 @@
 -- depends_on: {{ ref('metric_catalog') }}
 with
 
-metrics as (
-
-    select * from {{ ref('int_monthly_metrics') }}
-
-),
+{{ import_ctes({'metrics': ref('int_monthly_metrics')}) }}
 
 final as (
 

@@ -2,17 +2,7 @@
     overridden by hand (overridden_at set, not after as_of) is a false positive. -#}
 with
 
-checks as (
-
-    select * from {{ ref('stg_product__eligibility_checks') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({'checks': ref('stg_product__eligibility_checks'), 'as_of': ref('int_as_of')}) }}
 
 final as (
 
@@ -31,9 +21,7 @@ final as (
         and checks.overridden_at is not null
         and checks.overridden_at <= as_of.as_of as is_false_positive,
         checks.overridden_at
-    from checks
-    cross join as_of
-    where checks.checked_at <= as_of.as_of
+    {{ from_as_of('checks', 'checked_at') }}
 
 )
 

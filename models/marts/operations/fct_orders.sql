@@ -3,17 +3,10 @@
     cancelled, current status and age. Monthly grain: month of the first `placed`. -#}
 with
 
-order_events as (
-
-    select * from {{ ref('stg_orders__order_status_events') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'order_events': ref('stg_orders__order_status_events'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 visible as (
 
@@ -23,9 +16,7 @@ visible as (
             partition by order_events.order_id
             order by order_events.occurred_at desc, order_events.status desc
         ) as recency_rank
-    from order_events
-    cross join as_of
-    where order_events.occurred_at <= as_of.as_of
+    {{ from_as_of('order_events', 'occurred_at') }}
 
 ),
 

@@ -1,17 +1,7 @@
 {#- One row per payment attempt up to as_of (metrics.md "Payments"). -#}
 with
 
-payments as (
-
-    select * from {{ ref('stg_billing__payment_attempts') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({'payments': ref('stg_billing__payment_attempts'), 'as_of': ref('int_as_of')}) }}
 
 final as (
 
@@ -27,9 +17,7 @@ final as (
         payments.failure_code,
         payments.amount_minor,
         payments.currency
-    from payments
-    cross join as_of
-    where payments.attempted_at <= as_of.as_of
+    {{ from_as_of('payments', 'attempted_at') }}
 
 )
 

@@ -8,23 +8,11 @@
 {%- set tolerance = var('amount_tolerance_minor') | int -%}
 with
 
-changes as (
-
-    select * from {{ ref('int_subscription_changes__revenue') }}
-
-),
-
-opportunities as (
-
-    select * from {{ ref('stg_crm__opportunities') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'changes': ref('int_subscription_changes__revenue'),
+    'opportunities': ref('stg_crm__opportunities'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 ranked_records as (
 
@@ -34,11 +22,10 @@ ranked_records as (
             partition by opportunities.change_id
             order by opportunities.created_at desc, opportunities.opportunity_id desc
         ) as record_rank
-    from opportunities
-    cross join as_of
-    where opportunities.stage = 'closed_won'
-        and opportunities.change_id is not null
-        and opportunities.created_at <= as_of.as_of
+    {{ from_as_of('opportunities', 'created_at', [
+        "opportunities.stage = 'closed_won'",
+        'opportunities.change_id is not null',
+    ]) }}
 
 ),
 

@@ -7,23 +7,11 @@
     for the first and the last attempt: 10.2 s against 12.0 s at 100M events). -#}
 with
 
-sync_events as (
-
-    select * from {{ ref('stg_integration__sync_events') }}
-
-),
-
-changes as (
-
-    select * from {{ ref('int_subscription_changes__revenue') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'sync_events': ref('stg_integration__sync_events'),
+    'changes': ref('int_subscription_changes__revenue'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 attempts as (
 

@@ -3,17 +3,7 @@
     same account accepted a later offer (offered after it). -#}
 with
 
-offers as (
-
-    select * from {{ ref('stg_product__upsell_offers') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({'offers': ref('stg_product__upsell_offers'), 'as_of': ref('int_as_of')}) }}
 
 visible as (
 
@@ -22,9 +12,7 @@ visible as (
         case
             when offers.outcome_at is null or offers.outcome_at <= as_of.as_of then offers.outcome
         end as outcome_at_as_of
-    from offers
-    cross join as_of
-    where offers.offered_at <= as_of.as_of
+    {{ from_as_of('offers', 'offered_at') }}
 
 ),
 

@@ -2,11 +2,7 @@
     JSON object of metrics.md's `parameters`). -#}
 with
 
-builds as (
-
-    select * from {{ ref('stg_loader__builds') }}
-
-),
+{{ import_ctes({'builds': ref('stg_loader__builds')}) }}
 
 final as (
 

@@ -4,11 +4,7 @@
     quarantined (some rows quarantined) or ok. -#}
 with
 
-load_reports as (
-
-    select * from {{ ref('stg_loader__load_reports') }}
-
-),
+{{ import_ctes({'load_reports': ref('stg_loader__load_reports')}) }}
 
 final as (
 

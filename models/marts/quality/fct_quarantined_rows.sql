@@ -3,11 +3,7 @@
     (a JSON object of the raw text values), to fix and reload. -#}
 with
 
-quarantined_rows as (
-
-    select * from {{ ref('stg_loader__quarantined_rows') }}
-
-),
+{{ import_ctes({'quarantined_rows': ref('stg_loader__quarantined_rows')}) }}
 
 final as (
 

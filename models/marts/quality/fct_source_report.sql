@@ -4,11 +4,7 @@
     quarantined, never expected), quarantined, skipped or ok. Empty without sources.yml. -#}
 with
 
-source_reports as (
-
-    select * from {{ ref('stg_loader__source_reports') }}
-
-),
+{{ import_ctes({'source_reports': ref('stg_loader__source_reports')}) }}
 
 final as (
 

@@ -2,11 +2,7 @@
     contract's columns: what the dashboard's simulator quotes with. -#}
 with
 
-plans as (
-
-    select * from {{ ref('stg_billing__plans') }}
-
-),
+{{ import_ctes({'plans': ref('stg_billing__plans')}) }}
 
 final as (
 

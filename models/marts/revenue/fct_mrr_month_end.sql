@@ -10,35 +10,13 @@
     is null (left out of the totals, named by the `fx_missing` warning). -#}
 with
 
-changes as (
-
-    select * from {{ ref('fct_subscription_changes') }}
-
-),
-
-months as (
-
-    select * from {{ ref('int_month_spine') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
-
-fx_rates as (
-
-    select * from {{ ref('stg_billing__fx_rates') }}
-
-),
-
-currencies as (
-
-    select * from {{ ref('currencies') }}
-
-),
+{{ import_ctes({
+    'changes': ref('fct_subscription_changes'),
+    'months': ref('int_month_spine'),
+    'as_of': ref('int_as_of'),
+    'fx_rates': ref('stg_billing__fx_rates'),
+    'currencies': ref('currencies'),
+}) }}
 
 -- Changes in effect by as_of, each with the effective_at of the next one of its
 -- subscription (by effective_at, then change_id): it is in force until then.
@@ -56,9 +34,7 @@ in_effect as (
             partition by changes.subscription_id
             order by changes.effective_at, changes.change_id
         ) as next_effective_at
-    from changes
-    cross join as_of
-    where changes.effective_at <= as_of.as_of
+    {{ from_as_of('changes', 'effective_at') }}
 
 ),
 
@@ -135,16 +111,12 @@ final as (
         month_states.change_id,
         month_states.currency,
         month_states.mrr_after as mrr_end,
-        case
-            when month_states.currency = {{ sql_string(var("reporting_currency")) }} then 1
-            else month_rates.rate_to_reporting
-        end as rate_to_reporting,
-        month_states.mrr_after
-        / power(10, currencies.minor_unit_exponent)
-        * case
-            when month_states.currency = {{ sql_string(var("reporting_currency")) }} then 1
-            else month_rates.rate_to_reporting
-        end as mrr_end_reporting
+        {{ reporting_rate('month_states.currency', 'month_rates.rate_to_reporting') }}
+            as rate_to_reporting,
+        {{ to_reporting_currency(
+            'month_states.mrr_after', 'month_states.currency', 'month_rates.rate_to_reporting',
+            'currencies.minor_unit_exponent'
+        ) }} as mrr_end_reporting
     from month_states
     left join month_rates
         on month_rates.month = month_states.month

@@ -10,29 +10,12 @@
 {%- set tolerance = var('amount_tolerance_minor') | int -%}
 with
 
-changes as (
-
-    select * from {{ ref('int_subscription_changes__revenue') }}
-
-),
-
-invoice_lines as (
-
-    select * from {{ ref('stg_billing__invoice_lines') }}
-
-),
-
-expected as (
-
-    select * from {{ ref('int_proration_expected') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'changes': ref('int_subscription_changes__revenue'),
+    'invoice_lines': ref('stg_billing__invoice_lines'),
+    'expected': ref('int_proration_expected'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 billed as (
 
@@ -46,11 +29,10 @@ billed as (
         sum(invoice_lines.amount_minor) as billed_amount_minor,
         min(invoice_lines.currency) as min_currency,
         max(invoice_lines.currency) as max_currency
-    from invoice_lines
-    cross join as_of
-    where invoice_lines.line_type in ('proration_credit', 'proration_charge')
-        and invoice_lines.change_id is not null
-        and invoice_lines.issued_at <= as_of.as_of
+    {{ from_as_of('invoice_lines', 'issued_at', [
+        "invoice_lines.line_type in ('proration_credit', 'proration_charge')",
+        'invoice_lines.change_id is not null',
+    ]) }}
     group by invoice_lines.change_id
 
 ),

@@ -3,40 +3,22 @@
     revenue"). -#}
 with
 
-changes as (
-
-    select * from {{ ref('int_subscription_changes__revenue') }}
-
-),
-
-converted as (
-
-    select * from {{ ref('int_subscription_changes__converted') }}
-
-),
-
-payments as (
-
-    select * from {{ ref('stg_billing__payment_attempts') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'changes': ref('int_subscription_changes__revenue'),
+    'converted': ref('int_subscription_changes__converted'),
+    'payments': ref('stg_billing__payment_attempts'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 latest_successful_payments as (
 
     select
         payments.change_id,
         max(payments.attempted_at) as paid_at
-    from payments
-    cross join as_of
-    where payments.status = 'succeeded'
-        and payments.change_id is not null
-        and payments.attempted_at <= as_of.as_of
+    {{ from_as_of('payments', 'attempted_at', [
+        "payments.status = 'succeeded'",
+        'payments.change_id is not null',
+    ]) }}
     group by payments.change_id
 
 ),
@@ -52,7 +34,7 @@ final as (
         -- metrics.md: processing latency covers self-serve upgrades only (a sales deal paid
         -- by invoice days earlier says nothing about the self-serve flow)
         case
-            when changes.is_upgrade and changes.channel = 'self_serve' then
+            when {{ is_self_serve_upgrade('changes') }} then
                 {{ seconds_between('latest_successful_payments.paid_at', 'changes.changed_at') }}
         end as processing_latency_seconds
     from changes

@@ -11,65 +11,18 @@
 {%- set steps = var_list('funnel_steps') -%}
 with
 
-snapshots as (
-
-    select * from {{ ref('int_winback__snapshots') }}
-
-),
-
-accounts as (
-
-    select * from {{ ref('dim_accounts') }}
-
-),
-
-event_days as (
-
-    select * from {{ ref('int_winback__event_days') }}
-
-),
-
-signal_counts as (
-
-    select * from {{ ref('fct_winback_signal_counts') }}
-
-),
-
-changes as (
-
-    select * from {{ ref('fct_subscription_changes') }}
-
-),
-
-plans as (
-
-    select * from {{ ref('stg_billing__plans') }}
-
-),
-
-checks as (
-
-    select * from {{ ref('fct_eligibility_checks') }}
-
-),
-
-offers as (
-
-    select * from {{ ref('fct_upsell_offers') }}
-
-),
-
-payments as (
-
-    select * from {{ ref('fct_payment_attempts') }}
-
-),
-
-loaded as (
-
-    select * from {{ ref('int_loaded_tables') }}
-
-),
+{{ import_ctes({
+    'snapshots': ref('int_winback__snapshots'),
+    'accounts': ref('dim_accounts'),
+    'event_days': ref('int_winback__event_days'),
+    'signal_counts': ref('fct_winback_signal_counts'),
+    'changes': ref('fct_subscription_changes'),
+    'plans': ref('stg_billing__plans'),
+    'checks': ref('fct_eligibility_checks'),
+    'offers': ref('fct_upsell_offers'),
+    'payments': ref('fct_payment_attempts'),
+    'loaded': ref('int_loaded_tables'),
+}) }}
 
 kind_days as (
 
@@ -320,28 +273,18 @@ final as (
             as days_since_activation,
         current_plans.plan_id,
         current_plans.plan_tier_rank,
-        cast(coalesce(current_plans.seats, 0) as {{ dbt.type_bigint() }}) as seats,
+        {{ counts_or_zero(['current_plans.seats']) }},
         current_plans.plan_max_seats,
-        cast(coalesce(users.active_users_30d, 0) as {{ dbt.type_bigint() }})
-            as active_users_30d,
-        cast(coalesce(usage.usage_events_14d, 0) as {{ dbt.type_bigint() }})
-            as usage_events_14d,
-        cast(coalesce(usage.usage_events_30d, 0) as {{ dbt.type_bigint() }})
-            as usage_events_30d,
-        cast(coalesce(usage.active_days_30d, 0) as {{ dbt.type_bigint() }}) as active_days_30d,
+        {{ counts_or_zero([
+            'users.active_users_30d', 'usage.usage_events_14d', 'usage.usage_events_30d',
+            'usage.active_days_30d',
+        ]) }},
         usage.days_since_last_usage,
-        cast(coalesce(usage.upgrade_visit_days_30d, 0) as {{ dbt.type_bigint() }})
-            as upgrade_visit_days_30d,
-        cast(coalesce(signals.attempts_total, 0) as {{ dbt.type_bigint() }}) as attempts_total,
-        cast(coalesce(signals.attempts_30d, 0) as {{ dbt.type_bigint() }}) as attempts_30d,
-        cast(coalesce(signals.furthest_step_index, 0) as {{ dbt.type_bigint() }})
-            as furthest_step_index,
-        cast(coalesce(signals.furthest_step_index_30d, 0) as {{ dbt.type_bigint() }})
-            as furthest_step_index_30d,
-        cast(coalesce(signals.escalations_total, 0) as {{ dbt.type_bigint() }})
-            as escalations_total,
-        cast(coalesce(signals.escalations_30d, 0) as {{ dbt.type_bigint() }})
-            as escalations_30d,
+        {{ counts_or_zero([
+            'usage.upgrade_visit_days_30d', 'signals.attempts_total', 'signals.attempts_30d',
+            'signals.furthest_step_index', 'signals.furthest_step_index_30d',
+            'signals.escalations_total', 'signals.escalations_30d',
+        ]) }},
         {%- for column, cte, source_table in [
             ('eligibility_checks_total', 'eligibility', 'eligibility_checks'),
             ('eligibility_rejections_total', 'eligibility', 'eligibility_checks'),
@@ -367,14 +310,10 @@ final as (
     cross join loaded
     inner join accounts
         on accounts.account_id = snapshots.account_id
-    {%- for cte in [
+    {{- left_join_each([
         'current_plans', 'users', 'usage', 'signals', 'eligibility', 'upsell',
         'pending_triggers', 'payment_failures',
-    ] %}
-    left join {{ cte }}
-        on {{ cte }}.account_id = snapshots.account_id
-            and {{ cte }}.cutoff_at = snapshots.cutoff_at
-    {%- endfor %}
+    ], 'snapshots', ['account_id', 'cutoff_at']) }}
 
 )
 

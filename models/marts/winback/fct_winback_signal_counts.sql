@@ -9,29 +9,12 @@
 {%- set steps = var_list('funnel_steps') -%}
 with
 
-snapshots as (
-
-    select * from {{ ref('int_winback__snapshots') }}
-
-),
-
-event_days as (
-
-    select * from {{ ref('int_winback__event_days') }}
-
-),
-
-attempts as (
-
-    select * from {{ ref('fct_upgrade_attempts') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of') }}
-
-),
+{{ import_ctes({
+    'snapshots': ref('int_winback__snapshots'),
+    'event_days': ref('int_winback__event_days'),
+    'attempts': ref('fct_upgrade_attempts'),
+    'as_of': ref('int_as_of'),
+}) }}
 
 event_signals as (
 
