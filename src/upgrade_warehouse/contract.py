@@ -88,6 +88,16 @@ class Table:
 
 PRORATION_BEHAVIORS = ("create_prorations", "always_invoice", "none")
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation", "renewal")
+# What a subscription change moves, in this order: the plan and seats it leaves and takes,
+# and the billing period it falls in (the inputs of its proration).
+CHANGE_MOVE = (
+    "from_plan_id",
+    "from_quantity",
+    "to_plan_id",
+    "to_quantity",
+    "period_start",
+    "period_end",
+)
 ORDER_STATUSES = (
     "placed",
     "awaiting_return",
