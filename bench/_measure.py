@@ -30,6 +30,17 @@ DATA = ROOT / "data" / "bench"
 RESULTS = ROOT / "bench" / "results"
 
 
+def cli_args(command: str, *args: str, **options) -> list[str]:
+    """The argv of ``upgrade-warehouse COMMAND ARGS --option value ...``: each keyword is
+    an option (``data_dir`` -> ``--data-dir``) given as text, ``True`` a flag alone."""
+    argv = [CLI, command, *args]
+    for name, value in options.items():
+        argv.append("--" + name.replace("_", "-"))
+        if value is not True:
+            argv.append(str(value))
+    return argv
+
+
 # ----------------------------------------------------------------------------- memory
 
 
@@ -111,19 +122,7 @@ def _generator_hash() -> str:
 
 
 def _generate(out: Path, accounts: int, fmt: str = "parquet") -> dict:
-    run = measured(
-        [
-            CLI,
-            "generate",
-            "--out",
-            str(out),
-            "--accounts",
-            str(accounts),
-            "--format",
-            fmt,
-            "--quiet",
-        ]
-    )
+    run = measured(cli_args("generate", out=out, accounts=accounts, format=fmt, quiet=True))
     if run.returncode != 0:
         raise SystemExit(f"generate failed:\n{run.stderr[-3000:]}")
     return json.loads((out / "manifest.json").read_text())
@@ -213,16 +212,7 @@ def build(data_dir: Path, extra_env: dict | None = None, inspect=None) -> Build:
     with tempfile.TemporaryDirectory(dir=DATA) as tmp:
         profile = Path(tmp) / "profile.json"
         run = measured(
-            [
-                CLI,
-                "build",
-                "--data-dir",
-                str(data_dir),
-                "--warehouse",
-                f"{tmp}/wh.duckdb",
-                "--format",
-                "json",
-            ],
+            cli_args("build", data_dir=data_dir, warehouse=f"{tmp}/wh.duckdb", format="json"),
             env={"UPGRADE_WAREHOUSE_PROFILE": str(profile), **(extra_env or {})},
         )
         if run.returncode != 0:
