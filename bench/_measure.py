@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -39,6 +40,17 @@ def cli_args(command: str, *args: str, **options) -> list[str]:
         if value is not True:
             argv.append(str(value))
     return argv
+
+
+def generator_arguments(
+    ap: argparse.ArgumentParser, *, accounts: int, fmt: str, bad_row_rate: float
+) -> None:
+    """A benchmark's options for the data set it generates (``generate``'s own), with its
+    defaults: --accounts, --months (13), --format, --bad-row-rate."""
+    ap.add_argument("--accounts", type=int, default=accounts)
+    ap.add_argument("--months", type=int, default=13)
+    ap.add_argument("--format", default=fmt, choices=["csv", "parquet"])
+    ap.add_argument("--bad-row-rate", type=float, default=bad_row_rate)
 
 
 # ----------------------------------------------------------------------------- memory

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import duckdb
-from _measure import ROOT, cli_args
+from _measure import ROOT, cli_args, generator_arguments
 
 
 def generate(args) -> Path:
@@ -134,10 +134,7 @@ def _beyond_rounding(con, spark_table: str, duck_table: str) -> str | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--accounts", type=int, default=2000)
-    ap.add_argument("--months", type=int, default=13)
-    ap.add_argument("--format", default="csv", choices=["csv", "parquet"])
-    ap.add_argument("--bad-row-rate", type=float, default=0.01)
+    generator_arguments(ap, accounts=2000, fmt="csv", bad_row_rate=0.01)
     ap.add_argument("--spark-master", default=None)
     args = ap.parse_args()
 
