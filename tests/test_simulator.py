@@ -69,6 +69,14 @@ def quote_at_mid(catalog, from_plan, from_quantity, to_plan, to_quantity, **opti
     )
 
 
+def assert_credit_carried(q, balance_minor: int) -> None:
+    """A credit larger than what is owed: nothing due now nor on the next invoice, and
+    ``balance_minor`` left on the customer's balance."""
+    assert q.amount_due_now_minor == 0
+    assert q.next_invoice_amount_minor == 0
+    assert q.credit_balance_minor == balance_minor
+
+
 def lines(q):
     return [(ln.line_type, ln.amount_minor) for ln in q.lines]
 
@@ -171,9 +179,7 @@ def test_create_prorations_downgrade_credit_balance():
     # credit -15000, charge 500, pending -14500; next = 1000 - 14500 < 0 -> 0, balance 13500
     q = quote_at_mid(CAT, "plus_m", 10, "basic_m", 1, timing="immediate")
     assert lines(q) == [("proration_credit", -15000), ("proration_charge", 500)]
-    assert q.amount_due_now_minor == 0
-    assert q.next_invoice_amount_minor == 0
-    assert q.credit_balance_minor == 13500
+    assert_credit_carried(q, 13500)
     assert (q.movement, q.kind) == ("contraction", "tier_downgrade")
 
 
@@ -189,9 +195,7 @@ def test_always_invoice_downgrade_credit_carried():
         timing="immediate",
         proration_behavior="always_invoice",
     )
-    assert q.amount_due_now_minor == 0
-    assert q.next_invoice_amount_minor == 0
-    assert q.credit_balance_minor == 13500
+    assert_credit_carried(q, 13500)
 
 
 def test_downgrade_partial_credit_used_by_next_invoice():
@@ -227,37 +231,32 @@ def test_interval_switch_year_to_month_credit_carried():
     # credit -round(60000*183/365 = 30082.19) = -30082; subscription 3000*2 = 6000
     assert lines(q) == [("proration_credit", -30082), ("subscription", 6000)]
     # due = -24082 -> nothing now, 24082 carried; next (Aug 2) = max(0, 6000 - 24082) = 0
-    assert q.amount_due_now_minor == 0
+    assert_credit_carried(q, 18082)  # 24082 - 6000
     assert q.next_invoice_date == ts("2026-08-02T00:00:00Z")
-    assert q.next_invoice_amount_minor == 0
-    assert q.credit_balance_minor == 18082  # 24082 - 6000
     assert (q.period_start, q.period_end) == (ts(JUL2), ts("2026-08-02T00:00:00Z"))
     assert (q.movement, q.kind) == ("expansion", "interval_switch")
 
 
-def test_interval_switch_invoiced_now_whatever_the_behavior():
-    q = quote_at_mid(
+def pro_month_to_year_now(proration_behavior: str):
+    """pro_monthly x3 -> pro_annual x3 at MID, taking effect at once."""
+    return quote_at_mid(
         SAMPLE,
         "pro_monthly",
         3,
         "pro_annual",
         3,
         timing="immediate",
-        proration_behavior="create_prorations",
+        proration_behavior=proration_behavior,
     )
+
+
+def test_interval_switch_invoiced_now_whatever_the_behavior():
+    q = pro_month_to_year_now("create_prorations")
     assert all(ln.invoiced_now for ln in q.lines)
 
 
 def test_interval_switch_none_omits_credit():
-    q = quote_at_mid(
-        SAMPLE,
-        "pro_monthly",
-        3,
-        "pro_annual",
-        3,
-        timing="immediate",
-        proration_behavior="none",
-    )
+    q = pro_month_to_year_now("none")
     # no credit; the subscription line (60000) is still invoiced now
     assert lines(q) == [("subscription", 60000)]
     assert q.proration_net_minor == 0
@@ -269,9 +268,7 @@ def test_interval_switch_to_free_plan_has_no_subscription_line():
     # basic_y x1 (10000/yr) -> free_m: credit -round(10000*183/365 = 5013.70) = -5014
     q = quote(CAT, "basic_y", 1, "free_m", 1, JAN1, JAN1_27, JUL2, timing="immediate")
     assert lines(q) == [("proration_credit", -5014)]
-    assert q.amount_due_now_minor == 0
-    assert q.next_invoice_amount_minor == 0  # max(0, 0 - 5014)
-    assert q.credit_balance_minor == 5014
+    assert_credit_carried(q, 5014)  # next invoice max(0, 0 - 5014)
     assert (q.movement, q.kind) == ("churn", "tier_downgrade")
 
 
