@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..currencies import currency_exponent
 from ..data_warnings import affects
-from ..exports import safe_pandas, safe_text
+from ..exports import append_header, safe_pandas, safe_text
 from ..metrics import DURATION_SECONDS, duration_unit
 from .config import DashboardConfig
 from .fmt import format_delta, format_value, month_label, target_status
@@ -255,9 +255,7 @@ def review_xlsx(
     sections = list(dict.fromkeys(r.section for r in rows))
     for section in sections:
         sheet = book.create_sheet(section_title(section)[:31])
-        sheet.append(headers)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
+        append_header(sheet, headers)
         for r in (r for r in rows if r.section == section):
             change = r.change
             if change is not None and r.unit == "rate":
