@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -28,6 +29,28 @@ BIN = Path(sys.executable).parent
 CLI = str(BIN / "upgrade-warehouse")
 DATA = ROOT / "data" / "bench"
 RESULTS = ROOT / "bench" / "results"
+
+
+def cli_args(command: str, *args: str, **options) -> list[str]:
+    """The argv of ``upgrade-warehouse COMMAND ARGS --option value ...``: each keyword is
+    an option (``data_dir`` -> ``--data-dir``) given as text, ``True`` a flag alone."""
+    argv = [CLI, command, *args]
+    for name, value in options.items():
+        argv.append("--" + name.replace("_", "-"))
+        if value is not True:
+            argv.append(str(value))
+    return argv
+
+
+def generator_arguments(
+    ap: argparse.ArgumentParser, *, accounts: int, fmt: str, bad_row_rate: float
+) -> None:
+    """A benchmark's options for the data set it generates (``generate``'s own), with its
+    defaults: --accounts, --months (13), --format, --bad-row-rate."""
+    ap.add_argument("--accounts", type=int, default=accounts)
+    ap.add_argument("--months", type=int, default=13)
+    ap.add_argument("--format", default=fmt, choices=["csv", "parquet"])
+    ap.add_argument("--bad-row-rate", type=float, default=bad_row_rate)
 
 
 # ----------------------------------------------------------------------------- memory
@@ -111,19 +134,7 @@ def _generator_hash() -> str:
 
 
 def _generate(out: Path, accounts: int, fmt: str = "parquet") -> dict:
-    run = measured(
-        [
-            CLI,
-            "generate",
-            "--out",
-            str(out),
-            "--accounts",
-            str(accounts),
-            "--format",
-            fmt,
-            "--quiet",
-        ]
-    )
+    run = measured(cli_args("generate", out=out, accounts=accounts, format=fmt, quiet=True))
     if run.returncode != 0:
         raise SystemExit(f"generate failed:\n{run.stderr[-3000:]}")
     return json.loads((out / "manifest.json").read_text())
@@ -213,16 +224,7 @@ def build(data_dir: Path, extra_env: dict | None = None, inspect=None) -> Build:
     with tempfile.TemporaryDirectory(dir=DATA) as tmp:
         profile = Path(tmp) / "profile.json"
         run = measured(
-            [
-                CLI,
-                "build",
-                "--data-dir",
-                str(data_dir),
-                "--warehouse",
-                f"{tmp}/wh.duckdb",
-                "--format",
-                "json",
-            ],
+            cli_args("build", data_dir=data_dir, warehouse=f"{tmp}/wh.duckdb", format="json"),
             env={"UPGRADE_WAREHOUSE_PROFILE": str(profile), **(extra_env or {})},
         )
         if run.returncode != 0:

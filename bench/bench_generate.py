@@ -16,15 +16,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from _measure import generator_arguments
+
 from upgrade_warehouse.generator import GeneratorConfig, generate
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--accounts", type=int, default=200_000)
-    ap.add_argument("--months", type=int, default=13)
-    ap.add_argument("--format", default="parquet", choices=["csv", "parquet"])
-    ap.add_argument("--bad-row-rate", type=float, default=0.0)
+    generator_arguments(ap, accounts=200_000, fmt="parquet", bad_row_rate=0.0)
     ap.add_argument("--keep", type=Path, default=None, help="write here and keep the files")
     args = ap.parse_args()
     out = args.keep or Path(tempfile.mkdtemp(prefix="bench_generate_"))

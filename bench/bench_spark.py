@@ -27,9 +27,7 @@ import time
 from pathlib import Path
 
 import duckdb
-
-ROOT = Path(__file__).resolve().parents[1]
-CLI = str(Path(sys.executable).with_name("upgrade-warehouse"))
+from _measure import ROOT, cli_args, generator_arguments
 
 
 def generate(args) -> Path:
@@ -38,21 +36,15 @@ def generate(args) -> Path:
     if not (data / "manifest.json").is_file():
         t = time.monotonic()
         subprocess.run(
-            [
-                CLI,
+            cli_args(
                 "generate",
-                "--out",
-                str(data),
-                "--accounts",
-                str(args.accounts),
-                "--months",
-                str(args.months),
-                "--format",
-                args.format,
-                "--bad-row-rate",
-                str(args.bad_row_rate),
-                "--quiet",
-            ],
+                out=data,
+                accounts=args.accounts,
+                months=args.months,
+                format=args.format,
+                bad_row_rate=args.bad_row_rate,
+                quiet=True,
+            ),
             check=True,
         )
         print(f"generated {data} in {time.monotonic() - t:.1f} s")
@@ -63,16 +55,7 @@ def build(engine: str, data: Path, warehouse: Path, extra: list[str]) -> tuple[d
     t = time.monotonic()
     proc = subprocess.run(
         [
-            CLI,
-            "build",
-            "--engine",
-            engine,
-            "--data-dir",
-            str(data),
-            "--warehouse",
-            str(warehouse),
-            "--format",
-            "json",
+            *cli_args("build", engine=engine, data_dir=data, warehouse=warehouse, format="json"),
             *extra,
         ],
         capture_output=True,
@@ -88,7 +71,7 @@ def build(engine: str, data: Path, warehouse: Path, extra: list[str]) -> tuple[d
 
 def metrics(warehouse: Path) -> str:
     proc = subprocess.run(
-        [CLI, "metrics", "--warehouse", str(warehouse), "--format", "json"],
+        cli_args("metrics", warehouse=warehouse, format="json"),
         capture_output=True,
         text=True,
         check=True,
@@ -151,10 +134,7 @@ def _beyond_rounding(con, spark_table: str, duck_table: str) -> str | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--accounts", type=int, default=2000)
-    ap.add_argument("--months", type=int, default=13)
-    ap.add_argument("--format", default="csv", choices=["csv", "parquet"])
-    ap.add_argument("--bad-row-rate", type=float, default=0.01)
+    generator_arguments(ap, accounts=2000, fmt="csv", bad_row_rate=0.01)
     ap.add_argument("--spark-master", default=None)
     args = ap.parse_args()
 

@@ -32,8 +32,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import polars as pl
-
-CLI = str(Path(sys.executable).with_name("upgrade-warehouse"))
+from _measure import cli_args
 
 # What really happened: self-serve upgrades (metrics.md channel rules, with every CRM
 # record of the data set) of the listed accounts in (as_of, as_of + horizon].
@@ -166,19 +165,14 @@ def main() -> int:
         data, warehouse = work / "data", work / "winback.duckdb"
         if not (data / "manifest.json").exists():
             run(
-                [
-                    CLI,
+                cli_args(
                     "generate",
-                    "--out",
-                    str(data),
-                    "--accounts",
-                    str(args.accounts),
-                    "--seed",
-                    str(args.seed),
-                    "--format",
-                    "parquet",
-                    "--quiet",
-                ]
+                    out=data,
+                    accounts=args.accounts,
+                    seed=args.seed,
+                    format="parquet",
+                    quiet=True,
+                )
             )
         with duckdb.connect() as con:
             end = con.execute(
@@ -191,18 +185,13 @@ def main() -> int:
         build_s = float("nan")
         if not (args.reuse and warehouse.exists()):
             build_s = run(
-                [
-                    CLI,
+                cli_args(
                     "build",
-                    "--data-dir",
-                    str(data),
-                    "--warehouse",
-                    str(warehouse),
-                    "--var",
-                    f"as_of={as_of_text}",
-                    "--format",
-                    "json",
-                ]
+                    data_dir=data,
+                    warehouse=warehouse,
+                    var=f"as_of={as_of_text}",
+                    format="json",
+                )
             )
         with duckdb.connect(str(warehouse), read_only=True) as con:
             model = con.sql("select * from marts.winback_model").pl().to_dicts()[0]

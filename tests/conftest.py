@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -43,6 +44,14 @@ def run_cli(
     return subprocess.run(
         **cli_call(args, env), check=False, capture_output=True, timeout=timeout, **run
     )
+
+
+def cli_json(*args, **run):
+    """Run ``upgrade-warehouse ARGS`` (``run_cli``), expect exit 0, and return what it
+    printed, read as JSON."""
+    proc = run_cli(*args, **run)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
 
 
 def start_cli(*args, env: dict | None = None, **popen) -> subprocess.Popen:

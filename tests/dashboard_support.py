@@ -348,6 +348,17 @@ def chromium():
             browser.close()
 
 
+@contextlib.contextmanager
+def new_page(browser, width: int = 1280, height: int = 900, **options):
+    """A page in a new context of ``browser`` (closed after), its viewport ``width`` x
+    ``height`` (``options``: browser.new_context's others, e.g. extra_http_headers)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module")
 def browser():
     """The tests' browser (every browser test uses it), one per test module: Debian's

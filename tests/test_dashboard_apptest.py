@@ -4,7 +4,6 @@ the simulator's worked example, and the rules of the code (no SQL in pages, no H
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -14,7 +13,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, run_cli
+from conftest import REPO, cli_json, run_cli
 from dashboard_support import (
     PAGE_FILES,
     PUBLISH_TEST,
@@ -50,9 +49,7 @@ def warehouse(request, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def metrics_json(warehouse):
-    proc = run_cli("metrics", "--warehouse", warehouse, "--format", "json")
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return cli_json("metrics", "--warehouse", warehouse, "--format", "json")
 
 
 @pytest.fixture(scope="session")

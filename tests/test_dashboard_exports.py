@@ -14,10 +14,9 @@ import re
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from streamlit.testing.v1 import AppTest
 
-from conftest import REPO
-from dashboard_support import PAGE_FILES, WAREHOUSE_ENV, ops_warehouse, unescape
+from dashboard_support import WAREHOUSE_ENV, ops_warehouse, unescape
+from test_dashboard_apptest import app
 from upgrade_warehouse.dashboard import data, review
 from upgrade_warehouse.dashboard.config import load_config
 
@@ -45,22 +44,17 @@ def month_review(warehouse):
     return rows, catalog
 
 
+# The columns of February's review, in the CSV (after its Section) and on each sheet.
+REVIEW_COLUMNS = ["Metric", "Feb 2026", "Jan 2026", "Change", "Target", "Definition", "Metric id"]
+
+
 def test_review_csv_has_labels_and_formatted_values(month_review):
     rows, catalog = month_review
     table = review.review_table(rows, "2026-02", "2026-01", "USD")
     text = review.review_csv(table)
     assert text.startswith("\ufeff")  # a UTF-8 BOM: Excel reads the file as UTF-8
     lines = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
-    assert list(lines[0]) == [
-        "Section",
-        "Metric",
-        "Feb 2026",
-        "Jan 2026",
-        "Change",
-        "Target",
-        "Definition",
-        "Metric id",
-    ]
+    assert list(lines[0]) == ["Section", *REVIEW_COLUMNS]
     by_id = {line["Metric id"]: line for line in lines}
     assert len(by_id) == len(lines)  # one row per metric (and per key of a keyed one)
     share = by_id["self_serve_share"]
@@ -93,15 +87,7 @@ def test_review_workbook_has_a_sheet_per_section_with_number_formats(month_revie
     assert book.sheetnames == ["About", *[review.section_title(s) for s in sections]]
     sheet = book["Revenue"]
     header = [c.value for c in sheet[1]]
-    assert header == [
-        "Metric",
-        "Feb 2026",
-        "Jan 2026",
-        "Change",
-        "Target",
-        "Definition",
-        "Metric id",
-    ]
+    assert header == REVIEW_COLUMNS
     cells = {row[6].value: row for row in sheet.iter_rows(min_row=2)}
     share = cells["self_serve_share"]
     assert share[0].value == "Self-serve share"
@@ -202,10 +188,7 @@ def test_a_missing_fx_rate_is_a_warning_of_the_build(warehouse):
 
 
 def test_revenue_page_says_which_changes_it_leaves_out(warehouse, monkeypatch):
-    monkeypatch.setenv(WAREHOUSE_ENV, str(warehouse))
-    at = AppTest.from_file(str(REPO / "dashboards" / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page(PAGE_FILES["Revenue and attribution"]).run()
+    at = app(warehouse, monkeypatch, "Revenue and attribution")
     at.selectbox(key="revenue_month").set_value("2026-02").run()
     assert not at.exception
     note = "Excludes 1 change in GBP without an fx rate"
@@ -265,10 +248,7 @@ def test_review_files_carry_the_warnings_of_the_month(month_review, february_war
 
 
 def test_monthly_review_page_shows_the_warnings(warehouse, monkeypatch):
-    monkeypatch.setenv(WAREHOUSE_ENV, str(warehouse))
-    at = AppTest.from_file(str(REPO / "dashboards" / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page(PAGE_FILES["Monthly review"]).run()
+    at = app(warehouse, monkeypatch, "Monthly review")
     at.selectbox(key="review_month").set_value("2026-02").run()
     assert not at.exception
     banner = " ".join(unescape(w.value) for w in at.warning)

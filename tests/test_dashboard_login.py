@@ -31,6 +31,7 @@ from dashboard_support import (
     WAREHOUSE_ENV,
     DashboardServer,
     live_dashboard,
+    new_page,
     non_loopback_address,
     ops_warehouse,
     unescape,
@@ -233,11 +234,8 @@ def served(provider, warehouse, tmp_path_factory):
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+    with new_page(browser) as page:
+        yield page
 
 
 def settled(page, timeout: float = 60_000) -> None:
@@ -375,11 +373,7 @@ def test_no_login_through_a_proxy_shows_nothing(request, tmp_path_factory, brows
         ({"X-Forwarded-For": "203.0.113.7"}, "Upgrade Warehouse"),
         ({}, "Overview"),
     ):
-        context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, extra_http_headers=headers
-        )
-        try:
-            page = context.new_page()
+        with new_page(browser, extra_http_headers=headers) as page:
             page.goto(live.url)
             heading(page, title)
             metrics = page.locator("[data-testid='stMetric']")
@@ -388,8 +382,6 @@ def test_no_login_through_a_proxy_shows_nothing(request, tmp_path_factory, brows
                 assert metrics.count() == 0
             else:
                 expect(metrics).to_have_count(14)
-        finally:
-            context.close()
 
 
 def test_log_holds_no_secret(served):

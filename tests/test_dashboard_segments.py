@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from conftest import run_cli
+from conftest import cli_json, run_cli
 from dashboard_support import ops_warehouse
 from test_dashboard_apptest import app, goto, metric_values, texts
 from upgrade_warehouse.dashboard.data import Segment
@@ -28,9 +28,7 @@ def warehouse(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def metrics_json(warehouse):
-    proc = run_cli("metrics", "--warehouse", warehouse, "--format", "json")
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return cli_json("metrics", "--warehouse", warehouse, "--format", "json")
 
 
 def test_funnel_all_months_numbers_come_from_dbt(warehouse, metrics_json, monkeypatch):

@@ -42,6 +42,7 @@ import math
 import pytest
 
 from conftest import FIXTURES, made_once, run_cli
+from test_stats import COMPARISON_KEYS
 
 pytestmark = pytest.mark.slow
 APPROX = {"rel": 1e-9, "abs": 1e-12}
@@ -65,19 +66,7 @@ METRIC_IDS = [
     "account_payment_failure_rate",
     "mrr_delta_per_account",
 ]
-NULL_COMPARISON = dict.fromkeys(
-    [
-        "diff",
-        "lift",
-        "ci_low",
-        "ci_high",
-        "z",
-        "p_value",
-        "chance_to_beat_control",
-        "enough_data",
-        "significant",
-    ]
-)
+NULL_COMPARISON = dict.fromkeys([*COMPARISON_KEYS, "enough_data", "significant"])
 
 
 def phi(z: float) -> float:

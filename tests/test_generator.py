@@ -18,7 +18,7 @@ import pytest
 
 from attempts_reference import FUNNEL_STEPS
 from conftest import REPO, run_cli
-from upgrade_warehouse.contract import TABLES, TABLES_BY_NAME
+from upgrade_warehouse.contract import CHANGE_MOVE, TABLES, TABLES_BY_NAME
 from upgrade_warehouse.generator import GeneratorConfig, generate
 
 FUNNEL = FUNNEL_STEPS
@@ -533,12 +533,7 @@ def test_proration_lines_match_the_simulator_except_injected_billing_errors(defa
     ch = read(d, "subscription_changes").join(billed, on="change_id")
     cases = ch.select(
         pl.col("change_id").alias("case_id"),
-        "from_plan_id",
-        "from_quantity",
-        "to_plan_id",
-        "to_quantity",
-        "period_start",
-        "period_end",
+        *CHANGE_MOVE,
         pl.col("changed_at").alias("at"),
         "proration_behavior",
         pl.lit("second").alias("granularity"),

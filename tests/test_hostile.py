@@ -56,16 +56,43 @@ def append_rows(path: Path, rows: list[dict]) -> None:
             writer.writerow([row.get(h, "") for h in header])
 
 
-def event(event_id: str, **values) -> dict:
-    """A product event that is valid unless ``values`` says otherwise."""
-    return {
-        "event_id": event_id,
-        "account_id": "acc_1",
-        "user_id": "u_1",
-        "event_name": "plan_selected",
-        "occurred_at": "2026-02-01T10:00:00Z",
-        **values,
-    }
+def valid_row(key: str, **defaults: str):
+    """A maker of rows of one table, valid unless its ``values`` say otherwise: the first
+    argument is the row's ``key`` column, the keywords override ``defaults``."""
+
+    def make(key_value: str, **values) -> dict:
+        return {key: key_value, **defaults, **values}
+
+    return make
+
+
+# A product event, a subscription change (acc_1 to pro_monthly) and a plan (self-serve,
+# monthly, USD), each valid unless told otherwise.
+event = valid_row(
+    "event_id",
+    account_id="acc_1",
+    user_id="u_1",
+    event_name="plan_selected",
+    occurred_at="2026-02-01T10:00:00Z",
+)
+change = valid_row(
+    "change_id",
+    subscription_id="sub_h",
+    account_id="acc_1",
+    changed_at="2026-02-01T00:00:00Z",
+    effective_at="2026-02-01T00:00:00Z",
+    to_plan_id="pro_monthly",
+    initiated_by="customer",
+)
+plan = valid_row(
+    "plan_id",
+    plan_name="x",
+    tier_rank="1",
+    billing_interval="month",
+    unit_amount_minor="1",
+    currency="USD",
+    self_serve="true",
+)
 
 
 def load(data_dir: Path) -> tuple[dict, duckdb.DuckDBPyConnection]:
@@ -256,49 +283,15 @@ def test_timestamps_dates_numbers_and_json_are_checked(tmp_path):
     append_rows(
         data / "subscription_changes.csv",
         [
-            {
-                "change_id": "h_qty",
-                "subscription_id": "sub_h",
-                "account_id": "acc_1",
-                "changed_at": "2026-02-01T00:00:00Z",
-                "effective_at": "2026-02-01T00:00:00Z",
-                "to_plan_id": "pro_monthly",
-                "to_quantity": str(10**15),
-                "initiated_by": "customer",
-            },
-            {
-                "change_id": "ok_qty",
-                "subscription_id": "sub_h2",
-                "account_id": "acc_1",
-                "changed_at": "2026-02-01T00:00:00Z",
-                "effective_at": "2026-02-01T00:00:00Z",
-                "to_plan_id": "pro_monthly",
-                "to_quantity": str(contract.MAX_QUANTITY),
-                "initiated_by": "customer",
-            },
+            change("h_qty", to_quantity=str(10**15)),
+            change("ok_qty", subscription_id="sub_h2", to_quantity=str(contract.MAX_QUANTITY)),
         ],
     )
     append_rows(
         data / "plans.csv",
         [
-            {
-                "plan_id": "h_tier",
-                "plan_name": "x",
-                "tier_rank": "1001",
-                "billing_interval": "month",
-                "unit_amount_minor": "1",
-                "currency": "USD",
-                "self_serve": "true",
-            },
-            {
-                "plan_id": "h_price",
-                "plan_name": "x",
-                "tier_rank": "1",
-                "billing_interval": "month",
-                "unit_amount_minor": str(10**12 + 1),
-                "currency": "USD",
-                "self_serve": "true",
-            },
+            plan("h_tier", tier_rank="1001"),
+            plan("h_price", unit_amount_minor=str(10**12 + 1)),
         ],
     )
     append_rows(
@@ -708,16 +701,7 @@ def hostile_build(tmp_path_factory):
     append_rows(
         data / "subscription_changes.csv",
         [
-            {
-                "change_id": "h_qty",
-                "subscription_id": "sub_h",
-                "account_id": "acc_1",
-                "changed_at": "2026-02-01T00:00:00Z",
-                "effective_at": "2026-02-01T00:00:00Z",
-                "to_plan_id": "pro_monthly",
-                "to_quantity": str(10**15),
-                "initiated_by": "customer",
-            },
+            change("h_qty", to_quantity=str(10**15)),
         ],
     )
     out = root / "out"

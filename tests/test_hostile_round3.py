@@ -14,9 +14,13 @@ import pytest
 from conftest import FIXTURES, REPO, run_cli
 from dashboard_support import free_port
 from test_hostile import copy_basic, load, one_error
+from test_simulator_cli import quote_args
 from upgrade_warehouse import warehouse as reader
 from upgrade_warehouse.errors import UserError
 from upgrade_warehouse.loader import raw_row_keys, unread_files
+
+# A valid quote of one change (the case of cases.csv below), for the commands that need one.
+QUOTE_ONE = quote_args("pro_monthly", "1", "business_monthly", "2026-01-01", "2026-01-10")
 
 
 def usage_error(proc: subprocess.CompletedProcess, *words: str) -> str:
@@ -72,19 +76,7 @@ def test_every_command_that_opens_a_warehouse_checks_it_first(tmp_path):
             "winback": ["winback"],
             "docs": ["docs", "--no-serve"],
             "dashboard": ["dashboard", "--port", str(free_port())],
-            "quote": [
-                "quote",
-                "--from-plan",
-                "pro_monthly",
-                "--from-quantity",
-                "1",
-                "--to-plan",
-                "business_monthly",
-                "--period-start",
-                "2026-01-01",
-                "--at",
-                "2026-01-10",
-            ],
+            "quote": QUOTE_ONE,
         }
         for name, command in commands.items():
             try:
@@ -128,18 +120,7 @@ def test_options_are_checked_before_any_work(tmp_path):
         "case_id,from_plan_id,from_quantity,to_plan_id,period_start,at\n"
         "c1,pro_monthly,1,business_monthly,2026-01-01,2026-01-10\n"
     )
-    single = [
-        "--from-plan",
-        "pro_monthly",
-        "--from-quantity",
-        "1",
-        "--to-plan",
-        "business_monthly",
-        "--period-start",
-        "2026-01-01",
-        "--at",
-        "2026-01-10",
-    ]
+    single = QUOTE_ONE[1:]  # the same case as cases.csv, by options
     for option, value in (
         ("--timing", "bogus"),
         ("--granularity", "week"),

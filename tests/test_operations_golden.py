@@ -84,6 +84,16 @@ def test_sync(ops_warehouse):
     assert unresolved == [("c5", "crm", "A2", "dead_lettered", "schema_error")]
 
 
+def mismatches(missing_record, wrong_direction, wrong_movement, wrong_amount) -> dict:
+    """A month's attribution_mismatches: the count of each mismatch reason."""
+    return {
+        "missing_record": missing_record,
+        "wrong_direction": wrong_direction,
+        "wrong_movement": wrong_movement,
+        "wrong_amount": wrong_amount,
+    }
+
+
 def test_attribution(ops_warehouse):
     path, m = ops_warehouse
     jan = m["2026-01"]
@@ -94,33 +104,18 @@ def test_attribution(ops_warehouse):
     # c3 churn coded expansion: wrong_direction; c12a only closed_lost: missing_record.
     assert jan["attributed_changes"] == 6
     assert jan["attribution_accuracy"] == pytest.approx(3 / 6)
-    assert jan["attribution_mismatches"] == {
-        "missing_record": 1,
-        "wrong_direction": 1,
-        "wrong_movement": 0,
-        "wrong_amount": 1,
-    }
+    assert jan["attribution_mismatches"] == mismatches(1, 1, 0, 1)
     feb = m["2026-02"]
     # c11 no record; c4 reactivation coded new: wrong_movement (both gains); c8 coded in
     # GBP: wrong_amount; f5a accurate; c6 renewal coded renewal 0: accurate; c10
     # contraction coded renewal (neither gain nor loss): wrong_movement.
     assert feb["attributed_changes"] == 6
     assert feb["attribution_accuracy"] == pytest.approx(2 / 6)
-    assert feb["attribution_mismatches"] == {
-        "missing_record": 1,
-        "wrong_direction": 0,
-        "wrong_movement": 2,
-        "wrong_amount": 1,
-    }
+    assert feb["attribution_mismatches"] == mismatches(1, 0, 2, 1)
     mar = m["2026-03"]
     # f1c and c12 accurate; f5c's only record is open: missing_record; f7c new coded
     # contraction: wrong_direction.
-    assert mar["attribution_mismatches"] == {
-        "missing_record": 1,
-        "wrong_direction": 1,
-        "wrong_movement": 0,
-        "wrong_amount": 0,
-    }
+    assert mar["attribution_mismatches"] == mismatches(1, 1, 0, 0)
     assert mar["attribution_accuracy"] == pytest.approx(0.5)
     # Mismatches add up to population minus accurate, every month.
     for month in m.values():

@@ -29,8 +29,9 @@ import polars as pl
 import pytest
 
 from conftest import FIXTURES, run_cli
+from test_simulator_batch import quote_case
 from upgrade_warehouse.contract import TABLES_BY_NAME
-from upgrade_warehouse.simulator import add_interval, price_batch, quote
+from upgrade_warehouse.simulator import add_interval, price_batch
 from upgrade_warehouse.simulator.plans import load_plans
 
 pytestmark = pytest.mark.slow
@@ -624,19 +625,7 @@ def test_sql_equals_the_python_quote_case_by_case(parity):
     assert len(sql) == len(cases)
     mismatches = []
     for c in cases:
-        q = quote(
-            plans,
-            c["from_plan_id"],
-            c["from_quantity"],
-            c["to_plan_id"],
-            c["to_quantity"],
-            period_start=c["period_start"],
-            period_end=c["period_end"],
-            at=c["at"],
-            proration_behavior=c["proration_behavior"],
-            granularity="second",
-            timing="immediate",
-        )
+        q = quote_case(plans, {**c, "granularity": "second", "timing": "immediate"})
         credit, charge, sub = (
             q.line(t) for t in ("proration_credit", "proration_charge", "subscription")
         )

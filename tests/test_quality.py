@@ -166,15 +166,20 @@ TAMPERS = [
 ]
 
 
-@pytest.mark.parametrize("suite, column, sql", TAMPERS, ids=[f"{t[0]}-{t[1]}" for t in TAMPERS])
-def test_each_blocking_expectation_catches_its_broken_invariant(
-    tmp_path, gated, suite, column, sql
-):
+def gate_after(gated, tmp_path, sql: str) -> quality.GateResult:
+    """The gate's result on a copy of the gated warehouse in which ``sql`` ran."""
     copy = tmp_path / "tampered.duckdb"
     shutil.copy(gated[0], copy)
     with duckdb.connect(str(copy)) as con:
         con.execute(sql)
-    result = quality.run_gate(copy, now=FRESH_NOW, docs=False)
+    return quality.run_gate(copy, now=FRESH_NOW, docs=False)
+
+
+@pytest.mark.parametrize("suite, column, sql", TAMPERS, ids=[f"{t[0]}-{t[1]}" for t in TAMPERS])
+def test_each_blocking_expectation_catches_its_broken_invariant(
+    tmp_path, gated, suite, column, sql
+):
+    result = gate_after(gated, tmp_path, sql)
     failed = [(o.suite, o.column, o.severity) for o in result.outcomes if not o.success]
     assert (suite, column, "blocking") in failed
     # Only that invariant breaks (a duplicated month is also a duplicated mart key).
@@ -183,15 +188,13 @@ def test_each_blocking_expectation_catches_its_broken_invariant(
 
 
 def test_warning_expectations_do_not_block(tmp_path, gated):
-    copy = tmp_path / "w.duckdb"
-    shutil.copy(gated[0], copy)
-    with duckdb.connect(str(copy)) as con:
-        # 10 of 13 accounts quarantined: far above the 5% warning threshold.
-        con.execute(
-            "update raw.load_report set rows_quarantined = 10, rows_read = rows_read + 10 "
-            "where table_name = 'accounts'"
-        )
-    result = quality.run_gate(copy, now=FRESH_NOW, docs=False)
+    # 10 of 13 accounts quarantined: far above the 5% warning threshold.
+    result = gate_after(
+        gated,
+        tmp_path,
+        "update raw.load_report set rows_quarantined = 10, rows_read = rows_read + 10 "
+        "where table_name = 'accounts'",
+    )
     assert [(o.suite, o.column) for o in result.warnings] == [("load_report", "quarantined_share")]
     assert result.blocking_failures == []
 
@@ -199,19 +202,18 @@ def test_warning_expectations_do_not_block(tmp_path, gated):
 def test_a_missing_fx_rate_is_a_warning(tmp_path, gated):
     """Changes that cannot be converted to the reporting currency: a warning that names
     each currency with its number of changes (they are left out of every MRR figure)."""
-    copy = tmp_path / "fx.duckdb"
-    shutil.copy(gated[0], copy)
-    with duckdb.connect(str(copy)) as con:
-        # c11 (GBP, new) and the two EUR changes of A2 lose their rate
-        con.execute(
-            "update marts.fct_subscription_changes set is_converted = false "
-            "where currency in ('GBP', 'EUR') and movement <> 'none'"
-        )
+    with duckdb.connect(str(gated[0]), read_only=True) as con:
         eur = con.execute(
             "select count(*) from marts.fct_subscription_changes "
             "where currency = 'EUR' and movement <> 'none'"
         ).fetchone()[0]
-    result = quality.run_gate(copy, now=FRESH_NOW, docs=False)
+    # c11 (GBP, new) and the two EUR changes of A2 lose their rate
+    result = gate_after(
+        gated,
+        tmp_path,
+        "update marts.fct_subscription_changes set is_converted = false "
+        "where currency in ('GBP', 'EUR') and movement <> 'none'",
+    )
     assert result.blocking_failures == []
     [warning] = result.warnings
     assert (warning.suite, warning.column) == ("fx_coverage", "changes_without_fx_rate")

@@ -62,6 +62,21 @@ CAT = {
 }
 
 
+def quote_at_mid(catalog, from_plan, from_quantity, to_plan, to_quantity, **options):
+    """The quote of a change at MID of the period MAR1 -> APR1 (f = 1/2)."""
+    return quote(
+        catalog, from_plan, from_quantity, to_plan, to_quantity, MAR1, APR1, MID, **options
+    )
+
+
+def assert_credit_carried(q, balance_minor: int) -> None:
+    """A credit larger than what is owed: nothing due now nor on the next invoice, and
+    ``balance_minor`` left on the customer's balance."""
+    assert q.amount_due_now_minor == 0
+    assert q.next_invoice_amount_minor == 0
+    assert q.credit_balance_minor == balance_minor
+
+
 def lines(q):
     return [(ln.line_type, ln.amount_minor) for ln in q.lines]
 
@@ -70,7 +85,7 @@ def lines(q):
 
 
 def test_worked_example_1_second_granularity():
-    q = quote(SAMPLE, "pro_monthly", 3, "business_monthly", 3, MAR1, APR1, MID)
+    q = quote_at_mid(SAMPLE, "pro_monthly", 3, "business_monthly", 3)
     # f = (Apr 1 - Mar 16 12:00) / (Apr 1 - Mar 1) = 15.5 d / 31 d = 1/2
     assert q.remaining_fraction == Fraction(1, 2)
     # credit = -round(2000*3*1/2) = -3000; charge = round(5000*3*1/2) = 7500; net 4500
@@ -89,7 +104,7 @@ def test_worked_example_1_second_granularity():
 
 
 def test_worked_example_2_day_granularity():
-    q = quote(SAMPLE, "pro_monthly", 3, "business_monthly", 3, MAR1, APR1, MID, granularity="day")
+    q = quote_at_mid(SAMPLE, "pro_monthly", 3, "business_monthly", 3, granularity="day")
     # f = (Apr 1 - Mar 16) / (Apr 1 - Mar 1) in whole days = 16/31
     assert q.remaining_fraction == Fraction(16, 31)
     # credit = -round(6000*16/31 = 3096.77) = -3097; charge = round(15000*16/31 = 7741.94) = 7742
@@ -99,7 +114,7 @@ def test_worked_example_2_day_granularity():
 
 
 def test_worked_example_3_interval_switch_month_to_year():
-    q = quote(SAMPLE, "pro_monthly", 3, "pro_annual", 3, MAR1, APR1, MID, timing="immediate")
+    q = quote_at_mid(SAMPLE, "pro_monthly", 3, "pro_annual", 3, timing="immediate")
     # credit -round(6000/2) = -3000; subscription = 20000*3 = 60000 for one new year
     assert lines(q) == [("proration_credit", -3000), ("subscription", 60000)]
     assert q.proration_net_minor == -3000
@@ -118,7 +133,7 @@ def test_worked_example_3_interval_switch_month_to_year():
 
 
 def test_worked_example_3_auto_is_period_end():
-    q = quote(SAMPLE, "pro_monthly", 3, "pro_annual", 3, MAR1, APR1, MID)  # auto
+    q = quote_at_mid(SAMPLE, "pro_monthly", 3, "pro_annual", 3)  # auto
     # MRR falls 6000 -> 5000, so auto schedules it at period end: no lines
     assert q.timing == "period_end"
     assert q.lines == ()
@@ -130,7 +145,7 @@ def test_worked_example_3_auto_is_period_end():
 
 def test_worked_example_1_json_object():
     # The spec's JSON object, written out by hand once (shared with the CLI test).
-    q = quote(SAMPLE, "pro_monthly", 3, "business_monthly", 3, MAR1, APR1, MID)
+    q = quote_at_mid(SAMPLE, "pro_monthly", 3, "business_monthly", 3)
     assert q.to_dict() == EX1_JSON
 
 
@@ -138,15 +153,12 @@ def test_worked_example_1_json_object():
 
 
 def test_always_invoice_net_due_now():
-    q = quote(
+    q = quote_at_mid(
         SAMPLE,
         "pro_monthly",
         3,
         "business_monthly",
         3,
-        MAR1,
-        APR1,
-        MID,
         proration_behavior="always_invoice",
     )
     assert lines(q) == [("proration_credit", -3000), ("proration_charge", 7500)]
@@ -156,9 +168,7 @@ def test_always_invoice_net_due_now():
 
 
 def test_none_no_lines():
-    q = quote(
-        SAMPLE, "pro_monthly", 3, "business_monthly", 3, MAR1, APR1, MID, proration_behavior="none"
-    )
+    q = quote_at_mid(SAMPLE, "pro_monthly", 3, "business_monthly", 3, proration_behavior="none")
     assert q.lines == ()
     assert (q.proration_net_minor, q.amount_due_now_minor) == (0, 0)
     assert q.next_invoice_amount_minor == 15000
@@ -167,46 +177,36 @@ def test_none_no_lines():
 def test_create_prorations_downgrade_credit_balance():
     # plus_m x10 (30000) -> basic_m x1 (1000), f = 1/2, immediate:
     # credit -15000, charge 500, pending -14500; next = 1000 - 14500 < 0 -> 0, balance 13500
-    q = quote(CAT, "plus_m", 10, "basic_m", 1, MAR1, APR1, MID, timing="immediate")
+    q = quote_at_mid(CAT, "plus_m", 10, "basic_m", 1, timing="immediate")
     assert lines(q) == [("proration_credit", -15000), ("proration_charge", 500)]
-    assert q.amount_due_now_minor == 0
-    assert q.next_invoice_amount_minor == 0
-    assert q.credit_balance_minor == 13500
+    assert_credit_carried(q, 13500)
     assert (q.movement, q.kind) == ("contraction", "tier_downgrade")
 
 
 def test_always_invoice_downgrade_credit_carried():
     # same lines invoiced now: due = -14500 -> due now 0, 14500 carried;
     # next invoice = max(0, 1000 + 0 - 14500) = 0, balance 13500
-    q = quote(
+    q = quote_at_mid(
         CAT,
         "plus_m",
         10,
         "basic_m",
         1,
-        MAR1,
-        APR1,
-        MID,
         timing="immediate",
         proration_behavior="always_invoice",
     )
-    assert q.amount_due_now_minor == 0
-    assert q.next_invoice_amount_minor == 0
-    assert q.credit_balance_minor == 13500
+    assert_credit_carried(q, 13500)
 
 
 def test_downgrade_partial_credit_used_by_next_invoice():
     # business_monthly x3 -> pro_monthly x3 at f=1/2, always_invoice:
     # credit -7500, charge 3000 -> due -4500, carried 4500; next = 6000 - 4500 = 1500
-    q = quote(
+    q = quote_at_mid(
         SAMPLE,
         "business_monthly",
         3,
         "pro_monthly",
         3,
-        MAR1,
-        APR1,
-        MID,
         timing="immediate",
         proration_behavior="always_invoice",
     )
@@ -231,43 +231,32 @@ def test_interval_switch_year_to_month_credit_carried():
     # credit -round(60000*183/365 = 30082.19) = -30082; subscription 3000*2 = 6000
     assert lines(q) == [("proration_credit", -30082), ("subscription", 6000)]
     # due = -24082 -> nothing now, 24082 carried; next (Aug 2) = max(0, 6000 - 24082) = 0
-    assert q.amount_due_now_minor == 0
+    assert_credit_carried(q, 18082)  # 24082 - 6000
     assert q.next_invoice_date == ts("2026-08-02T00:00:00Z")
-    assert q.next_invoice_amount_minor == 0
-    assert q.credit_balance_minor == 18082  # 24082 - 6000
     assert (q.period_start, q.period_end) == (ts(JUL2), ts("2026-08-02T00:00:00Z"))
     assert (q.movement, q.kind) == ("expansion", "interval_switch")
 
 
-def test_interval_switch_invoiced_now_whatever_the_behavior():
-    q = quote(
+def pro_month_to_year_now(proration_behavior: str):
+    """pro_monthly x3 -> pro_annual x3 at MID, taking effect at once."""
+    return quote_at_mid(
         SAMPLE,
         "pro_monthly",
         3,
         "pro_annual",
         3,
-        MAR1,
-        APR1,
-        MID,
         timing="immediate",
-        proration_behavior="create_prorations",
+        proration_behavior=proration_behavior,
     )
+
+
+def test_interval_switch_invoiced_now_whatever_the_behavior():
+    q = pro_month_to_year_now("create_prorations")
     assert all(ln.invoiced_now for ln in q.lines)
 
 
 def test_interval_switch_none_omits_credit():
-    q = quote(
-        SAMPLE,
-        "pro_monthly",
-        3,
-        "pro_annual",
-        3,
-        MAR1,
-        APR1,
-        MID,
-        timing="immediate",
-        proration_behavior="none",
-    )
+    q = pro_month_to_year_now("none")
     # no credit; the subscription line (60000) is still invoiced now
     assert lines(q) == [("subscription", 60000)]
     assert q.proration_net_minor == 0
@@ -279,9 +268,7 @@ def test_interval_switch_to_free_plan_has_no_subscription_line():
     # basic_y x1 (10000/yr) -> free_m: credit -round(10000*183/365 = 5013.70) = -5014
     q = quote(CAT, "basic_y", 1, "free_m", 1, JAN1, JAN1_27, JUL2, timing="immediate")
     assert lines(q) == [("proration_credit", -5014)]
-    assert q.amount_due_now_minor == 0
-    assert q.next_invoice_amount_minor == 0  # max(0, 0 - 5014)
-    assert q.credit_balance_minor == 5014
+    assert_credit_carried(q, 5014)  # next invoice max(0, 0 - 5014)
     assert (q.movement, q.kind) == ("churn", "tier_downgrade")
 
 
@@ -314,7 +301,7 @@ def test_offset_naive_inputs_default_end_fractional_mrr():
 
 
 def test_period_end_timing_explicit():
-    q = quote(SAMPLE, "pro_monthly", 3, "business_monthly", 3, MAR1, APR1, MID, timing="period_end")
+    q = quote_at_mid(SAMPLE, "pro_monthly", 3, "business_monthly", 3, timing="period_end")
     assert q.lines == ()
     assert q.effective_at == ts(APR1)
     assert (q.next_invoice_date, q.next_invoice_amount_minor) == (ts(APR1), 15000)
@@ -322,7 +309,7 @@ def test_period_end_timing_explicit():
 
 
 def test_auto_same_mrr_is_immediate_renewal():
-    q = quote(SAMPLE, "pro_monthly", 3, "pro_monthly", 3, MAR1, APR1, MID)
+    q = quote_at_mid(SAMPLE, "pro_monthly", 3, "pro_monthly", 3)
     # delta 0 does not lower MRR -> immediate; credit -3000, charge 3000
     assert q.timing == "immediate"
     assert lines(q) == [("proration_credit", -3000), ("proration_charge", 3000)]
@@ -330,7 +317,7 @@ def test_auto_same_mrr_is_immediate_renewal():
 
 
 def test_auto_seat_reduction_is_period_end():
-    q = quote(SAMPLE, "pro_monthly", 3, "pro_monthly", 2, MAR1, APR1, MID)
+    q = quote_at_mid(SAMPLE, "pro_monthly", 3, "pro_monthly", 2)
     assert (q.timing, q.kind, q.movement) == ("period_end", "seat_reduction", "contraction")
     assert q.next_invoice_amount_minor == 4000
 
@@ -370,10 +357,10 @@ def test_round_half_away_from_zero():
 def test_lines_round_half_away_from_zero():
     # one_m (1/seat) x1 -> five_m (5/seat) x1 at f = 1/2:
     # credit = -round(0.5) = -1 (not 0), charge = round(2.5) = 3 (not 2)
-    q = quote(CAT, "one_m", 1, "five_m", 1, MAR1, APR1, MID)
+    q = quote_at_mid(CAT, "one_m", 1, "five_m", 1)
     assert lines(q) == [("proration_credit", -1), ("proration_charge", 3)]
     # five_m x1 -> one_m x1: credit = -round(2.5) = -3, charge = round(0.5) = 1
-    q = quote(CAT, "five_m", 1, "one_m", 1, MAR1, APR1, MID, timing="immediate")
+    q = quote_at_mid(CAT, "five_m", 1, "one_m", 1, timing="immediate")
     assert lines(q) == [("proration_credit", -3), ("proration_charge", 1)]
 
 
@@ -381,7 +368,7 @@ def test_lines_round_half_away_from_zero():
 
 
 def test_free_from_plan_no_credit_line_counts_as_new():
-    q = quote(CAT, "free_m", 1, "basic_m", 1, MAR1, APR1, MID)
+    q = quote_at_mid(CAT, "free_m", 1, "basic_m", 1)
     assert lines(q) == [("proration_charge", 500)]  # round(1000/2)
     assert q.next_invoice_amount_minor == 1500  # 1000 + 500
     assert (q.movement, q.kind) == ("new", "tier_upgrade")
@@ -389,7 +376,7 @@ def test_free_from_plan_no_credit_line_counts_as_new():
 
 
 def test_free_to_plan_no_charge_line_churn():
-    q = quote(CAT, "basic_m", 2, "free_m", 1, MAR1, APR1, MID, timing="immediate")
+    q = quote_at_mid(CAT, "basic_m", 2, "free_m", 1, timing="immediate")
     assert lines(q) == [("proration_credit", -1000)]  # -round(2000/2)
     assert (q.next_invoice_amount_minor, q.credit_balance_minor) == (0, 1000)
     assert q.movement == "churn"
@@ -397,17 +384,17 @@ def test_free_to_plan_no_charge_line_churn():
 
 
 def test_free_to_free_is_none():
-    q = quote(CAT, "free_m", 1, "free_m", 2, MAR1, APR1, MID)
+    q = quote_at_mid(CAT, "free_m", 1, "free_m", 2)
     assert q.lines == ()
     assert (q.movement, q.kind) == ("none", "seat_expansion")
 
 
 def test_entitlements_sorted_diff():
-    q = quote(SAMPLE, "free", 1, "business_monthly", 3, MAR1, APR1, MID)
+    q = quote_at_mid(SAMPLE, "free", 1, "business_monthly", 3)
     # free: core; business: api, audit_log, core, integrations, sso
     assert q.entitlements_added == ("api", "audit_log", "integrations", "sso")
     assert q.entitlements_removed == ()
-    d = quote(SAMPLE, "business_monthly", 3, "free", 1, MAR1, APR1, MID).to_dict()
+    d = quote_at_mid(SAMPLE, "business_monthly", 3, "free", 1).to_dict()
     assert d["entitlements_removed"] == ["api", "audit_log", "integrations", "sso"]
     assert d["entitlements_added"] == []
 
@@ -420,10 +407,7 @@ def test_requires_sales_is_not_an_error():
     assert lines(q) == [("proration_credit", -300822), ("proration_charge", 1804932)]
     assert q.next_invoice_amount_minor == 3600000 + 1804932 - 300822
     assert "scim" in q.entitlements_added
-    assert (
-        quote(SAMPLE, "pro_monthly", 3, "business_monthly", 3, MAR1, APR1, MID).requires_sales
-        is False
-    )
+    assert quote_at_mid(SAMPLE, "pro_monthly", 3, "business_monthly", 3).requires_sales is False
 
 
 def test_to_quantity_defaults_to_from_quantity():
@@ -575,7 +559,7 @@ def test_error_day_granularity_needs_a_day():
 
 def test_from_quantity_not_checked_against_seat_limits():
     # only the to plan's min/max seats are checked: business x2 -> business x3 is fine
-    q = quote(SAMPLE, "business_monthly", 2, "business_monthly", 3, MAR1, APR1, MID)
+    q = quote_at_mid(SAMPLE, "business_monthly", 2, "business_monthly", 3)
     assert q.kind == "seat_expansion"
 
 

@@ -345,7 +345,8 @@ def _frame(rows, as_text, offset_minutes=0):
     return pl.DataFrame(rows, schema=schema)
 
 
-def _scalar(plans, r):
+def quote_case(plans, r):
+    """The scalar ``quote`` of one case (a row of a batch, as a dict)."""
     return quote(
         plans,
         r["from_plan_id"],
@@ -408,7 +409,7 @@ def test_batch_agrees_with_quote_on_valid_cases(batch, offset):
     assert len(out) == len(rows)
     for r, row in zip(rows, out, strict=True):
         assert row["case_id"] == r["case_id"]
-        q = _scalar(plans, r)
+        q = quote_case(plans, r)
         _assert_agree(q, row)
         _assert_bounds(q, plans)
 
@@ -420,7 +421,7 @@ def test_batch_agrees_with_quote_including_errors(batch):
     out = price_batch(_frame(rows, as_text), plans_to_frame(plans)).to_dicts()
     for r, row in zip(rows, out, strict=True):
         try:
-            q = _scalar(plans, r)
+            q = quote_case(plans, r)
         except QuoteError as exc:
             assert row["error"] == str(exc)
             assert row["proration_net_minor"] is None

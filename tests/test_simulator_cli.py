@@ -34,6 +34,24 @@ EX1 = [
     "2026-03-16T12:00:00Z",
 ]
 
+
+def quote_args(from_plan: str, from_quantity: str, to_plan: str, period_start: str, at: str):
+    """The arguments of ``quote`` for one change with only the required options."""
+    return [
+        "quote",
+        "--from-plan",
+        from_plan,
+        "--from-quantity",
+        from_quantity,
+        "--to-plan",
+        to_plan,
+        "--period-start",
+        period_start,
+        "--at",
+        at,
+    ]
+
+
 # The spec's JSON object for worked example 1, written out by hand.
 EX1_JSON = {
     "currency": "USD",
@@ -101,17 +119,9 @@ def runs(tmp_path_factory):
     commands = {
         "ex1_json": [*EX1, "--format", "json"],
         "ex3_table": [
-            "quote",
-            "--from-plan",
-            "pro_monthly",
-            "--from-quantity",
-            "3",
-            "--to-plan",
-            "pro_annual",
-            "--period-start",
-            "2026-03-01T00:00:00Z",
-            "--at",
-            "2026-03-16T12:00:00Z",
+            *quote_args(
+                "pro_monthly", "3", "pro_annual", "2026-03-01T00:00:00Z", "2026-03-16T12:00:00Z"
+            ),
             "--timing",
             "immediate",
         ],

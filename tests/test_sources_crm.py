@@ -11,24 +11,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from upgrade_warehouse.contract import TABLES_BY_NAME
 from upgrade_warehouse.errors import UserError
 from upgrade_warehouse.sources.base import QUARANTINE_COLUMNS
 from upgrade_warehouse.sources.crm import fivetran_name, map_crm, minor_units
 
 FIXTURES = Path(__file__).parent / "fixtures"
-COLUMNS = [
-    "opportunity_id",
-    "account_id",
-    "change_id",
-    "origin",
-    "created_at",
-    "closed_at",
-    "stage",
-    "movement_type",
-    "mrr_delta_minor",
-    "currency",
-    "owner_id",
-]
+# The contract's columns of crm_opportunities, in its order (the rows below follow it).
+COLUMNS = TABLES_BY_NAME["crm_opportunities"].column_names
 MOVEMENT_SF = {
     "New Business": "new",
     "Upsell": "expansion",

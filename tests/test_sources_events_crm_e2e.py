@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from conftest import run_cli
+from test_sources_crm import SALESFORCE_OPTIONS
 from upgrade_warehouse.sources.crm import map_crm
 from upgrade_warehouse.sources.crm_export import DEFAULT_OPTIONS, to_crm_shape
 from upgrade_warehouse.sources.segment import map_events
@@ -123,17 +124,9 @@ def test_hand_made_fixtures_give_hand_computed_metrics(tmp_path):
     data.mkdir()
     events = map_events(fixtures / "segment", "segment", {}).tables["product_events"]
     events.drop("_source_table").write_csv(data / "product_events.csv")
-    options = {
-        "salesforce_account_key": "Stripe_Customer_Id__c",
-        "crm_change_key": "change_id_c",
-        "crm_mrr_key": "MRR_Delta__c",
-        "crm_currency": "USD",
-        "crm_self_serve": {"field": "LeadSource", "values": ["Self-Serve Sync"]},
-        "crm_movement": {
-            "field": "Type",
-            "map": {"New Business": "new", "Upsell": "expansion", "Downgrade": "contraction"},
-        },
-    }
+    # test_sources_crm's Salesforce options, the currency USD (the fixture has no Churn
+    # opportunity, so that entry of the movement map is not used)
+    options = {**SALESFORCE_OPTIONS, "crm_currency": "USD"}
     crm = crm_map(fixtures / "salesforce", "fivetran_salesforce", options).tables[
         "crm_opportunities"
     ]

@@ -33,6 +33,7 @@ import pytest
 
 from conftest import FIXTURES, run_cli
 from fixtures_builds import GENERATED_OPTIONS
+from upgrade_warehouse.contract import CHANGE_MOVE
 from upgrade_warehouse.generator.stripe_shape import AIRBYTE_NAMES
 from upgrade_warehouse.sources import config, stripe
 from upgrade_warehouse.sources.stripe import ts
@@ -66,12 +67,7 @@ def test_subscription_changes_are_rebuilt_by_rules_1_to_5(fivetran):
         "change_id",
         "changed_at",
         "effective_at",
-        "from_plan_id",
-        "from_quantity",
-        "to_plan_id",
-        "to_quantity",
-        "period_start",
-        "period_end",
+        *CHANGE_MOVE,
         "proration_behavior",
     )
     d = "2024-{}T00:00:00.000000Z".format

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from spark_support import QUARANTINE_SQL, SPARK_ENV, duckdb_rows, spark_rows
-from test_hostile import append_rows, copy_basic, event
+from test_hostile import append_rows, change, copy_basic, event, plan
 from test_loader import to_parquet
 from test_loader_fuzz import ODD_VALUES
 from upgrade_warehouse import contract
@@ -310,39 +310,23 @@ def _hostile_rows(data: Path) -> None:
             event("ok_nan_key", properties='{"NaN": "inf", "info": 1}'),
         ],
     )
-    change = {
-        "subscription_id": "sub_h",
-        "account_id": "acc_1",
-        "changed_at": "2026-02-01T00:00:00Z",
-        "effective_at": "2026-02-01T00:00:00Z",
-        "to_plan_id": "pro_monthly",
-        "initiated_by": "customer",
-    }
     append_rows(
         data / "subscription_changes.csv",
         [
-            {**change, "change_id": "h_qty", "to_quantity": str(contract.MAX_QUANTITY + 1)},
-            {**change, "change_id": "h_qty_big", "to_quantity": str(10**15)},
-            {**change, "change_id": "ok_qty", "to_quantity": str(contract.MAX_QUANTITY)},
-            {**change, "change_id": "h_period", "to_quantity": "1", "period_end": "2100-02-01"},
+            change("h_qty", to_quantity=str(contract.MAX_QUANTITY + 1)),
+            change("h_qty_big", to_quantity=str(10**15)),
+            change("ok_qty", to_quantity=str(contract.MAX_QUANTITY)),
+            change("h_period", to_quantity="1", period_end="2100-02-01"),
         ],
     )
-    plan = {
-        "plan_name": "x",
-        "tier_rank": "1",
-        "billing_interval": "month",
-        "unit_amount_minor": "1",
-        "currency": "USD",
-        "self_serve": "true",
-    }
     append_rows(
         data / "plans.csv",
         [
-            {**plan, "plan_id": "h_tier", "tier_rank": str(contract.MAX_TIER_RANK + 1)},
-            {**plan, "plan_id": "ok_tier", "tier_rank": str(contract.MAX_TIER_RANK)},
-            {**plan, "plan_id": "h_price", "unit_amount_minor": str(contract.MAX_AMOUNT_MINOR + 1)},
-            {**plan, "plan_id": "ok_price", "unit_amount_minor": str(contract.MAX_AMOUNT_MINOR)},
-            {**plan, "plan_id": "h_seats", "max_seats": str(contract.MAX_QUANTITY + 1)},
+            plan("h_tier", tier_rank=str(contract.MAX_TIER_RANK + 1)),
+            plan("ok_tier", tier_rank=str(contract.MAX_TIER_RANK)),
+            plan("h_price", unit_amount_minor=str(contract.MAX_AMOUNT_MINOR + 1)),
+            plan("ok_price", unit_amount_minor=str(contract.MAX_AMOUNT_MINOR)),
+            plan("h_seats", max_seats=str(contract.MAX_QUANTITY + 1)),
         ],
     )
     append_rows(
@@ -455,14 +439,7 @@ def test_odd_values_in_every_type(spark, tmp_path):
     data = copy_basic(tmp_path / "data")
     good = {
         "product_events.csv": event("x"),
-        "plans.csv": {
-            "plan_name": "x",
-            "tier_rank": "1",
-            "billing_interval": "month",
-            "unit_amount_minor": "1",
-            "currency": "USD",
-            "self_serve": "true",
-        },
+        "plans.csv": plan("p"),
         "fx_rates.csv": {"currency": "EUR", "rate_to_reporting": "1.1"},
     }
     for name, columns in ODD_COLUMNS.items():

@@ -24,34 +24,9 @@ STEPS = list(FUNNEL_STEPS)
 AS_OF = datetime(2026, 6, 30, 12, 0, 0)
 HORIZON = 30
 
-ZERO_COUNTS = dict.fromkeys(
-    (
-        "seats",
-        "active_users_30d",
-        "usage_events_14d",
-        "usage_events_30d",
-        "active_days_30d",
-        "upgrade_visit_days_30d",
-        "attempts_total",
-        "attempts_30d",
-        "furthest_step_index",
-        "furthest_step_index_30d",
-        "escalations_total",
-        "escalations_30d",
-        "eligibility_checks_total",
-        "eligibility_rejections_total",
-        "eligibility_rejections_30d",
-        "upsell_offers_total",
-        "upsell_offers_30d",
-        "upsell_offers_pending",
-        "upsell_offers_rejected",
-        "upsell_offers_deferred",
-        "upsell_offers_no_response",
-        "payment_failures_total",
-        "payment_failures_30d",
-    ),
-    0,
-)
+# Every count column of marts.fct_winback_features the model reads, all zero (the
+# furthest funnel step indexes are taken as they are, not log-counted).
+ZERO_COUNTS = dict.fromkeys((*ft.COUNTS, "furthest_step_index", "furthest_step_index_30d"), 0)
 
 
 def snapshot(i: int, offset: int, **values) -> dict:

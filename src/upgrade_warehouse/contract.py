@@ -88,6 +88,16 @@ class Table:
 
 PRORATION_BEHAVIORS = ("create_prorations", "always_invoice", "none")
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation", "renewal")
+# What a subscription change moves, in this order: the plan and seats it leaves and takes,
+# and the billing period it falls in (the inputs of its proration).
+CHANGE_MOVE = (
+    "from_plan_id",
+    "from_quantity",
+    "to_plan_id",
+    "to_quantity",
+    "period_start",
+    "period_end",
+)
 ORDER_STATUSES = (
     "placed",
     "awaiting_return",
@@ -97,6 +107,16 @@ ORDER_STATUSES = (
     "completed",
     "cancelled",
 )
+
+# The references many tables make, defined once: the account a row belongs to, the
+# subscription change it may stem from, and a plan it names.
+ACCOUNT_REF = Column("account_id", required=True, references=("accounts", "account_id"))
+CHANGE_REF = Column("change_id", references=("subscription_changes", "change_id"))
+
+
+def _plan_ref(name: str) -> Column:
+    return Column(name, references=("plans", "plan_id"))
+
 
 TABLES: tuple[Table, ...] = (
     Table(
@@ -139,11 +159,11 @@ TABLES: tuple[Table, ...] = (
         (
             Column("change_id", required=True),
             Column("subscription_id", required=True),
-            Column("account_id", required=True, references=("accounts", "account_id")),
+            ACCOUNT_REF,
             Column("changed_at", TS, required=True),
             Column("effective_at", TS, required=True),
-            Column("from_plan_id", references=("plans", "plan_id")),
-            Column("to_plan_id", references=("plans", "plan_id")),
+            _plan_ref("from_plan_id"),
+            _plan_ref("to_plan_id"),
             Column(
                 "from_quantity",
                 INT,
@@ -173,7 +193,7 @@ TABLES: tuple[Table, ...] = (
         True,
         (
             Column("event_id", required=True),
-            Column("account_id", required=True, references=("accounts", "account_id")),
+            ACCOUNT_REF,
             Column("user_id"),
             Column("event_name", required=True),
             Column("occurred_at", TS, required=True),
@@ -188,9 +208,9 @@ TABLES: tuple[Table, ...] = (
         (
             Column("line_id", required=True),
             Column("invoice_id", required=True),
-            Column("account_id", required=True, references=("accounts", "account_id")),
+            ACCOUNT_REF,
             Column("subscription_id"),
-            Column("change_id", references=("subscription_changes", "change_id")),
+            CHANGE_REF,
             Column(
                 "line_type",
                 required=True,
@@ -224,7 +244,7 @@ TABLES: tuple[Table, ...] = (
         False,
         (
             Column("attempt_id", required=True),
-            Column("account_id", required=True, references=("accounts", "account_id")),
+            ACCOUNT_REF,
             Column("attempted_at", TS, required=True),
             Column(
                 "payment_method",
@@ -235,7 +255,7 @@ TABLES: tuple[Table, ...] = (
             Column("failure_code"),
             Column("amount_minor", INT, min_value=0, max_value=MAX_AMOUNT_MINOR),
             Column("currency", currency=True, required_with="amount_minor"),
-            Column("change_id", references=("subscription_changes", "change_id")),
+            CHANGE_REF,
         ),
         key=("attempt_id",),
     ),
@@ -244,8 +264,8 @@ TABLES: tuple[Table, ...] = (
         False,
         (
             Column("opportunity_id", required=True),
-            Column("account_id", required=True, references=("accounts", "account_id")),
-            Column("change_id", references=("subscription_changes", "change_id")),
+            ACCOUNT_REF,
+            CHANGE_REF,
             Column("origin", required=True, allowed=("sales", "self_serve_sync")),
             Column("created_at", TS, required=True),
             Column("closed_at", TS),
@@ -280,8 +300,8 @@ TABLES: tuple[Table, ...] = (
         False,
         (
             Column("check_id", required=True),
-            Column("account_id", required=True, references=("accounts", "account_id")),
-            Column("target_plan_id", references=("plans", "plan_id")),
+            ACCOUNT_REF,
+            _plan_ref("target_plan_id"),
             Column("checked_at", TS, required=True),
             Column("channel"),
             Column("result", required=True, allowed=("eligible", "rejected")),
@@ -295,15 +315,15 @@ TABLES: tuple[Table, ...] = (
         False,
         (
             Column("offer_id", required=True),
-            Column("account_id", required=True, references=("accounts", "account_id")),
+            ACCOUNT_REF,
             Column("trigger", required=True),
             Column("owner", required=True, allowed=("automated", "sales", "customer_success")),
             Column("channel"),
-            Column("offered_plan_id", references=("plans", "plan_id")),
+            _plan_ref("offered_plan_id"),
             Column("offered_at", TS, required=True),
             Column("outcome", allowed=("accepted", "rejected", "deferred", "no_response")),
             Column("outcome_at", TS),
-            Column("change_id", references=("subscription_changes", "change_id")),
+            CHANGE_REF,
         ),
         key=("offer_id",),
     ),
@@ -312,8 +332,8 @@ TABLES: tuple[Table, ...] = (
         False,
         (
             Column("order_id", required=True),
-            Column("account_id", required=True, references=("accounts", "account_id")),
-            Column("change_id", references=("subscription_changes", "change_id")),
+            ACCOUNT_REF,
+            CHANGE_REF,
             Column("status", required=True, allowed=ORDER_STATUSES),
             Column("occurred_at", TS, required=True),
         ),

@@ -25,6 +25,7 @@ import typer
 
 from .dbt_runner import common_args
 from .errors import UserError
+from .formats import port_option
 from .paths import DEFAULT_WAREHOUSE
 
 DEFAULT_DOCS_PORT = 8580
@@ -120,9 +121,7 @@ def docs_command(
     warehouse: Annotated[
         Path, typer.Option("--warehouse", help="The warehouse to document.")
     ] = DEFAULT_WAREHOUSE,
-    port: Annotated[
-        int, typer.Option("--port", min=1, max=65535, help="Serve on 127.0.0.1:PORT (1-65535).")
-    ] = DEFAULT_DOCS_PORT,
+    port: port_option("Serve on 127.0.0.1:PORT (1-65535).") = DEFAULT_DOCS_PORT,
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Only write the site; print its path.")
     ] = False,

@@ -46,3 +46,12 @@ def safe_pandas(frame, columns=None):
     for name in names:
         out[name] = out[name].map(safe_text)
     return out
+
+
+def append_header(sheet, headers: list) -> None:
+    """Append ``headers`` to an openpyxl worksheet as its bold header row."""
+    from openpyxl.styles import Font
+
+    sheet.append(headers)
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)

@@ -22,9 +22,15 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
-# The options the report commands (metrics, movers, experiments) share, with their help.
+# The options the commands share, with their help (--warehouse: the report commands,
+# winback, review-pack, dashboard).
 WarehouseOption = Annotated[Path, typer.Option("--warehouse", help="The warehouse file.")]
 TableFormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
+
+
+def port_option(help: str):
+    """``--port N``, 1 to 65535, with what the command serves there."""
+    return Annotated[int, typer.Option("--port", min=1, max=65535, help=help)]
 
 
 def by_option(rows: str):

@@ -292,25 +292,24 @@ ISO_TIMESTAMP = (
 JSON_STRING = r'"([^"\\]|\\.)*"'
 
 
+def _if_matches(text: str, pattern: str, value: str) -> str:
+    """SQL: ``value`` when all of ``text`` matches ``pattern`` (a SQL string), else null."""
+    return f"case when regexp_full_match({text}, {pattern}) then {value} end"
+
+
 def parsed_expr(column: Column, raw: str) -> str:
     """SQL that parses the raw text ``raw`` of a column into its type, null when unparseable."""
     t = f"nullif(trim({raw}), '')"
     if column.type == STR:
         return f"case when ltrim({raw}) <> '' then {raw} end"  # = nullif(trim(raw), '') is not null
     if column.type == INT:
-        return f"case when regexp_full_match({t}, '[+-]?[0-9]+') then try_cast({t} as bigint) end"
+        return _if_matches(t, "'[+-]?[0-9]+'", f"try_cast({t} as bigint)")
     if column.type == TS:
         # ISO 8601 only: DuckDB also casts 'infinity', 'epoch', named time zones and any
         # offset; the contract allows none of them (bad_type).
-        return (
-            f"case when regexp_full_match({t}, {lit(ISO_TIMESTAMP)}) "
-            f"then timezone('UTC', try_cast({t} as timestamptz)) end"
-        )
+        return _if_matches(t, lit(ISO_TIMESTAMP), f"timezone('UTC', try_cast({t} as timestamptz))")
     if column.type == DATE:
-        return (
-            f"case when regexp_full_match({t}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
-            f"then try_cast({t} as date) end"
-        )
+        return _if_matches(t, "'[0-9]{4}-[0-9]{2}-[0-9]{2}'", f"try_cast({t} as date)")
     if column.type == BOOL:
         return (
             f"case lower({t}) when 'true' then true when '1' then true "

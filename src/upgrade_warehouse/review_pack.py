@@ -27,6 +27,7 @@ import typer
 
 from . import movers
 from .errors import UserError
+from .formats import WarehouseOption
 from .metrics import format_value, read_metrics
 from .paths import DEFAULT_WAREHOUSE
 from .warehouse import connect, read_catalog
@@ -479,9 +480,7 @@ def review_command(
             "before as_of.",
         ),
     ] = None,
-    warehouse: Annotated[Path, typer.Option("--warehouse", help="The warehouse file.")] = (
-        DEFAULT_WAREHOUSE
-    ),
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
 ) -> None:
     """The monthly review pack for leadership: one HTML file that prints to A4."""
     movers.check_month(month)

@@ -36,6 +36,7 @@ from typing import Annotated
 import typer
 
 from ..errors import UserError
+from ..formats import WarehouseOption, port_option
 from ..paths import DEFAULT_WAREHOUSE, project_dir
 from ..warehouse import check as check_warehouse
 from . import access
@@ -218,12 +219,8 @@ def serve(command: list[str], env: dict, cwd: Path, host: str, port: int, banner
 
 
 def dashboard_command(
-    warehouse: Annotated[
-        Path, typer.Option("--warehouse", help="The warehouse file.")
-    ] = DEFAULT_WAREHOUSE,
-    port: Annotated[
-        int, typer.Option("--port", min=1, max=65535, help="The port to listen on (1-65535).")
-    ] = 8501,
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    port: port_option("The port to listen on (1-65535).") = 8501,
     host: Annotated[
         str,
         typer.Option(

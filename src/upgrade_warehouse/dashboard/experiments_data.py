@@ -20,7 +20,7 @@ import pandas as pd
 from .. import warehouse
 from ..experiments import TABLES, experiments_json
 from ..experiments import to_csv as experiments_csv
-from ..exports import safe_pandas, safe_text
+from ..exports import append_header, safe_pandas, safe_text
 from .fmt import format_p_value, format_probability
 from .marts import Ref, _cache, has_table
 
@@ -390,9 +390,7 @@ def experiment_xlsx(
         "Verdict",
         "Metric id",
     ]
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    append_header(sheet, headers)
     for r in rows:
         rate = r["unit"] == "rate"
         sheet.append(
@@ -425,9 +423,7 @@ def experiment_xlsx(
     if personas is not None and not personas.empty:
         by = book.create_sheet("By persona")
         frame = safe_pandas(personas)
-        by.append(list(frame.columns))
-        for cell in by[1]:
-            cell.font = Font(bold=True)
+        append_header(by, list(frame.columns))
         for record in frame.itertuples(index=False):
             by.append(list(record))
     buffer = io.BytesIO()

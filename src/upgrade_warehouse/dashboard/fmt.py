@@ -98,6 +98,22 @@ def format_target(target, unit: str, currency: str) -> str:
     return f"≤ {format_value(target.maximum, unit, currency)}"
 
 
+TARGET_MARKS = {True: "on target", False: "off target", None: "no value"}
+
+
+def target_status(cfg, metric_id: str, value, unit: str, currency: str, *, badge=False) -> str:
+    """The target of ``metric_id`` (``cfg.target``) and whether ``value`` meets it:
+    ``≥ 90.0%: off target`` (the monthly review), ``≥ 90.0% (OFF TARGET)`` as a KPI card's
+    badge; "" when the metric has no target."""
+    target = cfg.target(metric_id)
+    if target is None:
+        return ""
+    met = target.met(value)
+    mark = "OFF TARGET" if badge and met is False else TARGET_MARKS[met]
+    text = format_target(target, unit, currency)
+    return f"{text} ({mark})" if badge else f"{text}: {mark}"
+
+
 def format_minor(amount_minor: int | None, currency: str) -> str:
     """An amount in minor units as major units with its ISO 4217 exponent: -30.00 USD."""
     if amount_minor is None or _is_nan(amount_minor):

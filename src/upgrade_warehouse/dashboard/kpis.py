@@ -16,6 +16,7 @@ from .fmt import (
     format_value,
     md_escape,
     month_label,
+    target_status,
 )
 from .notes import MONEY_AT_MONTH_END, MONEY_OF_CHANGES, fx_note, month_end_fx_note
 
@@ -144,12 +145,7 @@ def kpi(
 
 
 def target_badge(cfg: DashboardConfig, metric_id: str, value, unit: str, cur: str) -> str:
-    target = cfg.target(metric_id)
-    if target is None:
-        return ""
-    met = target.met(value)
-    mark = {True: "on target", False: "OFF TARGET", None: "no value"}[met]
-    return f"{format_target(target, unit, cur)} ({mark})"
+    return target_status(cfg, metric_id, value, unit, cur, badge=True)
 
 
 def history(

@@ -100,10 +100,9 @@ def bridge_table(
 def add_sheets(book, data: movers.Movements) -> None:
     """The "What moved" and "MRR bridge" sheets of the Monthly review workbook (numbers
     stored as numbers: rates as percent, money with the currency's exponent)."""
-    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    from ..exports import safe_text
+    from ..exports import append_header, safe_text
     from .review import number_format
 
     sheet = book.create_sheet("What moved")
@@ -130,9 +129,7 @@ def add_sheets(book, data: movers.Movements) -> None:
         "p-value",
         "Metric id",
     ]
-    sheet.append(headers)
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
+    append_header(sheet, headers)
     for rank, m in enumerate(data.movers, start=1):
         c = m.comparison
         sheet.append(
@@ -178,9 +175,7 @@ def add_sheets(book, data: movers.Movements) -> None:
     net = STEP_LABELS["net_new_mrr"]
     columns += [net, f"{net} {data.previous_month}"]
     bridge.append([f"MRR bridge of {data.month} ({data.reporting_currency}, major units)"])
-    bridge.append(columns)
-    for cell in bridge[2]:
-        cell.font = Font(bold=True)
+    append_header(bridge, columns)
     money = number_format("money", data.reporting_currency)
     for row in data.bridge:
         values = [

@@ -95,12 +95,18 @@ def quarantined_rows(
     )
 
 
+def _of_expectations(ref: Ref, sql: str) -> pd.DataFrame | None:
+    """``sql`` over quality.expectation_results; None when the warehouse has no
+    expectations yet."""
+    if not has_table(ref, "quality.expectation_results"):
+        return None
+    return _df(ref, sql)
+
+
 @_cache
 def expectation_results(ref: Ref) -> pd.DataFrame | None:
     """quality.expectation_results (None when the warehouse has no expectations yet)."""
-    if not has_table(ref, "quality.expectation_results"):
-        return None
-    return _df(
+    return _of_expectations(
         ref,
         """
         select *
@@ -112,10 +118,8 @@ def expectation_results(ref: Ref) -> pd.DataFrame | None:
 
 @_cache
 def expectation_summary(ref: Ref) -> pd.DataFrame | None:
-    """Expectations and how many passed, by suite and severity."""
-    if not has_table(ref, "quality.expectation_results"):
-        return None
-    return _df(
+    """Expectations and how many passed, by suite and severity (None: no expectations yet)."""
+    return _of_expectations(
         ref,
         """
         select suite, severity, count(*) as expectations,

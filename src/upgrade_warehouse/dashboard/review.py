@@ -23,10 +23,10 @@ import pandas as pd
 
 from ..currencies import currency_exponent
 from ..data_warnings import affects
-from ..exports import safe_pandas, safe_text
+from ..exports import append_header, safe_pandas, safe_text
 from ..metrics import DURATION_SECONDS, duration_unit
 from .config import DashboardConfig
-from .fmt import format_delta, format_target, format_value, month_label
+from .fmt import format_delta, format_value, month_label, target_status
 
 SECTION_TITLES = {"sync": "Sync", "upsell": "Upsell", "orders": "Orders"}
 UNIT_SUFFIX = {"seconds": "s", "hours": "h", "days": "d"}
@@ -52,15 +52,6 @@ class ReviewRow:
 
 def section_title(section: str) -> str:
     return SECTION_TITLES.get(section, section.replace("_", " ").capitalize())
-
-
-def _target_text(cfg: DashboardConfig, metric_id: str, value, unit: str, cur: str) -> str:
-    target = cfg.target(metric_id)
-    if target is None:
-        return ""
-    met = target.met(value)
-    mark = {True: "on target", False: "off target", None: "no value"}[met]
-    return f"{format_target(target, unit, cur)}: {mark}"
 
 
 def review_rows(
@@ -99,7 +90,7 @@ def review_rows(
                 unit,
                 value,
                 prev,
-                _target_text(cfg, metric_id, value, unit, currency),
+                target_status(cfg, metric_id, value, unit, currency),
                 meta["definition"],
             )
         )
@@ -264,9 +255,7 @@ def review_xlsx(
     sections = list(dict.fromkeys(r.section for r in rows))
     for section in sections:
         sheet = book.create_sheet(section_title(section)[:31])
-        sheet.append(headers)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
+        append_header(sheet, headers)
         for r in (r for r in rows if r.section == section):
             change = r.change
             if change is not None and r.unit == "rate":

@@ -76,6 +76,12 @@ def currency(c) -> pl.Series:
     return lookup(cat.CURRENCY_CODES, c)
 
 
+def by_time(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The rows (parallel arrays) in time order, ties by account: ``ts`` then ``acct``."""
+    order = np.lexsort((cols["acct"], cols["ts"]))
+    return {k: v[order] for k, v in cols.items()}
+
+
 def frame(table: str, cols: dict[str, pl.Series]) -> pl.DataFrame:
     names = TABLES_BY_NAME[table].column_names
     assert list(cols) == names, (table, list(cols), names)
@@ -146,9 +152,8 @@ def invoice_frame(b: Billing) -> pl.DataFrame:
 
 
 def payments_frame(p: dict) -> pl.DataFrame:
-    order = np.lexsort((p["acct"], p["ts"]))
-    p = {k: v[order] for k, v in p.items()}
-    n = order.size
+    p = by_time(p)
+    n = len(p["ts"])
     return frame(
         "payment_attempts",
         {
@@ -206,9 +211,8 @@ def sync_frame(s: dict) -> pl.DataFrame:
 
 
 def checks_frame(c: dict) -> pl.DataFrame:
-    order = np.lexsort((c["acct"], c["ts"]))
-    c = {k: v[order] for k, v in c.items()}
-    n = order.size
+    c = by_time(c)
+    n = len(c["ts"])
     return frame(
         "eligibility_checks",
         {

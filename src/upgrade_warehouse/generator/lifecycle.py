@@ -164,6 +164,11 @@ class _Sim:
         partner = (self.acc.source[idx] == 3) & (rng.random(idx.size) < 0.3)
         return np.where(partner, CH_PARTNER, ch)
 
+    def by_customer(self, idx, et, tc, to_plan, to_qty, scheduled, reason, proration):
+        """``apply`` a change the customer made, through one of their channels."""
+        channel = self.customer_channel(idx)
+        self.apply(idx, et, tc, to_plan, to_qty, scheduled, CUSTOMER, channel, reason, proration)
+
     def apply(self, idx, et, tc, to_plan, to_qty, scheduled, initiated, channel, reason, proration):
         k = idx.size
         if k == 0:
@@ -238,17 +243,8 @@ def simulate_changes(cfg: GeneratorConfig, streams: Streams, acc: Accounts) -> C
     everyone = np.arange(n)
 
     # 1. Signup: every account starts on the free plan of its currency.
-    sim.apply(
-        everyone,
-        ET_SIGNUP,
-        acc.created,
-        cat.plan_index(cur, 0, 0),
-        1,
-        False,
-        CUSTOMER,
-        sim.customer_channel(everyone),
-        R["signup"],
-        PR_NULL,
+    sim.by_customer(
+        everyone, ET_SIGNUP, acc.created, cat.plan_index(cur, 0, 0), 1, False, R["signup"], PR_NULL
     )
 
     # 2. First paid conversion.
@@ -417,24 +413,18 @@ def _apply_loop(sim: _Sim, rng, et, idx, tc, tier, yearly, qty, plan):
     k = idx.size
     cur = sim.acc.currency[idx]
     yr = yearly.astype(np.int64)
+
+    def same_interval(nt):
+        """The plan of tier ``nt`` on the current interval and the seats kept within it."""
+        return cat.plan_index(cur, nt, yr), _clamp_qty(nt, qty)
+
     if et == ET_RENEWAL:
         sim.apply(idx, et, tc, plan, qty, False, SYSTEM, CH_AUTOMATIC, R["renewal"], PR_NULL)
     elif et in (ET_SEAT_SS, ET_SEAT_AUTO):
         nq = np.minimum(qty + 1 + _geom(rng, 0.65, k), cat.TIER_MAX[tier])
         if et == ET_SEAT_SS:
             pr = np.where(rng.random(k) < 0.6, PR_ALWAYS, PR_CREATE)
-            sim.apply(
-                idx,
-                et,
-                tc,
-                plan,
-                nq,
-                False,
-                CUSTOMER,
-                sim.customer_channel(idx),
-                R["seats_added"],
-                pr,
-            )
+            sim.by_customer(idx, et, tc, plan, nq, False, R["seats_added"], pr)
         else:
             sim.apply(
                 idx, et, tc, plan, nq, False, SYSTEM, CH_AUTOMATIC, R["usage_limit"], PR_CREATE
@@ -442,18 +432,7 @@ def _apply_loop(sim: _Sim, rng, et, idx, tc, tier, yearly, qty, plan):
     elif et == ET_TIER_SS:
         nt = tier + 1
         pr = np.where(rng.random(k) < 0.6, PR_ALWAYS, PR_CREATE)
-        sim.apply(
-            idx,
-            et,
-            tc,
-            cat.plan_index(cur, nt, yr),
-            _clamp_qty(nt, qty),
-            False,
-            CUSTOMER,
-            sim.customer_channel(idx),
-            R["feature_gate"],
-            pr,
-        )
+        sim.by_customer(idx, et, tc, *same_interval(nt), False, R["feature_gate"], pr)
     elif et == ET_TIER_SALES:
         nt = np.where(
             (sim.acc.segment[idx] == 2) & (rng.random(k) < 0.10), 4, np.minimum(tier + 1, 4)
@@ -481,33 +460,12 @@ def _apply_loop(sim: _Sim, rng, et, idx, tc, tier, yearly, qty, plan):
         )
     elif et == ET_SEAT_RED:
         nq = np.maximum(qty - 1 - _geom(rng, 0.6, k), cat.TIER_MIN[tier])
-        sim.apply(
-            idx,
-            et,
-            tc,
-            plan,
-            nq,
-            True,
-            CUSTOMER,
-            sim.customer_channel(idx),
-            R["seats_removed"],
-            PR_NONE,
-        )
+        sim.by_customer(idx, et, tc, plan, nq, True, R["seats_removed"], PR_NONE)
     elif et == ET_TIER_DOWN:
         nt = tier - 1
         immediate = rng.random(k) < 0.15
-        sim.apply(
-            idx,
-            et,
-            tc,
-            cat.plan_index(cur, nt, yr),
-            _clamp_qty(nt, qty),
-            ~immediate,
-            CUSTOMER,
-            sim.customer_channel(idx),
-            R["budget_cut"],
-            np.where(immediate, PR_CREATE, PR_NONE),
-        )
+        pr = np.where(immediate, PR_CREATE, PR_NONE)
+        sim.by_customer(idx, et, tc, *same_interval(nt), ~immediate, R["budget_cut"], pr)
     elif et in (ET_CHURN_FREE, ET_CANCEL):
         by_system = rng.random(k) < 0.25
         to_plan = cat.plan_index(cur, 0, 0) if et == ET_CHURN_FREE else -1
@@ -527,18 +485,7 @@ def _apply_loop(sim: _Sim, rng, et, idx, tc, tier, yearly, qty, plan):
         nt = np.where(rng.random(k) < 0.55, 1, 2)
         nq = _clamp_qty(nt, 1 + _geom(rng, 0.6, k))
         pr = PR_ALWAYS if et == ET_REACT_SS else PR_NULL
-        sim.apply(
-            idx,
-            et,
-            tc,
-            cat.plan_index(cur, nt, 0),
-            nq,
-            False,
-            CUSTOMER,
-            sim.customer_channel(idx),
-            R["reactivation"],
-            pr,
-        )
+        sim.by_customer(idx, et, tc, cat.plan_index(cur, nt, 0), nq, False, R["reactivation"], pr)
     else:  # pragma: no cover
         raise AssertionError(et)
 

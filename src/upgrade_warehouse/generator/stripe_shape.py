@@ -197,6 +197,26 @@ def _iso(e: pl.Expr) -> pl.Expr:
     return e.dt.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _manual_invoice(
+    invoice_id: str, customer: str, collection_method: str, currency: pl.Expr
+) -> list[pl.Expr]:
+    """The columns of a paid invoice outside any subscription (billing_reason manual),
+    created and finalized at ``__at``."""
+    return [
+        pl.col(invoice_id).alias("id"),
+        pl.col(customer).alias("customer_id"),
+        pl.lit(None, dtype=pl.String).alias("subscription_id"),
+        pl.lit("paid").alias("status"),
+        pl.lit("manual").alias("billing_reason"),
+        pl.lit(collection_method).alias("collection_method"),
+        _iso(pl.col("__at")).alias("created"),
+        _iso(pl.col("__at")).alias("status_transitions_finalized_at"),
+        currency.alias("currency"),
+        pl.lit("true").alias("livemode"),
+        pl.lit("false").alias("is_deleted"),
+    ]
+
+
 def _line(frame, line_id, amount, description, period, kind: str, price) -> pl.DataFrame:
     """An invoice line item of a subscription change: ``period`` (start, end), ``kind``
     the Stripe type (a proration when ``invoiceitem``), ``price`` (plan column, quantity)."""
@@ -461,17 +481,9 @@ def contract_to_fivetran(folder: Path) -> tuple[dict[str, pl.DataFrame], dict[st
             one_off.group_by("invoice_id", maintain_order=True)
             .agg(pl.col("__customer").first(), pl.col("__at").first(), pl.col("currency").first())
             .select(
-                pl.col("invoice_id").alias("id"),
-                pl.col("__customer").alias("customer_id"),
-                pl.lit(None, dtype=pl.String).alias("subscription_id"),
-                pl.lit("paid").alias("status"),
-                pl.lit("manual").alias("billing_reason"),
-                pl.lit("charge_automatically").alias("collection_method"),
-                _iso(pl.col("__at")).alias("created"),
-                _iso(pl.col("__at")).alias("status_transitions_finalized_at"),
-                "currency",
-                pl.lit("true").alias("livemode"),
-                pl.lit("false").alias("is_deleted"),
+                *_manual_invoice(
+                    "invoice_id", "__customer", "charge_automatically", pl.col("currency")
+                )
             )
         )
     # subscription versions: at creation; at a cancellation (scheduled: cancel_at_period_end
@@ -558,17 +570,12 @@ def contract_to_fivetran(folder: Path) -> tuple[dict[str, pl.DataFrame], dict[st
         if standalone.height:
             frames.append(
                 standalone.select(
-                    pl.col("__invoice").alias("id"),
-                    pl.col("account_id").alias("customer_id"),
-                    pl.lit(None, dtype=pl.String).alias("subscription_id"),
-                    pl.lit("paid").alias("status"),
-                    pl.lit("manual").alias("billing_reason"),
-                    pl.lit("send_invoice").alias("collection_method"),
-                    _iso(pl.col("__at")).alias("created"),
-                    _iso(pl.col("__at")).alias("status_transitions_finalized_at"),
-                    pl.col("currency").str.to_lowercase().alias("currency"),
-                    pl.lit("true").alias("livemode"),
-                    pl.lit("false").alias("is_deleted"),
+                    *_manual_invoice(
+                        "__invoice",
+                        "account_id",
+                        "send_invoice",
+                        pl.col("currency").str.to_lowercase(),
+                    )
                 )
             )
         method = pl.col("payment_method")

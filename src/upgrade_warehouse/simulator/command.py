@@ -40,56 +40,42 @@ Granularity = StrEnum("Granularity", {v: v for v in GRANULARITIES})
 Timing = StrEnum("Timing", {v: v for v in TIMINGS})
 
 
+def _optional(kind, flag: str, help: str):
+    """An option of ``quote``: ``flag`` takes a ``kind``, None when not given."""
+    return Annotated[kind | None, typer.Option(flag, help=help)]
+
+
 def quote_command(
-    from_plan: Annotated[str | None, typer.Option("--from-plan", help="Current plan_id.")] = None,
-    from_quantity: Annotated[
-        str | None, typer.Option("--from-quantity", help="Current seats.")
-    ] = None,
-    to_plan: Annotated[str | None, typer.Option("--to-plan", help="Requested plan_id.")] = None,
-    to_quantity: Annotated[
-        str | None,
-        typer.Option("--to-quantity", help="Requested seats (default: --from-quantity)."),
-    ] = None,
-    period_start: Annotated[
-        str | None,
-        typer.Option("--period-start", help="Start of the billing period in force (ISO 8601)."),
-    ] = None,
-    period_end: Annotated[
-        str | None,
-        typer.Option("--period-end", help="End of the period (default: start + one interval)."),
-    ] = None,
-    at: Annotated[str | None, typer.Option("--at", help="Moment of the change (ISO 8601).")] = None,
-    plans: Annotated[
-        Path | None,
-        typer.Option("--plans", help="Plans table, CSV or Parquet (default: the sample catalog)."),
-    ] = None,
-    warehouse: Annotated[
-        Path | None,
-        typer.Option(
-            "--warehouse", help="Price with the plans of this published warehouse instead."
-        ),
-    ] = None,
-    proration_behavior: Annotated[
-        ProrationBehavior | None,
-        typer.Option(
-            "--proration-behavior", help="create_prorations (default), always_invoice or none."
-        ),
-    ] = None,
-    granularity: Annotated[
-        Granularity | None, typer.Option("--granularity", help="second (default) or day.")
-    ] = None,
-    timing: Annotated[
-        Timing | None, typer.Option("--timing", help="immediate, period_end or auto (default).")
-    ] = None,
-    batch: Annotated[
-        Path | None, typer.Option("--batch", help="Cases file (CSV or Parquet): price every row.")
-    ] = None,
-    output_format: Annotated[
-        OutputFormat | None,
-        typer.Option(
-            "--format", help="table (default) or json; with --batch: csv (default) or json."
-        ),
-    ] = None,
+    from_plan: _optional(str, "--from-plan", "Current plan_id.") = None,
+    from_quantity: _optional(str, "--from-quantity", "Current seats.") = None,
+    to_plan: _optional(str, "--to-plan", "Requested plan_id.") = None,
+    to_quantity: _optional(
+        str, "--to-quantity", "Requested seats (default: --from-quantity)."
+    ) = None,
+    period_start: _optional(
+        str, "--period-start", "Start of the billing period in force (ISO 8601)."
+    ) = None,
+    period_end: _optional(
+        str, "--period-end", "End of the period (default: start + one interval)."
+    ) = None,
+    at: _optional(str, "--at", "Moment of the change (ISO 8601).") = None,
+    plans: _optional(
+        Path, "--plans", "Plans table, CSV or Parquet (default: the sample catalog)."
+    ) = None,
+    warehouse: _optional(
+        Path, "--warehouse", "Price with the plans of this published warehouse instead."
+    ) = None,
+    proration_behavior: _optional(
+        ProrationBehavior,
+        "--proration-behavior",
+        "create_prorations (default), always_invoice or none.",
+    ) = None,
+    granularity: _optional(Granularity, "--granularity", "second (default) or day.") = None,
+    timing: _optional(Timing, "--timing", "immediate, period_end or auto (default).") = None,
+    batch: _optional(Path, "--batch", "Cases file (CSV or Parquet): price every row.") = None,
+    output_format: _optional(
+        OutputFormat, "--format", "table (default) or json; with --batch: csv (default) or json."
+    ) = None,
 ) -> None:
     """Price a plan change (proration simulator), or a batch of them with --batch."""
     proration_behavior, granularity, timing = (

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
+from ..contract import TABLES_BY_NAME
 from ..currencies import currency_exponent
 from ..errors import UserError
 from .base import QUARANTINE_COLUMNS, ShapeOutput, SourceCounts
@@ -32,19 +33,7 @@ ROW_NUMBER = "_row_number"  # read_landed's 1-based row number column
 ADDED = frozenset({ROW_NUMBER, "_source_file"})  # columns read_landed may add
 
 SHAPES = ("fivetran_salesforce", "fivetran_hubspot")
-OUTPUT_COLUMNS = (
-    "opportunity_id",
-    "account_id",
-    "change_id",
-    "origin",
-    "created_at",
-    "closed_at",
-    "stage",
-    "movement_type",
-    "mrr_delta_minor",
-    "currency",
-    "owner_id",
-)
+OUTPUT_COLUMNS = tuple(TABLES_BY_NAME["crm_opportunities"].column_names)
 # HubSpot's association type of a deal's primary company (deal_company.type_id)
 HUBSPOT_PRIMARY_COMPANY_TYPE = "5"
 TRUE_TEXT = {"true", "1", "t", "yes"}

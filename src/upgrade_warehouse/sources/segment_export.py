@@ -103,13 +103,7 @@ def to_events_shape(contract_dir: Path, out_dir: Path, shape: str) -> None:
     )
 
     tracks = events.select(
-        pl.col("event_id").alias("id"),
-        pl.col("slug").alias("event"),
-        pl.col("event_name").alias("event_text"),
-        pl.col("occurred_at").alias("timestamp"),
-        pl.col("occurred_at").alias("original_timestamp"),
-        pl.col("received_at"),
-        pl.col("user_id"),
+        *_event_columns(original_timestamp=True),
         pl.lit(None, dtype=pl.String).alias("anonymous_id"),
         pl.when(pl.col("_way") == 1).then(pl.col("account_id")).alias("context_group_id"),
         pl.lit("web").alias("context_library_name"),
@@ -144,16 +138,25 @@ def to_events_shape(contract_dir: Path, out_dir: Path, shape: str) -> None:
     _write(pl.concat([traits, user_links]), out_dir, "groups", fmt)
 
 
-def _event_table(part: pl.DataFrame, fmt: str) -> pl.DataFrame:
-    """One event's table: its standard columns and its properties as columns (CSV: text;
-    Parquet: JSON numbers as numeric columns, other values as text)."""
-    base = part.select(
+def _event_columns(*, original_timestamp: bool) -> list[pl.Expr]:
+    """The columns Segment writes for every event, in its order (``tracks`` also has an
+    ``original_timestamp``, the same moment)."""
+    return [
         pl.col("event_id").alias("id"),
         pl.col("slug").alias("event"),
         pl.col("event_name").alias("event_text"),
         pl.col("occurred_at").alias("timestamp"),
+        *([pl.col("occurred_at").alias("original_timestamp")] if original_timestamp else []),
         pl.col("received_at"),
         pl.col("user_id"),
+    ]
+
+
+def _event_table(part: pl.DataFrame, fmt: str) -> pl.DataFrame:
+    """One event's table: its standard columns and its properties as columns (CSV: text;
+    Parquet: JSON numbers as numeric columns, other values as text)."""
+    base = part.select(
+        *_event_columns(original_timestamp=False),
         pl.when(pl.col("_way") == 0).then(pl.col("account_id")).alias("account_id"),
     )
     props = part.get_column("properties")

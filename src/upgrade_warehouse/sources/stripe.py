@@ -21,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from ..contract import CHANGE_MOVE
 from .base import ShapeOutput, SourceCounts
 from .landed import (
     ROW_NUMBER,
@@ -930,12 +931,7 @@ class _Mapper:
             "__sub",
             "changed_at",
             "effective_at",
-            "from_plan_id",
-            "from_quantity",
-            "to_plan_id",
-            "to_quantity",
-            "period_start",
-            "period_end",
+            *CHANGE_MOVE,
             "proration_behavior",
             "change_id",
             "__rule",

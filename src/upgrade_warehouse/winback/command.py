@@ -4,12 +4,11 @@ probability of a self-serve upgrade within horizon_days (``shared/spec/cli.md``)
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..formats import OutputFormat
+from ..formats import OutputFormat, WarehouseOption
 from ..paths import DEFAULT_WAREHOUSE
 from ..warehouse import check_version, connect
 from .reader import check_built, model_info, read_scores, read_winback, to_csv
@@ -18,9 +17,7 @@ MAX_TOP = 1_000_000_000  # far above any account count; a 64-bit LIMIT in SQL
 
 
 def winback_command(
-    warehouse: Annotated[
-        Path, typer.Option("--warehouse", help="The warehouse file.")
-    ] = DEFAULT_WAREHOUSE,
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     top: Annotated[
         int | None,
         typer.Option(
