@@ -90,17 +90,29 @@ from marts.fct_winback_features
 order by snapshot_id
 """
 # Signal counts with integer keys (no string joins in Python): key_id numbers the
-# distinct (signal_kind, signal_name) pairs.
-SIGNALS_SQL = """
+# distinct (signal_kind, signal_name) pairs in their sorted order. The pairs are numbered
+# once (a few hundred) and joined back: numbering every row with a window function sorted
+# all of them by two strings (2.5M rows at 10M events: 1.7 s of CPU against 0.5 s), and
+# only the integers and counts come out per row.
+SIGNAL_KEYS_SQL = """
+create or replace temp table _winback_signal_keys as
 select
-    snapshot_id,
-    dense_rank() over (order by signal_kind, signal_name) - 1 as key_id,
     signal_kind,
     signal_name,
-    count_14d,
-    count_30d,
-    count_total
-from marts.fct_winback_signal_counts
+    row_number() over (order by signal_kind, signal_name) - 1 as key_id
+from (select distinct signal_kind, signal_name from marts.fct_winback_signal_counts)
+"""
+SIGNALS_SQL = """
+select
+    counts.snapshot_id,
+    keys.key_id,
+    counts.count_14d,
+    counts.count_30d,
+    counts.count_total
+from marts.fct_winback_signal_counts as counts
+inner join _winback_signal_keys as keys
+    on keys.signal_kind = counts.signal_kind
+    and keys.signal_name = counts.signal_name
 """
 
 
@@ -114,9 +126,8 @@ class Signals:
     keys: list[tuple[str, str]]  # key_id -> (signal_kind, signal_name)
 
     @classmethod
-    def from_frame(cls, frame: pl.DataFrame) -> Signals:
-        keys_frame = frame.select("key_id", "signal_kind", "signal_name").unique().sort("key_id")
-        keys = list(zip(keys_frame["signal_kind"], keys_frame["signal_name"]))
+    def from_frame(cls, frame: pl.DataFrame, keys: list[tuple[str, str]]) -> Signals:
+        """``frame``: SIGNALS_SQL's rows; ``keys``: (signal_kind, signal_name) by key_id."""
         return cls(
             snapshot_id=frame.get_column("snapshot_id").to_numpy(),
             key_id=frame.get_column("key_id").to_numpy(),
@@ -139,7 +150,12 @@ class Signals:
 def load(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, Signals]:
     """(snapshots, signal counts) from the freshly built warehouse."""
     wide = con.sql(WIDE_SQL).pl()
-    signals = Signals.from_frame(con.sql(SIGNALS_SQL).pl())
+    con.execute(SIGNAL_KEYS_SQL)
+    keys = con.execute(
+        "select signal_kind, signal_name from _winback_signal_keys order by key_id"
+    ).fetchall()
+    signals = Signals.from_frame(con.sql(SIGNALS_SQL).pl(), [tuple(k) for k in keys])
+    con.execute("drop table _winback_signal_keys")
     return wide, signals
 
 

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +43,12 @@ DEFAULT_C = 0.1
 MIN_UPGRADES = 10  # labelled upgrades (and non-upgrades) needed to fit a model
 SCORING_CHUNK_ROWS = 50_000  # accounts scored and explained at a time
 SCHEMA = "marts"  # tables winback_<name>, beside the dbt marts
+MAX_FIT_WORKERS = 4  # the final model's fit and the C_GRID validation fits at once
+
+
+def fit_workers() -> int:
+    """Threads for the model fits: one per core, at most MAX_FIT_WORKERS."""
+    return max(1, min(MAX_FIT_WORKERS, os.cpu_count() or 1))
 
 
 @dataclass
@@ -147,7 +155,10 @@ def top_decile_lift(p: np.ndarray, y: np.ndarray) -> float | None:
     return float(y[top].mean() / base)
 
 
-def _validate(wide: pl.DataFrame, signals: ft.Signals, horizon: int) -> Validation | None:
+def _validate(
+    wide: pl.DataFrame, signals: ft.Signals, horizon: int, pool: Executor
+) -> Validation | None:
+    """The validation model's fits (one per value of ``C_GRID``) run in ``pool``."""
     offsets = wide.get_column("cutoff_offset_days")
     latest = wide.filter(offsets < 2 * horizon)
     if latest.height == 0:
@@ -163,10 +174,11 @@ def _validate(wide: pl.DataFrame, signals: ft.Signals, horizon: int) -> Validati
     m_val = ft.matrix(latest, signals, vocab)
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
+    fits = {c: pool.submit(_fit, m_train.x, y_train, c) for c in C_GRID}
     scores: dict[float, float] = {}
     preds: dict[float, np.ndarray] = {}
     for c in C_GRID:
-        scaler, model = _fit(m_train.x, y_train, c)
+        scaler, model = fits[c].result()
         preds[c] = _predict(scaler, model, m_val.x)
         scores[c] = float(log_loss(y_val, preds[c], labels=[0, 1]))
     best = min(C_GRID, key=lambda c: (scores[c], c))
@@ -205,11 +217,6 @@ def fit_and_score(
     t = time.perf_counter()
     scoring = wide.filter(pl.col("is_scoring"))
     labelled = wide.filter(~pl.col("is_scoring"))
-    progress(f"validating on {labelled.height:,} labelled snapshots")
-    validation = _validate(labelled, signals, horizon)
-    timings["validation_seconds"] = time.perf_counter() - t
-
-    t = time.perf_counter()
     train = labelled  # bounded in dbt (int_winback__snapshots)
     y = train.get_column("upgraded_within_horizon").cast(pl.Int8).to_numpy()
     upgrades = int(y.sum())
@@ -228,6 +235,7 @@ def fit_and_score(
         }
     )
     if min(upgrades, train.height - upgrades) < MIN_UPGRADES:
+        # No model, so nothing to validate.
         if train.height:
             rate = (upgrades + 0.5) / (train.height + 1)
             kind, note = (
@@ -257,11 +265,21 @@ def fit_and_score(
             kind, None, scores, empty_coefficients, note=note, timings=timings, **result_base
         )
 
-    c = validation.c if validation is not None else DEFAULT_C
-    progress(f"training on {train.height:,} snapshots")
-    vocab = ft.Vocabulary.fit(train, signals)
-    m_train = ft.matrix(train, signals, vocab)
-    scaler, model = _fit(m_train.x, y, c)
+    # The fits are independent (each on one BLAS thread): the final model's fit with
+    # DEFAULT_C (the value validation picks most often) starts first, beside the
+    # validation fits, and is refitted only when validation picks another C. Each fit
+    # gives the same coefficients in whichever thread it runs.
+    progress(f"validating on {labelled.height:,} labelled snapshots")
+    with ThreadPoolExecutor(max_workers=fit_workers()) as pool:
+        vocab = ft.Vocabulary.fit(train, signals)
+        m_train = ft.matrix(train, signals, vocab)
+        default_fit = pool.submit(_fit, m_train.x, y, DEFAULT_C)
+        validation = _validate(labelled, signals, horizon, pool)
+        timings["validation_seconds"] = time.perf_counter() - t
+        t = time.perf_counter()
+        c = validation.c if validation is not None else DEFAULT_C
+        progress(f"training on {train.height:,} snapshots")
+        scaler, model = default_fit.result() if c == DEFAULT_C else _fit(m_train.x, y, c)
     timings["training_seconds"] = time.perf_counter() - t
 
     t = time.perf_counter()
