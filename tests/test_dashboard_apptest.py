@@ -185,24 +185,32 @@ def test_every_page_runs_without_exception(title, warehouse, monkeypatch):
 
 
 OPERATIONS_TABS = ("Sync health", "Payments", "Eligibility", "Orders and returns")
+# The pages whose tabs run only when open (st.tabs(..., on_change="rerun")): the tabs'
+# session-state key and labels, the first tab (the default) first.
+PAGE_TABS = {
+    "Overview": ("overview_tab", ("MRR bridge", "Trends")),
+    "Revenue and attribution": ("revenue_tab", ("MRR bridge", "Attribution", "Proration checks")),
+    "Operations": ("operations_tab", OPERATIONS_TABS),
+}
 
 
 def missing_on_every_tab(at: AppTest, title: str) -> list[str]:
-    """raw_missing of the page; on Operations, of each tab opened in turn (only the open
-    tab's content runs)."""
-    if title != "Operations":
+    """raw_missing of the page; on a page with lazy tabs, of each tab opened in turn
+    (only the open tab's content runs)."""
+    if title not in PAGE_TABS:
         return raw_missing(at)
     found = []
-    for tab in OPERATIONS_TABS:
-        open_tab(at, tab)
+    for tab in PAGE_TABS[title][1]:
+        open_tab(at, tab, title)
         found += [f"{tab}: {x}" for x in raw_missing(at)]
+    open_tab(at, PAGE_TABS[title][1][0], title)  # back to the default tab
     return found
 
 
-def open_tab(at: AppTest, tab: str) -> None:
-    """Open one Operations tab (what a click on it does: the page reruns) and check the
-    run raised nothing."""
-    at.session_state["operations_tab"] = tab
+def open_tab(at: AppTest, tab: str, title: str = "Operations") -> None:
+    """Open one tab of the page ``title`` (what a click on it does: the page reruns)
+    and check the run raised nothing."""
+    at.session_state[PAGE_TABS[title][0]] = tab
     at.run()
     assert not at.exception, tab
 
@@ -226,6 +234,24 @@ def test_operations_runs_only_the_open_tab(warehouse, monkeypatch):
     assert "Unresolved handoffs" in subheaders["Sync health"]
     assert subheaders["Payments"][:2] == ["By payment method", "Failures by code"]
     assert "Unresolved handoffs" not in subheaders["Payments"]
+
+
+@pytest.mark.parametrize("title", [t for t in PAGE_TABS if t != "Operations"])
+def test_lazy_tabs_run_only_the_open_tab(title, warehouse, monkeypatch):
+    """A page with lazy tabs opens on its first tab, the one its readers read first, and
+    draws only the open tab's content; switching tabs keeps the month picked."""
+    at = app(warehouse, monkeypatch, title)
+    tabs = PAGE_TABS[title][1]
+    assert [t.label for t in at.tabs] == list(tabs)
+    assert [t.label for t in at.tabs if len(t.children)] == [tabs[0]]
+    month_key = {"Overview": "overview_month", "Revenue and attribution": "revenue_month"}
+    if title in month_key:
+        at.selectbox(key=month_key[title]).set_value("2026-02").run()
+    for tab in tabs:
+        open_tab(at, tab, title)
+        assert [t.label for t in at.tabs if len(t.children)] == [tab], tab
+        if title in month_key:
+            assert at.selectbox(key=month_key[title]).value == "2026-02", tab
 
 
 def test_overview_headline_numbers_equal_the_metrics_command(
@@ -314,6 +340,8 @@ def test_other_pages_show_the_metrics_of_the_month(warehouse, metrics_json, monk
     goto(at, "Revenue and attribution")
     shown = metric_values(at)
     assert shown["Net new MRR"] == "100 USD"
+    open_tab(at, "Attribution", "Revenue and attribution")
+    shown = metric_values(at)
     assert shown["Attribution accuracy"] == format_value(mar["attribution_accuracy"], "rate", "")
     goto(at, "Cohorts")
     at.segmented_control(key="cohort_dimension").set_value("all").run()
@@ -376,6 +404,7 @@ def test_empty_states_of_an_older_warehouse(older_warehouse, monkeypatch):
     at = app(older_warehouse, monkeypatch, "Upsell plays")
     assert "No data loaded for upsell_offers" in texts(at)
     goto(at, "Revenue and attribution")
+    open_tab(at, "Proration checks", "Revenue and attribution")
     assert "proration-check mart (marts.fct_proration_checks) is not in this warehouse" in (
         texts(at)
     )
