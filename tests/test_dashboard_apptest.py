@@ -191,6 +191,7 @@ PAGE_TABS = {
     "Overview": ("overview_tab", ("MRR bridge", "Trends")),
     "Revenue and attribution": ("revenue_tab", ("MRR bridge", "Attribution", "Proration checks")),
     "Operations": ("operations_tab", OPERATIONS_TABS),
+    "Simulator": ("simulator_tab", ("Proration quote", "What-if projection")),
 }
 
 
@@ -376,6 +377,7 @@ def test_simulator_shows_worked_example_1(warehouse, monkeypatch):
 
 def test_whatif_projection_applies_the_scenario(warehouse, monkeypatch):
     at = app(warehouse, monkeypatch, "Simulator")
+    open_tab(at, "What-if projection", "Simulator")
     steps = [
         "plan_selected",
         "proration_previewed",
@@ -390,6 +392,16 @@ def test_whatif_projection_applies_the_scenario(warehouse, monkeypatch):
     shown = {unescape(m.label): m.value for m in at.metric}
     assert shown["Completion rate"] == "3.1%"  # 0.5 ** 5
     assert "Expansion MRR in 12 months" in shown
+    # Only the open tab runs; the inputs of a tab are kept while the other one is open.
+    open_tab(at, "Proration quote", "Simulator")
+    assert "Completion rate" not in {unescape(m.label) for m in at.metric}
+    at.number_input(key="sim_from_qty").set_value(7).run()
+    open_tab(at, "What-if projection", "Simulator")
+    assert at.number_input(key="whatif_price").value == 10.0
+    assert at.number_input(key="whatif_step_plan_selected").value == 50.0
+    assert {unescape(m.label): m.value for m in at.metric}["Completion rate"] == "3.1%"
+    open_tab(at, "Proration quote", "Simulator")
+    assert at.number_input(key="sim_from_qty").value == 7
 
 
 def test_simulator_reports_invalid_input(warehouse, monkeypatch):
