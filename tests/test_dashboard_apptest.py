@@ -192,6 +192,7 @@ PAGE_TABS = {
     "Revenue and attribution": ("revenue_tab", ("MRR bridge", "Attribution", "Proration checks")),
     "Operations": ("operations_tab", OPERATIONS_TABS),
     "Simulator": ("simulator_tab", ("Proration quote", "What-if projection")),
+    "Win-back": ("winback_tab", ("Accounts", "Suggested plays", "How good is the model")),
 }
 
 

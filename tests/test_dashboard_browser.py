@@ -215,7 +215,11 @@ def test_winback_lists_the_accounts_and_explains_one(served, page):
     expect(main).to_contain_text("F4 ·")
     expect(main).to_contain_text("the top account; select a row to see another")
     expect(main.get_by_role("button", name=re.compile("Download these accounts"))).to_be_visible()
-    expect(main).to_contain_text("How good is the model")
+    # The plays and the model's figures are tabs that run when opened.
+    page.get_by_role("tab", name="Suggested plays").click()
+    expect(main).to_contain_text("How a play is chosen")
+    page.get_by_role("tab", name="How good is the model").click()
+    expect(main).to_contain_text("trained on")
 
 
 def test_simulator_shows_worked_example_1(served, page):
@@ -504,6 +508,7 @@ BAD_CELLS = """() => [...document.querySelectorAll(
 TABS = {
     "": ("MRR bridge", "Trends"),
     "revenue": ("MRR bridge", "Attribution", "Proration checks"),
+    "winback": ("Accounts", "Suggested plays", "How good is the model"),
     "operations": ("Sync", "Payments", "Eligibility", "Orders and returns"),
     "simulator": ("Proration quote", "What-if projection"),
 }
