@@ -193,6 +193,10 @@ PAGE_TABS = {
     "Operations": ("operations_tab", OPERATIONS_TABS),
     "Simulator": ("simulator_tab", ("Proration quote", "What-if projection")),
     "Win-back": ("winback_tab", ("Accounts", "Suggested plays", "How good is the model")),
+    "Monthly review": (
+        "review_tab",
+        ("What moved and MRR bridge", "Every metric", "Month by month"),
+    ),
 }
 
 
@@ -246,7 +250,11 @@ def test_lazy_tabs_run_only_the_open_tab(title, warehouse, monkeypatch):
     tabs = PAGE_TABS[title][1]
     assert [t.label for t in at.tabs] == list(tabs)
     assert [t.label for t in at.tabs if len(t.children)] == [tabs[0]]
-    month_key = {"Overview": "overview_month", "Revenue and attribution": "revenue_month"}
+    month_key = {
+        "Overview": "overview_month",
+        "Revenue and attribution": "revenue_month",
+        "Monthly review": "review_month",
+    }
     if title in month_key:
         at.selectbox(key=month_key[title]).set_value("2026-02").run()
     for tab in tabs:
@@ -300,9 +308,10 @@ def test_monthly_review_lists_every_metric_of_the_month(
     cur = metrics_json["reporting_currency"]
     # It opens on the last month that ended at or before as_of (2026-03-31T12:00: Feb).
     assert at.selectbox(key="review_month").value == "2026-02"
+    open_tab(at, "Every metric", "Monthly review")
     for month, label in (("2026-03", "Mar 2026"), ("2026-02", "Feb 2026")):
         at.selectbox(key="review_month").set_value(month).run()
-        # The table of every metric (the What moved and MRR bridge tables come first).
+        # The table of every metric (its tab keeps open when the month changes).
         table = next(d.value for d in at.dataframe if "Section" in d.value.columns)
         assert "Metric id" not in table.columns  # ids do not take the table's width
         shown = dict(zip(table["Metric"], table[label]))

@@ -509,6 +509,7 @@ TABS = {
     "": ("MRR bridge", "Trends"),
     "revenue": ("MRR bridge", "Attribution", "Proration checks"),
     "winback": ("Accounts", "Suggested plays", "How good is the model"),
+    "monthly-review": ("What moved and MRR bridge", "Every metric", "Month by month"),
     "operations": ("Sync", "Payments", "Eligibility", "Orders and returns"),
     "simulator": ("Proration quote", "What-if projection"),
 }
