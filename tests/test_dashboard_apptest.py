@@ -197,6 +197,10 @@ PAGE_TABS = {
         "review_tab",
         ("What moved and MRR bridge", "Every metric", "Month by month"),
     ),
+    "Funnel and abandonment": (
+        "funnel_tab",
+        ("Steps and drop-off", "Time to convert", "Escalation and outcomes"),
+    ),
 }
 
 

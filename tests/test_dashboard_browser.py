@@ -510,6 +510,7 @@ TABS = {
     "revenue": ("MRR bridge", "Attribution", "Proration checks"),
     "winback": ("Accounts", "Suggested plays", "How good is the model"),
     "monthly-review": ("What moved and MRR bridge", "Every metric", "Month by month"),
+    "funnel": ("Steps and drop-off", "Time to convert", "Escalation and outcomes"),
     "operations": ("Sync", "Payments", "Eligibility", "Orders and returns"),
     "simulator": ("Proration quote", "What-if projection"),
 }
