@@ -201,6 +201,7 @@ PAGE_TABS = {
         "funnel_tab",
         ("Steps and drop-off", "Time to convert", "Escalation and outcomes"),
     ),
+    "Cohorts": ("cohorts_tab", ("By activation month", "By cohort age")),
 }
 
 

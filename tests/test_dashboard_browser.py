@@ -511,6 +511,7 @@ TABS = {
     "winback": ("Accounts", "Suggested plays", "How good is the model"),
     "monthly-review": ("What moved and MRR bridge", "Every metric", "Month by month"),
     "funnel": ("Steps and drop-off", "Time to convert", "Escalation and outcomes"),
+    "cohorts": ("By activation month", "By cohort age"),
     "operations": ("Sync", "Payments", "Eligibility", "Orders and returns"),
     "simulator": ("Proration quote", "What-if projection"),
 }
