@@ -257,7 +257,14 @@ def test_simulator_shows_worked_example_1(served, page):
     expect(metric_value(page, "Next invoice")).to_have_text("195.00 USD")
     expect(main).to_contain_text("on 2026-04-01")
     expect(metric_value(page, "Effective")).to_have_text("2026-03-16")
-    expect(main).to_contain_text("Downgrade alternative")
+    # The downgrade alternative runs when its expander is opened: back to the free tier
+    # at period end.
+    main.get_by_text("Downgrade alternative", exact=True).click()
+    expect(main).to_contain_text("Entitlements: current vs lower plan")
+    effective = page.locator("[data-testid='stMetric']").filter(
+        has=page.locator("[data-testid='stMetricLabel']", has_text="Effective")
+    )
+    expect(effective.nth(1).locator("[data-testid='stMetricValue']")).to_have_text("2026-04-01")
 
 
 def test_keeps_serving_while_build_publishes(served, page):

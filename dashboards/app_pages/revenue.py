@@ -127,8 +127,9 @@ with bridge_tab:
                     icon=":material/warning:",
                 )
 
-        # The months of the range run only when opened (on_change="rerun"): two charts a
-        # reader asks for, not drawn on every visit (docs/dashboard.md, "Speed").
+        # The months of the range and the month's changes by kind run only when opened
+        # (on_change="rerun"): two charts and a table a reader asks for, not drawn on
+        # every visit (docs/dashboard.md, "Speed").
         by_month = st.expander(
             f"MRR movements and upgrades by channel, {month_label(filters.month_from)} to "
             f"{month_label(filters.month_to)}",
@@ -158,14 +159,23 @@ with bridge_tab:
                         height=240,
                     )
 
-        st.subheader(f"Changes by movement and kind, {month_label(month)}")
-        ui.table_or(
-            data.upgrades_by_kind(r, month, segment),
-            "No subscription changes with a movement this month.",
-            currency=cur,
-            units={"mrr_delta_reporting": "money"},
-            labels={"mrr_delta_reporting": "MRR change", "unconverted": "Without an fx rate"},
+        by_kind = st.expander(
+            f"Changes by movement and kind, {month_label(month)}",
+            key="revenue_by_kind",
+            on_change="rerun",
         )
+        with by_kind:
+            if by_kind.open:
+                ui.table_or(
+                    data.upgrades_by_kind(r, month, segment),
+                    "No subscription changes with a movement this month.",
+                    currency=cur,
+                    units={"mrr_delta_reporting": "money"},
+                    labels={
+                        "mrr_delta_reporting": "MRR change",
+                        "unconverted": "Without an fx rate",
+                    },
+                )
 
 with attribution_tab:
     if attribution_tab.open and ui.no_data_loaded(r, "crm_opportunities"):

@@ -304,7 +304,18 @@ def render_quote() -> None:
             "Entitlements: current vs new",
         )
 
-    st.subheader("Downgrade alternative")
+    # The downgrade's quote runs only when opened (on_change="rerun"): four cards and
+    # two tables more (docs/dashboard.md, "Speed").
+    downgrade = st.expander("Downgrade alternative", key="simulator_downgrade", on_change="rerun")
+    with downgrade:
+        if downgrade.open:
+            show_downgrade(plans, ids, from_id, int(from_qty), options, plan_label)
+
+
+def show_downgrade(plans, ids, from_id, from_qty: int, options: dict, plan_label) -> None:
+    """The quote for moving the current subscription to a lower tier instead (with the
+    same period, moment and behavior; seats kept within the lower plan's limits)."""
+    from_plan = plans[from_id]
     lower = sorted(
         (
             p
