@@ -202,6 +202,7 @@ PAGE_TABS = {
         ("Steps and drop-off", "Time to convert", "Escalation and outcomes"),
     ),
     "Cohorts": ("cohorts_tab", ("By activation month", "By cohort age")),
+    "Upsell plays": ("upsell_tab", ("By trigger", "By owner", "By channel")),
 }
 
 

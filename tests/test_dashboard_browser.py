@@ -519,6 +519,7 @@ TABS = {
     "monthly-review": ("What moved and MRR bridge", "Every metric", "Month by month"),
     "funnel": ("Steps and drop-off", "Time to convert", "Escalation and outcomes"),
     "cohorts": ("By activation month", "By cohort age"),
+    "upsell": ("By trigger", "By owner", "By channel"),
     "operations": ("Sync", "Payments", "Eligibility", "Orders and returns"),
     "simulator": ("Proration quote", "What-if projection"),
 }
