@@ -203,6 +203,7 @@ PAGE_TABS = {
     ),
     "Cohorts": ("cohorts_tab", ("By activation month", "By cohort age")),
     "Upsell plays": ("upsell_tab", ("By trigger", "By owner", "By channel")),
+    "Data quality": ("dq_tab", ("Load report and quarantine", "Expectations and docs")),
 }
 
 
@@ -212,6 +213,7 @@ PAGE_EXPANDERS = {
     "Monthly review": ("review_all_movers", "review_bridge_table", "review_definitions"),
     "Cohorts": ("cohorts_table",),
     "Simulator": ("simulator_downgrade",),
+    "Data quality": ("dq_parameters", "dq_rows", "dq_expectations"),
 }
 
 
@@ -455,6 +457,7 @@ def test_empty_states_of_an_older_warehouse(older_warehouse, monkeypatch):
         texts(at)
     )
     goto(at, "Data quality")
+    open_tab(at, "Expectations and docs", "Data quality")
     page = texts(at)
     assert "quality.expectation_results) is not in this warehouse" in page
     assert "No Data Docs next to this warehouse" in page
@@ -471,6 +474,7 @@ def test_data_quality_reads_the_load_report_and_expectations(warehouse, monkeypa
     assert set(report["Table"]) >= {"accounts", "plans", "invoice_lines"}
     assert dict(zip(report["Table"], report["Status"]))["invoice_lines"] == "not loaded"
     assert "No data loaded for invoice_lines" in texts(at)
+    open_tab(at, "Expectations and docs", "Data quality")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         has_results = con.execute(
             "select count(*) from information_schema.tables "

@@ -520,6 +520,7 @@ TABS = {
     "funnel": ("Steps and drop-off", "Time to convert", "Escalation and outcomes"),
     "cohorts": ("By activation month", "By cohort age"),
     "upsell": ("By trigger", "By owner", "By channel"),
+    "data-quality": ("Load report and quarantine", "Expectations and docs"),
     "operations": ("Sync", "Payments", "Eligibility", "Orders and returns"),
     "simulator": ("Proration quote", "What-if projection"),
 }
