@@ -561,6 +561,7 @@ def test_every_table_and_chart_fits_at_1280_px(served, browser):
                 where = PAGES[path] + (f" / {tab}" if tab else "")
                 if tab:
                     page.get_by_role("tab", name=tab).click()
+                    page.wait_for_timeout(300)  # the rerun the click starts (lazy tabs)
                     settle(page)
                 open_expanders(page)
                 wait_tables_drawn(page)
