@@ -185,24 +185,58 @@ def test_every_page_runs_without_exception(title, warehouse, monkeypatch):
 
 
 OPERATIONS_TABS = ("Sync health", "Payments", "Eligibility", "Orders and returns")
+# The pages whose tabs run only when open (st.tabs(..., on_change="rerun")): the tabs'
+# session-state key and labels, the first tab (the default) first.
+PAGE_TABS = {
+    "Overview": ("overview_tab", ("MRR bridge", "Trends")),
+    "Revenue and attribution": ("revenue_tab", ("MRR bridge", "Attribution", "Proration checks")),
+    "Operations": ("operations_tab", OPERATIONS_TABS),
+    "Simulator": ("simulator_tab", ("Proration quote", "What-if projection")),
+    "Win-back": ("winback_tab", ("Accounts", "Suggested plays", "How good is the model")),
+    "Monthly review": (
+        "review_tab",
+        ("What moved and MRR bridge", "Every metric", "Month by month"),
+    ),
+    "Funnel and abandonment": (
+        "funnel_tab",
+        ("Steps and drop-off", "Time to convert", "Escalation and outcomes"),
+    ),
+    "Cohorts": ("cohorts_tab", ("By activation month", "By cohort age")),
+    "Upsell plays": ("upsell_tab", ("By trigger", "By owner", "By channel")),
+    "Data quality": ("dq_tab", ("Load report and quarantine", "Expectations and docs")),
+}
+
+
+# The expanders that run only when opened (st.expander(..., on_change="rerun")), by key.
+PAGE_EXPANDERS = {
+    "Revenue and attribution": ("revenue_by_month", "revenue_by_kind"),
+    "Monthly review": ("review_all_movers", "review_bridge_table", "review_definitions"),
+    "Cohorts": ("cohorts_table",),
+    "Simulator": ("simulator_downgrade",),
+    "Data quality": ("dq_parameters", "dq_rows", "dq_expectations"),
+}
 
 
 def missing_on_every_tab(at: AppTest, title: str) -> list[str]:
-    """raw_missing of the page; on Operations, of each tab opened in turn (only the open
-    tab's content runs)."""
-    if title != "Operations":
+    """raw_missing of the page, its lazy expanders open; on a page with lazy tabs, of
+    each tab opened in turn (only the open tab's content runs)."""
+    for key in PAGE_EXPANDERS.get(title, ()):
+        at.session_state[key] = True
+    if title not in PAGE_TABS:
+        at.run()
         return raw_missing(at)
     found = []
-    for tab in OPERATIONS_TABS:
-        open_tab(at, tab)
+    for tab in PAGE_TABS[title][1]:
+        open_tab(at, tab, title)
         found += [f"{tab}: {x}" for x in raw_missing(at)]
+    open_tab(at, PAGE_TABS[title][1][0], title)  # back to the default tab
     return found
 
 
-def open_tab(at: AppTest, tab: str) -> None:
-    """Open one Operations tab (what a click on it does: the page reruns) and check the
-    run raised nothing."""
-    at.session_state["operations_tab"] = tab
+def open_tab(at: AppTest, tab: str, title: str = "Operations") -> None:
+    """Open one tab of the page ``title`` (what a click on it does: the page reruns)
+    and check the run raised nothing."""
+    at.session_state[PAGE_TABS[title][0]] = tab
     at.run()
     assert not at.exception, tab
 
@@ -226,6 +260,28 @@ def test_operations_runs_only_the_open_tab(warehouse, monkeypatch):
     assert "Unresolved handoffs" in subheaders["Sync health"]
     assert subheaders["Payments"][:2] == ["By payment method", "Failures by code"]
     assert "Unresolved handoffs" not in subheaders["Payments"]
+
+
+@pytest.mark.parametrize("title", [t for t in PAGE_TABS if t != "Operations"])
+def test_lazy_tabs_run_only_the_open_tab(title, warehouse, monkeypatch):
+    """A page with lazy tabs opens on its first tab, the one its readers read first, and
+    draws only the open tab's content; switching tabs keeps the month picked."""
+    at = app(warehouse, monkeypatch, title)
+    tabs = PAGE_TABS[title][1]
+    assert [t.label for t in at.tabs] == list(tabs)
+    assert [t.label for t in at.tabs if len(t.children)] == [tabs[0]]
+    month_key = {
+        "Overview": "overview_month",
+        "Revenue and attribution": "revenue_month",
+        "Monthly review": "review_month",
+    }
+    if title in month_key:
+        at.selectbox(key=month_key[title]).set_value("2026-02").run()
+    for tab in tabs:
+        open_tab(at, tab, title)
+        assert [t.label for t in at.tabs if len(t.children)] == [tab], tab
+        if title in month_key:
+            assert at.selectbox(key=month_key[title]).value == "2026-02", tab
 
 
 def test_overview_headline_numbers_equal_the_metrics_command(
@@ -272,9 +328,10 @@ def test_monthly_review_lists_every_metric_of_the_month(
     cur = metrics_json["reporting_currency"]
     # It opens on the last month that ended at or before as_of (2026-03-31T12:00: Feb).
     assert at.selectbox(key="review_month").value == "2026-02"
+    open_tab(at, "Every metric", "Monthly review")
     for month, label in (("2026-03", "Mar 2026"), ("2026-02", "Feb 2026")):
         at.selectbox(key="review_month").set_value(month).run()
-        # The table of every metric (the What moved and MRR bridge tables come first).
+        # The table of every metric (its tab keeps open when the month changes).
         table = next(d.value for d in at.dataframe if "Section" in d.value.columns)
         assert "Metric id" not in table.columns  # ids do not take the table's width
         shown = dict(zip(table["Metric"], table[label]))
@@ -314,6 +371,8 @@ def test_other_pages_show_the_metrics_of_the_month(warehouse, metrics_json, monk
     goto(at, "Revenue and attribution")
     shown = metric_values(at)
     assert shown["Net new MRR"] == "100 USD"
+    open_tab(at, "Attribution", "Revenue and attribution")
+    shown = metric_values(at)
     assert shown["Attribution accuracy"] == format_value(mar["attribution_accuracy"], "rate", "")
     goto(at, "Cohorts")
     at.segmented_control(key="cohort_dimension").set_value("all").run()
@@ -341,13 +400,20 @@ def test_simulator_shows_worked_example_1(warehouse, monkeypatch):
     assert [unescape(a) for a in lines["amount"]] == ["-30.00 USD", "75.00 USD"]
     page = texts(at)
     assert "on 2026-04-01" in page and "Net proration 45.00 USD" in page
-    # The downgrade alternative: back to the free tier at period end, nothing due now.
-    assert "Downgrade alternative" in page
-    assert "2026-04-01" in [m.value for m in at.metric if unescape(m.label) == "Effective"]
+    # The downgrade alternative runs when its expander is opened: back to the free tier
+    # at period end.
+    assert [e.label for e in at.expander] == ["Downgrade alternative"]
+    assert [m.value for m in at.metric if unescape(m.label) == "Effective"] == ["2026-03-16"]
+    at.session_state["simulator_downgrade"] = True
+    at.run()
+    assert not at.exception
+    effective = [m.value for m in at.metric if unescape(m.label) == "Effective"]
+    assert effective == ["2026-03-16", "2026-04-01"]
 
 
 def test_whatif_projection_applies_the_scenario(warehouse, monkeypatch):
     at = app(warehouse, monkeypatch, "Simulator")
+    open_tab(at, "What-if projection", "Simulator")
     steps = [
         "plan_selected",
         "proration_previewed",
@@ -362,6 +428,16 @@ def test_whatif_projection_applies_the_scenario(warehouse, monkeypatch):
     shown = {unescape(m.label): m.value for m in at.metric}
     assert shown["Completion rate"] == "3.1%"  # 0.5 ** 5
     assert "Expansion MRR in 12 months" in shown
+    # Only the open tab runs; the inputs of a tab are kept while the other one is open.
+    open_tab(at, "Proration quote", "Simulator")
+    assert "Completion rate" not in {unescape(m.label) for m in at.metric}
+    at.number_input(key="sim_from_qty").set_value(7).run()
+    open_tab(at, "What-if projection", "Simulator")
+    assert at.number_input(key="whatif_price").value == 10.0
+    assert at.number_input(key="whatif_step_plan_selected").value == 50.0
+    assert {unescape(m.label): m.value for m in at.metric}["Completion rate"] == "3.1%"
+    open_tab(at, "Proration quote", "Simulator")
+    assert at.number_input(key="sim_from_qty").value == 7
 
 
 def test_simulator_reports_invalid_input(warehouse, monkeypatch):
@@ -376,10 +452,12 @@ def test_empty_states_of_an_older_warehouse(older_warehouse, monkeypatch):
     at = app(older_warehouse, monkeypatch, "Upsell plays")
     assert "No data loaded for upsell_offers" in texts(at)
     goto(at, "Revenue and attribution")
+    open_tab(at, "Proration checks", "Revenue and attribution")
     assert "proration-check mart (marts.fct_proration_checks) is not in this warehouse" in (
         texts(at)
     )
     goto(at, "Data quality")
+    open_tab(at, "Expectations and docs", "Data quality")
     page = texts(at)
     assert "quality.expectation_results) is not in this warehouse" in page
     assert "No Data Docs next to this warehouse" in page
@@ -396,6 +474,7 @@ def test_data_quality_reads_the_load_report_and_expectations(warehouse, monkeypa
     assert set(report["Table"]) >= {"accounts", "plans", "invoice_lines"}
     assert dict(zip(report["Table"], report["Status"]))["invoice_lines"] == "not loaded"
     assert "No data loaded for invoice_lines" in texts(at)
+    open_tab(at, "Expectations and docs", "Data quality")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         has_results = con.execute(
             "select count(*) from information_schema.tables "

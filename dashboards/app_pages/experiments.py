@@ -82,97 +82,118 @@ for column, metric_id, heading in (
             if row["verdict"]:
                 st.markdown(md_escape(row["verdict"]))
 
-st.subheader("Difference against the control, with its 95% interval")
-rate_frame = xd.interval_frame(rows, "rate")
-money_frame = xd.interval_frame(rows, "money")
-variation_order = [v["variation_id"] for v in e["variations"] if v["variation_id"] != e["control"]]
-metric_order = [infos[m].label for m in infos if infos[m].unit == "rate"]
-if rate_frame.empty and money_frame.empty:
-    st.info("No interval yet: a side has no matured account.")
-else:
-    chart_left, chart_right = st.columns([3, 2])
-    if not rate_frame.empty:
-        chart_left.altair_chart(
-            charts.intervals(
-                rate_frame,
-                unit_title="percentage points",
-                metric_order=metric_order,
-                variation_order=variation_order,
-            ),
-            width="stretch",
-        )
-    if not money_frame.empty:
-        chart_right.altair_chart(
-            charts.intervals(
-                money_frame,
-                unit_title=f"revenue per account, {currency}",
-                variation_order=variation_order,
-            ),
-            width="stretch",
-        )
-    st.caption(
-        "A dot is the difference, the bar its 95% interval; an interval that crosses the "
-        "dashed line at 0 is compatible with no effect."
-    )
-
-st.subheader("Variations")
-table = xd.table_frame(rows, currency)
-ui.text_table(
-    table.drop(columns=["Verdict"]),  # in words below: the table fits the page at 1280 px
-    {
-        "Metric": 175,
-        "Variation": 85,
-        "Value": 75,
-        "Accounts (n)": 75,
-        "Difference": 80,
-        "95% interval": 95,
-        "p-value": 60,
-    },
-    most=700,
-    column_config={
-        "Beats control": st.column_config.TextColumn(
-            "Beats ctrl", width=70, help="Chance to beat the control: Phi(z)."
-        ),
-    },
+# Only the open tab runs (on_change="rerun"; switching tabs reruns the page, the
+# experiment and the metric picked kept): the verdicts and their intervals first; every
+# metric of every variation and the persona breakdown when opened (docs/dashboard.md,
+# "Speed"). The sample-ratio verdict above covers every tab.
+interval_tab, variations_tab, persona_tab = st.tabs(
+    ["Intervals", "Variations", "By persona"], key="experiments_tab", on_change="rerun"
 )
-with st.expander("Verdict for each metric"):
-    st.markdown(
-        "\n".join(
-            f"- **{md_escape(row['Metric'])}**: {md_escape(row['Verdict'])}"
-            for row in table.to_dict("records")
+
+
+def persona_rows():
+    """The chosen metric in each persona (the workbook's By persona sheet too)."""
+    by_persona = xd.results(r, "persona")
+    return xd.segment_rows(by_persona, experiment_id, primary, infos, min_accounts, currency)
+
+
+with interval_tab:
+    if interval_tab.open:
+        st.subheader("Difference against the control, with its 95% interval")
+        rate_frame = xd.interval_frame(rows, "rate")
+        money_frame = xd.interval_frame(rows, "money")
+        variation_order = [
+            v["variation_id"] for v in e["variations"] if v["variation_id"] != e["control"]
+        ]
+        metric_order = [infos[m].label for m in infos if infos[m].unit == "rate"]
+        if rate_frame.empty and money_frame.empty:
+            st.info("No interval yet: a side has no matured account.")
+        else:
+            chart_left, chart_right = st.columns([3, 2])
+            if not rate_frame.empty:
+                chart_left.altair_chart(
+                    charts.intervals(
+                        rate_frame,
+                        unit_title="percentage points",
+                        metric_order=metric_order,
+                        variation_order=variation_order,
+                    ),
+                    width="stretch",
+                )
+            if not money_frame.empty:
+                chart_right.altair_chart(
+                    charts.intervals(
+                        money_frame,
+                        unit_title=f"revenue per account, {currency}",
+                        variation_order=variation_order,
+                    ),
+                    width="stretch",
+                )
+            st.caption(
+                "A dot is the difference, the bar its 95% interval; an interval that crosses the "
+                "dashed line at 0 is compatible with no effect."
+            )
+
+with variations_tab:
+    if variations_tab.open:
+        table = xd.table_frame(rows, currency)
+        ui.text_table(
+            table.drop(columns=["Verdict"]),  # in words below: the table fits the page at 1280 px
+            {
+                "Metric": 175,
+                "Variation": 85,
+                "Value": 75,
+                "Accounts (n)": 75,
+                "Difference": 80,
+                "95% interval": 95,
+                "p-value": 60,
+            },
+            most=700,
+            column_config={
+                "Beats control": st.column_config.TextColumn(
+                    "Beats ctrl", width=70, help="Chance to beat the control: Phi(z)."
+                ),
+            },
+        )
+        with st.expander("Verdict for each metric"):
+            st.markdown(
+                "\n".join(
+                    f"- **{md_escape(row['Metric'])}**: {md_escape(row['Verdict'])}"
+                    for row in table.to_dict("records")
+                    if row["Verdict"]
+                )
+                or "No comparison yet."
+            )
+
+        downloads = st.columns(2)
+        ui.download(
+            downloads[0],
+            f"{experiment_id} (CSV)",
+            lambda: xd.experiment_csv(result, experiment_id),
+            f"experiment-{experiment_id}.csv",
+            "The experiment's rows of `upgrade-warehouse experiments --format csv`.",
+        )
+        ui.download(
+            downloads[1],
+            f"{experiment_id} workbook (Excel)",
+            lambda: xd.experiment_xlsx(result, e, rows, persona_rows(), format_ts(result["as_of"])),
+            f"experiment-{experiment_id}.xlsx",
+            "About, every metric of every variation (numbers with formats) and the persona "
+            "breakdown.",
+        )
+
+with persona_tab:
+    if persona_tab.open:
+        personas = persona_rows()
+        st.caption(
+            f"{md_escape(infos[primary].label)} in each persona: the same comparison over the "
+            "persona's accounts only (the control stays the experiment's)."
+        )
+        verdicts = [
+            f"- **{md_escape(row['Segment'])}**: {md_escape(row['Verdict'])}"
+            for row in personas.to_dict("records")
             if row["Verdict"]
-        )
-        or "No comparison yet."
-    )
-
-st.subheader("By persona")
-by_persona = xd.results(r, "persona")
-personas = xd.segment_rows(by_persona, experiment_id, primary, infos, min_accounts, currency)
-st.caption(
-    f"{md_escape(infos[primary].label)} in each persona: the same comparison over the "
-    "persona's accounts only (the control stays the experiment's)."
-)
-verdicts = [
-    f"- **{md_escape(row['Segment'])}**: {md_escape(row['Verdict'])}"
-    for row in personas.to_dict("records")
-    if row["Verdict"]
-]
-if verdicts:
-    st.markdown("\n".join(verdicts))
-ui.text_table(personas.drop(columns=["Verdict"]))  # verdicts in words above
-
-downloads = st.columns(2)
-ui.download(
-    downloads[0],
-    f"{experiment_id} (CSV)",
-    lambda: xd.experiment_csv(result, experiment_id),
-    f"experiment-{experiment_id}.csv",
-    "The experiment's rows of `upgrade-warehouse experiments --format csv`.",
-)
-ui.download(
-    downloads[1],
-    f"{experiment_id} workbook (Excel)",
-    lambda: xd.experiment_xlsx(result, e, rows, personas, format_ts(result["as_of"])),
-    f"experiment-{experiment_id}.xlsx",
-    "About, every metric of every variation (numbers with formats) and the persona breakdown.",
-)
+        ]
+        if verdicts:
+            st.markdown("\n".join(verdicts))
+        ui.text_table(personas.drop(columns=["Verdict"]))  # verdicts in words above

@@ -113,185 +113,210 @@ def two_columns():
     return (st.container(), st.container()) if filters.compare else st.columns(2)
 
 
-left, right = two_columns()
-with left:
-    st.subheader("Step conversion")
-    if filters.compare:
-        a, b = filters.segments
-        pairs = []
-        for step_index in range(1, len(steps) + 1):
-            sa = steps_frame[
-                (steps_frame["step_index"] == step_index) & (steps_frame["segment"] == a.label)
-            ]
-            sb = steps_frame[
-                (steps_frame["step_index"] == step_index) & (steps_frame["segment"] == b.label)
-            ]
-            pairs.append(
-                (
-                    sa["step_conversion_rate"].iloc[0] if len(sa) else None,
-                    int(sa["step_conversion_rate__denominator"].iloc[0]) if len(sa) else None,
-                    sb["step_conversion_rate"].iloc[0] if len(sb) else None,
-                    int(sb["step_conversion_rate__denominator"].iloc[0]) if len(sb) else None,
-                )
-            )
-        step_bars(steps_frame, "attempts_reached", "Attempts reaching each step")
-        st.caption("Conversion from the previous step, A vs B.")
-        ui.show_compare(
-            ui.rate_compare_table("step", step_labels[1:], pairs[1:], filters.min_count),
-            legend=False,
-        )
-    else:
-        step_bars(steps_frame, "attempts_reached", "Attempts reaching each step")
-        shown = steps_frame[
-            ["step", "attempts_reached", "step_reach_rate", "step_conversion_rate"]
-        ].copy()
-        shown["step_reach_rate"] = [
-            ui.metric_text(v, {"unit": "rate"}, cur, n, min_count)
-            for v, n in zip(
-                steps_frame["step_reach_rate"], steps_frame["step_reach_rate__denominator"]
-            )
-        ]
-        shown["step_conversion_rate"] = [
-            ui.metric_text(v, {"unit": "rate"}, cur, n, min_count)
-            for v, n in zip(
-                steps_frame["step_conversion_rate"],
-                steps_frame["step_conversion_rate__denominator"],
-            )
-        ]
-        ui.table(
-            shown,
-            units={"step_reach_rate": "text", "step_conversion_rate": "text"},
-            # Whole in half of 1280 px (400 px).
-            widths={
-                "step": 150,
-                "attempts_reached": 70,
-                "step_reach_rate": 80,
-                "step_conversion_rate": 96,
-            },
-            labels={
-                "step": "Step",
-                "attempts_reached": "Reached",
-                "step_reach_rate": "Of started",
-                "step_conversion_rate": "From previous",
-            },
-            column_config={
-                c: st.column_config.TextColumn(label, alignment="right", width=width)
-                for c, label, width in (
-                    ("step_reach_rate", "Of started", 80),
-                    ("step_conversion_rate", "From previous", 96),
-                )
-            },
-        )
-
-with right:
-    st.subheader("Drop-off points")
-    # An attempt that reached the last step completed: it is never abandoned there, so
-    # that step (always 0% in the metric) is not drawn.
-    abandoned = steps_frame[
-        steps_frame["abandonment_by_step"].notna() & (steps_frame["step_index"] < len(steps))
-    ]
-    if abandoned.empty:
-        st.info("No abandoned attempts in these months.")
-    else:
-        step_bars(
-            abandoned,
-            "abandonment_by_step",
-            "Abandoned attempts by the last step reached",
-            palette.LOSS,
-            unit="rate",
-        )
-        st.caption(
-            "Shares of the abandoned attempts, adding up to 100% "
-            f"(`{catalog['abandonment_by_step']['label']}`, the `abandonment_by_step` "
-            f"metric). The last step ({md_escape(steps[-1])}) is a completion, never an "
-            "abandonment: it is not drawn."
-        )
-
-left, right = two_columns()
-with left:
-    st.subheader("Time to convert")
-    hours = data.activation_hours(r, filters.segments, filters.month_from, filters.month_to)
-    if hours.empty:
-        st.info("No attempt of these months has activated yet.")
-    else:
-        st.altair_chart(
-            charts.binned_histogram(
-                hours,
-                x_title="Hours from first step to activation",
-                color="segment" if filters.compare else "outcome",
-                color_order=order if filters.compare else None,
-            ),
-            width="stretch",
-        )
-        p50, p90 = (
-            catalog["intent_to_activation_hours_p50"],
-            catalog["intent_to_activation_hours_p90"],
-        )
-        st.caption(
-            " · ".join(
-                f"{md_escape(s.label)}: {md_escape(p50['label'])} "
-                f"{ui.metric_text(ui.metric_value(picked[s], p50['metric_id']), p50, cur)}, "
-                f"{md_escape(p90['label'])} "
-                f"{ui.metric_text(ui.metric_value(picked[s], p90['metric_id']), p90, cur)}"
-                for s in filters.segments
-            )
-            + " (completed attempts whose change has activated)."
-        )
-
-with right:
-    st.subheader("Escalation by step")
-    escalations = steps_frame[steps_frame["attempts_stopped"] > 0].copy()
-    if escalations.empty:
-        st.info("No attempts in these months.")
-    else:
-        step_bars(
-            escalations,
-            "attempts_escalated",
-            "Escalated attempts by the last step reached",
-            palette.WARN,
-        )
-        escalations["step_escalation_rate"] = [
-            ui.metric_text(v, {"unit": "rate"}, cur, n, min_count)
-            for v, n in zip(
-                escalations["step_escalation_rate"],
-                escalations["step_escalation_rate__denominator"],
-            )
-        ]
-        columns = ["step", "attempts_stopped", "attempts_escalated", "step_escalation_rate"]
-        ui.table(
-            escalations[(["segment"] if filters.compare else []) + columns],
-            units={"step_escalation_rate": "text"},
-            widths={
-                "step": 150,
-                "attempts_stopped": 72,
-                "attempts_escalated": 80,
-                "step_escalation_rate": 90,
-            },
-            labels={
-                "segment": "Segment",
-                "step": "Step",
-                "attempts_stopped": "Attempts",
-                "attempts_escalated": "Escalated",
-                "step_escalation_rate": "Share",
-            },
-            column_config={
-                "step_escalation_rate": st.column_config.TextColumn(
-                    "Share", alignment="right", width=90, help="Escalated / attempts"
-                )
-            },
-        )
-
-st.subheader("Outcomes")
-ui.table(
-    pd.DataFrame(
-        [
-            {
-                "outcome": o.replace("_", " ").capitalize(),
-                **{s.label: ui.metric_value(picked[s], f"attempts_{o}") for s in filters.segments},
-            }
-            for o in data.OUTCOMES
-        ]
-    ),
-    units={s.label: "count" for s in filters.segments},
-    width="content",
+# Only the open tab runs (on_change="rerun"; switching tabs reruns the page, the range
+# and the segments kept): the steps and the drop-off first; each other tab holds charts
+# and tables the browser draws (docs/dashboard.md, "Speed"). The warnings banner above
+# covers every tab.
+steps_tab, time_tab, escalation_tab = st.tabs(
+    ["Steps and drop-off", "Time to convert", "Escalation and outcomes"],
+    key="funnel_tab",
+    on_change="rerun",
 )
+
+with steps_tab:
+    if steps_tab.open:
+        left, right = two_columns()
+        with left:
+            st.subheader("Step conversion")
+            if filters.compare:
+                a, b = filters.segments
+                pairs = []
+                for step_index in range(1, len(steps) + 1):
+                    sa = steps_frame[
+                        (steps_frame["step_index"] == step_index)
+                        & (steps_frame["segment"] == a.label)
+                    ]
+                    sb = steps_frame[
+                        (steps_frame["step_index"] == step_index)
+                        & (steps_frame["segment"] == b.label)
+                    ]
+                    pairs.append(
+                        (
+                            sa["step_conversion_rate"].iloc[0] if len(sa) else None,
+                            int(sa["step_conversion_rate__denominator"].iloc[0])
+                            if len(sa)
+                            else None,
+                            sb["step_conversion_rate"].iloc[0] if len(sb) else None,
+                            int(sb["step_conversion_rate__denominator"].iloc[0])
+                            if len(sb)
+                            else None,
+                        )
+                    )
+                step_bars(steps_frame, "attempts_reached", "Attempts reaching each step")
+                st.caption("Conversion from the previous step, A vs B.")
+                ui.show_compare(
+                    ui.rate_compare_table("step", step_labels[1:], pairs[1:], filters.min_count),
+                    legend=False,
+                )
+            else:
+                step_bars(steps_frame, "attempts_reached", "Attempts reaching each step")
+                shown = steps_frame[
+                    ["step", "attempts_reached", "step_reach_rate", "step_conversion_rate"]
+                ].copy()
+                shown["step_reach_rate"] = [
+                    ui.metric_text(v, {"unit": "rate"}, cur, n, min_count)
+                    for v, n in zip(
+                        steps_frame["step_reach_rate"], steps_frame["step_reach_rate__denominator"]
+                    )
+                ]
+                shown["step_conversion_rate"] = [
+                    ui.metric_text(v, {"unit": "rate"}, cur, n, min_count)
+                    for v, n in zip(
+                        steps_frame["step_conversion_rate"],
+                        steps_frame["step_conversion_rate__denominator"],
+                    )
+                ]
+                ui.table(
+                    shown,
+                    units={"step_reach_rate": "text", "step_conversion_rate": "text"},
+                    # Whole in half of 1280 px (400 px).
+                    widths={
+                        "step": 150,
+                        "attempts_reached": 70,
+                        "step_reach_rate": 80,
+                        "step_conversion_rate": 96,
+                    },
+                    labels={
+                        "step": "Step",
+                        "attempts_reached": "Reached",
+                        "step_reach_rate": "Of started",
+                        "step_conversion_rate": "From previous",
+                    },
+                    column_config={
+                        c: st.column_config.TextColumn(label, alignment="right", width=width)
+                        for c, label, width in (
+                            ("step_reach_rate", "Of started", 80),
+                            ("step_conversion_rate", "From previous", 96),
+                        )
+                    },
+                )
+
+        with right:
+            st.subheader("Drop-off points")
+            # An attempt that reached the last step completed: it is never abandoned there, so
+            # that step (always 0% in the metric) is not drawn.
+            abandoned = steps_frame[
+                steps_frame["abandonment_by_step"].notna()
+                & (steps_frame["step_index"] < len(steps))
+            ]
+            if abandoned.empty:
+                st.info("No abandoned attempts in these months.")
+            else:
+                step_bars(
+                    abandoned,
+                    "abandonment_by_step",
+                    "Abandoned attempts by the last step reached",
+                    palette.LOSS,
+                    unit="rate",
+                )
+                st.caption(
+                    "Shares of the abandoned attempts, adding up to 100% "
+                    f"(`{catalog['abandonment_by_step']['label']}`, the `abandonment_by_step` "
+                    f"metric). The last step ({md_escape(steps[-1])}) is a completion, never an "
+                    "abandonment: it is not drawn."
+                )
+
+with time_tab:
+    if time_tab.open:
+        st.subheader("Time to convert")
+        hours = data.activation_hours(r, filters.segments, filters.month_from, filters.month_to)
+        if hours.empty:
+            st.info("No attempt of these months has activated yet.")
+        else:
+            st.altair_chart(
+                charts.binned_histogram(
+                    hours,
+                    x_title="Hours from first step to activation",
+                    color="segment" if filters.compare else "outcome",
+                    color_order=order if filters.compare else None,
+                ),
+                width="stretch",
+            )
+            p50, p90 = (
+                catalog["intent_to_activation_hours_p50"],
+                catalog["intent_to_activation_hours_p90"],
+            )
+            st.caption(
+                " · ".join(
+                    f"{md_escape(s.label)}: {md_escape(p50['label'])} "
+                    f"{ui.metric_text(ui.metric_value(picked[s], p50['metric_id']), p50, cur)}, "
+                    f"{md_escape(p90['label'])} "
+                    f"{ui.metric_text(ui.metric_value(picked[s], p90['metric_id']), p90, cur)}"
+                    for s in filters.segments
+                )
+                + " (completed attempts whose change has activated)."
+            )
+
+with escalation_tab:
+    if escalation_tab.open:
+        left, right = two_columns()
+        with left:
+            st.subheader("Escalation by step")
+            escalations = steps_frame[steps_frame["attempts_stopped"] > 0].copy()
+            if escalations.empty:
+                st.info("No attempts in these months.")
+            else:
+                step_bars(
+                    escalations,
+                    "attempts_escalated",
+                    "Escalated attempts by the last step reached",
+                    palette.WARN,
+                )
+                escalations["step_escalation_rate"] = [
+                    ui.metric_text(v, {"unit": "rate"}, cur, n, min_count)
+                    for v, n in zip(
+                        escalations["step_escalation_rate"],
+                        escalations["step_escalation_rate__denominator"],
+                    )
+                ]
+                columns = ["step", "attempts_stopped", "attempts_escalated", "step_escalation_rate"]
+                ui.table(
+                    escalations[(["segment"] if filters.compare else []) + columns],
+                    units={"step_escalation_rate": "text"},
+                    widths={
+                        "step": 150,
+                        "attempts_stopped": 72,
+                        "attempts_escalated": 80,
+                        "step_escalation_rate": 90,
+                    },
+                    labels={
+                        "segment": "Segment",
+                        "step": "Step",
+                        "attempts_stopped": "Attempts",
+                        "attempts_escalated": "Escalated",
+                        "step_escalation_rate": "Share",
+                    },
+                    column_config={
+                        "step_escalation_rate": st.column_config.TextColumn(
+                            "Share", alignment="right", width=90, help="Escalated / attempts"
+                        )
+                    },
+                )
+        with right:
+            st.subheader("Outcomes")
+            ui.table(
+                pd.DataFrame(
+                    [
+                        {
+                            "outcome": o.replace("_", " ").capitalize(),
+                            **{
+                                s.label: ui.metric_value(picked[s], f"attempts_{o}")
+                                for s in filters.segments
+                            },
+                        }
+                        for o in data.OUTCOMES
+                    ]
+                ),
+                units={s.label: "count" for s in filters.segments},
+                width="content",
+            )

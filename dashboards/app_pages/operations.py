@@ -68,9 +68,13 @@ ui.kpi_grid(r, cfg, KPIS, rows, ALL, month, all_months)
 
 
 def trends(*metric_ids: str) -> None:
-    cols = st.columns(2)  # half width each: a trend reads at 1280 px
-    for col, metric_id in zip(cols, metric_ids):
-        ui.trend_chart(col, r, cfg, rows, metric_id, every_month)
+    """The metrics by month: one chart of a panel each (several charts cost the browser
+    one draw each), or one trend at half the width."""
+    if len(metric_ids) > 1:
+        ui.trend_grid(r, cfg, rows, list(metric_ids), every_month, columns=len(metric_ids))
+        return
+    cols = st.columns(2)  # half width: a trend reads at 1280 px
+    ui.trend_chart(cols[0], r, cfg, rows, metric_ids[0], every_month)
 
 
 # Only the open tab runs (on_change="rerun"; switching tabs reruns the page): each chart

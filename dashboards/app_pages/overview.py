@@ -14,6 +14,16 @@ from upgrade_warehouse.dashboard.fmt import (
     month_label,
 )
 
+# MRR at month start + these + other = MRR at month end.
+BRIDGE = [
+    "mrr_new",
+    "mrr_expansion",
+    "mrr_reactivation",
+    "mrr_contraction",
+    "mrr_churn",
+    "mrr_other",
+]
+
 view = ui.month_view(
     "Overview", "overview", empty="The warehouse has no months yet: nothing happened up to as_of."
 )
@@ -62,6 +72,7 @@ with st.container(border=True, key="needs_attention"):
         st.markdown(":green[:material/check_circle:] **Nothing needs attention this month.**")
 
 headline = list(cfg.headline)
+trends = [m for m in cfg.trends if m in catalog]
 if filters.compare:
     a, b = filters.segments
     st.subheader(f"{month_label(month)}: {a.label} (A) vs {b.label} (B)")
@@ -74,32 +85,46 @@ if filters.compare:
             filters.min_count,
         )
     )
-else:
-    ui.kpi_grid(
-        r,
-        cfg,
-        headline,
-        rows,
-        filters.segment,
-        month,
-        all_months,
-        min_count=filters.min_count if filters.segmented else None,
-    )
-    # Rates of a month count matured attempts only: say how many are still open.
-    still_open = ui.open_attempts_note(
-        row, month_label(month), info["parameters"].get("conversion_window_days")
-    )
-    if still_open:
-        st.caption(still_open)
+    st.subheader("Trends")
+    st.caption(f"{month_label(filters.month_from)} to {month_label(filters.month_to)}.")
+    ui.trend_grid(r, cfg, rows, trends, filters)
+    st.stop()
 
-    bridge_ids = ["mrr_new", "mrr_expansion", "mrr_reactivation", "mrr_contraction", "mrr_churn"]
-    bridge_ids.append("mrr_other")
-    if all(m in catalog for m in [*bridge_ids, "mrr_start", "mrr_end"]) and row is not None:
+min_count = filters.min_count if filters.segmented else None
+ui.kpi_grid(
+    r,
+    cfg,
+    headline,
+    rows,
+    filters.segment,
+    month,
+    all_months,
+    min_count=min_count,
+    with_sparklines=False,  # in the Trends tab
+)
+# Rates of a month count matured attempts only: say how many are still open.
+still_open = ui.open_attempts_note(
+    row, month_label(month), info["parameters"].get("conversion_window_days")
+)
+if still_open:
+    st.caption(still_open)
+
+# Only the open tab runs (on_change="rerun"; switching tabs reruns the page, the month
+# and the filters kept): the Trends tab's two charts of 14 and 6 panels cost the browser
+# more than the rest of the page (docs/dashboard.md, "Speed"). The Needs attention strip
+# above covers both tabs.
+bridge_tab, trends_tab = st.tabs(["MRR bridge", "Trends"], key="overview_tab", on_change="rerun")
+
+with bridge_tab:
+    has_bridge = row is not None and all(m in catalog for m in [*BRIDGE, "mrr_start", "mrr_end"])
+    if bridge_tab.open and not has_bridge:
+        st.info(f"No MRR bridge for {month_label(month)}.")
+    elif bridge_tab.open:
         st.subheader(f"MRR bridge, {month_label(month)}")
         bridge = pd.DataFrame(
             {
-                "step": [catalog[m]["label"] for m in bridge_ids],
-                "amount": [ui.metric_value(row, m) for m in bridge_ids],
+                "step": [catalog[m]["label"] for m in BRIDGE],
+                "amount": [ui.metric_value(row, m) for m in BRIDGE],
             }
         )
         cur = ui.currency(r)
@@ -114,13 +139,19 @@ else:
         )
         st.caption(
             f"{md_escape(catalog['mrr_start']['label'])} "
-            f"{md_escape(format_value(ui.metric_value(row, 'mrr_start'), 'money', cur))} + the five "
-            f"movements + other = {md_escape(catalog['mrr_end']['label'])} "
+            f"{md_escape(format_value(ui.metric_value(row, 'mrr_start'), 'money', cur))} + the "
+            f"five movements + other = {md_escape(catalog['mrr_end']['label'])} "
             f"{md_escape(format_value(ui.metric_value(row, 'mrr_end'), 'money', cur))}. "
             "Other is what the movements do not explain: fx revaluation, and changes made in "
             "one month that take effect in another (a scheduled cancellation)."
         )
 
-st.subheader("Trends")
-st.caption(f"{month_label(filters.month_from)} to {month_label(filters.month_to)}.")
-ui.trend_grid(r, cfg, rows, [m for m in cfg.trends if m in catalog], filters)
+with trends_tab:
+    if trends_tab.open:
+        st.subheader("The headline KPIs, 12 months")
+        ui.kpi_sparklines(
+            r, headline, rows, filters.segment, month, all_months, min_count=min_count
+        )
+        st.subheader("Trends")
+        st.caption(f"{month_label(filters.month_from)} to {month_label(filters.month_to)}.")
+        ui.trend_grid(r, cfg, rows, trends, filters)

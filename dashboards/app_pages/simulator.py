@@ -14,9 +14,27 @@ from upgrade_warehouse.simulator.core import GRANULARITIES, PRORATION_BEHAVIORS,
 r = ui.ref()
 
 st.title("Simulator")
-quote_tab, whatif_tab = st.tabs(["Proration quote", "What-if projection"])
+# Only the open tab runs (on_change="rerun"; switching tabs reruns the page): the closed
+# tab's inputs are kept in KEPT and given back to its widgets when it opens again.
+quote_tab, whatif_tab = st.tabs(
+    ["Proration quote", "What-if projection"], key="simulator_tab", on_change="rerun"
+)
 
 SOURCES = {"warehouse": "Warehouse plans", "sample": "Sample catalog"}
+KEPT = "simulator_inputs"  # the inputs' values (sim_*, whatif_*) as last seen
+INPUTS = ("sim_", "whatif_")
+
+
+def kept(key: str, default):
+    """The value the widget ``key`` had when its tab was last open, else ``default``
+    (a widget that did not run in a page run loses its own state)."""
+    return st.session_state.get(KEPT, {}).get(key, default)
+
+
+def kept_index(key: str, options: list, default: int) -> int:
+    """The position of the kept value of ``key`` in ``options``, else ``default``."""
+    value = kept(key, None)
+    return options.index(value) if value in options else default
 
 
 def keep_valid(key: str, options: list) -> None:
@@ -147,7 +165,7 @@ def render_quote() -> None:
         list(SOURCES),
         format_func=SOURCES.get,
         horizontal=True,
-        index=0 if len(warehouse_plans) >= 2 else 1,
+        index=kept_index("sim_source", list(SOURCES), 0 if len(warehouse_plans) >= 2 else 1),
         key="sim_source",
         help="The plans loaded into the warehouse, or the sample catalog shipped with the "
         "simulator (pro_monthly, business_monthly, ...).",
@@ -172,12 +190,16 @@ def render_quote() -> None:
             plan_id = st.selectbox(
                 f"{which} plan",
                 options,
-                index=options.index(default),
+                index=kept_index(f"sim_{key}_plan", options, options.index(default)),
                 format_func=plan_label,
                 key=f"sim_{key}_plan",
             )
             qty = st.number_input(
-                f"{which} seats", min_value=0, value=seats, step=1, key=f"sim_{key}_qty"
+                f"{which} seats",
+                min_value=0,
+                value=kept(f"sim_{key}_qty", seats),
+                step=1,
+                key=f"sim_{key}_qty",
             )
         return plan_id, qty
 
@@ -219,30 +241,41 @@ def render_quote() -> None:
         st.markdown("**Billing period and moment**")
         period_start = st.text_input(
             "Period start",
-            "2026-03-01T00:00:00Z",
+            kept("sim_period_start", "2026-03-01T00:00:00Z"),
             key="sim_period_start",
             help="ISO 8601; no offset = UTC.",
         )
         period_end = st.text_input(
             "Period end",
-            "2026-04-01T00:00:00Z",
+            kept("sim_period_end", "2026-04-01T00:00:00Z"),
             key="sim_period_end",
             help="Empty = one billing interval of the current plan after the start.",
         )
         at = st.text_input(
             "Change at",
-            "2026-03-16T12:00:00Z",
+            kept("sim_at", "2026-03-16T12:00:00Z"),
             key="sim_at",
             help="The moment of the change, inside the period.",
         )
     with options_col:
         st.markdown("**Behavior**")
-        behavior = st.selectbox("Proration behavior", PRORATION_BEHAVIORS, key="sim_behavior")
-        granularity = st.radio("Granularity", GRANULARITIES, horizontal=True, key="sim_granularity")
+        behavior = st.selectbox(
+            "Proration behavior",
+            PRORATION_BEHAVIORS,
+            index=kept_index("sim_behavior", list(PRORATION_BEHAVIORS), 0),
+            key="sim_behavior",
+        )
+        granularity = st.radio(
+            "Granularity",
+            GRANULARITIES,
+            index=kept_index("sim_granularity", list(GRANULARITIES), 0),
+            horizontal=True,
+            key="sim_granularity",
+        )
         timing = st.radio(
             "Timing",
             TIMINGS,
-            index=TIMINGS.index("auto"),
+            index=kept_index("sim_timing", list(TIMINGS), TIMINGS.index("auto")),
             horizontal=True,
             key="sim_timing",
             help="auto: at period end when the change lowers MRR, else now.",
@@ -271,7 +304,18 @@ def render_quote() -> None:
             "Entitlements: current vs new",
         )
 
-    st.subheader("Downgrade alternative")
+    # The downgrade's quote runs only when opened (on_change="rerun"): four cards and
+    # two tables more (docs/dashboard.md, "Speed").
+    downgrade = st.expander("Downgrade alternative", key="simulator_downgrade", on_change="rerun")
+    with downgrade:
+        if downgrade.open:
+            show_downgrade(plans, ids, from_id, int(from_qty), options, plan_label)
+
+
+def show_downgrade(plans, ids, from_id, from_qty: int, options: dict, plan_label) -> None:
+    """The quote for moving the current subscription to a lower tier instead (with the
+    same period, moment and behavior; seats kept within the lower plan's limits)."""
+    from_plan = plans[from_id]
     lower = sorted(
         (
             p
@@ -295,7 +339,13 @@ def render_quote() -> None:
         "would do (same period, moment and behavior; seats kept within the plan's limits)."
     )
     keep_valid("sim_down_plan", lower)
-    down_id = st.selectbox("Lower plan", lower, format_func=plan_label, key="sim_down_plan")
+    down_id = st.selectbox(
+        "Lower plan",
+        lower,
+        index=kept_index("sim_down_plan", lower, 0),
+        format_func=plan_label,
+        key="sim_down_plan",
+    )
     down = plans[down_id]
     down_qty = int(from_qty)
     if down.min_seats is not None:
@@ -335,16 +385,16 @@ def render_whatif() -> None:
         "Baseline months",
         1,
         24,
-        3,
+        kept("whatif_baseline", 3),
         key="whatif_baseline",
         help="Ending with the latest month whose attempts are all resolved at as_of.",
     )
-    horizon = mid.slider("Months to project", 1, 36, 12, key="whatif_months")
+    horizon = mid.slider("Months to project", 1, 36, kept("whatif_months", 12), key="whatif_months")
     price_pct = right.number_input(
         "Price change (%)",
         -100.0,
         500.0,
-        0.0,
+        kept("whatif_price", 0.0),
         step=1.0,
         format="%.1f",
         key="whatif_price",
@@ -377,7 +427,7 @@ def render_whatif() -> None:
             md_escape(step),
             0.0,
             100.0,
-            default,
+            kept(f"whatif_step_{step}", default),
             step=0.5,
             format="%.1f",
             key=f"whatif_step_{step}",
@@ -462,6 +512,12 @@ def _pp(delta: float) -> str | None:
 
 
 with quote_tab:
-    render_quote()
+    if quote_tab.open:
+        render_quote()
 with whatif_tab:
-    render_whatif()
+    if whatif_tab.open:
+        render_whatif()
+st.session_state[KEPT] = {
+    **st.session_state.get(KEPT, {}),
+    **{k: st.session_state[k] for k in list(st.session_state) if k.startswith(INPUTS)},
+}

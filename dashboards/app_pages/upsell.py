@@ -31,12 +31,14 @@ st.caption(
 
 OUTCOMES = ["accepted", "deferred", "rejected", "no_response", "pending"]
 catalog = ui.catalog(r)
-for dimension in data.upsell_dimensions(r):
+
+
+def by_play(dimension: str) -> None:
+    """Offers by the play's ``dimension``: outcomes as stacked bars over the table."""
     frame = data.upsell_outcomes(r, dimension, month)
-    st.subheader(f"By {dimension}")
     if frame.empty:
         st.info("No offers in this period.")
-        continue
+        return
     long = frame.melt(
         id_vars=["value"], value_vars=OUTCOMES, var_name="outcome", value_name="count"
     )
@@ -74,3 +76,16 @@ for dimension in data.upsell_dimensions(r):
             "upsell_deferral_rate": 88,
         },
     )
+
+
+# Only the open tab runs (on_change="rerun"; switching tabs reruns the page, the month
+# kept): each tab is a chart and a table the browser draws (docs/dashboard.md, "Speed").
+dimensions = data.upsell_dimensions(r)
+if not dimensions:
+    st.info("No offers in this warehouse.")
+    st.stop()
+tabs = st.tabs([f"By {d}" for d in dimensions], key="upsell_tab", on_change="rerun")
+for tab, dimension in zip(tabs, dimensions):
+    with tab:
+        if tab.open:
+            by_play(dimension)

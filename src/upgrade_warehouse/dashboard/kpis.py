@@ -182,17 +182,18 @@ def kpi_grid(
     *,
     per_row: int = 3,
     min_count: int | None = None,
+    with_sparklines: bool = True,
 ) -> None:
     """Headline cards, ``per_row`` a row (three: whole labels and values at 1280 px),
     each with the change against the month before and its target, then their 12-month
-    sparklines as one chart (:func:`sparklines`); money built from subscription changes
-    says which changes it leaves out."""
+    sparklines as one chart (:func:`kpi_sparklines`; ``with_sparklines=False``: the
+    page draws them elsewhere); money built from subscription changes says which
+    changes it leaves out."""
     index = all_months.index(month) if month in all_months else None
     row = rows.get((segment, month))
     previous = (
         rows.get((segment, all_months[index - 1])) if index is not None and index > 0 else None
     )
-    months_shown = all_months[: index + 1][-12:] if index is not None else []
     note = None
     if any(m in MONEY_OF_CHANGES for m in metric_ids):
         note = fx_note(r, month, segment)
@@ -216,6 +217,27 @@ def kpi_grid(
                 if metric_id in MONEY_AT_MONTH_END
                 else None,
             )
+    if with_sparklines:
+        kpi_sparklines(
+            r, metric_ids, rows, segment, month, all_months, per_row=per_row, min_count=min_count
+        )
+
+
+def kpi_sparklines(
+    r: data.Ref,
+    metric_ids: list[str],
+    rows: dict[tuple, dict],
+    segment: Segment,
+    month: str | None,
+    all_months: list[str],
+    *,
+    per_row: int = 3,
+    min_count: int | None = None,
+) -> None:
+    """The sparklines of :func:`kpi_grid`'s cards: each metric over the 12 months up to
+    ``month``, one chart laid out as the cards (``per_row`` a row)."""
+    index = all_months.index(month) if month in all_months else None
+    months_shown = all_months[: index + 1][-12:] if index is not None else []
     sparklines(r, metric_ids, rows, segment, months_shown, min_count, columns=per_row)
 
 
