@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from upgrade_warehouse.dashboard import data, login, ui
+from upgrade_warehouse.dashboard import data, login, ui, winback_data
 from upgrade_warehouse.dashboard.fmt import format_ts, md_escape
 
 st.set_page_config(
@@ -118,6 +118,7 @@ with st.sidebar:
         help="Clear the cached query results and read the warehouse again.",
     ):
         st.cache_data.clear()
+        winback_data.winback_scores.clear()  # shared per warehouse version, not cache_data
         st.rerun()
     login.account(viewer)
 
