@@ -259,7 +259,7 @@ def run_dbt_build(
         target = Path(tmp) / "target"
         common = common_args(Path(tmp), dbt_vars, output)
         try:
-            manifest, run.cache_hit = _PARSED.pop(manifest_file, (None, False))
+            manifest = _PARSED.pop(manifest_file, None)  # parsed ahead: not a cache hit
             if manifest is None:
                 manifest = _load_manifest(manifest_file)
                 run.cache_hit = manifest is not None
@@ -306,27 +306,23 @@ def _prepare(db_path: Path, dbt_vars: dict, env: dict[str, str] | None, output: 
     return folder / f"manifest-{full_key}.pickle", folder / f"partial_parse-{partial_key}.msgpack"
 
 
-# Parses made (or read from the cache) ahead by parse_ahead, by cache file, for the
-# run_dbt_build that follows: (manifest, whether it came from the cache).
-_PARSED: dict[Path, tuple[object, bool]] = {}
+# Parses made ahead by parse_ahead, by cache file, for the run_dbt_build that follows.
+_PARSED: dict[Path, object] = {}
 
 
 def parse_ahead(
     db_path: Path, dbt_vars: dict, env: dict[str, str] | None = None, target: str = "duckdb"
 ) -> threading.Thread:
     """Start parsing the project for a later :func:`run_dbt_build` with the same
-    arguments, in a thread (or reading the cached parse, about a second); join the
-    thread before that call. A build with other work before dbt (the loader in DuckDB's
-    threads; the Spark engine starting a JVM and loading on it, the Python side mostly
-    waiting) saves the parse's seconds of CPU on the way (a first build, or the first
-    after a change). A parse that fails is left to run_dbt_build, which parses again
-    and reports it."""
+    arguments, in a thread, unless the parse is cached; join the thread before that
+    call. A build with other work before dbt (the Spark engine starts a JVM and loads
+    on it, the Python side mostly waiting) saves the parse's seconds of CPU on the way
+    (a first build, or the first after a change). A parse that fails is left to
+    run_dbt_build, which parses again and reports it."""
     manifest_file, partial_file = _prepare(db_path, dbt_vars, env, target)  # this thread
 
     def parse() -> None:
-        cached = _load_manifest(manifest_file)
-        if cached is not None:
-            _PARSED[manifest_file] = (cached, True)
+        if manifest_file.is_file():
             return
         from dbt.cli.main import dbtRunner  # imported in the thread too (seconds)
 
@@ -335,7 +331,7 @@ def parse_ahead(
             with contextlib.suppress(Exception):
                 manifest = _parse(dbtRunner, common, Path(tmp) / "target", partial_file)
                 _write_atomically(_dump_manifest(manifest), manifest_file)
-                _PARSED[manifest_file] = (manifest, False)
+                _PARSED[manifest_file] = manifest
 
     thread = threading.Thread(target=parse, name="dbt-parse", daemon=True)
     thread.start()

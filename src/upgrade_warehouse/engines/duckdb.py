@@ -16,7 +16,6 @@ from pathlib import Path
 import duckdb
 
 from .. import loader
-from ..dbt_runner import dbt_vars, parse_ahead
 from ..errors import UserError
 from ..params import Parameters
 from ..progress import Progress
@@ -109,14 +108,9 @@ class DuckDBEngine:
         settings = self.settings = DuckDBSettings.prepare(job.new.path)
         with duckdb.connect(str(job.new.path)) as con:
             settings.apply(con)
-            estimate = loader.input_rows(con, loader.discover(data_dir))
-            # dbt parses the project meanwhile when its parse is not cached (a first
-            # build, or the first after a change): the parse is Python and the load
-            # mostly DuckDB's threads. The profile's threads follow the input's size, so
-            # they are sized from the estimate here (again from the rows read below).
-            settings.size_for(estimate)
-            parsing = parse_ahead(job.new.path, dbt_vars(params), settings.env())
-            phase = job.progress.phase("load", estimate, "rows")
+            phase = job.progress.phase(
+                "load", loader.input_rows(con, loader.discover(data_dir)), "rows"
+            )
             tables = loader.load_data_dir(
                 data_dir, con, progress=phase, profile=job.profile["load"]
             )
@@ -141,7 +135,6 @@ class DuckDBEngine:
             )
             quarantined = sum(t["quarantined"] for t in tables.values())
             phase.finish(f"{quarantined:,} rows quarantined")
-        parsing.join()
         return tables, params
 
     def dbt_env(self) -> dict[str, str] | None:
